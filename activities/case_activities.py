@@ -1,0 +1,130 @@
+"""Activities of the review workflow. Each is idempotent: retried, it never acts twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import webhook
+from domain.models import (
+    Action,
+    ApplyRequest,
+    CaseState,
+    EnforcementResult,
+    Notification,
+    Receipt,
+    Screening,
+    ScreenRequest,
+    StatementRequest,
+    Subject,
+)
+from domain.policy import PolicyPack
+from domain.statement import build_statement
+from ledger.store import Ledger
+from marketplace.base import Marketplace, SubjectNotFound
+
+
+class PackFile:
+    """The policy pack, re-read when its file changes (a reviewed edit lands without restart)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._cached: tuple[float, PolicyPack] | None = None
+
+    def get(self) -> PolicyPack:
+        mtime = self.path.stat().st_mtime
+        with self._lock:
+            if self._cached is None or self._cached[0] != mtime:
+                self._cached = (mtime, PolicyPack.from_toml(self.path.read_text()))
+            return self._cached[1]
+
+
+def _bad_data(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidInput", non_retryable=True)
+
+
+class CaseActivities:
+    def __init__(self, ledger: Ledger, marketplace: Marketplace, pack: PackFile,
+                 webhook_url: str = "", webhook_secret: str = "") -> None:
+        self.ledger = ledger
+        self.marketplace = marketplace
+        self.pack = pack
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+
+    @activity.defn
+    def screen_case(self, req: ScreenRequest) -> Screening:
+        """Run the policy pack over the subject. A subject the marketplace does not know is
+        still screened (no hits) so a person looks at the report: nothing accepted is lost."""
+        pack = self.pack.get()
+        try:
+            facts = self.marketplace.facts(req.subject)
+        except SubjectNotFound:
+            return pack.screen(None, req.reports)
+        return pack.screen(facts, req.reports)
+
+    @activity.defn
+    def record_case(self, case: CaseState) -> bool:
+        return self.ledger.record_case(case)
+
+    @activity.defn
+    def apply_action(self, req: ApplyRequest) -> EnforcementResult:
+        activity.heartbeat("resolving target")
+        try:
+            target = self.marketplace.resolve(req.subject, req.action)
+            activity.heartbeat(f"applying {req.action.value} to {target}")
+            result = self.marketplace.apply(target, req.action, req.idempotency_key, req.reason)
+        except SubjectNotFound as e:
+            raise _bad_data(str(e)) from None
+        except ValueError as e:
+            raise _bad_data(str(e)) from None
+        return EnforcementResult(action=req.action, target=result.target, applied=result.applied,
+                                 detail=result.detail, applied_at=datetime.now(UTC))
+
+    @activity.defn
+    def issue_statement(self, req: StatementRequest) -> dict[str, Any]:
+        """Build the statement of reasons, validate it against the DSA API rules, store it."""
+        case = req.case
+        assert case.decision is not None
+        pack = self.pack.get()
+        cited = [p for p in case.decision.policy_ids if p in pack.by_id]
+        if not cited:
+            raise _bad_data(f"decision cites no policy of the current pack: "
+                            f"{case.decision.policy_ids}")
+        facts = self.marketplace.facts(case.subject)
+        applied = min((e.applied_at for e in case.enforcement), default=datetime.now(UTC))
+        try:
+            sor = build_statement(case, pack.get(cited[0]), facts, applied.date(), req.puid)
+        except ValueError as e:
+            raise _bad_data(f"statement of reasons rejected: {e}") from None
+        body = sor.model_dump(mode="json", exclude_none=True)
+        self.ledger.put_statement(req.puid, case.case_id, body)
+        return body
+
+    @activity.defn
+    def notify(self, note: Notification) -> Receipt:
+        """Land the message in the outbox (once), then post it to the webhook if configured."""
+        recipient = note.recipient
+        if recipient.startswith("seller-of:"):
+            subject = Subject.parse(recipient.removeprefix("seller-of:"))
+            seller = self.marketplace.resolve(subject, Action.SUSPEND_SELLER)
+            recipient = self.marketplace.seller_contact(seller.id)
+        self.ledger.put_message(note.message_id, note.case_id, "outbox", recipient, note.kind,
+                                note.text)
+        channels = ["outbox"]
+        if self.webhook_url:
+            payload = {**note.model_dump(mode="json"), "address": recipient}
+            webhook.post(self.webhook_url, self.webhook_secret, note.message_id, payload)
+            channels.append("webhook")
+        return Receipt(message_id=note.message_id, delivered_at=datetime.now(UTC),
+                       channels=channels)
+
+    def all(self) -> list[Any]:
+        return [self.screen_case, self.record_case, self.apply_action, self.issue_statement,
+                self.notify]

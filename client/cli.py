@@ -1,0 +1,285 @@
+"""`casework`: the command line for intake, reviewers and ops.
+
+Every command takes `--json`. Errors print one line on stderr and exit non-zero:
+2 invalid input, 3 refused, 4 not found, 5 empty queue, 6 unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from domain import errors
+from domain.models import Subject, SubjectKind
+
+EXIT_CODES: dict[type[errors.CaseworkError], int] = {
+    errors.InvalidInput: 2, errors.Refused: 3, errors.NotFound: 4, errors.EmptyQueue: 5,
+    errors.Unavailable: 6,
+}
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, list):
+        return [_plain(o) for o in obj]
+    return obj
+
+
+def _emit(args: argparse.Namespace, obj: Any, human: Callable[[Any], str]) -> None:
+    print(json.dumps(_plain(obj), indent=None if args.json else 2) if args.json else human(obj))
+
+
+def _case_line(c: Any) -> str:
+    sla = f"{c.sla_deadline:%Y-%m-%d %H:%MZ}" if c.sla_deadline else "-"
+    return (f"{c.case_id:<28} {c.state:<11} {c.queue:<16} {c.priority.value} "
+            f"{(c.assignee or '-'):<12} sla {sla}{' BREACHED' if c.sla_breached else ''} "
+            f"{c.subject}")
+
+
+def _case_detail(c: Any) -> str:
+    lines = [_case_line(c)]
+    for h in c.hits:
+        lines.append(f"  hit  {h.policy_id:<18} {h.rule:<14} {h.score:.2f} {h.evidence}")
+    for r in c.reports:
+        lines.append(f"  report {r.report_id} {r.source.value} {r.reporter or '-'}: {r.text}")
+    if c.decision:
+        d = c.decision
+        lines.append(f"  decision by {d.decided_by}: {', '.join(a.value for a in d.actions)} "
+                     f"under {', '.join(d.policy_ids) or '-'}: {d.reason}")
+    for e in c.enforcement:
+        lines.append(f"  enforced {e.action.value} on {e.target}: {e.detail}")
+    if c.statement_puid:
+        lines.append(f"  statement {c.statement_puid}; appeal until {c.appeal_deadline:%Y-%m-%d}")
+    return "\n".join(lines)
+
+
+def _timeline(events: list[Any]) -> str:
+    return "\n".join(f"{e.seq:>3} {e.at:%Y-%m-%d %H:%M:%S}Z {e.actor:<18} {e.event:<16} "
+                     f"{e.detail}" for e in events)
+
+
+async def _client(args: argparse.Namespace) -> Any:
+    from client.api import CaseworkClient
+
+    return await CaseworkClient.connect(profile=args.profile, address=args.address)
+
+
+# -- commands ------------------------------------------------------------------------------------
+async def case_open(args: argparse.Namespace) -> None:
+    subject = Subject.parse(args.subject)
+    c = await _client(args)
+    ref = await c.open_case(subject, args.source, reporter=args.reporter, text=args.text or "",
+                            policy_hint=args.policy_hint, report_id=args.report_id)
+    _emit(args, ref, lambda r: f"{r.case_id} {r.outcome} ({r.state})")
+
+
+async def case_show(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.show(args.case_id), _case_detail)
+
+
+async def case_timeline(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.timeline(args.case_id), _timeline)
+
+
+async def case_claim(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.claim(args.case_id, args.reviewer, args.lease_minutes), _case_line)
+
+
+async def case_decide(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    case = await c.decide(args.case_id, args.reviewer, args.policy or [], args.action,
+                          args.reason, request_id=args.request_id)
+    _emit(args, case, _case_line)
+
+
+async def queue_list(args: argparse.Namespace) -> None:
+    from client.api import CaseworkClient
+
+    _emit(args, CaseworkClient(None).queue(args.queue, limit=args.limit),
+          lambda es: "\n".join(_case_line(e) for e in es) or "(empty)")
+
+
+async def queue_claim(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.claim_next(args.queue, args.reviewer, args.lease_minutes), _case_line)
+
+
+async def statements_export(args: argparse.Namespace) -> None:
+    from ledger.store import Ledger
+    from stack.settings import Settings
+
+    rows = Ledger(Settings().ledger_url).statements()
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(json.dumps({"written": len(rows), "out": args.out}) if args.json
+              else f"{len(rows)} statement(s) written to {args.out}")
+    else:
+        sys.stdout.write(text)
+
+
+async def policy_list(args: argparse.Namespace) -> None:
+    from domain.policy import PolicyPack
+    from stack.settings import Settings
+
+    path = Settings().policy_pack
+    pack = PolicyPack.from_toml(path.read_text())
+    rows = [{"id": p.id, "title": p.title, "category": p.category, "ground": p.ground,
+             "severity": p.severity, "queue": p.queue, "priority": p.priority.value,
+             "default_actions": [a.value for a in p.default_actions],
+             "auto_enforce_threshold": p.auto_enforce_threshold} for p in pack.policies]
+    _emit(args, rows, lambda rs: "\n".join(
+        f"{r['id']:<18} {r['priority']} {r['queue']:<16} {r['severity']:<8} {r['title']}"
+        for r in rs))
+
+
+def _sandbox() -> Any:
+    from marketplace.sandbox import SandboxMarketplace
+    from stack.settings import Settings
+
+    return SandboxMarketplace(Settings().sandbox_db)
+
+
+async def sandbox_list(args: argparse.Namespace) -> None:
+    kind = SubjectKind(args.kind) if args.kind else None
+    rows = _sandbox().list(kind)
+    _emit(args, rows, lambda rs: "\n".join(
+        f"{r['subject']:<16} {r['status']:<17} {r.get('title') or r.get('name')}" for r in rs))
+
+
+async def sandbox_show(args: argparse.Namespace) -> None:
+    from marketplace.base import SubjectNotFound
+
+    try:
+        row = _sandbox().show(Subject.parse(args.subject))
+    except SubjectNotFound as e:
+        raise errors.NotFound(str(e)) from None
+    _emit(args, row, lambda r: json.dumps(r, indent=2))
+
+
+async def sandbox_load(args: argparse.Namespace) -> None:
+    from marketplace import demo
+
+    sandbox = _sandbox()
+    sandbox.load(*demo.generate())
+    _emit(args, {"listings": len(sandbox.list(SubjectKind.LISTING))},
+          lambda r: f"sandbox holds {r['listings']} listings")
+
+
+async def worker(args: argparse.Namespace) -> None:
+    import worker as worker_module
+
+    worker_module.main()
+
+
+async def lifecycle(args: argparse.Namespace) -> None:
+    from domain.lifecycle import REVIEW_STATES, REVIEW_TRANSITIONS, mermaid
+
+    if args.format == "mermaid":
+        print(mermaid())
+    else:
+        _emit(args, {"states": REVIEW_STATES, "transitions": REVIEW_TRANSITIONS},
+              lambda d: "\n".join(f"{t['trigger']:<20} {t['source']} -> {t['dest'] or '(same)'}"
+                                  for t in d["transitions"]))
+
+
+# -- parser --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--address", help="Temporal address (default: TEMPORAL_ADDRESS or "
+                        "localhost:7233)")
+    common.add_argument("--profile", help="Temporal environment-configuration profile")
+
+    p = argparse.ArgumentParser(prog="casework", description=__doc__, parents=[common])
+    sub = p.add_subparsers(dest="group", required=True)
+
+    def cmd(group: Any, name: str, fn: Callable[..., Coroutine[Any, Any, None]],
+            help: str) -> argparse.ArgumentParser:
+        sp = group.add_parser(name, help=help, parents=[common])
+        sp.set_defaults(fn=fn)
+        return sp
+
+    case = sub.add_parser("case", help="one case").add_subparsers(dest="cmd", required=True)
+    sp = cmd(case, "open", case_open, "open a case, or join the subject's open case")
+    sp.add_argument("--subject", required=True, help="KIND:ID, e.g. listing:L-0042")
+    sp.add_argument("--source", required=True,
+                    help="user_report|trusted_flagger|rights_owner|law_enforcement|classifier|"
+                    "internal")
+    sp.add_argument("--reporter")
+    sp.add_argument("--text")
+    sp.add_argument("--policy-hint")
+    sp.add_argument("--report-id", help="idempotency key (default: derived from the report)")
+    for name, fn, helptext in (("show", case_show, "the case as it is now"),
+                               ("timeline", case_timeline, "who did what, when, why")):
+        cmd(case, name, fn, helptext).add_argument("case_id")
+    sp = cmd(case, "claim", case_claim, "claim this case")
+    sp.add_argument("case_id")
+    sp.add_argument("--reviewer", required=True)
+    sp.add_argument("--lease-minutes", type=int, default=30)
+    sp = cmd(case, "decide", case_decide, "decide a case you hold")
+    sp.add_argument("case_id")
+    sp.add_argument("--reviewer", required=True)
+    sp.add_argument("--policy", nargs="+", help="policy ids from the pack")
+    sp.add_argument("--action", nargs="+", required=True)
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--request-id", help="idempotency key for retries")
+
+    queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)
+    sp = cmd(queue, "list", queue_list, "open cases, most urgent first")
+    sp.add_argument("queue", nargs="?")
+    sp.add_argument("--limit", type=int, default=50)
+    sp = cmd(queue, "claim", queue_claim, "claim the most urgent unassigned case")
+    sp.add_argument("queue")
+    sp.add_argument("--reviewer", required=True)
+    sp.add_argument("--lease-minutes", type=int, default=30)
+
+    st = sub.add_parser("statements", help="statements of reasons").add_subparsers(
+        dest="cmd", required=True)
+    cmd(st, "export", statements_export, "write them as JSON lines").add_argument("--out")
+
+    pol = sub.add_parser("policy", help="the policy pack").add_subparsers(dest="cmd",
+                                                                          required=True)
+    cmd(pol, "list", policy_list, "policies of the pack")
+
+    sb = sub.add_parser("sandbox", help="the sandbox marketplace").add_subparsers(
+        dest="cmd", required=True)
+    cmd(sb, "list", sandbox_list, "subjects and their status").add_argument(
+        "--kind", choices=[k.value for k in SubjectKind])
+    cmd(sb, "show", sandbox_show, "one subject").add_argument("subject")
+    cmd(sb, "load", sandbox_load, "load the demo data")
+
+    sp = sub.add_parser("worker", help="run a worker", parents=[common])
+    sp.set_defaults(fn=worker)
+    sp = sub.add_parser("lifecycle", help="the lifecycle declaration", parents=[common])
+    sp.add_argument("machine", nargs="?", default="review", choices=["review"])
+    sp.add_argument("--format", choices=["text", "mermaid"], default="text")
+    sp.set_defaults(fn=lifecycle)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(args.fn(args))
+    except errors.CaseworkError as e:
+        print(f"casework: {type(e).__name__.lower()}: {e}", file=sys.stderr)
+        return EXIT_CODES.get(type(e), 1)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""The policy pack (one reviewed file) and the pure policy engine that screens a subject."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from datetime import date
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain import dsa
+from domain.errors import InvalidInput
+from domain.models import (
+    Action,
+    AutoEnforcement,
+    PolicyHit,
+    PolicyRef,
+    Priority,
+    Report,
+    Screening,
+    Source,
+    SubjectKind,
+)
+from domain.sla import DEFAULT_SLA_HOURS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rules(_Strict):
+    keywords: list[str] = Field(default_factory=list)
+    regex: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    image_hashes: list[str] = Field(default_factory=list)
+    # A price below `price_ratio_below` x the reference price of a matching brand keyword.
+    reference_prices: dict[str, float] = Field(default_factory=dict)
+    price_ratio_below: float | None = None
+    seller_prior_violations_at_least: int | None = None
+
+
+class Policy(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    title: str
+    category: str
+    category_specification: list[str] = Field(default_factory=list)
+    ground: str  # DSA decision_ground
+    legal_reference: str
+    explanation: str
+    severity: str = Field(pattern="^(low|medium|high|critical)$")
+    default_actions: list[Action]
+    auto_enforce_threshold: float | None = Field(default=None, gt=0, le=1)
+    queue: str
+    priority: Priority
+    rules: Rules
+
+    @model_validator(mode="after")
+    def _dsa_values(self) -> Policy:
+        dsa.require("category", self.category)
+        dsa.require("decision_ground", self.ground)
+        for spec in self.category_specification:
+            dsa.require("category_specification", spec)
+        return self
+
+    def ref(self) -> PolicyRef:
+        return PolicyRef(id=self.id, title=self.title, queue=self.queue, priority=self.priority)
+
+
+class QueueConfig(_Strict):
+    lead: str
+    sla_hours: dict[Priority, float] = Field(default_factory=dict)
+
+    def sla(self, priority: Priority) -> float:
+        return self.sla_hours.get(priority, DEFAULT_SLA_HOURS[priority])
+
+
+class SourceDefault(_Strict):
+    queue: str
+    priority: Priority
+
+
+class SubjectFacts(BaseModel):
+    """What the marketplace tells us about a subject, as the engine screens it."""
+
+    kind: SubjectKind
+    id: str
+    title: str
+    description: str = ""
+    category: str = ""
+    price: float | None = None
+    image_hashes: list[str] = Field(default_factory=list)
+    seller_id: str
+    shop_id: str | None = None
+    seller_prior_violations: int = 0
+    seller_is_trader: bool = True
+    created_on: date
+    status: str = "active"
+
+
+class PolicyPack(_Strict):
+    version: str
+    policies: list[Policy]
+    queues: dict[str, QueueConfig]
+    sources: dict[Source, SourceDefault]
+    default_queue: str = "general"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyPack:
+        ids = [p.id for p in self.policies]
+        if len(ids) != len(set(ids)):
+            raise ValueError("duplicate policy ids")
+        queues = {p.queue for p in self.policies} | {s.queue for s in self.sources.values()}
+        if missing := sorted((queues | {self.default_queue}) - set(self.queues)):
+            raise ValueError(f"queues without configuration: {', '.join(missing)}")
+        return self
+
+    @classmethod
+    def from_toml(cls, text: str) -> PolicyPack:
+        try:
+            data = tomllib.loads(text)
+            data.setdefault("version", hashlib.sha256(text.encode()).hexdigest()[:12])
+            return cls.model_validate(data)
+        except (tomllib.TOMLDecodeError, ValueError) as e:
+            raise InvalidInput(f"invalid policy pack: {e}") from None
+
+    @cached_property
+    def by_id(self) -> dict[str, Policy]:
+        return {p.id: p for p in self.policies}
+
+    def get(self, policy_id: str) -> Policy:
+        try:
+            return self.by_id[policy_id]
+        except KeyError:
+            raise InvalidInput(f"unknown policy id {policy_id!r}") from None
+
+    def screen(self, facts: SubjectFacts | None, reports: list[Report]) -> Screening:
+        """Run every rule of every policy; route and prioritise the case from the hits.
+
+        `facts` is None when the marketplace does not know the subject: the reports are then
+        routed by their hints and sources alone, for a person to look at.
+        """
+        hits = [h for p in self.policies for h in _match(p, facts)] if facts else []
+        best = _best_per_policy(hits)
+        auto = self._auto_enforcement(best, reports)
+        ranked = sorted(best.values(), key=lambda h: (self.get(h.policy_id).priority.rank, -h.score))
+        hinted = [self.by_id[r.policy_hint] for r in reports if r.policy_hint in self.by_id]
+        if ranked:
+            lead = self.get(ranked[0].policy_id)
+            queue, priority = lead.queue, lead.priority
+        elif hinted:
+            queue, priority = hinted[0].queue, hinted[0].priority
+        else:
+            queue, priority = self.default_queue, Priority.P3
+        for r in reports:  # a source may set a floor (rights owners, law enforcement)
+            if (floor := self.sources.get(r.source)) and floor.priority.rank < priority.rank:
+                priority = floor.priority
+                if not ranked and not hinted:
+                    queue = floor.queue
+        if any(r.source is Source.TRUSTED_FLAGGER for r in reports):
+            priority = priority.raised()  # DSA Art. 22: trusted flaggers are handled first
+        cfg = self.queues[queue]
+        return Screening(
+            hits=sorted(hits, key=lambda h: (-h.score, h.policy_id, h.rule)),
+            queue=queue,
+            priority=priority,
+            sla_hours={p: cfg.sla(p) for p in Priority},
+            queue_lead=cfg.lead,
+            policies=[p.ref() for p in self.policies],
+            pack_version=self.version,
+            auto=auto,
+            subject_found=facts is not None,
+        )
+
+    def _auto_enforcement(
+        self, best: dict[str, PolicyHit], reports: list[Report]
+    ) -> AutoEnforcement | None:
+        for hit in sorted(best.values(), key=lambda h: -h.score):
+            policy = self.get(hit.policy_id)
+            threshold = policy.auto_enforce_threshold
+            if threshold is not None and hit.score >= threshold:
+                return AutoEnforcement(
+                    policy_id=policy.id,
+                    actions=list(policy.default_actions),
+                    reason=f"automatic: rule {hit.rule} matched ({hit.evidence}), "
+                    f"score {hit.score:.2f} >= threshold {threshold:.2f}",
+                )
+        return None
+
+
+def _best_per_policy(hits: list[PolicyHit]) -> dict[str, PolicyHit]:
+    best: dict[str, PolicyHit] = {}
+    for h in hits:
+        if h.policy_id not in best or h.score > best[h.policy_id].score:
+            best[h.policy_id] = h
+    return best
+
+
+def _match(policy: Policy, facts: SubjectFacts) -> list[PolicyHit]:
+    rules = policy.rules
+    text = f"{facts.title}\n{facts.description}".lower()
+    hits: list[PolicyHit] = []
+
+    def hit(rule: str, score: float, evidence: str) -> None:
+        hits.append(PolicyHit(policy_id=policy.id, rule=rule, score=score, evidence=evidence))
+
+    if found := [k for k in rules.keywords if re.search(rf"\b{re.escape(k.lower())}\b", text)]:
+        hit("keywords", min(0.5 + 0.2 * len(found), 0.9), "keywords: " + ", ".join(found))
+    for pattern in rules.regex:
+        if m := re.search(pattern, text, re.IGNORECASE):
+            hit("regex", 0.85, f"pattern {pattern!r} matched {m.group(0)!r}")
+    if facts.category and facts.category in rules.categories:
+        hit("category", 0.8, f"category {facts.category!r} is denied")
+    if bad := sorted(set(facts.image_hashes) & set(rules.image_hashes)):
+        hit("image_hash", 0.99, "known-bad image hash " + ", ".join(bad))
+    if rules.price_ratio_below is not None and facts.price is not None:
+        for brand, reference in rules.reference_prices.items():
+            ratio = facts.price / reference
+            if brand.lower() in text and ratio < rules.price_ratio_below:
+                hit("price_anomaly", 0.75,
+                    f"{brand} at {facts.price:.2f}, {ratio:.0%} of reference {reference:.2f}")
+    at_least = rules.seller_prior_violations_at_least
+    if hits and at_least is not None and facts.seller_prior_violations >= at_least:
+        hit("seller_history", 0.9,
+            f"seller has {facts.seller_prior_violations} prior violations and a new hit")
+    return hits

@@ -1,0 +1,209 @@
+"""A local marketplace on SQLite: listings, shops and sellers with a status each.
+
+Every action is recorded under its idempotency key in the same transaction that changes the
+subject, so a retried action finds its key and does nothing a second time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from domain.models import Action, Subject, SubjectKind
+from domain.policy import SubjectFacts
+from marketplace.base import ApplyResult, SubjectNotFound
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sellers (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, is_trader INTEGER NOT NULL,
+    prior_violations INTEGER NOT NULL, status TEXT NOT NULL, created_on TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shops (
+    id TEXT PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id), name TEXT NOT NULL,
+    description TEXT NOT NULL, status TEXT NOT NULL, created_on TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS listings (
+    id TEXT PRIMARY KEY, shop_id TEXT NOT NULL REFERENCES shops(id), title TEXT NOT NULL,
+    description TEXT NOT NULL, category TEXT NOT NULL, price REAL NOT NULL,
+    image_hashes TEXT NOT NULL, status TEXT NOT NULL, flags TEXT NOT NULL DEFAULT '[]',
+    created_on TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS enforcement (
+    idempotency_key TEXT PRIMARY KEY, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+    action TEXT NOT NULL, reason TEXT NOT NULL, applied_at TEXT NOT NULL);
+"""
+
+# What each action does to the subject it lands on: a new status, or a flag added.
+_EFFECTS: dict[Action, tuple[str, str]] = {
+    Action.REMOVE: ("status", "removed"),
+    Action.DISABLE: ("status", "disabled"),
+    Action.DEMOTE: ("flag", "demoted"),
+    Action.LABEL: ("flag", "labelled"),
+    Action.RESTRICT_SALES: ("status", "sales_restricted"),
+    Action.SUSPEND_SHOP: ("status", "suspended"),
+    Action.SUSPEND_SELLER: ("status", "suspended"),
+    Action.TERMINATE_SELLER: ("status", "terminated"),
+    Action.WARN: ("flag", "warned"),
+}
+_TABLES = {SubjectKind.LISTING: "listings", SubjectKind.SHOP: "shops",
+           SubjectKind.SELLER: "sellers"}
+
+
+class SandboxMarketplace:
+    """`apply_delay_s` holds an action after it is committed: the window a crash test aims at."""
+
+    def __init__(self, path: str | Path, apply_delay_s: float = 0.0) -> None:
+        self.path = Path(path)
+        self.apply_delay_s = apply_delay_s
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._conn() as c:
+            c.executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _row(self, c: sqlite3.Connection, subject: Subject) -> sqlite3.Row:
+        row = c.execute(f"SELECT * FROM {_TABLES[subject.kind]} WHERE id = ?",
+                        (subject.id,)).fetchone()
+        if row is None:
+            raise SubjectNotFound(f"the marketplace has no {subject}")
+        return row
+
+    # -- the Marketplace interface ---------------------------------------------------------------
+    def facts(self, subject: Subject) -> SubjectFacts:
+        with self._conn() as c:
+            row = self._row(c, subject)
+            if subject.kind is SubjectKind.LISTING:
+                shop = self._row(c, Subject(kind=SubjectKind.SHOP, id=row["shop_id"]))
+                seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=shop["seller_id"]))
+                return SubjectFacts(
+                    kind=subject.kind, id=subject.id, title=row["title"],
+                    description=row["description"], category=row["category"],
+                    price=row["price"], image_hashes=json.loads(row["image_hashes"]),
+                    seller_id=seller["id"], shop_id=shop["id"],
+                    seller_prior_violations=seller["prior_violations"],
+                    seller_is_trader=bool(seller["is_trader"]),
+                    created_on=date.fromisoformat(row["created_on"]), status=row["status"])
+            seller_id = row["seller_id"] if subject.kind is SubjectKind.SHOP else row["id"]
+            seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))
+            return SubjectFacts(
+                kind=subject.kind, id=subject.id, title=row["name"],
+                description=row["description"] if subject.kind is SubjectKind.SHOP else "",
+                seller_id=seller_id,
+                shop_id=row["id"] if subject.kind is SubjectKind.SHOP else None,
+                seller_prior_violations=seller["prior_violations"],
+                seller_is_trader=bool(seller["is_trader"]),
+                created_on=date.fromisoformat(row["created_on"]), status=row["status"])
+
+    def resolve(self, subject: Subject, action: Action) -> Subject:
+        wanted = action.targets or subject.kind
+        if wanted is subject.kind:
+            return subject
+        facts = self.facts(subject)
+        if wanted is SubjectKind.SELLER:
+            return Subject(kind=SubjectKind.SELLER, id=facts.seller_id)
+        if wanted is SubjectKind.SHOP and facts.shop_id:
+            return Subject(kind=SubjectKind.SHOP, id=facts.shop_id)
+        raise ValueError(f"{action.value} cannot act on {subject}")
+
+    def apply(self, target: Subject, action: Action, idempotency_key: str, reason: str
+              ) -> ApplyResult:
+        kind, value = _EFFECTS[action]
+        with self._conn() as c:
+            c.execute("BEGIN IMMEDIATE")
+            done = c.execute("SELECT applied_at FROM enforcement WHERE idempotency_key = ?",
+                             (idempotency_key,)).fetchone()
+            if done:
+                c.execute("ROLLBACK")
+                return ApplyResult(applied=False, target=target,
+                                   detail=f"already applied at {done['applied_at']}")
+            row = self._row(c, target)
+            table = _TABLES[target.kind]
+            if kind == "status":
+                c.execute(f"UPDATE {table} SET status = ? WHERE id = ?", (value, target.id))
+            elif target.kind is SubjectKind.LISTING:
+                flags = sorted(set(json.loads(row["flags"])) | {value})
+                c.execute("UPDATE listings SET flags = ? WHERE id = ?",
+                          (json.dumps(flags), target.id))
+            if action in (Action.REMOVE, Action.SUSPEND_SHOP, Action.SUSPEND_SELLER,
+                          Action.TERMINATE_SELLER, Action.DISABLE):
+                self._count_violation(c, target)
+            c.execute(
+                "INSERT INTO enforcement (idempotency_key, subject_kind, subject_id, action, "
+                "reason, applied_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (idempotency_key, target.kind.value, target.id, action.value, reason,
+                 datetime.now(UTC).isoformat()))
+            c.execute("COMMIT")
+        if self.apply_delay_s:
+            time.sleep(self.apply_delay_s)
+        return ApplyResult(applied=True, target=target, detail=f"{target} {value}")
+
+    def seller_contact(self, seller_id: str) -> str:
+        with self._conn() as c:
+            return str(self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))["email"])
+
+    # -- sandbox-only reads for the CLI and tests -----------------------------------------------
+    def _count_violation(self, c: sqlite3.Connection, target: Subject) -> None:
+        seller_id = target.id
+        if target.kind is SubjectKind.LISTING:
+            seller_id = c.execute("SELECT s.seller_id FROM listings l JOIN shops s "
+                                  "ON s.id = l.shop_id WHERE l.id = ?", (target.id,)).fetchone()[0]
+        elif target.kind is SubjectKind.SHOP:
+            seller_id = c.execute("SELECT seller_id FROM shops WHERE id = ?",
+                                  (target.id,)).fetchone()[0]
+        c.execute("UPDATE sellers SET prior_violations = prior_violations + 1 WHERE id = ?",
+                  (seller_id,))
+
+    def list(self, kind: SubjectKind | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        kinds = [kind] if kind else list(SubjectKind)
+        out: list[dict[str, Any]] = []
+        with self._conn() as c:
+            for k in kinds:
+                for row in c.execute(f"SELECT * FROM {_TABLES[k]} ORDER BY id LIMIT ?", (limit,)):
+                    out.append(self._describe(c, k, row))
+        return out
+
+    def show(self, subject: Subject) -> dict[str, Any]:
+        with self._conn() as c:
+            return self._describe(c, subject.kind, self._row(c, subject))
+
+    def _describe(self, c: sqlite3.Connection, kind: SubjectKind, row: sqlite3.Row
+                  ) -> dict[str, Any]:
+        d = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a dict
+        d["subject"] = f"{kind.value}:{row['id']}"
+        for key in ("image_hashes", "flags"):
+            if key in d:
+                d[key] = json.loads(d[key])
+        d["actions"] = [
+            dict(r) for r in c.execute(
+                "SELECT action, reason, applied_at, idempotency_key FROM enforcement "
+                "WHERE subject_kind = ? AND subject_id = ? ORDER BY applied_at",
+                (kind.value, row["id"]))
+        ]
+        return d
+
+    def enforcement_count(self, target: Subject, action: Action) -> int:
+        with self._conn() as c:
+            return int(c.execute(
+                "SELECT COUNT(*) FROM enforcement WHERE subject_kind = ? AND subject_id = ? "
+                "AND action = ?", (target.kind.value, target.id, action.value)).fetchone()[0])
+
+    def is_empty(self) -> bool:
+        with self._conn() as c:
+            return c.execute("SELECT COUNT(*) FROM listings").fetchone()[0] == 0
+
+    def load(self, sellers: list[dict[str, Any]], shops: list[dict[str, Any]],
+             listings: list[dict[str, Any]]) -> None:
+        with self._conn() as c:
+            c.execute("BEGIN")
+            for table, rows in (("sellers", sellers), ("shops", shops), ("listings", listings)):
+                for r in rows:
+                    r = {k: json.dumps(v) if isinstance(v, list) else v for k, v in r.items()}
+                    cols = ", ".join(r)
+                    c.execute(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES "
+                              f"({', '.join('?' * len(r))})", tuple(r.values()))
+            c.execute("COMMIT")

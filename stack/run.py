@@ -1,0 +1,111 @@
+"""`make run`: the whole stack on one machine, stopped cleanly by Ctrl-C.
+
+Temporal dev server (SQLite file under data/, web UI, casework's search attributes), the worker,
+the sandbox marketplace with its demo data, and a handful of demo cases on first start. Running
+it again keeps the cases of the last run (same SQLite files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+from client.api import CaseworkClient
+from marketplace import demo
+from marketplace.sandbox import SandboxMarketplace
+from stack import devserver
+from stack.settings import Settings
+
+DEMO_REPORTS = [
+    ("listing:L-0001", "user_report", "buyer-117", "Looks like a fake watch", None),
+    ("listing:L-0002", "rights_owner", "brand-protection@rolex.example", "", "counterfeit"),
+    ("listing:L-0005", "trusted_flagger", "tf-consumer-assoc", "Scam price", None),
+    ("listing:L-0012", "user_report", "buyer-042", "Seller sells knives", None),
+    ("listing:L-0020", "classifier", None, "image model: weapon 0.91", None),
+    ("listing:L-0033", "user_report", "buyer-310", "Is this legal?", None),
+    ("listing:L-0048", "user_report", "buyer-555", "Recalled product", "recalled-products"),
+    ("listing:L-0100", "user_report", "buyer-009", "Wrong colour in photo", None),
+]
+
+
+async def open_demo_cases(client: CaseworkClient, sandbox: SandboxMarketplace) -> int:
+    """Report the listings that break a policy, plus a few clean ones, and a few notices."""
+    opened = 0
+    flagged = [row["subject"] for row in sandbox.list()
+               if row["subject"].startswith("listing:") and _violates(row["title"])][:6]
+    reports = [(s, "user_report", f"buyer-{i:03d}", "Reported from the listing page", None)
+               for i, s in enumerate(flagged)] + DEMO_REPORTS
+    for subject, source, reporter, text, hint in reports:
+        await client.open_case(subject, source, reporter=reporter, text=text, policy_hint=hint)
+        opened += 1
+    return opened
+
+
+def _violates(title: str) -> bool:
+    return any(title == v[0] for v in demo.VIOLATIONS)
+
+
+async def main() -> None:
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    sandbox = SandboxMarketplace(settings.sandbox_db)
+    if sandbox.is_empty():
+        sandbox.load(*demo.generate())
+    log = open(settings.data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as run
+    server = subprocess.Popen(devserver.command(settings.data_dir / "temporal.db"),
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        await asyncio.to_thread(devserver.wait_for_port, 7233, 60)
+        client = await CaseworkClient.connect(settings, address="localhost:7233")
+        import worker as worker_module
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
+            w = worker_module.build_worker(client.temporal, settings, executor)
+            async with w:
+                marker = settings.data_dir / ".demo-cases-opened"
+                if not marker.exists():
+                    n = await open_demo_cases(client, sandbox)
+                    marker.write_text(str(n))
+                    print(f"opened {n} demo cases")
+                _banner(settings)
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, stop.set)
+                await stop.wait()
+                print("\nstopping worker…")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+        print("stopped")
+
+
+def _banner(settings: Settings) -> None:
+    cw = os.path.join(os.path.dirname(sys.executable), "casework")
+    print(f"""
+casework is running.
+  Temporal UI      http://localhost:8233  (namespace default; search e.g. CaseState="queued")
+  data             {settings.data_dir}
+Try, in another terminal:
+  {cw} queue list
+  {cw} queue claim ip --reviewer alice
+  {cw} case decide CASE_ID --reviewer alice --policy counterfeit --action remove --reason "replica"
+  {cw} case timeline CASE_ID
+  {cw} statements export
+  {cw} sandbox show listing:L-0001
+Ctrl-C stops everything.""", flush=True)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

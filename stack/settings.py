@@ -1,0 +1,44 @@
+"""Runtime settings from the environment, with embedded defaults under the project's data folder.
+
+Temporal's own connection settings (address, namespace, TLS, API key, profiles) are not here:
+they come from Temporal's environment configuration (`temporalio.envconfig`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TASK_QUEUE = "casework"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(_env("CASEWORK_DATA_DIR",
+                                                             str(ROOT / "data"))))
+    policy_pack: Path = field(default_factory=lambda: Path(_env(
+        "CASEWORK_POLICY_PACK", str(ROOT / "policies" / "pack.toml"))))
+    ledger_url: str = ""
+    marketplace: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE", "sandbox"))
+    marketplace_url: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE_URL", ""))
+    marketplace_token: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE_TOKEN", ""))
+    sandbox_apply_delay_s: float = field(default_factory=lambda: float(_env(
+        "CASEWORK_SANDBOX_APPLY_DELAY_S", "0")))
+    webhook_url: str = field(default_factory=lambda: _env("CASEWORK_WEBHOOK_URL", ""))
+    webhook_secret: str = field(default_factory=lambda: _env("CASEWORK_WEBHOOK_SECRET", ""))
+    task_queue: str = field(default_factory=lambda: _env("CASEWORK_TASK_QUEUE", TASK_QUEUE))
+
+    def __post_init__(self) -> None:
+        if not self.ledger_url:
+            url = _env("CASEWORK_LEDGER_URL", f"sqlite:///{self.data_dir / 'ledger.db'}")
+            object.__setattr__(self, "ledger_url", url)
+
+    @property
+    def sandbox_db(self) -> Path:
+        return self.data_dir / "sandbox.db"

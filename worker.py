@@ -1,0 +1,82 @@
+"""The casework worker: runs review workflows and their activities on the `casework` queue.
+
+Connects through Temporal's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_API_KEY, TLS settings, profiles); scale out by running more of these processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import os
+import sys
+
+from temporalio.client import Client
+from temporalio.worker import PollerBehaviorAutoscaling, Worker
+
+from activities.case_activities import CaseActivities, PackFile
+from ledger.store import Ledger
+from marketplace.base import Marketplace
+from marketplace.http import HttpMarketplace
+from marketplace.sandbox import SandboxMarketplace
+from stack.settings import Settings
+from workflows.review import ReviewWorkflow
+
+WORKFLOWS = [ReviewWorkflow]
+
+
+def build_marketplace(settings: Settings) -> Marketplace:
+    if settings.marketplace == "http":
+        return HttpMarketplace(settings.marketplace_url, settings.marketplace_token or None)
+    return SandboxMarketplace(settings.sandbox_db, settings.sandbox_apply_delay_s)
+
+
+def build_activities(settings: Settings) -> CaseActivities:
+    return CaseActivities(
+        ledger=Ledger(settings.ledger_url),
+        marketplace=build_marketplace(settings),
+        pack=PackFile(settings.policy_pack),
+        webhook_url=settings.webhook_url,
+        webhook_secret=settings.webhook_secret,
+    )
+
+
+def build_worker(client: Client, settings: Settings,
+                 executor: concurrent.futures.ThreadPoolExecutor) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings).all(),
+        activity_executor=executor,
+        max_concurrent_activities=32,
+        max_cached_workflows=int(os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS", "1000")),
+        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+    )
+
+
+async def run(settings: Settings | None = None) -> None:
+    from client.connection import connect
+
+    settings = settings or Settings()
+    client = await connect()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
+        worker = build_worker(client, settings, executor)
+        logging.getLogger("casework").info("worker polling %s", settings.task_queue)
+        await worker.run()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The sandbox re-imports workflow modules for every run: let it reuse compiled bytecode
+    # even where PYTHONDONTWRITEBYTECODE is set, kept out of the source tree.
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = sys.pycache_prefix or str(Settings().data_dir / "pycache")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
