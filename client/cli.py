@@ -197,10 +197,13 @@ async def lifecycle(args: argparse.Namespace) -> None:
 # -- parser --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--address", help="Temporal address (default: TEMPORAL_ADDRESS or "
-                        "localhost:7233)")
-    common.add_argument("--profile", help="Temporal environment-configuration profile")
+    # SUPPRESS: an option given before the subcommand is not reset by the subcommand's parser.
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output")
+    common.add_argument("--address", default=argparse.SUPPRESS,
+                        help="Temporal address (default: TEMPORAL_ADDRESS or localhost:7233)")
+    common.add_argument("--profile", default=argparse.SUPPRESS,
+                        help="Temporal environment-configuration profile")
 
     p = argparse.ArgumentParser(prog="casework", description=__doc__, parents=[common])
     sub = p.add_subparsers(dest="group", required=True)
@@ -269,16 +272,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+async def _run(args: argparse.Namespace) -> int:
+    # Errors are turned into exit codes inside the loop, so nothing holding a Temporal client
+    # outlives it (a client finalised at interpreter exit aborts the process).
     try:
-        asyncio.run(args.fn(args))
+        await args.fn(args)
     except errors.CaseworkError as e:
         print(f"casework: {type(e).__name__.lower()}: {e}", file=sys.stderr)
         return EXIT_CODES.get(type(e), 1)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for option, default in (("json", False), ("address", None), ("profile", None)):
+        setattr(args, option, getattr(args, option, default))
+    try:
+        return asyncio.run(_run(args))
     except KeyboardInterrupt:
         return 130
-    return 0
 
 
 if __name__ == "__main__":

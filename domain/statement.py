@@ -40,6 +40,7 @@ _SOURCE_TYPE = {
     Source.CLASSIFIER: "SOURCE_VOLUNTARY",
     Source.INTERNAL: "SOURCE_VOLUNTARY",
 }
+_NAMED_SOURCES = {Source.TRUSTED_FLAGGER, Source.RIGHTS_OWNER, Source.LAW_ENFORCEMENT}
 _CONTENT_TYPE = {
     SubjectKind.LISTING: (["CONTENT_TYPE_PRODUCT", "CONTENT_TYPE_TEXT"], None),
     SubjectKind.SHOP: (["CONTENT_TYPE_OTHER"], "online shop on a marketplace"),
@@ -198,7 +199,8 @@ def build_statement(
         application_date=applied_on.isoformat(),
         decision_facts=facts_text[:5000],
         source_type=source_type,
-        source_identity=(opener.reporter if source_type != "SOURCE_VOLUNTARY" else None),
+        # Organisations are named; a private person who reported is not (GDPR, Art. 17(3)(b)).
+        source_identity=opener.reporter if opener.source in _NAMED_SOURCES else None,
         automated_detection="Yes" if detected_automatically else "No",
         automated_decision=automated_decision,
         puid=puid,

@@ -8,6 +8,7 @@ ivory, scam-priced phones…). Ids are stable: `listing:L-0001` … `listing:L-0
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import date, timedelta
 from typing import Any
@@ -79,7 +80,7 @@ def generate(seed: int = 42) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     rng = random.Random(seed)
     sellers, shops, listings = [], [], []
     start = date(2026, 1, 5)
-    violations = iter(VIOLATIONS * 2)
+    violations = itertools.cycle(VIOLATIONS)
     n = 0
     for i, (theme, category) in enumerate(SHOP_THEMES, start=1):
         sid, uid = f"S-{i:02d}", f"U-{i:02d}"
