@@ -156,7 +156,7 @@ class ReviewWorkflow:
             self._event(ENGINE, "auto_actioned", _describe(case.decision))
         else:
             self.lc.fire("enqueue")
-            case.sla_deadline = deadline(workflow.now(), case.sla_hours[case.priority])
+            case.sla_deadline = deadline(case.opened_at, case.sla_hours[case.priority])
             self._event(ENGINE, "queued", f"{case.queue} {case.priority.value}, "
                         f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
         await self._commit()

@@ -1,0 +1,82 @@
+"""Durable timers on the time-skipping server: SLA breach, claim lease, appeal window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from client.api import CaseworkClient
+from domain.models import Priority
+from tests.helpers import eventually
+from workflows import search_attributes
+
+
+async def test_24h_sla_breach_marks_raises_and_notifies(ts: CaseworkClient,
+                                                        ts_env: WorkflowEnvironment) -> None:
+    ref = await ts.open_case("listing:L-0049", "user_report", reporter="buyer-1", text="ivory")
+    case = await eventually(lambda: ts.show(ref.case_id), lambda c: c.state == "queued")
+    assert (case.queue, case.priority) == ("wildlife", Priority.P2)
+    assert case.sla_deadline is not None
+    assert case.sla_deadline - case.opened_at == timedelta(hours=24)
+
+    await ts_env.sleep(timedelta(hours=23))
+    assert not (await ts.show(ref.case_id)).sla_breached
+
+    await ts_env.sleep(timedelta(hours=1, minutes=1))
+    case = await eventually(lambda: ts.show(ref.case_id), lambda c: c.sla_breached)
+    assert case.priority == Priority.P1 and case.breaches == 1
+    assert case.sla_deadline is not None  # a new deadline at the raised priority's SLA
+    assert any(e.event == "sla_breached" for e in case.timeline)
+    lead_msgs = await eventually(
+        lambda: _async(ts.ledger.messages(ref.case_id)),
+        lambda ms: any(m["kind"] == "sla_breach" for m in ms))
+    assert [m["recipient"] for m in lead_msgs if m["kind"] == "sla_breach"] == [
+        "lead-wildlife@casework.example"]
+    # Searchable: the breached flag is a search attribute on the workflow.
+    desc = await ts.temporal.get_workflow_handle(ref.case_id).describe()
+    assert desc.typed_search_attributes.get(search_attributes.SLA_BREACHED) is True
+    assert desc.typed_search_attributes.get(search_attributes.PRIORITY) == "P1"
+    # The ledger's queue index shows it too.
+    [entry] = ts.queue("wildlife")
+    assert entry.sla_breached and entry.priority == Priority.P1
+
+
+async def test_claim_lease_expires_back_to_queue(ts: CaseworkClient,
+                                                 ts_env: WorkflowEnvironment) -> None:
+    ref = await ts.open_case("listing:L-0015", "user_report", reporter="buyer-2")
+    await eventually(lambda: ts.show(ref.case_id), lambda c: c.state == "queued")
+    claimed = await ts.claim_next("dangerous_goods", "alice", lease_minutes=30)
+    assert claimed.case_id == ref.case_id and claimed.assignee == "alice"
+
+    await ts_env.sleep(timedelta(minutes=31))
+    case = await eventually(lambda: ts.show(ref.case_id), lambda c: c.state == "queued")
+    assert case.assignee is None and case.lease_expires_at is None
+    assert [e.event for e in case.timeline][-1] == "lease_expired"
+    # Back in the queue: another reviewer can claim it.
+    again = await ts.claim_next("dangerous_goods", "bob")
+    assert again.assignee == "bob"
+
+
+async def test_appeal_window_closes_the_case_after_180_days(ts: CaseworkClient,
+                                                            ts_env: WorkflowEnvironment) -> None:
+    ref = await ts.open_case("listing:L-0001", "user_report", reporter="buyer-3")
+    await eventually(lambda: ts.show(ref.case_id), lambda c: c.state == "queued")
+    await ts.claim(ref.case_id, "alice")
+    await ts.decide(ref.case_id, "alice", ["counterfeit"], ["remove"], "replica watch")
+    case = await eventually(lambda: ts.show(ref.case_id), lambda c: c.state == "appealable")
+    assert case.notice_delivered_at is not None and case.appeal_deadline is not None
+    assert case.appeal_deadline - case.notice_delivered_at == timedelta(days=180)
+
+    await ts_env.sleep(timedelta(days=179))
+    assert (await ts.show(ref.case_id)).state == "appealable"
+    await ts_env.sleep(timedelta(days=1, minutes=1))
+    final = await eventually(lambda: ts.show(ref.case_id), lambda c: c.state == "closed")
+    assert final.closed_at is not None
+    assert final.closed_at >= case.appeal_deadline
+    desc = await ts.temporal.get_workflow_handle(ref.case_id).describe()
+    assert desc.status is not None and desc.status.name == "COMPLETED"
+
+
+async def _async(value):  # noqa: ANN001, ANN202 - adapts a sync read to `eventually`
+    return value
