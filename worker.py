@@ -57,11 +57,12 @@ def build_worker(client: Client, settings: Settings,
     )
 
 
-async def run(settings: Settings | None = None) -> None:
+async def run(settings: Settings | None = None, address: str | None = None,
+              profile: str | None = None) -> None:
     from client.connection import connect
 
     settings = settings or Settings()
-    client = await connect()
+    client = await connect(profile=profile, address=address)
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, settings, executor)
         logging.getLogger("casework").info("worker polling %s", settings.task_queue)

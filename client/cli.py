@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -178,9 +179,12 @@ async def sandbox_load(args: argparse.Namespace) -> None:
 
 
 async def worker(args: argparse.Namespace) -> None:
+    import logging
+
     import worker as worker_module
 
-    worker_module.main()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    await worker_module.run(address=args.address, profile=args.profile)
 
 
 async def lifecycle(args: argparse.Namespace) -> None:
@@ -283,7 +287,7 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     for option, default in (("json", False), ("address", None), ("profile", None)):
         setattr(args, option, getattr(args, option, default))
@@ -293,5 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def main() -> None:
+    """Console entry point. Leaves with `os._exit`: the Temporal client's native runtime can
+    abort the interpreter while it finalises (seen as SIGABRT after a finished command)."""
+    code = run()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

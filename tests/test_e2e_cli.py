@@ -1,0 +1,137 @@
+"""End to end through the `casework` CLI on the dev server, and ops' view through `temporal`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from client.api import CaseworkClient
+from domain.models import Action, Subject
+from marketplace.sandbox import SandboxMarketplace
+from stack import devserver
+from stack.settings import Settings
+from tests.helpers import eventually
+
+CASEWORK = str(Path(sys.executable).parent / "casework")
+
+
+def cli_env(env: WorkflowEnvironment, settings: Settings) -> dict[str, str]:
+    return {**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+            "CASEWORK_DATA_DIR": str(settings.data_dir),
+            "CASEWORK_TASK_QUEUE": settings.task_queue}
+
+
+async def run_cli(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    proc = await asyncio.to_thread(subprocess.run, [CASEWORK, *args], env=env,
+                                   capture_output=True, text=True, timeout=60)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+async def cli_json(env: dict[str, str], *args: str) -> Any:
+    return json.loads((await run_cli(env, *args, "--json")).stdout)
+
+
+async def test_open_claim_decide_enforce_once_statement_appealable(
+        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings,
+        sandbox: SandboxMarketplace) -> None:
+    env = cli_env(dev_env, settings)
+    ref = await cli_json(env, "case", "open", "--subject", "listing:L-0001", "--source",
+                         "user_report", "--reporter", "buyer-9", "--text", "fake rolex")
+    assert ref["outcome"] == "opened"
+    case_id = ref["case_id"]
+    await eventually(lambda: dev.show(case_id), lambda c: c.state == "queued")
+
+    listed = await cli_json(env, "queue", "list", "ip")
+    assert [c["case_id"] for c in listed] == [case_id]
+    for key in ("case_id", "state", "queue", "priority", "assignee", "sla_deadline",
+                "sla_breached", "subject"):
+        assert key in listed[0]
+
+    claimed = await cli_json(env, "queue", "claim", "ip", "--reviewer", "alice")
+    assert (claimed["case_id"], claimed["state"], claimed["assignee"]) == (
+        case_id, "in_review", "alice")
+
+    decided = await cli_json(env, "case", "decide", case_id, "--reviewer", "alice",
+                             "--policy", "counterfeit", "--action", "remove",
+                             "--reason", "Replica watch sold as genuine")
+    assert decided["state"] in ("decided", "enforcing", "notifying", "appealable")
+
+    shown = await eventually(lambda: cli_json(env, "case", "show", case_id),
+                             lambda c: c["state"] == "appealable")
+    assert shown["statement_puid"] and shown["appeal_deadline"]
+    subject = Subject.parse("listing:L-0001")
+    assert sandbox.enforcement_count(subject, Action.REMOVE) == 1
+    assert sandbox.show(subject)["status"] == "removed"
+
+    out = settings.data_dir / "sor.jsonl"
+    await run_cli(env, "statements", "export", "--out", str(out))
+    [sor] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sor["puid"] == shown["statement_puid"]
+    assert sor["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
+    assert sor["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
+    assert sor["automated_decision"] == "AUTOMATED_DECISION_PARTIALLY"  # a person, on rule hits
+    assert sor["automated_detection"] == "No"  # a user's notice
+    assert sor["source_type"] == "SOURCE_ARTICLE_16"
+
+    timeline = await cli_json(env, "case", "timeline", case_id)
+    events = [e["event"] for e in timeline]
+    assert events[:3] == ["opened", "screened", "queued"]
+    assert {"claimed", "decided", "enforced", "seller_notified", "appealable"} <= set(events)
+
+    # Ops find it with the Temporal CLI itself, by search attributes alone.
+    listing = subprocess.run(
+        [devserver.binary("temporal"), "workflow", "list", "--address",
+         env["TEMPORAL_ADDRESS"], "--output", "json", "--query",
+         f"CaseState = 'appealable' AND CaseQueue = 'ip' AND CasePolicyIds = 'counterfeit' "
+         f"AND CaseAssignee = 'alice' AND CaseSubjectId = 'L-0001' AND CaseId = '{case_id}'"],
+        capture_output=True, text=True, timeout=60, check=True)
+    found = [w["execution"]["workflowId"] for w in json.loads(listing.stdout)]
+    assert found == [case_id]
+
+
+async def test_bad_input_is_one_line_and_nonzero(dev: CaseworkClient, dev_env: WorkflowEnvironment,
+                                                settings: Settings) -> None:
+    env = cli_env(dev_env, settings)
+    ref = await dev.open_case("listing:L-0015", "user_report", reporter="buyer-5")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    cases = [
+        (["case", "open", "--subject", "listing", "--source", "user_report"], 2, "malformed subject"),
+        (["case", "open", "--subject", "listing:L-1", "--source", "gossip"], 2, "unknown source"),
+        (["case", "decide", ref.case_id, "--reviewer", "alice", "--policy", "weapons",
+          "--action", "obliterate", "--reason", "x"], 2, "unknown action"),
+        (["case", "decide", ref.case_id, "--reviewer", "alice", "--policy", "no-such-policy",
+          "--action", "remove", "--reason", "x"], 2, "unknown policy"),
+        (["case", "decide", ref.case_id, "--reviewer", "mallory", "--policy", "weapons",
+          "--action", "remove", "--reason", "x"], 3, "only the assignee"),
+        (["queue", "claim", "no-such-queue", "--reviewer", "bob"], 5, "no unassigned case"),
+        (["case", "show", "case-listing-NOPE"], 4, "no case"),
+        (["--address", "127.0.0.1:1", "case", "show", ref.case_id], 6, "cannot reach Temporal"),
+    ]
+    for argv, code, text in cases:
+        proc = await run_cli(env, *argv, ok=False)
+        assert proc.returncode == code, (argv, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and text in proc.stderr, proc.stderr
+        assert proc.stdout == ""
+    case = await dev.show(ref.case_id)
+    assert case.state == "in_review" and case.decision is None and case.assignee == "alice"
+
+
+async def test_lifecycle_diagram_is_drawn_from_the_declaration(dev_env: WorkflowEnvironment,
+                                                               settings: Settings) -> None:
+    proc = await run_cli(cli_env(dev_env, settings), "lifecycle", "review", "--format", "mermaid")
+    from domain.lifecycle import REVIEW_STATES
+
+    assert "stateDiagram-v2" in proc.stdout
+    for state in REVIEW_STATES:
+        assert f'state "{state}"' in proc.stdout
+    assert "in_review --> decided: decide [decision_ok]" in proc.stdout

@@ -1,0 +1,69 @@
+"""The worker killed mid-enforcement and restarted: the case finishes, the action lands once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from client.api import CaseworkClient
+from domain.models import Action, Subject
+from marketplace.sandbox import SandboxMarketplace
+from stack.settings import Settings
+from tests.helpers import eventually
+
+CASEWORK = str(Path(sys.executable).parent / "casework")
+
+
+def start_worker(env: WorkflowEnvironment, settings: Settings, delay: float,
+                 log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [CASEWORK, "worker"],
+        env={**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+             "CASEWORK_DATA_DIR": str(settings.data_dir),
+             "CASEWORK_TASK_QUEUE": settings.task_queue,
+             "CASEWORK_SANDBOX_APPLY_DELAY_S": str(delay)},
+        stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+async def _count(sandbox: SandboxMarketplace, subject: Subject) -> int:
+    return sandbox.enforcement_count(subject, Action.REMOVE)
+
+
+async def test_worker_killed_mid_action_and_restarted(dev_env: WorkflowEnvironment,
+                                                      settings: Settings,
+                                                      sandbox: SandboxMarketplace) -> None:
+    client = CaseworkClient(dev_env.client, settings)
+    log = settings.data_dir / "worker.log"
+    first = start_worker(dev_env, settings, delay=30, log=log)
+    second = None
+    try:
+        ref = await client.open_case("listing:L-0054", "user_report", reporter="buyer-4",
+                                     text="tortoiseshell")
+        await eventually(lambda: client.show(ref.case_id), lambda c: c.state == "queued",
+                         timeout=30)
+        await client.claim(ref.case_id, "alice")
+        await client.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "CITES species")
+        subject = Subject.parse("listing:L-0054")
+        # The action is committed at the marketplace, the activity has not reported back yet.
+        await eventually(lambda: _count(sandbox, subject), lambda n: n == 1, timeout=30)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+
+        second = start_worker(dev_env, settings, delay=0, log=log)
+        case = await eventually(lambda: client.show(ref.case_id),
+                                lambda c: c.state == "appealable", timeout=60, interval=0.5)
+        assert sandbox.enforcement_count(subject, Action.REMOVE) == 1
+        [result] = case.enforcement
+        assert result.applied is False and "already applied" in result.detail
+        assert sandbox.show(subject)["status"] == "removed"
+        assert case.statement_puid is not None
+    finally:
+        for proc in (first, second):
+            if proc and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=10)
