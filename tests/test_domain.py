@@ -11,8 +11,8 @@ from domain.lifecycle import REVIEW_STATES, Lifecycle, mermaid
 from domain.models import (
     Action,
     CaseState,
-    Decision,
     DecideRequest,
+    Decision,
     PolicyRef,
     Priority,
     Report,

@@ -250,10 +250,13 @@ class ReviewWorkflow:
                 "sor", f"seller-of:{case.subject}", "statement_of_reasons",
                 f"We restricted {case.subject}: {case.decision.reason}. You may appeal until "
                 f"{APPEAL_WINDOW.days} days after this notice.", sor)
-            case.notice_delivered_at = receipt.delivered_at
-            case.appeal_deadline = receipt.delivered_at + APPEAL_WINDOW
+            # The window runs on the workflow's clock from the moment delivery is confirmed
+            # (the receipt's wall-clock time is kept in the outbox and the timeline).
+            case.notice_delivered_at = workflow.now()
+            case.appeal_deadline = case.notice_delivered_at + APPEAL_WINDOW
             self._event("notifier", "seller_notified",
-                        f"statement {puid}; appeal window until "
+                        f"statement {puid} delivered via {', '.join(receipt.channels)} at "
+                        f"{receipt.delivered_at:%Y-%m-%dT%H:%M:%SZ}; appeal window until "
                         f"{case.appeal_deadline:%Y-%m-%d}")
         elif self.lc.model.has_actions():
             await self._notify("warning", f"seller-of:{case.subject}", "warning",

@@ -1,0 +1,26 @@
+"""Every recorded history still replays on today's workflow code (no non-determinism)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+import worker as worker_module
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_histories_are_recorded() -> None:
+    assert len(HISTORIES) >= 3
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_replays_without_nondeterminism(path: Path) -> None:
+    replayer = Replayer(workflows=worker_module.WORKFLOWS, data_converter=pydantic_data_converter)
+    history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
