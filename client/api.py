@@ -52,9 +52,9 @@ from workflows.review import ReviewWorkflow
 CLAIM_CANDIDATES = 25
 
 
-def case_id_for(subject: Subject) -> str:
+def case_id_for(subject: Subject, prefix: str = "case") -> str:
     """One open case per subject: the workflow id is derived from it."""
-    return f"case-{subject.kind.value}-{subject.id}"
+    return f"{prefix}-{subject.kind.value}-{subject.id}"
 
 
 def report_id_for(subject: Subject, source: Source, reporter: str | None, text: str,
@@ -133,12 +133,12 @@ class CaseworkClient:
             raise _invalid(e) from None
         start = WithStartWorkflowOperation(
             ReviewWorkflow.run, CaseInput(subject=subj, report=report),
-            id=case_id_for(subj), task_queue=self.settings.task_queue,
+            id=case_id_for(subj, self.settings.case_prefix), task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         return await self._guard(self.temporal.execute_update_with_start_workflow(
             ReviewWorkflow.file_report, report, start_workflow_operation=start,
-            id=report.report_id), case_id_for(subj))
+            id=report.report_id), case_id_for(subj, self.settings.case_prefix))
 
     # -- reads ---------------------------------------------------------------------------------
     async def show(self, case_id: str) -> CaseState:

@@ -33,6 +33,8 @@ class Settings:
     webhook_url: str = field(default_factory=lambda: _env("CASEWORK_WEBHOOK_URL", ""))
     webhook_secret: str = field(default_factory=lambda: _env("CASEWORK_WEBHOOK_SECRET", ""))
     task_queue: str = field(default_factory=lambda: _env("CASEWORK_TASK_QUEUE", TASK_QUEUE))
+    # Case ids are `<prefix>-<kind>-<id>`: one prefix per marketplace sharing a namespace.
+    case_prefix: str = field(default_factory=lambda: _env("CASEWORK_CASE_PREFIX", "case"))
 
     def __post_init__(self) -> None:
         if not self.ledger_url:

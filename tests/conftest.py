@@ -25,8 +25,10 @@ from workflows import search_attributes
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # Tests share one dev server: a queue and a case-id prefix of their own keep them apart.
+    tag = uuid.uuid4().hex[:8]
     s = Settings(data_dir=tmp_path, ledger_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-                 task_queue=f"casework-{uuid.uuid4().hex[:8]}")
+                 task_queue=f"casework-{tag}", case_prefix=f"t{tag}")
     SandboxMarketplace(s.sandbox_db).load(*demo.generate())
     return s
 

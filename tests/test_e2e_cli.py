@@ -25,7 +25,8 @@ CASEWORK = str(Path(sys.executable).parent / "casework")
 def cli_env(env: WorkflowEnvironment, settings: Settings) -> dict[str, str]:
     return {**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "CASEWORK_DATA_DIR": str(settings.data_dir),
-            "CASEWORK_TASK_QUEUE": settings.task_queue}
+            "CASEWORK_TASK_QUEUE": settings.task_queue,
+             "CASEWORK_CASE_PREFIX": settings.case_prefix}
 
 
 async def run_cli(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess:

@@ -26,6 +26,7 @@ def start_worker(env: WorkflowEnvironment, settings: Settings, delay: float,
         env={**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
              "CASEWORK_DATA_DIR": str(settings.data_dir),
              "CASEWORK_TASK_QUEUE": settings.task_queue,
+             "CASEWORK_CASE_PREFIX": settings.case_prefix,
              "CASEWORK_SANDBOX_APPLY_DELAY_S": str(delay)},
         stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
