@@ -79,7 +79,7 @@ async def case_open(args: argparse.Namespace) -> None:
     c = await _client(args)
     ref = await c.open_case(subject, args.source, reporter=args.reporter, text=args.text or "",
                             policy_hint=args.policy_hint, report_id=args.report_id)
-    _emit(args, ref, lambda r: f"{r.case_id} {r.outcome} ({r.state})")
+    _emit(args, ref, lambda r: f"{r.case_id} {r.outcome}: {r.state} in {r.queue} {r.priority.value}")
 
 
 async def case_show(args: argparse.Namespace) -> None:

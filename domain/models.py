@@ -276,6 +276,8 @@ class CaseRef(Model):
 
     case_id: str
     state: str
+    queue: str
+    priority: Priority
     outcome: str  # "opened" | "joined" | "duplicate"
 
 

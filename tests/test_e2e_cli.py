@@ -47,7 +47,8 @@ async def test_open_claim_decide_enforce_once_statement_appealable(
     env = cli_env(dev_env, settings)
     ref = await cli_json(env, "case", "open", "--subject", "listing:L-0001", "--source",
                          "user_report", "--reporter", "buyer-9", "--text", "fake rolex")
-    assert ref["outcome"] == "opened"
+    assert (ref["outcome"], ref["state"], ref["queue"], ref["priority"]) == (
+        "opened", "queued", "ip", "P1")
     case_id = ref["case_id"]
     await eventually(lambda: dev.show(case_id), lambda c: c.state == "queued")
 

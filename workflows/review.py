@@ -91,16 +91,23 @@ class ReviewWorkflow:
     async def file_report(self, report: Report) -> CaseRef:
         """Join a report to this case; the same report id twice is recorded once."""
         if report.report_id == self.case.reports[0].report_id and not self._opener_filed:
+            # The opener learns where its case went: wait for screening to route it.
             self._opener_filed = True
-            return CaseRef(case_id=self.case.case_id, state=self.case.state, outcome="opened")
+            await workflow.wait_condition(lambda: self.case.state != "screening")
+            return self._ref("opened")
         if any(r.report_id == report.report_id for r in self.case.reports):
-            return CaseRef(case_id=self.case.case_id, state=self.case.state, outcome="duplicate")
+            return self._ref("duplicate")
         self.lc.fire("add_report")
         self.case.reports.append(report)
         self._event(report.reporter or report.source.value, "report_joined",
                     f"{report.source.value} report {report.report_id}")
         await self._commit()
-        return CaseRef(case_id=self.case.case_id, state=self.case.state, outcome="joined")
+        return self._ref("joined")
+
+    def _ref(self, outcome: str) -> CaseRef:
+        c = self.case
+        return CaseRef(case_id=c.case_id, state=c.state, queue=c.queue, priority=c.priority,
+                       outcome=outcome)
 
     @file_report.validator
     def _check_report(self, report: Report) -> None:
