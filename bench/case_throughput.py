@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -132,11 +133,18 @@ async def main() -> None:
             "image_hashes": [], "created_on": "2026-06-01"} for i in range(args.n)]
         sandbox.load(sellers, shops, bench_listings)
         listings = [f"listing:{row['id']}" for row in bench_listings]
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=devserver.binary("temporal"),
-            search_attributes=search_attributes.ALL, data_converter=pydantic_data_converter,
-            dev_server_extra_args=["--db-filename", f"{tmp}/temporal.db",
-                                   *devserver.extra_args()])
+        # The dev server prints a banner on its stdout: send it to stderr, keep stdout for us.
+        saved_stdout = os.dup(1)
+        os.dup2(2, 1)
+        try:
+            env = await WorkflowEnvironment.start_local(
+                dev_server_existing_path=devserver.binary("temporal"),
+                search_attributes=search_attributes.ALL, data_converter=pydantic_data_converter,
+                dev_server_extra_args=["--db-filename", f"{tmp}/temporal.db",
+                                       *devserver.extra_args()])
+        finally:
+            os.dup2(saved_stdout, 1)
+            os.close(saved_stdout)
         try:
             with concurrent.futures.ThreadPoolExecutor(32) as ex:
                 async with worker_module.build_worker(env.client, settings, ex):
