@@ -1,4 +1,4 @@
-"""Service levels: review deadlines by priority, the appeal window, the claim lease."""
+"""Service levels: review deadlines by priority and the appeal window."""
 
 from datetime import datetime, timedelta
 
@@ -12,7 +12,6 @@ DEFAULT_SLA_HOURS: dict[Priority, float] = {
 }
 
 APPEAL_WINDOW = timedelta(days=180)  # DSA Art. 20(1): at least six months
-DEFAULT_LEASE = timedelta(minutes=30)
 
 
 def deadline(start: datetime, hours: float) -> datetime:

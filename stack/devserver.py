@@ -47,8 +47,3 @@ def wait_for_port(port: int, timeout: float = 30, host: str = "127.0.0.1") -> No
         time.sleep(0.2)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
