@@ -43,6 +43,13 @@ def build_activities(settings: Settings) -> CaseActivities:
     )
 
 
+def use_bytecode_cache(settings: Settings) -> None:
+    """The sandbox re-imports workflow modules for every run: let it reuse compiled bytecode
+    even where PYTHONDONTWRITEBYTECODE is set, kept out of the source tree."""
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = sys.pycache_prefix or str(settings.data_dir / "pycache")
+
+
 def build_worker(client: Client, settings: Settings,
                  executor: concurrent.futures.ThreadPoolExecutor) -> Worker:
     return Worker(
@@ -71,10 +78,7 @@ async def run(settings: Settings | None = None, address: str | None = None,
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    # The sandbox re-imports workflow modules for every run: let it reuse compiled bytecode
-    # even where PYTHONDONTWRITEBYTECODE is set, kept out of the source tree.
-    sys.dont_write_bytecode = False
-    sys.pycache_prefix = sys.pycache_prefix or str(Settings().data_dir / "pycache")
+    use_bytecode_cache(Settings())
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
 

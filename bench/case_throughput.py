@@ -122,6 +122,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), ledger_url=f"sqlite:///{tmp}/ledger.db",
                             task_queue="bench-casework", case_prefix="bench")
+        worker_module.use_bytecode_cache(settings)
         sandbox = SandboxMarketplace(settings.sandbox_db)
         sellers, shops, _ = demo.generate()
         # One listing per case, each a rule hit below the auto-enforce threshold: every case

@@ -64,6 +64,7 @@ async def main() -> None:
         client = await CaseworkClient.connect(settings, address="localhost:7233")
         import worker as worker_module
 
+        worker_module.use_bytecode_cache(settings)
         with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
             w = worker_module.build_worker(client.temporal, settings, executor)
             async with w:
