@@ -16,11 +16,12 @@ import sys
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
-from activities.case_activities import CaseActivities, PackFile
+from activities.case_activities import CaseActivities
 from ledger.store import Ledger
 from marketplace.base import Marketplace
 from marketplace.http import HttpMarketplace
 from marketplace.sandbox import SandboxMarketplace
+from stack.pack_file import PackFile
 from stack.settings import Settings
 from workflows.review import ReviewWorkflow
 

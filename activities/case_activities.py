@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from temporalio import activity
@@ -23,26 +21,10 @@ from domain.models import (
     StatementRequest,
     Subject,
 )
-from domain.policy import PolicyPack
 from domain.statement import build_statement
 from ledger.store import Ledger
 from marketplace.base import Marketplace, SubjectNotFound
-
-
-class PackFile:
-    """The policy pack, re-read when its file changes (a reviewed edit lands without restart)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._cached: tuple[float, PolicyPack] | None = None
-
-    def get(self) -> PolicyPack:
-        mtime = self.path.stat().st_mtime
-        with self._lock:
-            if self._cached is None or self._cached[0] != mtime:
-                self._cached = (mtime, PolicyPack.from_toml(self.path.read_text()))
-            return self._cached[1]
+from stack.pack_file import PackFile
 
 
 def _bad_data(message: str) -> ApplicationError:

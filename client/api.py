@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -30,6 +29,7 @@ from domain.errors import (
     NotFound,
     Refused,
     Unavailable,
+    build,
 )
 from domain.models import (
     Action,
@@ -46,6 +46,7 @@ from domain.models import (
 )
 from domain.policy import PolicyPack
 from ledger.store import Ledger
+from stack.pack_file import PackFile
 from stack.settings import Settings
 from workflows.review import ReviewWorkflow
 
@@ -73,18 +74,13 @@ def parse_actions(names: Sequence[str | Action]) -> list[Action]:
         raise InvalidInput(f"unknown action(s) {', '.join(bad)}; known: {known}") from None
 
 
-def _invalid(e: ValidationError) -> InvalidInput:
-    first = e.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "input"
-    return InvalidInput(f"{where}: {first['msg']}")
-
-
 class CaseworkClient:
     def __init__(self, client: Client | None, settings: Settings | None = None) -> None:
         """`client` may be None for ledger-only reads (queue, statements)."""
         self._temporal = client
         self.settings = settings or Settings()
         self._ledger: Ledger | None = None
+        self._pack = PackFile(self.settings.policy_pack)
 
     @classmethod
     async def connect(cls, settings: Settings | None = None, profile: str | None = None,
@@ -104,11 +100,7 @@ class CaseworkClient:
         return self._ledger
 
     def pack(self) -> PolicyPack:
-        path = self.settings.policy_pack
-        try:
-            return PolicyPack.from_toml(path.read_text())
-        except OSError as e:
-            raise Unavailable(f"cannot read policy pack {path}: {e.strerror}") from None
+        return self._pack.get()
 
     # -- intake --------------------------------------------------------------------------------
     async def open_case(self, subject: Subject | str, source: Source | str,
@@ -124,13 +116,10 @@ class CaseworkClient:
             raise InvalidInput(f"unknown source {source!r}; known: {known}") from None
         if policy_hint and policy_hint not in self.pack().by_id:
             raise InvalidInput(f"unknown policy id {policy_hint!r} in --policy-hint")
-        try:
-            report = Report(
-                report_id=report_id or report_id_for(subj, src, reporter, text, policy_hint),
-                source=src, reporter=reporter, text=text, policy_hint=policy_hint,
-                received_at=datetime.now(UTC))
-        except ValidationError as e:
-            raise _invalid(e) from None
+        report = build(
+            Report, report_id=report_id or report_id_for(subj, src, reporter, text, policy_hint),
+            source=src, reporter=reporter, text=text, policy_hint=policy_hint,
+            received_at=datetime.now(UTC))
         start = WithStartWorkflowOperation(
             ReviewWorkflow.run, CaseInput(subject=subj, report=report),
             id=case_id_for(subj, self.settings.case_prefix), task_queue=self.settings.task_queue,
@@ -158,10 +147,7 @@ class CaseworkClient:
     # -- reviewer commands ---------------------------------------------------------------------
     async def claim(self, case_id: str, reviewer: str, lease_minutes: int = 30,
                     request_id: str | None = None) -> CaseState:
-        try:
-            req = ClaimRequest(reviewer=reviewer, lease_minutes=lease_minutes)
-        except ValidationError as e:
-            raise _invalid(e) from None
+        req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
         handle = self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
         return await self._guard(handle.execute_update(
             ReviewWorkflow.claim, req, id=request_id or f"claim-{uuid.uuid4()}"), case_id)
@@ -169,7 +155,7 @@ class CaseworkClient:
     async def claim_next(self, queue: str, reviewer: str, lease_minutes: int = 30) -> CaseState:
         """Claim the most urgent unassigned case of the queue. The ledger proposes, the
         workflow disposes: a case someone else got first refuses, and the next is tried."""
-        ClaimRequest(reviewer=reviewer, lease_minutes=lease_minutes)
+        build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)  # fail before looping
         for entry in self.ledger.queue(queue, states=("queued",), limit=CLAIM_CANDIDATES):
             try:
                 return await self.claim(entry.case_id, reviewer, lease_minutes)
@@ -184,11 +170,8 @@ class CaseworkClient:
         pack = self.pack()
         if unknown := [p for p in policy_ids if p not in pack.by_id]:
             raise InvalidInput(f"unknown policy id(s) {', '.join(unknown)}")
-        try:
-            req = DecideRequest(reviewer=reviewer, policy_ids=list(policy_ids), actions=acts,
-                                reason=reason)
-        except ValidationError as e:
-            raise _invalid(e) from None
+        req = build(DecideRequest, reviewer=reviewer, policy_ids=list(policy_ids), actions=acts,
+                    reason=reason)
         handle = self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
         return await self._guard(handle.execute_update(
             ReviewWorkflow.decide, req, id=request_id or f"decide-{uuid.uuid4()}"), case_id)

@@ -117,10 +117,9 @@ async def queue_claim(args: argparse.Namespace) -> None:
 
 
 async def statements_export(args: argparse.Namespace) -> None:
-    from ledger.store import Ledger
-    from stack.settings import Settings
+    from client.api import CaseworkClient
 
-    rows = Ledger(Settings().ledger_url).statements()
+    rows = CaseworkClient(None).statements()
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
     if args.out:
         Path(args.out).write_text(text)
@@ -131,11 +130,9 @@ async def statements_export(args: argparse.Namespace) -> None:
 
 
 async def policy_list(args: argparse.Namespace) -> None:
-    from domain.policy import PolicyPack
-    from stack.settings import Settings
+    from client.api import CaseworkClient
 
-    path = Settings().policy_pack
-    pack = PolicyPack.from_toml(path.read_text())
+    pack = CaseworkClient(None).pack()
     rows = [{"id": p.id, "title": p.title, "category": p.category, "ground": p.ground,
              "severity": p.severity, "queue": p.queue, "priority": p.priority.value,
              "default_actions": [a.value for a in p.default_actions],

@@ -4,6 +4,12 @@ Workflows raise them across the Temporal boundary as `ApplicationError(type=<cla
 the client turns that type back into the class, so callers catch the same exception either way.
 """
 
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
 
 class CaseworkError(Exception):
     """Base of every error casework reports to a caller."""
@@ -32,3 +38,19 @@ class Unavailable(CaseworkError):
 BY_NAME: dict[str, type[CaseworkError]] = {
     cls.__name__: cls for cls in (InvalidInput, Refused, NotFound, EmptyQueue, Unavailable)
 }
+
+
+def first_problem(e: ValidationError) -> str:
+    """The first thing pydantic found wrong, as one line: `field: message`."""
+    first = e.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """Construct a request model; bad fields become InvalidInput instead of ValidationError."""
+    try:
+        return model(**fields)
+    except ValidationError as e:
+        raise InvalidInput(first_problem(e)) from None

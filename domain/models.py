@@ -10,9 +10,9 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, first_problem
 
 
 class Model(BaseModel):
@@ -48,8 +48,8 @@ class Subject(Model):
             raise InvalidInput(f"malformed subject {text!r}: expected KIND:ID with KIND {kinds}")
         try:
             return cls(kind=SubjectKind(kind), id=ident)
-        except ValueError as e:
-            raise InvalidInput(f"malformed subject {text!r}: {_first_error(e)}") from None
+        except ValidationError as e:
+            raise InvalidInput(f"malformed subject {text!r}: {first_problem(e)}") from None
 
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.id}"
@@ -333,14 +333,6 @@ class QueueEntry(Model):
     policy_ids: list[str]
     opened_at: datetime
     updated_at: datetime
-
-
-def _first_error(e: ValueError) -> str:
-    errors = getattr(e, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        return str(first.get("msg", e)).removeprefix("Value error, ")
-    return str(e)
 
 
 CaseInput.model_rebuild()

@@ -72,6 +72,13 @@ _CASE_COLUMNS = (
     "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, updated_at"
 )
 
+_UPSERT_CASE = (
+    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 16)}) "
+    "ON CONFLICT (case_uid) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS.split(", ") if c != "case_uid")
+    + " WHERE cases.revision < excluded.revision"
+)
+
 
 def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.astimezone(UTC).isoformat(timespec="microseconds")
@@ -133,24 +140,23 @@ class Ledger:
             case.subject.id, json.dumps(case.policy_ids), _iso(case.opened_at),
             _iso(datetime.now(UTC)),
         )
-        updates = ", ".join(
-            f"{c} = excluded.{c}" for c in _CASE_COLUMNS.split(", ") if c != "case_uid"
-        )
         with self._tx() as cur:
-            cur.execute(
-                f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 16)}) "
-                f"ON CONFLICT (case_uid) DO UPDATE SET {updates} "
-                "WHERE cases.revision < excluded.revision",
-                row,
-            )
-            moved = cur.rowcount > 0
+            cur.execute("SELECT revision FROM cases WHERE case_uid = ?", (case.case_uid,))
+            found = cur.fetchall()
+            prior = found[0][0] if found else 0
+            if found and prior >= case.revision:
+                return False  # a retry, or a late write overtaken by a newer one
+            cur.execute(_UPSERT_CASE, row)
+            # Events up to `prior` were written with that revision's row, in its transaction.
             for ev in case.timeline:
-                cur.execute(
-                    "INSERT INTO audit (case_uid, case_id, seq, at, actor, event, detail) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_uid, seq) DO NOTHING",
-                    (case.case_uid, case.case_id, ev.seq, _iso(ev.at), ev.actor, ev.event, ev.detail),
-                )
-        return moved
+                if ev.seq > prior:
+                    cur.execute(
+                        "INSERT INTO audit (case_uid, case_id, seq, at, actor, event, detail) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_uid, seq) DO NOTHING",
+                        (case.case_uid, case.case_id, ev.seq, _iso(ev.at), ev.actor, ev.event,
+                         ev.detail),
+                    )
+        return True
 
     def put_statement(self, puid: str, case_id: str, body: dict[str, Any]) -> None:
         with self._tx() as cur:

@@ -8,7 +8,7 @@ from whatever state it carried. Reviewer commands are Updates whose validators a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -168,23 +168,12 @@ class ReviewWorkflow:
                         f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
         await self._commit()
 
-    async def _in_queued(self) -> None:
-        await self._await_decision()
-
-    async def _in_in_review(self) -> None:
-        await self._await_decision()
-
     async def _await_decision(self) -> None:
         """Wait for a command, a lease expiry or the SLA deadline, whichever comes first."""
         case = self.case
-        revision = case.revision
         due = [d for d in (case.sla_deadline, case.lease_expires_at) if d is not None]
-        timeout = max((min(due) - workflow.now()).total_seconds(), 0) if due else None
-        try:
-            await workflow.wait_condition(lambda: case.revision != revision, timeout=timeout)
+        if not await self._timed_out_unchanged(min(due) if due else None):
             return
-        except TimeoutError:
-            pass
         now = workflow.now()
         if case.state == "in_review" and case.lease_expires_at and case.lease_expires_at <= now:
             self.lc.fire("expire_lease")
@@ -285,19 +274,26 @@ class ReviewWorkflow:
     async def _in_appealable(self) -> None:
         case = self.case
         assert case.appeal_deadline is not None
-        revision = case.revision
-        timeout = max((case.appeal_deadline - workflow.now()).total_seconds(), 0)
-        try:
-            await workflow.wait_condition(lambda: case.revision != revision, timeout=timeout)
+        if not await self._timed_out_unchanged(case.appeal_deadline):
             return
-        except TimeoutError:
-            pass
         self.lc.fire("close")
         case.closed_at = workflow.now()
         self._event("sla-clock", "closed", "appeal window ended without an appeal")
         await self._commit()
 
+    _in_queued = _in_in_review = _await_decision
+
     # -- helpers -------------------------------------------------------------------------------
+    async def _timed_out_unchanged(self, until: datetime | None) -> bool:
+        """Wait until the case changes (True: it did not) or `until` passes (durable timer)."""
+        revision = self.case.revision
+        timeout = None if until is None else max((until - workflow.now()).total_seconds(), 0)
+        try:
+            await workflow.wait_condition(lambda: self.case.revision != revision, timeout=timeout)
+        except TimeoutError:
+            return True
+        return False
+
     def _event(self, actor: str, event: str, detail: str = "") -> None:
         seq = self.case.timeline[-1].seq + 1 if self.case.timeline else 1
         self.case.timeline.append(TimelineEvent(seq=seq, at=workflow.now(), actor=actor,

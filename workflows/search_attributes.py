@@ -38,7 +38,7 @@ def cli_flags() -> list[str]:
 
 
 def updates(case: CaseState) -> list[SearchAttributeUpdate]:  # type: ignore[type-arg]
-    out: list[SearchAttributeUpdate] = [  # type: ignore[type-arg]
+    return [
         CASE_ID.value_set(case.case_id),
         STATE.value_set(case.state),
         QUEUE.value_set(case.queue),
@@ -51,4 +51,3 @@ def updates(case: CaseState) -> list[SearchAttributeUpdate]:  # type: ignore[typ
         SLA_DEADLINE.value_set(case.sla_deadline) if case.sla_deadline
         else SLA_DEADLINE.value_unset(),
     ]
-    return out
