@@ -86,7 +86,9 @@ class ReviewGuards:
         return decision is not None and decision.actions != [Action.NO_ACTION]
 
     def restricts(self) -> bool:
-        return self.case.decision is not None and self.case.decision.restricts
+        """A restriction is in force: one was applied. A decided action that failed to land
+        opens no appeal window and yields no statement of reasons."""
+        return any(e.action.restricts for e in self.case.enforcement)
 
 
 _GUARD_REASONS: dict[str, Callable[..., str | None]] = {"decide": ReviewGuards.why_not_decide}

@@ -156,10 +156,11 @@ def puid_for(case_id: str, run_key: str) -> str:
 def build_statement(
     case: CaseState, policy: Policy, facts: SubjectFacts, applied_on: date, puid: str
 ) -> StatementOfReasons:
-    """The statement for the case's decision, citing the first policy it names."""
+    """The statement for the restrictions the case applied, citing the decision's first
+    policy. Only actions that landed are stated."""
     decision = case.decision
-    assert decision is not None and decision.restricts
-    actions = decision.actions
+    actions = [e.action for e in case.enforcement if e.action.restricts]
+    assert decision is not None and actions
     visibility = [_VISIBILITY[a] for a in actions if a in _VISIBILITY]
     provision = next((_PROVISION[a] for a in actions if a in _PROVISION), None)
     account = next((_ACCOUNT[a] for a in actions if a in _ACCOUNT), None)

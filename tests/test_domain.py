@@ -13,6 +13,7 @@ from domain.models import (
     CaseState,
     DecideRequest,
     Decision,
+    EnforcementResult,
     PolicyRef,
     Priority,
     Report,
@@ -165,11 +166,32 @@ def test_seller_history_strengthens_a_hit() -> None:
     assert any(h.rule == "seller_history" for h in s.hits)
 
 
-def _decided_case(actions: list[Action], automated: bool = False) -> CaseState:
+def _decided_case(actions: list[Action], automated: bool = False,
+                  applied: bool = True) -> CaseState:
     c = case(state="notifying")
     c.decision = Decision(decided_by="alice", policy_ids=["counterfeit"], actions=actions,
                           reason="replica", decided_at=NOW, automated=automated)
+    if applied:
+        c.enforcement = [EnforcementResult(action=a, target=c.subject, applied=True, detail="",
+                                           applied_at=NOW) for a in actions]
     return c
+
+
+def test_a_restriction_that_did_not_land_opens_no_appeal_window() -> None:
+    failed = Lifecycle(_decided_case([Action.REMOVE], applied=False))
+    with pytest.raises(Refused):
+        failed.check("open_appeal_window")
+    assert failed.fire("close") == "closed"
+    landed = Lifecycle(_decided_case([Action.REMOVE]))
+    assert landed.fire("open_appeal_window") == "appealable"
+
+
+def test_statement_states_only_the_actions_that_landed() -> None:
+    c = _decided_case([Action.REMOVE, Action.SUSPEND_SELLER])
+    c.enforcement = c.enforcement[:1]  # suspending the seller failed
+    sor = build_statement(c, PACK.get("counterfeit"), facts("x"), date(2026, 11, 25), "p")
+    assert sor.decision_visibility == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
+    assert sor.decision_account is None
 
 
 def test_statement_follows_the_api_rules() -> None:

@@ -254,7 +254,7 @@ class ReviewWorkflow:
                         f"statement {puid} delivered via {', '.join(receipt.channels)} at "
                         f"{receipt.delivered_at:%Y-%m-%dT%H:%M:%SZ}; appeal window until "
                         f"{case.appeal_deadline:%Y-%m-%d}")
-        elif self.lc.model.has_actions():
+        elif any(e.action is Action.WARN for e in case.enforcement):
             await self._notify("warning", f"seller-of:{case.subject}", "warning",
                                f"Warning about {case.subject}: {case.decision.reason}")
             self._event("notifier", "seller_warned", "")
