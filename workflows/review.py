@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         Receipt,
         Report,
         ScreenRequest,
+        Source,
         StatementRequest,
         TimelineEvent,
     )
@@ -98,11 +99,28 @@ class ReviewWorkflow:
         if any(r.report_id == report.report_id for r in self.case.reports):
             return self._ref("duplicate")
         self.lc.fire("add_report")
+        first_flag = report.source is Source.TRUSTED_FLAGGER and all(
+            r.source is not Source.TRUSTED_FLAGGER for r in self.case.reports)
         self.case.reports.append(report)
         self._event(report.reporter or report.source.value, "report_joined",
                     f"{report.source.value} report {report.report_id}")
+        if (first_flag and self.case.state in ("queued", "in_review")
+                and workflow.patched("trusted-flagger-join-raises-priority")):
+            self._raise_for_trusted_flagger()
         await self._commit()
         return self._ref("joined")
+
+    def _raise_for_trusted_flagger(self) -> None:
+        """DSA Art. 22: a trusted flagger's notice is handled first, also when it joins a case
+        (screening already raised cases that a trusted flagger opened)."""
+        case = self.case
+        before, case.priority = case.priority, case.priority.raised()
+        assert case.sla_deadline is not None
+        case.sla_deadline = min(case.sla_deadline,
+                                deadline(case.opened_at, case.sla_hours[case.priority]))
+        self._event("intake", "reprioritised",
+                    f"trusted flagger joined: {before.value} -> {case.priority.value}, "
+                    f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
 
     def _ref(self, outcome: str) -> CaseRef:
         c = self.case

@@ -1,13 +1,15 @@
 """Record review-workflow histories for the replay test: `python -m tests.histories.record`.
 
-Runs each scenario on a time-skipping server and writes `<scenario>.json` beside this file.
-Re-record only on purpose: the committed histories guard old workflows against new code.
+Runs each scenario on a time-skipping server and writes `<scenario>.json` beside this file,
+only where that file does not exist yet (`--force` overwrites): committed histories stand for
+workflows already running, and guard them against new code. Add a scenario for new behaviour.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -55,6 +57,13 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await c.decide(ref.case_id, "carol", [], ["no_action"], "legal antique with permit")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
     out["lease_expired_breached_no_action"] = ref.case_id
+
+    ref = await c.open_case("listing:L-0054", "user_report", reporter="b3")
+    await c.open_case("listing:L-0054", "trusted_flagger", reporter="tf-2", text="CITES")
+    await c.claim(ref.case_id, "dana")
+    await c.decide(ref.case_id, "dana", ["wildlife"], ["remove"], "tortoiseshell")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    out["trusted_flagger_joined_reprioritised"] = ref.case_id
     return out
 
 
@@ -70,8 +79,11 @@ async def main() -> None:
             async with worker_module.build_worker(env.client, settings, ex):
                 client = CaseworkClient(env.client, settings)
                 for name, case_id in (await scenarios(client, env)).items():
+                    path = HERE / f"{name}.json"
+                    if path.exists() and "--force" not in sys.argv:
+                        continue
                     history = await env.client.get_workflow_handle(case_id).fetch_history()
-                    (HERE / f"{name}.json").write_text(history.to_json())
+                    path.write_text(history.to_json())
                     print(f"recorded {name}: {len(history.events)} events")
         await env.shutdown()
 
