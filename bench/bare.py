@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 
-# What one case costs, counted from its history: regular activities (screen, apply, statement,
-# two notifications), local activities (7 ledger writes in a case, 8 here) and Updates
-# (intake, claim, decide).
-ACTIVITIES, LOCAL_ACTIVITIES = 5, 8
+# What one case costs, read from its history, in its order: screen (activity) + ledger write;
+# claim and decide (Updates) with a ledger write each; a ledger write (enforcing); apply
+# (activity) + ledger write (notifying); statement and two notices (activities) + ledger write
+# (appealable). Intake is an Update too: 5 activities, 6 local activities, 3 Updates.
+_OPTS = {"start_to_close_timeout": timedelta(seconds=30)}
 _finished: list[str] = []
 
 
@@ -28,21 +29,27 @@ def done() -> int:
 class BareWorkflow:
     def __init__(self) -> None:
         self.step = 0
+        self.screened = False
 
     @workflow.run
     async def run(self, arg: str) -> None:
-        opts = {"start_to_close_timeout": timedelta(seconds=30)}
-        await workflow.execute_activity(noop, "screen", **opts)
-        await workflow.execute_local_activity(noop, "ledger", **opts)
+        await workflow.execute_activity(noop, "screen", **_OPTS)
+        await workflow.execute_local_activity(noop, "ledger", **_OPTS)
+        self.screened = True
         await workflow.wait_condition(lambda: self.step == 2)
-        for i in range(ACTIVITIES - 1):
-            await workflow.execute_activity(noop, "last" if i == ACTIVITIES - 2 else "a", **opts)
-            await workflow.execute_local_activity(noop, "ledger", **opts)
+        await workflow.execute_local_activity(noop, "ledger", **_OPTS)
+        await workflow.execute_activity(noop, "apply", **_OPTS)
+        await workflow.execute_local_activity(noop, "ledger", **_OPTS)
+        for step in ("statement", "notice", "notice"):
+            await workflow.execute_activity(noop, step, **_OPTS)
+        await workflow.execute_local_activity(noop, "last", **_OPTS)
         await workflow.wait_condition(lambda: False)  # stays open, like an appealable case
 
     @workflow.update
     async def step_update(self, name: str) -> str:
-        self.step += name != "open"
-        await workflow.execute_local_activity(noop, "ledger",
-                                              start_to_close_timeout=timedelta(seconds=30))
+        if name == "open":  # intake answers once screened, without a ledger write of its own
+            await workflow.wait_condition(lambda: self.screened)
+        else:
+            self.step += 1
+            await workflow.execute_local_activity(noop, "ledger", **_OPTS)
         return name

@@ -48,6 +48,7 @@ from domain.policy import PolicyPack
 from ledger.store import Ledger
 from stack.pack_file import PackFile
 from stack.settings import Settings
+from workflows import search_attributes
 from workflows.review import ReviewWorkflow
 
 CLAIM_CANDIDATES = 25
@@ -120,14 +121,16 @@ class CaseworkClient:
             Report, report_id=report_id or report_id_for(subj, src, reporter, text, policy_hint),
             source=src, reporter=reporter, text=text, policy_hint=policy_hint,
             received_at=datetime.now(UTC))
+        case_id = case_id_for(subj, self.settings.case_prefix)
         start = WithStartWorkflowOperation(
             ReviewWorkflow.run, CaseInput(subject=subj, report=report),
-            id=case_id_for(subj, self.settings.case_prefix), task_queue=self.settings.task_queue,
+            id=case_id, task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=search_attributes.at_intake(case_id, subj),
         )
         return await self._guard(self.temporal.execute_update_with_start_workflow(
             ReviewWorkflow.file_report, report, start_workflow_operation=start,
-            id=report.report_id), case_id_for(subj, self.settings.case_prefix))
+            id=report.report_id), case_id)
 
     # -- reads ---------------------------------------------------------------------------------
     async def show(self, case_id: str) -> CaseState:

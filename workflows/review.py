@@ -68,7 +68,10 @@ class ReviewWorkflow:
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
-        await self._commit()
+        # Intake's search attributes come with the start request (and carry over a continue-as-
+        # new); the ledger row waits for screening. Runs started before this wrote both here.
+        if not workflow.patched("intake-attributes-set-at-start"):
+            await self._commit()
         while self.case.state != "closed":
             await getattr(self, f"_in_{self.case.state}")()
             if self.case.state in WAITING and workflow.info().is_continue_as_new_suggested():

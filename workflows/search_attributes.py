@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from temporalio.common import (
     SearchAttributeKey,
+    SearchAttributePair,
     SearchAttributeUpdate,
+    TypedSearchAttributes,
 )
 
-from domain.models import CaseState
+from domain.models import CaseState, Subject
 
 CASE_ID = SearchAttributeKey.for_keyword("CaseId")
 STATE = SearchAttributeKey.for_keyword("CaseState")
@@ -51,3 +53,14 @@ def updates(case: CaseState) -> list[SearchAttributeUpdate]:  # type: ignore[typ
         SLA_DEADLINE.value_set(case.sla_deadline) if case.sla_deadline
         else SLA_DEADLINE.value_unset(),
     ]
+
+
+def at_intake(case_id: str, subject: Subject) -> TypedSearchAttributes:
+    """What a case is searchable by from the moment it starts, set by the client on start."""
+    return TypedSearchAttributes([
+        SearchAttributePair(CASE_ID, case_id),
+        SearchAttributePair(STATE, "screening"),
+        SearchAttributePair(SUBJECT_KIND, subject.kind.value),
+        SearchAttributePair(SUBJECT_ID, subject.id),
+        SearchAttributePair(SLA_BREACHED, False),
+    ])

@@ -64,6 +64,12 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await c.decide(ref.case_id, "dana", ["wildlife"], ["remove"], "tortoiseshell")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
     out["trusted_flagger_joined_reprioritised"] = ref.case_id
+
+    ref = await c.open_case("listing:L-0037", "trusted_flagger", reporter="tf-3", text="drugs")
+    await c.claim(ref.case_id, "erin")
+    await c.decide(ref.case_id, "erin", ["drugs"], ["remove", "warn"], "no prescription")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    out["intake_attributes_at_start"] = ref.case_id
     return out
 
 
