@@ -1,12 +1,13 @@
 """Cases/s through open → screening → claim → decide → enforce → notify, against a bare baseline.
 
-Both run on one dev server (SQLite file, WAL) with one in-process worker each, in the same run:
+Both run on one dev server (SQLite file, WAL) with one in-process worker each, in alternating
+rounds of the same run:
 - casework: N ReviewWorkflows, each opened by update-with-start, claimed and decided by Update,
   until the ledger shows it `appealable` (enforced, statement issued, seller notified);
 - bare: N minimal workflows doing the same number of activities, local activities and Updates
   with no-op bodies and no domain logic, until the last activity has run.
 
-    python bench/case_throughput.py [--n 200] [--concurrency 20] [--json]
+    python bench/case_throughput.py [--n 200] [--concurrency 20] [--rounds 4] [--json]
 """
 
 from __future__ import annotations
@@ -46,77 +47,94 @@ def pct(values: list[float], q: float) -> float:
     return round(statistics.quantiles(values, n=100)[int(q) - 1], 1) if len(values) > 1 else 0.0
 
 
-async def drive(n: int, concurrency: int, one: callable) -> tuple[float, list[float], list[float]]:
-    claims: list[float] = []
-    decides: list[float] = []
+class Casework:
+    """Drives ReviewWorkflows through the casework client."""
+
+    name = "casework"
+
+    def __init__(self, client: Client, settings: Settings, listings: list[str]) -> None:
+        self.cw = CaseworkClient(client, settings)
+        self.listings = listings
+
+    async def open(self, i: int) -> str:
+        ref = await self.cw.open_case(self.listings[i], "user_report", reporter=f"buyer-{i}",
+                                      report_id=f"bench-{i}")
+        return ref.case_id
+
+    async def claim(self, i: int, case_id: str) -> None:
+        await self.cw.claim(case_id, f"reviewer-{i % 7}")
+
+    async def decide(self, i: int, case_id: str) -> None:
+        await self.cw.decide(case_id, f"reviewer-{i % 7}", ["counterfeit"], [Action.REMOVE],
+                             "bench decision")
+
+    def finished(self) -> int:
+        return len(self.cw.ledger.queue(states=("appealable",), limit=100_000))
+
+
+class Bare:
+    """Drives BareWorkflows with the same calls and no casework code."""
+
+    name = "bare"
+
+    def __init__(self, client: Client, queue: str) -> None:
+        self.client, self.queue = client, queue
+
+    async def open(self, i: int) -> str:
+        wid = f"{self.queue}-{i}"
+        op = WithStartWorkflowOperation(BareWorkflow.run, "x", id=wid, task_queue=self.queue,
+                                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+        await self.client.execute_update_with_start_workflow(
+            BareWorkflow.step_update, "open", start_workflow_operation=op)
+        return wid
+
+    async def claim(self, i: int, wid: str) -> None:
+        await self.client.get_workflow_handle(wid).execute_update(BareWorkflow.step_update,
+                                                                  "claim")
+
+    async def decide(self, i: int, wid: str) -> None:
+        await self.client.get_workflow_handle(wid).execute_update(BareWorkflow.step_update,
+                                                                  "decide")
+
+    def finished(self) -> int:
+        return done()
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.elapsed, self.count = 0.0, 0
+        self.claims: list[float] = []
+        self.decides: list[float] = []
+
+
+async def run_round(kind: Casework | Bare, indices: range, concurrency: int,
+                    tally: Tally) -> None:
+    """Drive `indices` through open, claim, decide; time until the last one has finished."""
     sem = asyncio.Semaphore(concurrency)
 
-    async def run(i: int) -> None:
+    async def one(i: int) -> None:
         async with sem:
-            await one(i, claims, decides)
+            ident = await kind.open(i)
+            t = time.perf_counter()
+            await kind.claim(i, ident)
+            tally.claims.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            await kind.decide(i, ident)
+            tally.decides.append((time.perf_counter() - t) * 1000)
 
     start = time.perf_counter()
-    await asyncio.gather(*(run(i) for i in range(n)))
-    return start, claims, decides
-
-
-async def bench_casework(client: Client, settings: Settings, n: int, concurrency: int,
-                         listings: list[str]) -> dict[str, float]:
-    cw = CaseworkClient(client, settings)
-
-    async def one(i: int, claims: list[float], decides: list[float]) -> None:
-        ref = await cw.open_case(listings[i], "user_report",
-                                 reporter=f"buyer-{i}", report_id=f"bench-{i}")
-        t = time.perf_counter()
-        await cw.claim(ref.case_id, f"reviewer-{i % 7}")
-        claims.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        await cw.decide(ref.case_id, f"reviewer-{i % 7}", ["counterfeit"], [Action.REMOVE],
-                        "bench decision")
-        decides.append((time.perf_counter() - t) * 1000)
-
-    start, claims, decides = await drive(n, concurrency, one)
-    while len(cw.ledger.queue(states=("appealable",), limit=n + 1)) < n:
-        await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - start
-    return {"per_s": n / elapsed, "claim_p50_ms": pct(claims, 50), "claim_p99_ms": pct(claims, 99),
-            "decide_p50_ms": pct(decides, 50), "decide_p99_ms": pct(decides, 99)}
-
-
-async def bench_bare(client: Client, n: int, concurrency: int) -> dict[str, float]:
-    queue = f"bare-{uuid.uuid4().hex[:6]}"
-    with concurrent.futures.ThreadPoolExecutor(32) as ex:
-        async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop],
-                          activity_executor=ex, max_concurrent_activities=32,
-                          workflow_task_poller_behavior=PollerBehaviorAutoscaling()):
-
-            async def one(i: int, claims: list[float], decides: list[float]) -> None:
-                wid = f"bare-{queue}-{i}"
-                op = WithStartWorkflowOperation(
-                    BareWorkflow.run, "x", id=wid, task_queue=queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
-                await client.execute_update_with_start_workflow(
-                    BareWorkflow.step_update, "open", start_workflow_operation=op)
-                handle = client.get_workflow_handle(wid)
-                t = time.perf_counter()
-                await handle.execute_update(BareWorkflow.step_update, "claim")
-                claims.append((time.perf_counter() - t) * 1000)
-                t = time.perf_counter()
-                await handle.execute_update(BareWorkflow.step_update, "decide")
-                decides.append((time.perf_counter() - t) * 1000)
-
-            start, claims, decides = await drive(n, concurrency, one)
-            while done() < n:
-                await asyncio.sleep(0.05)
-            elapsed = time.perf_counter() - start
-    return {"per_s": n / elapsed, "claim_p99_ms": pct(claims, 99),
-            "decide_p99_ms": pct(decides, 99)}
+    await asyncio.gather(*(one(i) for i in indices))
+    while kind.finished() < indices.stop:
+        await asyncio.sleep(0.02)
+    tally.elapsed += time.perf_counter() - start
+    tally.count += len(indices)
 
 
 async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--concurrency", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,21 +164,35 @@ async def main() -> None:
         finally:
             os.dup2(saved_stdout, 1)
             os.close(saved_stdout)
+        tallies = {"casework": Tally(), "bare": Tally()}
         try:
-            with concurrent.futures.ThreadPoolExecutor(32) as ex:
-                async with worker_module.build_worker(env.client, settings, ex):
-                    cases = await bench_casework(env.client, settings, args.n, args.concurrency,
-                                                 listings)
-            bare = await bench_bare(env.client, args.n, args.concurrency)
+            with concurrent.futures.ThreadPoolExecutor(64) as ex:
+                bare_queue = f"bare-{uuid.uuid4().hex[:6]}"
+                async with (
+                    worker_module.build_worker(env.client, settings, ex),
+                    Worker(env.client, task_queue=bare_queue, workflows=[BareWorkflow],
+                           activities=[noop], activity_executor=ex, max_concurrent_activities=32,
+                           workflow_task_poller_behavior=PollerBehaviorAutoscaling()),
+                ):
+                    kinds = [Casework(env.client, settings, listings), Bare(env.client, bare_queue)]
+                    # Alternate in rounds, each kind first in turn: both meet the same server
+                    # state (its SQLite file grows with every open workflow).
+                    size = -(-args.n // args.rounds)
+                    for r in range(args.rounds):
+                        indices = range(r * size, min((r + 1) * size, args.n))
+                        for kind in kinds if r % 2 == 0 else kinds[::-1]:
+                            await run_round(kind, indices, args.concurrency, tallies[kind.name])
         finally:
             await env.shutdown()
+    cases, bare = tallies["casework"], tallies["bare"]
     result = {
-        "n": args.n, "concurrency": args.concurrency,
-        "cases_per_s": round(cases["per_s"], 2), "bare_per_s": round(bare["per_s"], 2),
-        "ratio": round(cases["per_s"] / bare["per_s"], 3),
-        "claim_p50_ms": cases["claim_p50_ms"], "claim_p99_ms": cases["claim_p99_ms"],
-        "decide_p50_ms": cases["decide_p50_ms"], "decide_p99_ms": cases["decide_p99_ms"],
-        "bare_claim_p99_ms": bare["claim_p99_ms"], "bare_decide_p99_ms": bare["decide_p99_ms"],
+        "n": args.n, "concurrency": args.concurrency, "rounds": args.rounds,
+        "cases_per_s": round(cases.count / cases.elapsed, 2),
+        "bare_per_s": round(bare.count / bare.elapsed, 2),
+        "ratio": round(bare.elapsed / cases.elapsed, 3),
+        "claim_p50_ms": pct(cases.claims, 50), "claim_p99_ms": pct(cases.claims, 99),
+        "decide_p50_ms": pct(cases.decides, 50), "decide_p99_ms": pct(cases.decides, 99),
+        "bare_claim_p99_ms": pct(bare.claims, 99), "bare_decide_p99_ms": pct(bare.decides, 99),
     }
     if args.json:
         print(json.dumps(result))
