@@ -16,7 +16,10 @@ from domain.errors import InvalidInput, first_problem
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=False, extra="forbid")
+    """Base of every payload model. Unknown fields are ignored, so a history written by a newer
+    or older version (a field added or removed) still decodes and replays."""
+
+    model_config = ConfigDict(frozen=False, extra="ignore")
 
 
 class SubjectKind(StrEnum):
