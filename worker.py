@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
 from activities.case_activities import CaseActivities
+from activities.intake import IntakeActivities
 from ledger.store import Ledger
 from marketplace.base import Marketplace
 from marketplace.http import HttpMarketplace
@@ -57,7 +58,7 @@ def build_worker(client: Client, settings: Settings,
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(settings).all(),
+        activities=[*build_activities(settings).all(), IntakeActivities(client).forward_report],
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=int(os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS", "1000")),

@@ -12,14 +12,17 @@ from activities import webhook
 from domain.models import (
     Action,
     ApplyRequest,
-    CaseState,
     EnforcementResult,
+    LedgerRecord,
     Notification,
+    OverflowOutcome,
+    OverflowReport,
     Receipt,
     Screening,
     ScreenRequest,
     StatementRequest,
     Subject,
+    outcome_message_id,
 )
 from domain.statement import build_statement
 from ledger.store import Ledger
@@ -52,8 +55,8 @@ class CaseActivities:
         return pack.screen(facts, req.reports)
 
     @activity.defn
-    def record_case(self, case: CaseState) -> bool:
-        return self.ledger.record_case(case)
+    def record_case(self, record: LedgerRecord) -> bool:
+        return self.ledger.record_case(record)
 
     @activity.defn
     def apply_action(self, req: ApplyRequest) -> EnforcementResult:
@@ -71,23 +74,51 @@ class CaseActivities:
 
     @activity.defn
     def issue_statement(self, req: StatementRequest) -> dict[str, Any]:
-        """Build the statement of reasons, validate it against the DSA API rules, store it."""
-        case = req.case
-        assert case.decision is not None
-        pack = self.pack.get()
-        cited = [p for p in case.decision.policy_ids if p in pack.by_id]
-        if not cited:
-            raise _bad_data(f"decision cites no policy of the current pack: "
-                            f"{case.decision.policy_ids}")
-        facts = self.marketplace.facts(case.subject)
-        applied = min((e.applied_at for e in case.enforcement), default=datetime.now(UTC))
+        """Build the statement of reasons from the decision's pinned citation, validate it
+        against the DSA API rules, store it. Decisions from before citations were pinned fall
+        back to the current pack; a policy gone from it needs a person."""
+        citation = next(iter(req.decision.citations), None)
+        if citation is None or not citation.citable:
+            pack = self.pack.get()
+            cited = [p for p in req.decision.policy_ids if p in pack.by_id]
+            if not cited:
+                raise _bad_data(f"the decision cites no policy of the current pack "
+                                f"({', '.join(req.decision.policy_ids) or 'none'})")
+            citation = pack.get(cited[0]).ref()
+        facts = req.facts
+        if facts is None:
+            try:
+                facts = self.marketplace.facts(req.subject)
+            except SubjectNotFound as e:
+                raise _bad_data(str(e)) from None
+        applied = min((e.applied_at for e in req.enforcement), default=datetime.now(UTC))
         try:
-            sor = build_statement(case, pack.get(cited[0]), facts, applied.date(), req.puid)
+            sor = build_statement(req, citation, facts, applied.date())
         except ValueError as e:
             raise _bad_data(f"statement of reasons rejected: {e}") from None
         body = sor.model_dump(mode="json", exclude_none=True)
-        self.ledger.put_statement(req.puid, case.case_id, body)
+        self.ledger.put_statement(req.puid, req.case_id, body)
         return body
+
+    @activity.defn
+    def store_overflow_report(self, overflow: OverflowReport) -> bool:
+        """Keep a report beyond the case's cap in the ledger; False if it was there already."""
+        return self.ledger.put_overflow_report(overflow.case_uid, overflow.case_id,
+                                               overflow.report)
+
+    @activity.defn
+    def notify_overflow_reporters(self, outcome: OverflowOutcome) -> int:
+        """Tell each reporter of the ledger-held reports the outcome, once per reporter (the
+        message id is the one the case itself would use for that reporter)."""
+        told = 0
+        for reporter_key, reporter in self.ledger.overflow_reporters(outcome.case_uid):
+            activity.heartbeat(reporter_key)
+            self.notify(Notification(
+                message_id=outcome_message_id(outcome.case_uid, reporter_key),
+                case_id=outcome.case_id, recipient=f"reporter:{reporter}", kind="outcome",
+                text=outcome.text))
+            told += 1
+        return told
 
     @activity.defn
     def notify(self, note: Notification) -> Receipt:
@@ -109,4 +140,4 @@ class CaseActivities:
 
     def all(self) -> list[Any]:
         return [self.screen_case, self.record_case, self.apply_action, self.issue_statement,
-                self.notify]
+                self.notify, self.store_overflow_report, self.notify_overflow_reporters]

@@ -9,17 +9,17 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
+    RPCTimeoutOrCancelledError,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.intake import file_report
 from client.connection import connect
 from domain.errors import (
     BY_NAME,
@@ -33,13 +33,14 @@ from domain.errors import (
 )
 from domain.models import (
     Action,
-    CaseInput,
     CaseRef,
     CaseState,
+    CaseSummary,
     ClaimRequest,
     DecideRequest,
     QueueEntry,
     Report,
+    RetryRequest,
     Source,
     Subject,
     TimelineEvent,
@@ -48,10 +49,13 @@ from domain.policy import PolicyPack
 from ledger.store import Ledger
 from stack.pack_file import PackFile
 from stack.settings import Settings
-from workflows import search_attributes
 from workflows.review import ReviewWorkflow
 
 CLAIM_CANDIDATES = 25
+# Every call to Temporal is bounded: a read answers from a worker's cache, a command waits for
+# one workflow task. Past these, the caller gets Unavailable, never a hang.
+READ_TIMEOUT = timedelta(seconds=5)
+COMMAND_TIMEOUT = timedelta(seconds=15)
 
 
 def case_id_for(subject: Subject, prefix: str = "case") -> str:
@@ -103,6 +107,11 @@ class CaseworkClient:
     def pack(self) -> PolicyPack:
         return self._pack.get()
 
+    def _known_queue(self, queue: str | None) -> None:
+        queues = self.pack().queues
+        if queue is not None and queue not in queues:
+            raise InvalidInput(f"unknown queue {queue!r}; known: {', '.join(sorted(queues))}")
+
     # -- intake --------------------------------------------------------------------------------
     async def open_case(self, subject: Subject | str, source: Source | str,
                         reporter: str | None = None, text: str = "",
@@ -122,26 +131,22 @@ class CaseworkClient:
             source=src, reporter=reporter, text=text, policy_hint=policy_hint,
             received_at=datetime.now(UTC))
         case_id = case_id_for(subj, self.settings.case_prefix)
-        start = WithStartWorkflowOperation(
-            ReviewWorkflow.run, CaseInput(subject=subj, report=report),
-            id=case_id, task_queue=self.settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=search_attributes.at_intake(case_id, subj),
-        )
-        return await self._guard(self.temporal.execute_update_with_start_workflow(
-            ReviewWorkflow.file_report, report, start_workflow_operation=start,
-            id=report.report_id), case_id)
+        return await self._guard(file_report(self.temporal, case_id, subj, report,
+                                             self.settings.task_queue), case_id)
 
     # -- reads ---------------------------------------------------------------------------------
     async def show(self, case_id: str) -> CaseState:
-        handle = self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
-        return await self._guard(handle.query(ReviewWorkflow.snapshot), case_id)
+        handle = self._handle(case_id)
+        return await self._guard(handle.query(ReviewWorkflow.snapshot,
+                                              rpc_timeout=READ_TIMEOUT), case_id)
 
     async def timeline(self, case_id: str) -> list[TimelineEvent]:
-        handle = self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
-        return await self._guard(handle.query(ReviewWorkflow.timeline), case_id)
+        handle = self._handle(case_id)
+        return await self._guard(handle.query(ReviewWorkflow.timeline,
+                                              rpc_timeout=READ_TIMEOUT), case_id)
 
     def queue(self, queue: str | None = None, limit: int = 50) -> list[QueueEntry]:
+        self._known_queue(queue)
         return self.ledger.queue(queue, limit=limit)
 
     def statements(self) -> list[dict[str, Any]]:
@@ -149,15 +154,17 @@ class CaseworkClient:
 
     # -- reviewer commands ---------------------------------------------------------------------
     async def claim(self, case_id: str, reviewer: str, lease_minutes: int = 30,
-                    request_id: str | None = None) -> CaseState:
+                    request_id: str | None = None) -> CaseSummary:
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
-        handle = self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
-        return await self._guard(handle.execute_update(
-            ReviewWorkflow.claim, req, id=request_id or f"claim-{uuid.uuid4()}"), case_id)
+        return await self._guard(self._handle(case_id).execute_update(
+            ReviewWorkflow.claim, req, id=request_id or f"claim-{uuid.uuid4()}",
+            rpc_timeout=COMMAND_TIMEOUT), case_id)
 
-    async def claim_next(self, queue: str, reviewer: str, lease_minutes: int = 30) -> CaseState:
+    async def claim_next(self, queue: str, reviewer: str, lease_minutes: int = 30
+                         ) -> CaseSummary:
         """Claim the most urgent unassigned case of the queue. The ledger proposes, the
         workflow disposes: a case someone else got first refuses, and the next is tried."""
+        self._known_queue(queue)
         build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)  # fail before looping
         for entry in self.ledger.queue(queue, states=("queued",), limit=CLAIM_CANDIDATES):
             try:
@@ -168,16 +175,27 @@ class CaseworkClient:
 
     async def decide(self, case_id: str, reviewer: str, policy_ids: Sequence[str],
                      actions: Sequence[str | Action], reason: str,
-                     request_id: str | None = None) -> CaseState:
+                     request_id: str | None = None) -> CaseSummary:
         acts = parse_actions(actions)
         pack = self.pack()
         if unknown := [p for p in policy_ids if p not in pack.by_id]:
             raise InvalidInput(f"unknown policy id(s) {', '.join(unknown)}")
         req = build(DecideRequest, reviewer=reviewer, policy_ids=list(policy_ids), actions=acts,
                     reason=reason)
-        handle = self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
-        return await self._guard(handle.execute_update(
-            ReviewWorkflow.decide, req, id=request_id or f"decide-{uuid.uuid4()}"), case_id)
+        return await self._guard(self._handle(case_id).execute_update(
+            ReviewWorkflow.decide, req, id=request_id or f"decide-{uuid.uuid4()}",
+            rpc_timeout=COMMAND_TIMEOUT), case_id)
+
+    async def retry(self, case_id: str, operator: str, reason: str,
+                    request_id: str | None = None) -> CaseSummary:
+        """Resume a case waiting in `needs_attention` once its cause is repaired."""
+        req = build(RetryRequest, operator=operator, reason=reason)
+        return await self._guard(self._handle(case_id).execute_update(
+            ReviewWorkflow.retry, req, id=request_id or f"retry-{uuid.uuid4()}",
+            rpc_timeout=COMMAND_TIMEOUT), case_id)
+
+    def _handle(self, case_id: str) -> Any:
+        return self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
 
     # -- error mapping -------------------------------------------------------------------------
     async def _guard(self, call: Any, case_id: str) -> Any:
@@ -185,6 +203,9 @@ class CaseworkClient:
             return await call
         except WorkflowUpdateFailedError as e:
             raise _from_failure(e.cause) from None
+        except RPCTimeoutOrCancelledError:
+            raise Unavailable(f"case {case_id} did not answer in time: is a casework worker "
+                              "running? (a command sent again with the same id is safe)") from None
         except RPCError as e:
             if e.status is RPCStatusCode.NOT_FOUND:
                 if "completed" in e.message:
@@ -192,6 +213,9 @@ class CaseworkClient:
                 raise NotFound(f"no case {case_id}") from None
             if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise Unavailable(f"Temporal unavailable: {e.message}") from None
+            if e.status is RPCStatusCode.CANCELLED:  # our own deadline passed
+                raise Unavailable(f"case {case_id} did not answer in time: is a casework "
+                                  "worker running?") from None
             raise Refused(e.message) from None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain import errors
-from domain.models import Subject, SubjectKind
+from domain.models import Subject, SubjectKind, unsafe_chars
 
 EXIT_CODES: dict[type[errors.CaseworkError], int] = {
     errors.InvalidInput: 2, errors.Refused: 3, errors.NotFound: 4, errors.EmptyQueue: 5,
@@ -35,7 +35,15 @@ def _plain(obj: Any) -> Any:
 
 
 def _emit(args: argparse.Namespace, obj: Any, human: Callable[[Any], str]) -> None:
-    print(json.dumps(_plain(obj), indent=None if args.json else 2) if args.json else human(obj))
+    print(json.dumps(_plain(obj)) if args.json else _safe(human(obj), keep_newlines=True))
+
+
+def _safe(text: str, keep_newlines: bool = False) -> str:
+    """Text from the public as a terminal should show it: control and bidirectional
+    characters escaped (`\\x1b`, `\\u202e`), so they cannot rewrite what is on screen."""
+    return "".join(
+        ch if (ch == "\n" and keep_newlines) or not unsafe_chars(ch)
+        else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _case_line(c: Any) -> str:
@@ -48,23 +56,30 @@ def _case_line(c: Any) -> str:
 def _case_detail(c: Any) -> str:
     lines = [_case_line(c)]
     for h in c.hits:
-        lines.append(f"  hit  {h.policy_id:<18} {h.rule:<14} {h.score:.2f} {h.evidence}")
+        lines.append(f"  hit  {h.policy_id:<18} {h.rule:<14} {h.score:.2f} {_safe(h.evidence)}")
     for r in c.reports:
-        lines.append(f"  report {r.report_id} {r.source.value} {r.reporter or '-'}: {r.text}")
+        lines.append(f"  report {r.report_id} {r.source.value} {r.reporter or '-'}: "
+                     f"{_safe(r.text)}")
+    if c.reports_overflow:
+        lines.append(f"  (+{c.reports_overflow} more report(s) kept in the ledger)")
     if c.decision:
         d = c.decision
         lines.append(f"  decision by {d.decided_by}: {', '.join(a.value for a in d.actions)} "
-                     f"under {', '.join(d.policy_ids) or '-'}: {d.reason}")
+                     f"under {', '.join(d.policy_ids) or '-'}: {_safe(d.reason)}")
     for e in c.enforcement:
-        lines.append(f"  enforced {e.action.value} on {e.target}: {e.detail}")
+        lines.append(f"  enforced {e.action.value} on {e.target}: {_safe(e.detail)}")
     if c.statement_puid:
         lines.append(f"  statement {c.statement_puid}; appeal until {c.appeal_deadline:%Y-%m-%d}")
+    if c.waiting_on:
+        lines.append(f"  waiting on {_safe(c.waiting_on)}")
+    for f in c.followups:
+        lines.append(f"  follow-up case {f}")
     return "\n".join(lines)
 
 
 def _timeline(events: list[Any]) -> str:
     return "\n".join(f"{e.seq:>3} {e.at:%Y-%m-%d %H:%M:%S}Z {e.actor:<18} {e.event:<16} "
-                     f"{e.detail}" for e in events)
+                     f"{_safe(e.detail)}" for e in events)
 
 
 async def _client(args: argparse.Namespace) -> Any:
@@ -104,6 +119,12 @@ async def case_decide(args: argparse.Namespace) -> None:
     _emit(args, case, _case_line)
 
 
+async def case_retry(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.retry(args.case_id, args.operator, args.reason,
+                              request_id=args.request_id), _case_line)
+
+
 async def queue_list(args: argparse.Namespace) -> None:
     from client.api import CaseworkClient
 
@@ -122,7 +143,10 @@ async def statements_export(args: argparse.Namespace) -> None:
     rows = CaseworkClient(None).statements()
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
     if args.out:
-        Path(args.out).write_text(text)
+        try:
+            Path(args.out).write_text(text)
+        except OSError as e:
+            raise errors.InvalidInput(f"cannot write --out {args.out}: {e.strerror}") from None
         print(json.dumps({"written": len(rows), "out": args.out}) if args.json
               else f"{len(rows)} statement(s) written to {args.out}")
     else:
@@ -238,6 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--policy", nargs="+", help="policy ids from the pack")
     sp.add_argument("--action", nargs="+", required=True)
     sp.add_argument("--reason", required=True)
+    sp.add_argument("--request-id", help="idempotency key for retries")
+    sp = cmd(case, "retry", case_retry, "resume a case waiting in needs_attention, once repaired")
+    sp.add_argument("case_id")
+    sp.add_argument("--operator", required=True)
+    sp.add_argument("--reason", required=True, help="what was repaired")
     sp.add_argument("--request-id", help="idempotency key for retries")
 
     queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)

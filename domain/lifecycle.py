@@ -14,7 +14,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from domain.errors import Refused
-from domain.models import Action, CaseState, DecideRequest, SubjectKind
+from domain.models import Action, CaseState, DecideRequest, RetryRequest, SubjectKind
 
 REVIEW_STATES = [
     "screening",
@@ -24,9 +24,12 @@ REVIEW_STATES = [
     "decided",
     "enforcing",
     "notifying",
+    "needs_attention",
     "appealable",
     "closed",
 ]
+# A report joins the case while it is still to be decided; later it opens a follow-up case.
+JOINABLE = ["screening", "queued", "in_review"]
 
 REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "auto_action", "source": "screening", "dest": "auto_actioned"},
@@ -42,7 +45,14 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
      "conditions": "restricts"},
     {"trigger": "close", "source": "notifying", "dest": "closed", "unless": "restricts"},
     {"trigger": "close", "source": "appealable", "dest": "closed"},
-    {"trigger": "add_report", "source": REVIEW_STATES[:-1], "dest": None},
+    # A step of the restriction chain that needs a person (a statement the DSA rules refuse,
+    # a seller the marketplace cannot reach) parks the case; ops resume it once repaired.
+    {"trigger": "need_attention", "source": "notifying", "dest": "needs_attention"},
+    {"trigger": "retry", "source": "needs_attention", "dest": "notifying",
+     "conditions": "retry_ok"},
+    {"trigger": "add_report", "source": JOINABLE, "dest": None},
+    {"trigger": "forward_report", "source": [s for s in REVIEW_STATES if s not in JOINABLE],
+     "dest": None},
     {"trigger": "breach_sla", "source": ["queued", "in_review"], "dest": None},
 ]
 
@@ -81,6 +91,14 @@ class ReviewGuards:
     def decision_ok(self, req: DecideRequest) -> bool:
         return self.why_not_decide(req) is None
 
+    def why_not_retry(self, req: RetryRequest) -> str | None:
+        if self.case.attention is None:
+            return "the case is not waiting for a repair"
+        return None
+
+    def retry_ok(self, req: RetryRequest) -> bool:
+        return self.why_not_retry(req) is None
+
     def has_actions(self) -> bool:
         decision = self.case.decision
         return decision is not None and decision.actions != [Action.NO_ACTION]
@@ -91,7 +109,8 @@ class ReviewGuards:
         return any(e.action.restricts for e in self.case.enforcement)
 
 
-_GUARD_REASONS: dict[str, Callable[..., str | None]] = {"decide": ReviewGuards.why_not_decide}
+_GUARD_REASONS: dict[str, Callable[..., str | None]] = {
+    "decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry}
 
 
 def build_machine(model: object, machine_cls: type[Machine] = Machine, **kw: Any) -> Machine:

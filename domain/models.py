@@ -6,13 +6,51 @@ plain data: no I/O, no clocks.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from datetime import datetime
+import unicodedata
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from domain.errors import InvalidInput, first_problem
+
+# Length caps (characters), documented in the README. Text from the public is capped so one
+# case's state stays far below Temporal's payload limits.
+MAX_ID = 200
+MAX_REPORT_TEXT = 5_000
+MAX_REASON = 5_000
+MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
+
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_chars(text: str) -> list[str]:
+    """Control, format-control and bidirectional-override characters in `text`."""
+    return [ch for ch in text if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf")]
+
+
+def _plain_id(v: str) -> str:
+    if bad := unsafe_chars(v):
+        raise ValueError(f"must not contain control or bidirectional characters "
+                         f"({', '.join(f'U+{ord(c):04X}' for c in bad[:3])})")
+    if v != v.strip():
+        raise ValueError("must not start or end with whitespace")
+    return v
+
+
+Ident = Annotated[str, Field(min_length=1, max_length=MAX_ID), AfterValidator(_plain_id)]
+"""An id or a person's handle: 1-200 characters, no control or bidi characters."""
 
 
 class Model(BaseModel):
@@ -28,7 +66,7 @@ class SubjectKind(StrEnum):
     SELLER = "seller"
 
 
-_SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class Subject(Model):
@@ -38,7 +76,7 @@ class Subject(Model):
     @field_validator("id")
     @classmethod
     def _id_shape(cls, v: str) -> str:
-        if not _SUBJECT_ID.match(v):
+        if not _SUBJECT_ID.fullmatch(v):
             raise ValueError("subject id must be 1-128 letters, digits, '.', '_' or '-'")
         return v
 
@@ -140,22 +178,43 @@ _TARGETS = {
 
 
 class Report(Model):
-    """One notice or signal about a subject. `report_id` makes re-sending it harmless."""
+    """One notice or signal about a subject.
 
-    report_id: str = Field(min_length=1, max_length=200)
+    Its identity is `key`: the caller's `report_id` scoped by source and reporter, so one
+    source's id never swallows another's report, and re-sending a report is harmless.
+    """
+
+    report_id: Ident
     source: Source
-    reporter: str | None = None
-    text: str = Field(default="", max_length=20_000)
+    reporter: Ident | None = None
+    text: str = Field(default="", max_length=MAX_REPORT_TEXT)
     policy_hint: str | None = None
     received_at: AwareDatetime
 
+    @property
+    def key(self) -> str:
+        raw = "\x1f".join([self.source.value, self.reporter or "", self.report_id])
+        return "report-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    @property
+    def reporter_key(self) -> str | None:
+        """Who hears the outcome: a named reporter of a notice (automated sources hear none)."""
+        if not self.reporter or self.source.is_automated:
+            return None
+        return f"{self.source.value}:{self.reporter}"
+
 
 class CaseInput(Model):
-    """What starts a review workflow (or continues it as new, with `carried`)."""
+    """What starts a review workflow (or continues it as new, with `carried`).
+
+    A follow-up case (a report that arrived after its subject's case was decided) names the
+    case it follows and its generation."""
 
     subject: Subject
     report: Report
     carried: CaseState | None = None
+    followup_of: str | None = None
+    generation: int = 1
 
 
 class PolicyHit(Model):
@@ -166,12 +225,43 @@ class PolicyHit(Model):
 
 
 class PolicyRef(Model):
-    """What a case needs to know of a policy to validate and explain a decision."""
+    """What a case needs to know of a policy to validate a decision and state its reasons.
+
+    A decision pins the refs it cites (with the pack version), so later pack edits cannot
+    change or break its statement of reasons."""
 
     id: str
     title: str
     queue: str
     priority: Priority
+    category: str = ""
+    category_specification: list[str] = Field(default_factory=list)
+    ground: str = ""
+    legal_reference: str = ""
+    explanation: str = ""
+
+    @property
+    def citable(self) -> bool:
+        """Holds what a statement of reasons needs (refs from before pinning do not)."""
+        return bool(self.category and self.ground and self.legal_reference and self.explanation)
+
+
+class SubjectFacts(Model):
+    """What the marketplace tells us about a subject, as the engine screens it."""
+
+    kind: SubjectKind
+    id: str
+    title: str
+    description: str = ""
+    category: str = ""
+    price: float | None = None
+    image_hashes: list[str] = Field(default_factory=list)
+    seller_id: str
+    shop_id: str | None = None
+    seller_prior_violations: int = 0
+    seller_is_trader: bool = True
+    created_on: date
+    status: str = "active"
 
 
 class AutoEnforcement(Model):
@@ -190,18 +280,28 @@ class Screening(Model):
     pack_version: str
     auto: AutoEnforcement | None = None
     subject_found: bool = True
+    facts: SubjectFacts | None = None
+    source_floors: dict[Source, Priority] = Field(default_factory=dict)
+    dependency_alert_minutes: float = 10
 
 
 class ClaimRequest(Model):
-    reviewer: str = Field(min_length=1, max_length=200)
+    reviewer: Ident
     lease_minutes: int = Field(default=30, ge=1, le=8 * 60)
 
 
 class DecideRequest(Model):
-    reviewer: str = Field(min_length=1, max_length=200)
-    policy_ids: list[str] = Field(default_factory=list)
+    reviewer: Ident
+    policy_ids: list[Ident] = Field(default_factory=list, max_length=20)
     actions: list[Action] = Field(min_length=1)
-    reason: str = Field(min_length=1, max_length=5_000)
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
+
+
+class RetryRequest(Model):
+    """Ops resume a case that waits for a person (`needs_attention`) once the cause is fixed."""
+
+    operator: Ident
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
 
 
 class Decision(Model):
@@ -211,6 +311,8 @@ class Decision(Model):
     reason: str
     decided_at: AwareDatetime
     automated: bool
+    citations: list[PolicyRef] = Field(default_factory=list)
+    pack_version: str = ""
 
     @property
     def restricts(self) -> bool:
@@ -231,6 +333,13 @@ class TimelineEvent(Model):
     actor: str
     event: str
     detail: str = ""
+
+
+class Attention(Model):
+    """Why a case waits for a person; `casework case retry` resumes the step that failed."""
+
+    reason: str
+    since: AwareDatetime
 
 
 class CaseState(Model):
@@ -260,28 +369,83 @@ class CaseState(Model):
     decision: Decision | None = None
     enforcement: list[EnforcementResult] = Field(default_factory=list)
     statement_puid: str | None = None
+    statement: dict[str, Any] | None = None
     notice_delivered_at: AwareDatetime | None = None
     appeal_deadline: AwareDatetime | None = None
     opened_at: AwareDatetime
     closed_at: AwareDatetime | None = None
     revision: int = 0
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    facts: SubjectFacts | None = None
+    source_floors: dict[Source, Priority] = Field(default_factory=dict)
+    dependency_alert_minutes: float = 10
+    waiting_on: str | None = None
+    attention: Attention | None = None
+    reports_overflow: int = 0
+    notified: list[str] = Field(default_factory=list)
+    followup_of: str | None = None
+    generation: int = 1
+    followups: list[str] = Field(default_factory=list)
+    committed: int = 0
 
     @property
     def policy_ids(self) -> list[str]:
         cited = self.decision.policy_ids if self.decision else []
         return sorted({h.policy_id for h in self.hits} | set(cited))
 
+    def summary(self) -> CaseSummary:
+        return CaseSummary.model_validate(self, from_attributes=True)
+
+    def statement_request(self, puid: str) -> StatementRequest:
+        assert self.decision is not None
+        return StatementRequest(case_id=self.case_id, puid=puid, subject=self.subject,
+                                decision=self.decision, enforcement=self.enforcement,
+                                opener=self.reports[0], had_hits=bool(self.hits),
+                                facts=self.facts)
+
+    def ledger_record(self, since: int = 0) -> LedgerRecord:
+        """The case's ledger row with the timeline events after revision `since`."""
+        return LedgerRecord(
+            **self.summary().model_dump(), policy_ids=self.policy_ids, opened_at=self.opened_at,
+            timeline=[e for e in self.timeline if e.seq > since])
+
+
+class CaseSummary(Model):
+    """A small view of a case: what Update results and one-line listings carry."""
+
+    case_id: str
+    case_uid: str
+    subject: Subject
+    state: str
+    queue: str
+    priority: Priority
+    assignee: str | None = None
+    lease_expires_at: AwareDatetime | None = None
+    sla_deadline: AwareDatetime | None = None
+    sla_breached: bool = False
+    waiting_on: str | None = None
+    revision: int = 0
+
+
+class LedgerRecord(CaseSummary):
+    """What the ledger keeps of a case: its queue row and the timeline events not yet written."""
+
+    policy_ids: list[str]
+    opened_at: AwareDatetime
+    timeline: list[TimelineEvent]
+
 
 class CaseRef(Model):
-    """Answer to filing a report: the case, and whether this call opened it, joined it, or
-    repeated a report the case already holds."""
+    """Answer to filing a report: the case, and whether this call opened it, joined it,
+    repeated a report the case already holds, or went to a follow-up case (the subject's case
+    was already decided; `case_id` is then the follow-up's)."""
 
     case_id: str
     state: str
     queue: str
     priority: Priority
-    outcome: str  # "opened" | "joined" | "duplicate"
+    outcome: str  # "opened" | "joined" | "duplicate" | "followup"
+    followup_of: str | None = None
 
 
 # -- activity inputs and outputs -------------------------------------------------------------------
@@ -299,8 +463,49 @@ class ApplyRequest(Model):
 
 
 class StatementRequest(Model):
-    case: CaseState
+    """What a statement of reasons is built from: the decision with its pinned citations, the
+    actions that landed, how the case came in, and the facts screened at intake."""
+
+    case_id: str
     puid: str
+    subject: Subject
+    decision: Decision
+    enforcement: list[EnforcementResult]
+    opener: Report
+    had_hits: bool
+    facts: SubjectFacts | None = None
+
+
+class ForwardRequest(Model):
+    """A report that arrived after a decision, sent on to the subject's follow-up case."""
+
+    from_case_id: str
+    followup_id: str
+    generation: int
+    subject: Subject
+    report: Report
+    task_queue: str
+
+
+class OverflowReport(Model):
+    """A report beyond the case's cap: kept in the ledger, counted in the case."""
+
+    case_uid: str
+    case_id: str
+    report: Report
+
+
+class OverflowOutcome(Model):
+    """The outcome for the reporters of a case's ledger-held reports."""
+
+    case_uid: str
+    case_id: str
+    text: str
+
+
+def outcome_message_id(case_uid: str, reporter_key: str) -> str:
+    """One outcome message per reporter and case: the outbox lands it once."""
+    return f"{case_uid}-outcome-{hashlib.sha256(reporter_key.encode()).hexdigest()[:16]}"
 
 
 class Notification(Model):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from datetime import date
 from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,7 +20,7 @@ from domain.models import (
     Report,
     Screening,
     Source,
-    SubjectKind,
+    SubjectFacts,
 )
 from domain.sla import DEFAULT_SLA_HOURS
 
@@ -65,7 +64,11 @@ class Policy(_Strict):
         return self
 
     def ref(self) -> PolicyRef:
-        return PolicyRef(id=self.id, title=self.title, queue=self.queue, priority=self.priority)
+        return PolicyRef(
+            id=self.id, title=self.title, queue=self.queue, priority=self.priority,
+            category=self.category, category_specification=list(self.category_specification),
+            ground=self.ground, legal_reference=self.legal_reference,
+            explanation=self.explanation)
 
 
 class QueueConfig(_Strict):
@@ -81,30 +84,14 @@ class SourceDefault(_Strict):
     priority: Priority
 
 
-class SubjectFacts(BaseModel):
-    """What the marketplace tells us about a subject, as the engine screens it."""
-
-    kind: SubjectKind
-    id: str
-    title: str
-    description: str = ""
-    category: str = ""
-    price: float | None = None
-    image_hashes: list[str] = Field(default_factory=list)
-    seller_id: str
-    shop_id: str | None = None
-    seller_prior_violations: int = 0
-    seller_is_trader: bool = True
-    created_on: date
-    status: str = "active"
-
-
 class PolicyPack(_Strict):
     version: str
     policies: list[Policy]
     queues: dict[str, QueueConfig]
     sources: dict[Source, SourceDefault]
     default_queue: str = "general"
+    # A dependency (the marketplace, the ledger, the webhook) failing this long alerts the lead.
+    dependency_alert_minutes: float = Field(default=10, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -153,13 +140,12 @@ class PolicyPack(_Strict):
             queue, priority = hinted[0].queue, hinted[0].priority
         else:
             queue, priority = self.default_queue, Priority.P3
-        for r in reports:  # a source may set a floor (rights owners, law enforcement)
-            if (floor := self.sources.get(r.source)) and floor.priority.rank < priority.rank:
-                priority = floor.priority
-                if not ranked and not hinted:
-                    queue = floor.queue
-        if any(r.source is Source.TRUSTED_FLAGGER for r in reports):
-            priority = priority.raised()  # DSA Art. 22: trusted flaggers are handled first
+        floors = self.floors
+        noticed = [d for r in reports if (d := self.sources.get(r.source))
+                   and d.priority.rank < priority.rank]
+        if noticed and not ranked and not hinted:  # the most urgent notice routes the case
+            queue = min(noticed, key=lambda d: d.priority.rank).queue
+        priority = reprioritise(priority, reports, floors, any_trusted_before=False)
         cfg = self.queues[queue]
         return Screening(
             hits=sorted(hits, key=lambda h: (-h.score, h.policy_id, h.rule)),
@@ -171,7 +157,14 @@ class PolicyPack(_Strict):
             pack_version=self.version,
             auto=auto,
             subject_found=facts is not None,
+            facts=facts,
+            source_floors=floors,
+            dependency_alert_minutes=self.dependency_alert_minutes,
         )
+
+    @cached_property
+    def floors(self) -> dict[Source, Priority]:
+        return {source: d.priority for source, d in self.sources.items()}
 
     def _auto_enforcement(
         self, best: dict[str, PolicyHit], reports: list[Report]
@@ -187,6 +180,19 @@ class PolicyPack(_Strict):
                     f"score {hit.score:.2f} >= threshold {threshold:.2f}",
                 )
         return None
+
+
+def reprioritise(priority: Priority, reports: list[Report], floors: dict[Source, Priority],
+                 any_trusted_before: bool) -> Priority:
+    """The priority a case has once `reports` are in it: no less urgent than any report's
+    source floor (rights owners, law enforcement), and one step up for the first trusted
+    flagger (DSA Art. 22). Screening and every later join use this one rule."""
+    for r in reports:
+        if (floor := floors.get(r.source)) and floor.rank < priority.rank:
+            priority = floor
+    if not any_trusted_before and any(r.source is Source.TRUSTED_FLAGGER for r in reports):
+        priority = priority.raised()
+    return priority
 
 
 def _best_per_policy(hits: list[PolicyHit]) -> dict[str, PolicyHit]:

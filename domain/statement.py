@@ -1,8 +1,9 @@
 """Statements of reasons (DSA Art. 17, 24(5)) in the Transparency Database API's own shape.
 
 `StatementOfReasons` validates the API's enumerations and conditional rules, so a statement
-that would be refused by the API cannot be built. `build_statement` derives one from a case's
-decision and the cited policy; it is pure and runs inside an activity.
+that would be refused by the API cannot be built. `build_statement` derives one from a
+decision and the policy it cites (as pinned when it was decided); it is pure and runs inside
+an activity.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain import dsa
-from domain.models import Action, CaseState, Source, SubjectKind
-from domain.policy import Policy, SubjectFacts
+from domain.models import Action, PolicyRef, Source, StatementRequest, SubjectFacts, SubjectKind
 
 _VISIBILITY = {
     Action.REMOVE: "DECISION_VISIBILITY_CONTENT_REMOVED",
@@ -153,33 +153,34 @@ def puid_for(case_id: str, run_key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"{case_id}-{run_key}")[:500]
 
 
-def build_statement(
-    case: CaseState, policy: Policy, facts: SubjectFacts, applied_on: date, puid: str
-) -> StatementOfReasons:
-    """The statement for the restrictions the case applied, citing the decision's first
-    policy. Only actions that landed are stated."""
-    decision = case.decision
-    actions = [e.action for e in case.enforcement if e.action.restricts]
-    assert decision is not None and actions
+def build_statement(req: StatementRequest, policy: PolicyRef, facts: SubjectFacts,
+                    applied_on: date) -> StatementOfReasons:
+    """The statement for the restrictions that landed, citing the decision's first policy.
+
+    Raises ValueError when the API would refuse it (or nothing restrictive landed)."""
+    decision = req.decision
+    actions = [e.action for e in req.enforcement if e.action.restricts]
+    if not actions:
+        raise ValueError("no restriction landed: there is nothing to state")
+    if not policy.citable:
+        raise ValueError(f"policy {policy.id} lacks its category, ground or legal reference")
     visibility = [_VISIBILITY[a] for a in actions if a in _VISIBILITY]
     provision = next((_PROVISION[a] for a in actions if a in _PROVISION), None)
     account = next((_ACCOUNT[a] for a in actions if a in _ACCOUNT), None)
-    content_types, content_other = _CONTENT_TYPE[case.subject.kind]
-    opener = case.reports[0]
+    content_types, content_other = _CONTENT_TYPE[req.subject.kind]
+    opener = req.opener
     illegal = policy.ground == "DECISION_GROUND_ILLEGAL_CONTENT"
-    detected_automatically = opener.source.is_automated or (
-        decision.automated and bool(case.hits)
-    )
+    detected_automatically = opener.source.is_automated or (decision.automated and req.had_hits)
     if decision.automated:
         automated_decision = "AUTOMATED_DECISION_FULLY"
-    elif case.hits:
+    elif req.had_hits:
         automated_decision = "AUTOMATED_DECISION_PARTIALLY"  # a person decided on rule hits
     else:
         automated_decision = "AUTOMATED_DECISION_NOT_AUTOMATED"
     source_type = _SOURCE_TYPE[opener.source]
     facts_text = (
         f"{policy.title}: {decision.reason} "
-        f"(subject {case.subject}, actions {', '.join(a.value for a in actions)})"
+        f"(subject {req.subject}, actions {', '.join(a.value for a in actions)})"
     )
     return StatementOfReasons(
         decision_visibility=visibility or None,
@@ -204,5 +205,5 @@ def build_statement(
         source_identity=opener.reporter if opener.source in _NAMED_SOURCES else None,
         automated_detection="Yes" if detected_automatically else "No",
         automated_decision=automated_decision,
-        puid=puid,
+        puid=req.puid,
     )

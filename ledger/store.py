@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from domain.models import CaseState, Priority, QueueEntry, Subject, SubjectKind, TimelineEvent
+from domain.models import (
+    LedgerRecord,
+    Priority,
+    QueueEntry,
+    Report,
+    Subject,
+    SubjectKind,
+    TimelineEvent,
+)
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS cases (
@@ -55,6 +63,15 @@ SCHEMA = [
         case_id TEXT NOT NULL,
         created_at TEXT NOT NULL,
         body TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS overflow_reports (
+        case_uid TEXT NOT NULL,
+        report_key TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        reporter_key TEXT,
+        reporter TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (case_uid, report_key)
     )""",
     """CREATE TABLE IF NOT EXISTS outbox (
         message_id TEXT PRIMARY KEY,
@@ -128,7 +145,7 @@ class Ledger:
         conn.commit() if self._postgres else cur.execute("COMMIT")
 
     # -- writes (from activities; every one idempotent) ------------------------------------------
-    def record_case(self, case: CaseState) -> bool:
+    def record_case(self, case: LedgerRecord) -> bool:
         """Upsert the case's queue row and append its new timeline events.
 
         Returns False when the ledger already holds this revision or a later one.
@@ -178,6 +195,18 @@ class Ledger:
             )
             return cur.rowcount > 0
 
+    def put_overflow_report(self, case_uid: str, case_id: str, report: Report) -> bool:
+        """Keep a report beyond its case's cap; True if it is new."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO overflow_reports (case_uid, report_key, case_id, reporter_key, "
+                "reporter, body) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (case_uid, report_key) DO NOTHING",
+                (case_uid, report.key, case_id, report.reporter_key, report.reporter,
+                 report.model_dump_json()),
+            )
+            return cur.rowcount > 0
+
     # -- reads -----------------------------------------------------------------------------------
     def queue(
         self, queue: str | None = None, states: Sequence[str] = ("queued", "in_review"),
@@ -217,6 +246,15 @@ class Ledger:
                 TimelineEvent(seq=s, at=_dt(at), actor=a, event=e, detail=d)  # type: ignore[arg-type]
                 for s, at, a, e, d in cur.fetchall()
             ]
+
+    def overflow_reporters(self, case_uid: str) -> list[tuple[str, str]]:
+        """(reporter_key, reporter) of each reporter of a case's ledger-held reports."""
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT DISTINCT reporter_key, reporter FROM overflow_reports "
+                "WHERE case_uid = ? AND reporter_key IS NOT NULL ORDER BY reporter_key",
+                (case_uid,))
+            return [(k, r) for k, r in cur.fetchall()]
 
     def statements(self) -> list[dict[str, Any]]:
         with self._tx() as cur:

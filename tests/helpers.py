@@ -7,17 +7,25 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from domain.errors import Unavailable
+
 T = TypeVar("T")
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool],
                      timeout: float = 20, interval: float = 0.1) -> T:
-    """Poll `probe` until `check` holds; fail with the last value seen."""
+    """Poll `probe` until `check` holds; fail with the last value seen. A probe that finds
+    casework unavailable (no worker for a while) is asked again."""
     end = time.monotonic() + timeout
+    value: T | Unavailable | None = None
     while True:
-        value = await probe()
-        if check(value):
-            return value
+        try:
+            value = await probe()
+        except Unavailable as e:
+            value = e
+        else:
+            if check(value):
+                return value
         if time.monotonic() > end:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
         await asyncio.sleep(interval)

@@ -14,7 +14,6 @@ from domain.models import (
     DecideRequest,
     Decision,
     EnforcementResult,
-    PolicyRef,
     Priority,
     Report,
     Source,
@@ -46,8 +45,7 @@ def case(state: str = "in_review", assignee: str | None = "alice") -> CaseState:
     return CaseState(case_id="case-listing-L-1", case_uid="uid-1",
                      subject=Subject(kind=SubjectKind.LISTING, id="L-1"), state=state,
                      assignee=assignee, reports=[report()], opened_at=NOW,
-                     policies=[PolicyRef(id=p.id, title=p.title, queue=p.queue,
-                                         priority=p.priority) for p in PACK.policies])
+                     policies=[p.ref() for p in PACK.policies])
 
 
 @pytest.mark.parametrize("text", ["listing", "listing:", "item:L-1", "shop:bad id", ":x"])
@@ -189,14 +187,16 @@ def test_a_restriction_that_did_not_land_opens_no_appeal_window() -> None:
 def test_statement_states_only_the_actions_that_landed() -> None:
     c = _decided_case([Action.REMOVE, Action.SUSPEND_SELLER])
     c.enforcement = c.enforcement[:1]  # suspending the seller failed
-    sor = build_statement(c, PACK.get("counterfeit"), facts("x"), date(2026, 11, 25), "p")
+    sor = build_statement(c.statement_request("p"), PACK.get("counterfeit").ref(), facts("x"),
+                          date(2026, 11, 25))
     assert sor.decision_visibility == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
     assert sor.decision_account is None
 
 
 def test_statement_follows_the_api_rules() -> None:
-    sor = build_statement(_decided_case([Action.REMOVE, Action.SUSPEND_SELLER]),
-                          PACK.get("counterfeit"), facts("x"), date(2026, 11, 25), "case-1_a")
+    c = _decided_case([Action.REMOVE, Action.SUSPEND_SELLER])
+    sor = build_statement(c.statement_request("case-1_a"), PACK.get("counterfeit").ref(),
+                          facts("x"), date(2026, 11, 25))
     body = sor.model_dump(mode="json", exclude_none=True)
     assert body["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
     assert body["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
@@ -210,14 +210,16 @@ def test_statement_follows_the_api_rules() -> None:
 def test_statement_of_an_automated_decision_says_so() -> None:
     c = _decided_case([Action.REMOVE], automated=True)
     c.hits = PACK.screen(facts("replica"), [report()]).hits
-    sor = build_statement(c, PACK.get("counterfeit"), facts("x"), date(2026, 11, 25), "p")
+    sor = build_statement(c.statement_request("p"), PACK.get("counterfeit").ref(), facts("x"),
+                          date(2026, 11, 25))
     assert sor.automated_decision == "AUTOMATED_DECISION_FULLY"
     assert sor.automated_detection == "Yes"
 
 
 def test_terms_of_service_ground_uses_the_incompatible_fields() -> None:
     c = _decided_case([Action.DISABLE])
-    sor = build_statement(c, PACK.get("price-scam"), facts("x"), date(2026, 11, 25), "p")
+    sor = build_statement(c.statement_request("p"), PACK.get("price-scam").ref(), facts("x"),
+                          date(2026, 11, 25))
     assert sor.incompatible_content_ground and sor.illegal_content_legal_ground is None
     assert sor.decision_visibility == ["DECISION_VISIBILITY_CONTENT_DISABLED"]
 
@@ -233,7 +235,8 @@ def test_terms_of_service_ground_uses_the_incompatible_fields() -> None:
     ({"source_type": "SOURCE_VOLUNTARY", "source_identity": "x"}, "source_identity"),
 ])
 def test_statement_rules_refuse_what_the_api_refuses(change: dict, why: str) -> None:
-    good = build_statement(_decided_case([Action.REMOVE]), PACK.get("counterfeit"), facts("x"),
-                           date(2026, 11, 25), "p").model_dump()
+    c = _decided_case([Action.REMOVE])
+    good = build_statement(c.statement_request("p"), PACK.get("counterfeit").ref(), facts("x"),
+                           date(2026, 11, 25)).model_dump()
     with pytest.raises(ValueError, match=why):
         StatementOfReasons.model_validate({**good, **change})

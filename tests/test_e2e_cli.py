@@ -115,7 +115,8 @@ async def test_bad_input_is_one_line_and_nonzero(dev: CaseworkClient, dev_env: W
           "--action", "remove", "--reason", "x"], 2, "unknown policy"),
         (["case", "decide", ref.case_id, "--reviewer", "mallory", "--policy", "weapons",
           "--action", "remove", "--reason", "x"], 3, "only the assignee"),
-        (["queue", "claim", "no-such-queue", "--reviewer", "bob"], 5, "no unassigned case"),
+        (["queue", "claim", "no-such-queue", "--reviewer", "bob"], 2, "unknown queue"),
+        (["queue", "claim", "hate", "--reviewer", "bob"], 5, "no unassigned case"),
         (["case", "show", "case-listing-NOPE"], 4, "no case"),
         (["--address", "127.0.0.1:1", "case", "show", ref.case_id], 6, "cannot reach Temporal"),
     ]

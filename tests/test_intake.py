@@ -17,7 +17,10 @@ async def test_a_trusted_flagger_joining_raises_priority_once(dev: CaseworkClien
                                  text="CITES Appendix I")
     assert (joined.outcome, joined.priority) == ("joined", Priority.P1)
     case = await dev.show(ref.case_id)
-    assert case.sla_deadline == case.opened_at + timedelta(hours=4)
+    # The P1 SLA (4 h) counts from the notice's arrival: the deadline moved up from 24 h.
+    joined_at = case.timeline[-2].at
+    assert case.timeline[-2].event == "report_joined"
+    assert case.sla_deadline == joined_at + timedelta(hours=4)
     assert case.timeline[-1].event == "reprioritised"
     again = await dev.open_case("listing:L-0049", "trusted_flagger", reporter="tf-other",
                                 text="also ivory")

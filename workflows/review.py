@@ -4,48 +4,68 @@ The run loop dispatches on the case's state (`_in_<state>`), so a case continued
 from whatever state it carried. Reviewer commands are Updates whose validators ask the lifecycle
 (a refused command writes nothing to history); each handler changes state before its first
 `await`, so two commands in one workflow task see each other's effect.
+
+Once an action has landed, its statement of reasons, the seller's notice and the appeal window
+always follow: a dependency that fails keeps being retried (its lead is told when it fails for
+long), and a step that needs a person parks the case in `needs_attention` until ops retry it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, TimeoutType
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
-    from domain.lifecycle import Lifecycle
+    from activities.intake import IntakeActivities
+    from domain.lifecycle import JOINABLE, Lifecycle
     from domain.models import (
+        MAX_REPORTS_PER_CASE,
         Action,
         ApplyRequest,
+        Attention,
         CaseInput,
         CaseRef,
         CaseState,
+        CaseSummary,
         ClaimRequest,
         DecideRequest,
         Decision,
+        ForwardRequest,
         Notification,
+        OverflowOutcome,
+        OverflowReport,
         Receipt,
         Report,
+        RetryRequest,
         ScreenRequest,
         Source,
-        StatementRequest,
         TimelineEvent,
+        outcome_message_id,
     )
-    from domain.sla import APPEAL_WINDOW, deadline
+    from domain.policy import reprioritise
+    from domain.sla import appeal_deadline, deadline
     from domain.statement import puid_for
     from workflows import search_attributes
 
 ENGINE = "policy-engine"
-WAITING = ("queued", "in_review", "appealable")
+WAITING = ("queued", "in_review", "appealable", "needs_attention")
 _ACT = {"start_to_close_timeout": timedelta(seconds=30),
         "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1))}
 _ENFORCE = {"start_to_close_timeout": timedelta(minutes=2),
-            "heartbeat_timeout": timedelta(seconds=5),
-            "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30),
-                                        non_retryable_error_types=["InvalidInput"])}
+            "heartbeat_timeout": timedelta(seconds=30),
+            "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30))}
+_LOCAL = {"start_to_close_timeout": timedelta(seconds=10)}
+
+
+class _NeedsPerson(Exception):
+    """A step of the restriction chain failed in a way no retry can mend."""
 
 
 @workflow.defn
@@ -60,10 +80,12 @@ class ReviewWorkflow:
             self.case = CaseState(
                 case_id=info.workflow_id, case_uid=info.first_execution_run_id,
                 subject=inp.subject, state="screening", reports=[inp.report],
-                opened_at=workflow.now(),
+                opened_at=workflow.now(), followup_of=inp.followup_of,
+                generation=inp.generation,
             )
-            self._event(inp.report.reporter or inp.report.source.value, "opened",
-                        f"{inp.report.source.value} report {inp.report.report_id}")
+            follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
+            self._event(_actor(inp.report), "opened",
+                        f"{inp.report.source.value} report {inp.report.report_id}{follows}")
         self.lc = Lifecycle(self.case)
 
     @workflow.run
@@ -87,35 +109,91 @@ class ReviewWorkflow:
         return self.case
 
     @workflow.query
+    def summary(self) -> CaseSummary:
+        return self.case.summary()
+
+    @workflow.query
     def timeline(self) -> list[TimelineEvent]:
         return self.case.timeline
 
     # -- updates -------------------------------------------------------------------------------
     @workflow.update
     async def file_report(self, report: Report) -> CaseRef:
-        """Join a report to this case; the same report id twice is recorded once."""
-        if report.report_id == self.case.reports[0].report_id and not self._opener_filed:
-            # The opener learns where its case went: wait for screening to route it.
+        """Join a report to this case while it is to be decided; later, hand it to a follow-up
+        case so it is reviewed too. The same report (source, reporter, id) twice counts once."""
+        case = self.case
+        if report.key == case.reports[0].key and not self._opener_filed:
+            # The opener learns where its case went: wait for screening to route it (the
+            # client bounds this wait, so a slow marketplace never hangs intake).
             self._opener_filed = True
-            await workflow.wait_condition(lambda: self.case.state != "screening")
+            await workflow.wait_condition(lambda: case.state != "screening")
             return self._ref("opened")
-        if any(r.report_id == report.report_id for r in self.case.reports):
+        if any(r.key == report.key for r in case.reports):
             return self._ref("duplicate")
-        self.lc.fire("add_report")
-        first_flag = report.source is Source.TRUSTED_FLAGGER and all(
-            r.source is not Source.TRUSTED_FLAGGER for r in self.case.reports)
-        self.case.reports.append(report)
-        self._event(report.reporter or report.source.value, "report_joined",
+        if case.state in JOINABLE:
+            self.lc.fire("add_report")
+            return await self._join(report)
+        if workflow.patched("late-reports-open-follow-ups"):
+            self.lc.fire("forward_report")
+            return await self._forward(report)
+        # Runs from before follow-ups: the report is kept on the decided case.
+        case.reports.append(report)
+        self._event(_actor(report), "report_joined",
                     f"{report.source.value} report {report.report_id}")
-        if (first_flag and self.case.state in ("queued", "in_review")
-                and workflow.patched("trusted-flagger-join-raises-priority")):
+        await self._commit()
+        return self._ref("joined")
+
+    @file_report.validator
+    def _check_report(self, report: Report) -> None:
+        self.lc.check("add_report" if self.case.state in JOINABLE else "forward_report")
+
+    async def _join(self, report: Report) -> CaseRef:
+        case = self.case
+        trusted_before = any(r.source is Source.TRUSTED_FLAGGER for r in case.reports)
+        if len(case.reports) >= MAX_REPORTS_PER_CASE and workflow.patched("reports-capped"):
+            # Beyond the cap the report lives in the ledger (nothing is lost) and is counted.
+            new = await workflow.execute_activity_method(
+                CaseActivities.store_overflow_report,
+                OverflowReport(case_uid=case.case_uid, case_id=case.case_id, report=report),
+                **_ACT)
+            if not new:
+                return self._ref("duplicate")
+            case.reports_overflow += 1
+            self._event(_actor(report), "report_joined",
+                        f"{report.source.value} report {report.report_id} (kept in the ledger: "
+                        f"{case.reports_overflow} beyond the cap of {MAX_REPORTS_PER_CASE})")
+        else:
+            case.reports.append(report)
+            self._event(_actor(report), "report_joined",
+                        f"{report.source.value} report {report.report_id}")
+        if workflow.patched("join-recomputes-priority"):
+            if case.state != "screening":  # screening routes with every report it has
+                self._reprioritise([report], trusted_before)
+        elif (report.source is Source.TRUSTED_FLAGGER and not trusted_before
+              and case.state in ("queued", "in_review")
+              and workflow.patched("trusted-flagger-join-raises-priority")):
             self._raise_for_trusted_flagger()
         await self._commit()
         return self._ref("joined")
 
+    def _reprioritise(self, reports: list[Report], trusted_before: bool) -> None:
+        """Source floors and trusted flaggers count on every join: the priority rises and the
+        SLA shortens to what the new priority allows from now, never lengthens."""
+        case = self.case
+        new = reprioritise(case.priority, reports, case.source_floors, trusted_before)
+        if new == case.priority:
+            return
+        before, case.priority = case.priority, new
+        if case.sla_deadline is not None:
+            case.sla_deadline = min(case.sla_deadline,
+                                    deadline(workflow.now(), case.sla_hours[new]))
+        sla = f", SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}" if case.sla_deadline else ""
+        self._event("intake", "reprioritised",
+                    f"{', '.join(r.source.value for r in reports)} report joined: "
+                    f"{before.value} -> {new.value}{sla}")
+
     def _raise_for_trusted_flagger(self) -> None:
-        """DSA Art. 22: a trusted flagger's notice is handled first, also when it joins a case
-        (screening already raised cases that a trusted flagger opened)."""
+        """Runs from before `join-recomputes-priority`: DSA Art. 22 raise, SLA from intake."""
         case = self.case
         before, case.priority = case.priority, case.priority.raised()
         assert case.sla_deadline is not None
@@ -125,61 +203,103 @@ class ReviewWorkflow:
                     f"trusted flagger joined: {before.value} -> {case.priority.value}, "
                     f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
 
+    async def _forward(self, report: Report) -> CaseRef:
+        """A report about a subject whose case is decided opens (or joins) the follow-up case
+        `<case>~<generation+1>`, where a person reviews it and its reporter hears back."""
+        case = self.case
+        followup_id = f"{case.case_id.split('~')[0]}~{case.generation + 1}"
+        ref = await workflow.execute_activity_method(
+            IntakeActivities.forward_report,
+            ForwardRequest(from_case_id=case.case_id, followup_id=followup_id,
+                           generation=case.generation + 1, subject=case.subject, report=report,
+                           task_queue=workflow.info().task_queue),
+            **_ACT)
+        if followup_id not in case.followups:
+            case.followups.append(followup_id)
+        self._event(_actor(report), "report_forwarded",
+                    f"{report.source.value} report {report.report_id} came after the decision: "
+                    f"follow-up case {followup_id}")
+        await self._commit()
+        return ref
+
     def _ref(self, outcome: str) -> CaseRef:
         c = self.case
         return CaseRef(case_id=c.case_id, state=c.state, queue=c.queue, priority=c.priority,
-                       outcome=outcome)
-
-    @file_report.validator
-    def _check_report(self, report: Report) -> None:
-        self.lc.check("add_report")
+                       outcome=outcome, followup_of=c.followup_of)
 
     @workflow.update
-    async def claim(self, req: ClaimRequest) -> CaseState:
+    async def claim(self, req: ClaimRequest) -> CaseSummary:
         self.lc.fire("claim")
         self.case.assignee = req.reviewer
         self.case.lease_expires_at = workflow.now() + timedelta(minutes=req.lease_minutes)
         self._event(req.reviewer, "claimed", f"lease until {self.case.lease_expires_at:%H:%M:%SZ}")
         await self._commit()
-        return self.case
+        return self.case.summary()
 
     @claim.validator
     def _check_claim(self, req: ClaimRequest) -> None:
         self.lc.check("claim")
 
     @workflow.update
-    async def decide(self, req: DecideRequest) -> CaseState:
+    async def decide(self, req: DecideRequest) -> CaseSummary:
         self.lc.fire("decide", req)
-        self.case.decision = Decision(
-            decided_by=req.reviewer, policy_ids=req.policy_ids, actions=req.actions,
-            reason=req.reason, decided_at=workflow.now(), automated=False,
-        )
+        self.case.decision = self._decision(req.reviewer, req.policy_ids, req.actions,
+                                            req.reason, automated=False)
         self.case.lease_expires_at = None
         self._event(req.reviewer, "decided", _describe(self.case.decision))
         await self._commit()
-        return self.case
+        return self.case.summary()
 
     @decide.validator
     def _check_decide(self, req: DecideRequest) -> None:
         self.lc.check("decide", req)
 
+    @workflow.update
+    async def retry(self, req: RetryRequest) -> CaseSummary:
+        """Resume a case parked in `needs_attention` once its cause is repaired."""
+        self.lc.fire("retry", req)
+        was = self.case.attention.reason if self.case.attention else ""
+        self.case.attention, self.case.waiting_on = None, None
+        self._event(req.operator, "retried", f"{req.reason} (it waited for: {was})")
+        await self._commit()
+        return self.case.summary()
+
+    @retry.validator
+    def _check_retry(self, req: RetryRequest) -> None:
+        self.lc.check("retry", req)
+
+    def _decision(self, by: str, policy_ids: list[str], actions: list[Action], reason: str,
+                  automated: bool) -> Decision:
+        """The decision pins what it cites, as the pack said at screening."""
+        refs = {p.id: p for p in self.case.policies}
+        return Decision(decided_by=by, policy_ids=policy_ids, actions=actions, reason=reason,
+                        decided_at=workflow.now(), automated=automated,
+                        citations=[refs[p] for p in policy_ids if p in refs],
+                        pack_version=self.case.pack_version)
+
     # -- states --------------------------------------------------------------------------------
     async def _in_screening(self) -> None:
-        s = await workflow.execute_activity_method(
-            CaseActivities.screen_case,
-            ScreenRequest(subject=self.case.subject, reports=self.case.reports), **_ACT)
         case = self.case
+        screened = len(case.reports)
+        s = await self._depend("the marketplace", CaseActivities.screen_case,
+                               ScreenRequest(subject=case.subject,
+                                             reports=case.reports[:screened]), _ACT)
         case.hits, case.policies, case.pack_version = s.hits, s.policies, s.pack_version
         case.queue, case.priority, case.queue_lead, case.sla_hours = (
             s.queue, s.priority, s.queue_lead, s.sla_hours)
+        case.facts, case.source_floors = s.facts, s.source_floors
+        case.dependency_alert_minutes = s.dependency_alert_minutes
         found = "" if s.subject_found else "; the marketplace does not know this subject"
         self._event(ENGINE, "screened",
                     f"{len(s.hits)} hit(s) {', '.join(sorted({h.policy_id for h in s.hits}))}"
                     f"{found}")
+        if later := case.reports[screened:]:  # joined while screening ran
+            case.priority = reprioritise(case.priority, later, case.source_floors,
+                                         any(r.source is Source.TRUSTED_FLAGGER
+                                             for r in case.reports[:screened]))
         if s.auto:
-            case.decision = Decision(
-                decided_by=ENGINE, policy_ids=[s.auto.policy_id], actions=s.auto.actions,
-                reason=s.auto.reason, decided_at=workflow.now(), automated=True)
+            case.decision = self._decision(ENGINE, [s.auto.policy_id], s.auto.actions,
+                                           s.auto.reason, automated=True)
             self.lc.fire("auto_action")
             self._event(ENGINE, "auto_actioned", _describe(case.decision))
         else:
@@ -240,13 +360,13 @@ class ReviewWorkflow:
             if action in done or action is Action.NO_ACTION:
                 continue
             try:
-                result = await workflow.execute_activity_method(
-                    CaseActivities.apply_action,
+                result = await self._depend(
+                    "the marketplace", CaseActivities.apply_action,
                     ApplyRequest(case_id=case.case_id, subject=case.subject, action=action,
                                  idempotency_key=f"{case.case_uid}:{action.value}",
-                                 reason=case.decision.reason), **_ENFORCE)
-            except ActivityError as e:
-                self._event("enforcer", "action_failed", f"{action.value}: {e.cause or e}")
+                                 reason=case.decision.reason), _ENFORCE)
+            except ActivityError as e:  # the marketplace proved it can never apply this
+                self._event("enforcer", "action_failed", f"{action.value}: {_why(e)}")
                 continue
             case.enforcement.append(result)
             self._event("enforcer", "enforced",
@@ -256,34 +376,15 @@ class ReviewWorkflow:
         await self._commit()
 
     async def _in_notifying(self) -> None:
+        """The restriction chain: statement, seller notice, reporters' outcomes. Each step is
+        done once (its result is kept), so a retry after `needs_attention` resumes it."""
         case = self.case
-        assert case.decision is not None
-        if self.lc.model.restricts():
-            puid = puid_for(case.case_id, case.case_uid)
-            sor = await workflow.execute_activity_method(
-                CaseActivities.issue_statement, StatementRequest(case=case, puid=puid), **_ACT)
-            case.statement_puid = puid
-            receipt = await self._notify(
-                "sor", f"seller-of:{case.subject}", "statement_of_reasons",
-                f"We restricted {case.subject}: {case.decision.reason}. You may appeal until "
-                f"{APPEAL_WINDOW.days} days after this notice.", sor)
-            # The window runs on the workflow's clock from the moment delivery is confirmed
-            # (the receipt's wall-clock time is kept in the outbox and the timeline).
-            case.notice_delivered_at = workflow.now()
-            case.appeal_deadline = case.notice_delivered_at + APPEAL_WINDOW
-            self._event("notifier", "seller_notified",
-                        f"statement {puid} delivered via {', '.join(receipt.channels)} at "
-                        f"{receipt.delivered_at:%Y-%m-%dT%H:%M:%SZ}; appeal window until "
-                        f"{case.appeal_deadline:%Y-%m-%d}")
-        elif any(e.action is Action.WARN for e in case.enforcement):
-            await self._notify("warning", f"seller-of:{case.subject}", "warning",
-                               f"Warning about {case.subject}: {case.decision.reason}")
-            self._event("notifier", "seller_warned", "")
-        for i, report in enumerate(case.reports):
-            if report.reporter and not report.source.is_automated:
-                await self._notify(f"outcome-{i}", f"reporter:{report.reporter}", "outcome",
-                                   f"Your report about {case.subject} was reviewed: "
-                                   f"{', '.join(a.value for a in case.decision.actions)}.")
+        try:
+            await self._state_reasons()
+            await self._tell_reporters()
+        except _NeedsPerson as e:
+            await self._park(str(e))
+            return
         if self.lc.model.restricts():
             self.lc.fire("open_appeal_window")
         else:
@@ -291,6 +392,79 @@ class ReviewWorkflow:
             case.closed_at = workflow.now()
         self._event("notifier", case.state, "")
         await self._commit()
+
+    async def _state_reasons(self) -> None:
+        case = self.case
+        decision = case.decision
+        assert decision is not None
+        if self.lc.model.restricts():
+            if case.statement is None:
+                puid = puid_for(case.case_id, case.case_uid)
+                case.statement = await self._step(
+                    "the ledger", CaseActivities.issue_statement,
+                    case.statement_request(puid), _ACT)
+                case.statement_puid = puid
+            if case.notice_delivered_at is None:
+                receipt = await self._step(
+                    "the marketplace", CaseActivities.notify, self._message(
+                        "sor", f"seller-of:{case.subject}", "statement_of_reasons",
+                        f"We restricted {case.subject}: {decision.reason}. You may appeal "
+                        "within six months of receiving this notice.", case.statement), _ACT)
+                # The window runs on the workflow's clock from the moment delivery is confirmed
+                # (the receipt's wall-clock time is kept in the outbox and the timeline).
+                case.notice_delivered_at = workflow.now()
+                case.appeal_deadline = appeal_deadline(case.notice_delivered_at)
+                self._event("notifier", "seller_notified",
+                            f"statement {case.statement_puid} delivered via "
+                            f"{', '.join(receipt.channels)} at "
+                            f"{receipt.delivered_at:%Y-%m-%dT%H:%M:%SZ}; appeal window until "
+                            f"{case.appeal_deadline:%Y-%m-%d}")
+        elif any(e.action is Action.WARN for e in case.enforcement) and (
+                "seller-warning" not in case.notified):
+            await self._step("the marketplace", CaseActivities.notify, self._message(
+                "warning", f"seller-of:{case.subject}", "warning",
+                f"Warning about {case.subject}: {decision.reason}"), _ACT)
+            case.notified.append("seller-warning")
+            self._event("notifier", "seller_warned", "")
+
+    async def _tell_reporters(self) -> None:
+        """Every reporter hears the outcome once, told only what was carried out."""
+        case = self.case
+        text = _outcome(case)
+        if not workflow.patched("one-outcome-per-reporter"):
+            for i, report in enumerate(case.reports):  # runs from before: one per report
+                if report.reporter and not report.source.is_automated:
+                    await self._notify(f"outcome-{i}", f"reporter:{report.reporter}", "outcome",
+                                       text)
+            return
+        for report in case.reports:
+            key = report.reporter_key
+            if key is None or key in case.notified:
+                continue
+            await self._step("the outbox", CaseActivities.notify, Notification(
+                message_id=outcome_message_id(case.case_uid, key), case_id=case.case_id,
+                recipient=f"reporter:{report.reporter}", kind="outcome", text=text), _ACT)
+            case.notified.append(key)
+        if case.reports_overflow and "overflow-reporters" not in case.notified:
+            await self._step("the outbox", CaseActivities.notify_overflow_reporters,
+                             OverflowOutcome(case_uid=case.case_uid, case_id=case.case_id,
+                                             text=text), _ACT)
+            case.notified.append("overflow-reporters")
+
+    async def _park(self, reason: str) -> None:
+        case = self.case
+        self.lc.fire("need_attention")
+        case.attention = Attention(reason=reason, since=workflow.now())
+        case.waiting_on = f"a person: {reason}"
+        self._event("notifier", "needs_attention", f"{reason}; lead {case.queue_lead} notified")
+        await self._commit()
+        await self._notify(
+            f"attention-{case.revision}", case.queue_lead, "needs_attention",
+            f"Case {case.case_id} needs attention: {reason}. Once repaired: casework case retry "
+            f"{case.case_id} --operator YOU --reason WHAT-WAS-FIXED")
+
+    async def _in_needs_attention(self) -> None:
+        await self._timed_out_unchanged(None)
 
     async def _in_appealable(self) -> None:
         case = self.case
@@ -305,6 +479,41 @@ class ReviewWorkflow:
     _in_queued = _in_in_review = _await_decision
 
     # -- helpers -------------------------------------------------------------------------------
+    async def _depend(self, dependency: str, fn: Callable[..., Any], arg: Any,
+                      opts: dict[str, Any]) -> Any:
+        """Run an activity that calls a dependency. Failures that may pass are retried; once
+        they have gone on for the alert time the lead is told and the case shows what it waits
+        on, and it keeps retrying until the dependency answers. A final failure raises."""
+        alert = timedelta(minutes=self.case.dependency_alert_minutes)
+        try:
+            return await workflow.execute_activity_method(
+                fn, arg, schedule_to_close_timeout=alert, **opts)
+        except ActivityError as e:
+            if not (isinstance(e.cause, ActivityTimeout)
+                    and e.cause.type is TimeoutType.SCHEDULE_TO_CLOSE):
+                raise
+            last = _why(e)
+        case, name = self.case, fn.__name__
+        case.waiting_on = f"{dependency} ({name}), failing for {alert} or more: {last}"
+        self._event("watchdog", "dependency_down", case.waiting_on)
+        await self._commit()
+        await self._notify(f"down-{name}-{case.revision}", case.queue_lead or "ops",
+                           "dependency_down", f"Case {case.case_id} waits on {case.waiting_on}",
+                           watched=False)
+        result = await workflow.execute_activity_method(fn, arg, **opts)
+        case.waiting_on = None
+        self._event("watchdog", "dependency_back", f"{dependency} ({name}) answered")
+        await self._commit()
+        return result
+
+    async def _step(self, dependency: str, fn: Callable[..., Any], arg: Any,
+                    opts: dict[str, Any]) -> Any:
+        """A step of the restriction chain: a final failure needs a person."""
+        try:
+            return await self._depend(dependency, fn, arg, opts)
+        except ActivityError as e:
+            raise _NeedsPerson(f"{fn.__name__} failed: {_why(e)}") from None
+
     async def _timed_out_unchanged(self, until: datetime | None) -> bool:
         """Wait until the case changes (True: it did not) or `until` passes (durable timer)."""
         revision = self.case.revision
@@ -322,22 +531,78 @@ class ReviewWorkflow:
         self.case.revision = seq
 
     async def _commit(self) -> None:
-        """Make the change visible: search attributes now, the ledger row through an activity."""
-        workflow.upsert_search_attributes(search_attributes.updates(self.case))
+        """Make the change visible: search attributes that changed, the ledger row and the
+        new timeline events through a local activity."""
+        case = self.case
+        if workflow.patched("upsert-changed-attributes"):
+            changes = search_attributes.changes(workflow.info().typed_search_attributes, case)
+        else:
+            changes = search_attributes.updates(case)
+        if changes:
+            workflow.upsert_search_attributes(changes)
+        workflow.set_current_details(_details(case))
         await workflow.execute_local_activity_method(
-            CaseActivities.record_case, self.case,
-            start_to_close_timeout=timedelta(seconds=10))
+            CaseActivities.record_case, case.ledger_record(since=case.committed), **_LOCAL)
+        case.committed = case.revision
+
+    def _message(self, key: str, recipient: str, kind: str, text: str,
+                 statement: dict[str, object] | None = None) -> Notification:
+        return Notification(message_id=f"{self.case.case_uid}-{key}", case_id=self.case.case_id,
+                            recipient=recipient, kind=kind, text=text, statement=statement)
 
     async def _notify(self, key: str, recipient: str, kind: str, text: str,
-                      statement: dict[str, object] | None = None) -> Receipt:
-        return await workflow.execute_activity_method(
-            CaseActivities.notify,
-            Notification(message_id=f"{self.case.case_uid}-{key}", case_id=self.case.case_id,
-                         recipient=recipient, kind=kind, text=text, statement=statement),
-            **_ACT)
+                      watched: bool = True) -> Receipt | None:
+        """A message to staff (a lead, ops). It never fails the case: a final failure is put
+        on the timeline. `watched=False` for the alert that a dependency is down itself."""
+        message = self._message(key, recipient, kind, text)
+        try:
+            if watched:
+                return await self._depend("the outbox", CaseActivities.notify, message, _ACT)
+            return await workflow.execute_activity_method(CaseActivities.notify, message, **_ACT)
+        except ActivityError as e:
+            self._event("notifier", "message_failed", f"{kind} to {recipient}: {_why(e)}")
+            return None
+
+
+def _actor(report: Report) -> str:
+    return report.reporter or report.source.value
+
+
+def _why(e: BaseException) -> str:
+    """The innermost failure's message: what actually went wrong."""
+    while (inner := getattr(e, "cause", None)) is not None:
+        e = inner
+    return str(getattr(e, "message", None) or e)
 
 
 def _describe(d: Decision) -> str:
     policies = ", ".join(d.policy_ids) or "no policy"
     return f"{', '.join(a.value for a in d.actions)} under {policies}: {d.reason}"
 
+
+def _outcome(case: CaseState) -> str:
+    """What a reporter is told: only actions that landed count as carried out."""
+    assert case.decision is not None
+    decided = [a for a in case.decision.actions if a is not Action.NO_ACTION]
+    if not decided:
+        return (f"Your report about {case.subject} was reviewed: we found no violation of our "
+                "policies or the law and took no action.")
+    landed = [e.action for e in case.enforcement]
+    text = f"Your report about {case.subject} was reviewed."
+    if landed:
+        text += f" Carried out: {', '.join(a.value for a in landed)}."
+    if failed := [a for a in decided if a not in landed]:
+        text += f" Decided but not carried out: {', '.join(a.value for a in failed)}."
+    return text
+
+
+def _details(case: CaseState) -> str:
+    """What the Temporal UI shows for the case now."""
+    line = f"**{case.state}** · {case.subject} · {case.queue} {case.priority.value}"
+    if case.assignee:
+        line += f" · held by {case.assignee}"
+    if case.sla_deadline and case.state in ("queued", "in_review"):
+        line += f" · SLA {case.sla_deadline:%Y-%m-%d %H:%MZ}"
+    if case.waiting_on:
+        line += f"\n\nwaiting on {case.waiting_on}"
+    return line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
@@ -39,20 +41,35 @@ def cli_flags() -> list[str]:
     return flags
 
 
-def updates(case: CaseState) -> list[SearchAttributeUpdate]:  # type: ignore[type-arg]
+def _values(case: CaseState) -> list[tuple[SearchAttributeKey, Any]]:  # type: ignore[type-arg]
+    """Each attribute's value for the case; None means unset."""
     return [
-        CASE_ID.value_set(case.case_id),
-        STATE.value_set(case.state),
-        QUEUE.value_set(case.queue),
-        PRIORITY.value_set(case.priority.value),
-        SUBJECT_KIND.value_set(case.subject.kind.value),
-        SUBJECT_ID.value_set(case.subject.id),
-        SLA_BREACHED.value_set(case.sla_breached),
-        POLICY_IDS.value_set(case.policy_ids),
-        ASSIGNEE.value_set(case.assignee) if case.assignee else ASSIGNEE.value_unset(),
-        SLA_DEADLINE.value_set(case.sla_deadline) if case.sla_deadline
-        else SLA_DEADLINE.value_unset(),
+        (CASE_ID, case.case_id),
+        (STATE, case.state),
+        (QUEUE, case.queue),
+        (PRIORITY, case.priority.value),
+        (SUBJECT_KIND, case.subject.kind.value),
+        (SUBJECT_ID, case.subject.id),
+        (SLA_BREACHED, case.sla_breached),
+        (POLICY_IDS, case.policy_ids),
+        (ASSIGNEE, case.assignee or None),
+        (SLA_DEADLINE, case.sla_deadline),
     ]
+
+
+def _update(key: SearchAttributeKey, value: Any) -> SearchAttributeUpdate:  # type: ignore[type-arg]
+    return key.value_unset() if value is None else key.value_set(value)
+
+
+def updates(case: CaseState) -> list[SearchAttributeUpdate]:  # type: ignore[type-arg]
+    """Every attribute, as runs from before `upsert-changed-attributes` upserted them."""
+    return [_update(k, v) for k, v in _values(case)]
+
+
+def changes(current: TypedSearchAttributes, case: CaseState
+            ) -> list[SearchAttributeUpdate]:  # type: ignore[type-arg]
+    """Only the attributes whose value differs from what the workflow carries now."""
+    return [_update(k, v) for k, v in _values(case) if current.get(k) != v]
 
 
 def at_intake(case_id: str, subject: Subject) -> TypedSearchAttributes:

@@ -1,0 +1,67 @@
+"""Filing a report on a case's workflow: open it or join it, answered within a bound.
+
+One function serves the client (a report from upstream) and the activity that hands a report
+arriving after a decision on to the subject's follow-up case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import activity
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateStage
+from temporalio.common import WorkflowIDConflictPolicy
+
+from domain.models import CaseInput, CaseRef, CaseSummary, ForwardRequest, Report, Subject
+from workflows import search_attributes
+
+WORKFLOW = "ReviewWorkflow"
+# The answer waits this long for screening to route a new case; a slower marketplace gets
+# "accepted, still screening" instead of a hang. Acceptance itself is bounded by ACCEPT_WITHIN.
+ROUTE_WITHIN = 1.0
+ACCEPT_WITHIN = timedelta(seconds=10)
+
+
+async def file_report(client: Client, case_id: str, subject: Subject, report: Report,
+                      task_queue: str, followup_of: str | None = None, generation: int = 1,
+                      route_within: float = ROUTE_WITHIN) -> CaseRef:
+    """Open the case (update-with-start, USE_EXISTING) or join it, idempotent per report key.
+
+    Returns once the case has accepted the report (it is then in history: nothing accepted is
+    lost) and either answered or `route_within` seconds have passed; in that case the answer is
+    the case's state now, with outcome `accepted`.
+    """
+    start = WithStartWorkflowOperation(
+        WORKFLOW, CaseInput(subject=subject, report=report, followup_of=followup_of,
+                            generation=generation),
+        id=case_id, task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=search_attributes.at_intake(case_id, subject),
+    )
+    update = await client.start_update_with_start_workflow(
+        "file_report", report, start_workflow_operation=start, id=report.key,
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=CaseRef,
+        rpc_timeout=ACCEPT_WITHIN)
+    try:
+        return await asyncio.wait_for(update.result(), route_within)
+    except TimeoutError:
+        handle = await start.workflow_handle()
+        now = await handle.query("summary", result_type=CaseSummary,
+                                 rpc_timeout=timedelta(seconds=2))
+        return CaseRef(case_id=case_id, state=now.state, queue=now.queue,
+                       priority=now.priority, outcome="accepted", followup_of=followup_of)
+
+
+class IntakeActivities:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @activity.defn
+    async def forward_report(self, req: ForwardRequest) -> CaseRef:
+        """File a late report on the follow-up case; the answer names the follow-up."""
+        ref = await file_report(self.client, req.followup_id, req.subject, req.report,
+                                req.task_queue, followup_of=req.from_case_id,
+                                generation=req.generation, route_within=ROUTE_WITHIN / 2)
+        outcome = "duplicate" if ref.outcome == "duplicate" else "followup"
+        return ref.model_copy(update={"outcome": outcome, "followup_of": req.from_case_id})
