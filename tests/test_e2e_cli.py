@@ -119,6 +119,19 @@ async def test_bad_input_is_one_line_and_nonzero(dev: CaseworkClient, dev_env: W
         (["queue", "claim", "hate", "--reviewer", "bob"], 5, "no unassigned case"),
         (["case", "show", "case-listing-NOPE"], 4, "no case"),
         (["--address", "127.0.0.1:1", "case", "show", ref.case_id], 6, "cannot reach Temporal"),
+        (["case", "open", "--subject", "listing:L-0015\n", "--source", "user_report"], 2,
+         "malformed subject"),
+        (["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
+          "--reporter", "bob\u202egpj.exe"], 2, "bidirectional"),
+        (["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
+          "--report-id", "r-1\x1b[2J"], 2, "control"),
+        (["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
+          "--text", "x" * 5001], 2, "at most 5000"),
+        (["case", "claim", ref.case_id, "--reviewer", "eve\x07"], 2, "control"),
+        (["case", "retry", ref.case_id, "--operator", "ops-1", "--reason", "x"], 3,
+         "cannot retry"),
+        (["queue", "list", "no-such-queue"], 2, "unknown queue"),
+        (["statements", "export", "--out", "/nonexistent/dir/sor.jsonl"], 2, "cannot write"),
     ]
     for argv, code, text in cases:
         proc = await run_cli(env, *argv, ok=False)
@@ -127,6 +140,22 @@ async def test_bad_input_is_one_line_and_nonzero(dev: CaseworkClient, dev_env: W
         assert proc.stdout == ""
     case = await dev.show(ref.case_id)
     assert case.state == "in_review" and case.decision is None and case.assignee == "alice"
+    assert len(case.reports) == 1 and case.revision == 4  # opened, screened, queued, claimed
+
+
+async def test_public_text_is_escaped_and_commands_answer_small(
+        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    env = cli_env(dev_env, settings)
+    hostile = "clear\x1b[2Jscreen and \u202eevil"
+    ref = await dev.open_case("listing:L-0015", "user_report", reporter="buyer-5", text=hostile)
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    shown = (await run_cli(env, "case", "show", ref.case_id)).stdout
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "clear\\x1b[2Jscreen and \\u202eevil" in shown
+    assert (await cli_json(env, "case", "show", ref.case_id))["reports"][0]["text"] == hostile
+    claimed = await cli_json(env, "case", "claim", ref.case_id, "--reviewer", "alice")
+    assert "timeline" not in claimed and "reports" not in claimed
+    assert (claimed["state"], claimed["assignee"]) == ("in_review", "alice")
 
 
 async def test_lifecycle_diagram_is_drawn_from_the_declaration(dev_env: WorkflowEnvironment,
