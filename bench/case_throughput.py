@@ -1,4 +1,5 @@
-"""Cases/s through open → screening → claim → decide → enforce → notify, against a bare baseline.
+"""Cases/s through open → screening → claim → decide → enforce → notify, against a bare baseline;
+intake, claim and decide round trips under that load.
 
 Both run on one dev server (SQLite file, WAL) with one in-process worker each, in alternating
 rounds of the same run:
@@ -103,6 +104,7 @@ class Bare:
 class Tally:
     def __init__(self) -> None:
         self.elapsed, self.count = 0.0, 0
+        self.intakes: list[float] = []
         self.claims: list[float] = []
         self.decides: list[float] = []
 
@@ -114,7 +116,9 @@ async def run_round(kind: Casework | Bare, indices: range, concurrency: int,
 
     async def one(i: int) -> None:
         async with sem:
+            t = time.perf_counter()
             ident = await kind.open(i)
+            tally.intakes.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             await kind.claim(i, ident)
             tally.claims.append((time.perf_counter() - t) * 1000)
@@ -190,6 +194,8 @@ async def main() -> None:
         "cases_per_s": round(cases.count / cases.elapsed, 2),
         "bare_per_s": round(bare.count / bare.elapsed, 2),
         "ratio": round(bare.elapsed / cases.elapsed, 3),
+        "intake_p50_ms": pct(cases.intakes, 50), "intake_p99_ms": pct(cases.intakes, 99),
+        "bare_intake_p99_ms": pct(bare.intakes, 99),
         "claim_p50_ms": pct(cases.claims, 50), "claim_p99_ms": pct(cases.claims, 99),
         "decide_p50_ms": pct(cases.decides, 50), "decide_p99_ms": pct(cases.decides, 99),
         "bare_claim_p99_ms": pct(bare.claims, 99), "bare_decide_p99_ms": pct(bare.decides, 99),

@@ -52,10 +52,6 @@ from stack.settings import Settings
 from workflows.review import ReviewWorkflow
 
 CLAIM_CANDIDATES = 25
-# Every call to Temporal is bounded: a read answers from a worker's cache, a command waits for
-# one workflow task. Past these, the caller gets Unavailable, never a hang.
-READ_TIMEOUT = timedelta(seconds=5)
-COMMAND_TIMEOUT = timedelta(seconds=15)
 
 
 def case_id_for(subject: Subject, prefix: str = "case") -> str:
@@ -80,6 +76,11 @@ def parse_actions(names: Sequence[str | Action]) -> list[Action]:
 
 
 class CaseworkClient:
+    # Every call to Temporal is bounded: a read answers from a worker's cache, a command waits
+    # for one workflow task. Past these the caller gets Unavailable, never a hang.
+    read_timeout = timedelta(seconds=5)
+    command_timeout = timedelta(seconds=15)
+
     def __init__(self, client: Client | None, settings: Settings | None = None) -> None:
         """`client` may be None for ledger-only reads (queue, statements)."""
         self._temporal = client
@@ -138,12 +139,12 @@ class CaseworkClient:
     async def show(self, case_id: str) -> CaseState:
         handle = self._handle(case_id)
         return await self._guard(handle.query(ReviewWorkflow.snapshot,
-                                              rpc_timeout=READ_TIMEOUT), case_id)
+                                              rpc_timeout=self.read_timeout), case_id)
 
     async def timeline(self, case_id: str) -> list[TimelineEvent]:
         handle = self._handle(case_id)
         return await self._guard(handle.query(ReviewWorkflow.timeline,
-                                              rpc_timeout=READ_TIMEOUT), case_id)
+                                              rpc_timeout=self.read_timeout), case_id)
 
     def queue(self, queue: str | None = None, limit: int = 50) -> list[QueueEntry]:
         self._known_queue(queue)
@@ -158,7 +159,7 @@ class CaseworkClient:
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
         return await self._guard(self._handle(case_id).execute_update(
             ReviewWorkflow.claim, req, id=request_id or f"claim-{uuid.uuid4()}",
-            rpc_timeout=COMMAND_TIMEOUT), case_id)
+            rpc_timeout=self.command_timeout), case_id)
 
     async def claim_next(self, queue: str, reviewer: str, lease_minutes: int = 30
                          ) -> CaseSummary:
@@ -184,7 +185,7 @@ class CaseworkClient:
                     reason=reason)
         return await self._guard(self._handle(case_id).execute_update(
             ReviewWorkflow.decide, req, id=request_id or f"decide-{uuid.uuid4()}",
-            rpc_timeout=COMMAND_TIMEOUT), case_id)
+            rpc_timeout=self.command_timeout), case_id)
 
     async def retry(self, case_id: str, operator: str, reason: str,
                     request_id: str | None = None) -> CaseSummary:
@@ -192,7 +193,7 @@ class CaseworkClient:
         req = build(RetryRequest, operator=operator, reason=reason)
         return await self._guard(self._handle(case_id).execute_update(
             ReviewWorkflow.retry, req, id=request_id or f"retry-{uuid.uuid4()}",
-            rpc_timeout=COMMAND_TIMEOUT), case_id)
+            rpc_timeout=self.command_timeout), case_id)
 
     def _handle(self, case_id: str) -> Any:
         return self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)

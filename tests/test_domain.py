@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -18,9 +18,11 @@ from domain.models import (
     Report,
     Source,
     Subject,
+    SubjectFacts,
     SubjectKind,
 )
-from domain.policy import PolicyPack, SubjectFacts
+from domain.policy import PolicyPack, reprioritise
+from domain.sla import appeal_deadline
 from domain.statement import StatementOfReasons, build_statement
 from stack.settings import ROOT
 
@@ -240,3 +242,31 @@ def test_statement_rules_refuse_what_the_api_refuses(change: dict, why: str) -> 
                            date(2026, 11, 25)).model_dump()
     with pytest.raises(ValueError, match=why):
         StatementOfReasons.model_validate({**good, **change})
+
+
+@pytest.mark.parametrize(("delivered", "ends"), [
+    (datetime(2026, 1, 15, 10, 0, tzinfo=UTC), datetime(2026, 7, 16, tzinfo=UTC)),
+    (datetime(2026, 8, 31, 23, 59, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC)),  # 28 Feb
+    (datetime(2027, 8, 31, 9, 0, tzinfo=UTC), datetime(2028, 3, 1, tzinfo=UTC)),  # 29 Feb
+    (datetime(2026, 12, 31, 0, 0, tzinfo=UTC), datetime(2027, 7, 1, tzinfo=UTC)),
+    (datetime(2026, 3, 31, 12, 0, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC)),
+])
+def test_the_appeal_window_is_six_calendar_months(delivered: datetime, ends: datetime) -> None:
+    end = appeal_deadline(delivered)
+    assert end == ends
+    assert timedelta(days=181) <= end - delivered.replace(hour=0, minute=0) <= timedelta(days=185)
+
+
+def test_every_join_counts_source_floors_and_the_first_trusted_flagger() -> None:
+    floors = PACK.floors
+    le, tf = report(Source.LAW_ENFORCEMENT), report(Source.TRUSTED_FLAGGER)
+    assert reprioritise(Priority.P3, [le], floors, any_trusted_before=False) is Priority.P0
+    assert reprioritise(Priority.P3, [tf], floors, any_trusted_before=False) is Priority.P2
+    assert reprioritise(Priority.P3, [tf], floors, any_trusted_before=True) is Priority.P3
+    assert reprioritise(Priority.P1, [report()], floors, any_trusted_before=False) is Priority.P1
+
+
+@pytest.mark.parametrize("text", ["listing:L-0003\n", "listing:L-0003 ", "listing:L\u202e1"])
+def test_subject_ids_match_as_a_whole(text: str) -> None:
+    with pytest.raises(InvalidInput, match="malformed subject"):
+        Subject.parse(text)

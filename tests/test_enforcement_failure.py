@@ -21,4 +21,7 @@ async def test_unknown_subject_is_reviewed_and_a_failed_action_yields_no_stateme
     failed = [e for e in case.timeline if e.event == "action_failed"]
     assert len(failed) == 1 and "remove" in failed[0].detail
     assert dev.statements() == []
-    assert [m["kind"] for m in dev.ledger.messages(ref.case_id)] == ["outcome"]
+    [outcome] = dev.ledger.messages(ref.case_id)
+    assert outcome["kind"] == "outcome"
+    assert "Decided but not carried out: remove." in outcome["body"]
+    assert "Carried out" not in outcome["body"]  # a failed restriction is never claimed
