@@ -30,8 +30,10 @@ WORKFLOWS = [ReviewWorkflow]
 
 def build_marketplace(settings: Settings) -> Marketplace:
     if settings.marketplace == "http":
-        return HttpMarketplace(settings.marketplace_url, settings.marketplace_token or None)
-    return SandboxMarketplace(settings.sandbox_db, settings.sandbox_apply_delay_s)
+        return HttpMarketplace(settings.marketplace_url, settings.marketplace_token or None,
+                               settings.marketplace_timeout_s)
+    return SandboxMarketplace(settings.sandbox_db, settings.sandbox_apply_delay_s,
+                              settings.sandbox_fault_hang_s)
 
 
 def build_activities(settings: Settings) -> CaseActivities:

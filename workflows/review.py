@@ -43,9 +43,10 @@ WAITING = ("queued", "in_review", "appealable")
 _ACT = {"start_to_close_timeout": timedelta(seconds=30),
         "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1))}
 _ENFORCE = {"start_to_close_timeout": timedelta(minutes=2),
-            "heartbeat_timeout": timedelta(seconds=5),
+            "heartbeat_timeout": timedelta(seconds=30),
             "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30),
-                                        non_retryable_error_types=["InvalidInput"])}
+                                        non_retryable_error_types=["SubjectNotFound",
+                                                                   "ActionRefused"])}
 
 
 @workflow.defn
