@@ -37,6 +37,7 @@ def build_marketplace(settings: Settings) -> Marketplace:
 
 
 def build_activities(settings: Settings) -> CaseActivities:
+    settings.check_worker()
     return CaseActivities(
         ledger=Ledger(settings.ledger_url),
         marketplace=build_marketplace(settings),
@@ -72,6 +73,7 @@ async def run(settings: Settings | None = None, address: str | None = None,
     from client.connection import connect
 
     settings = settings or Settings()
+    settings.check_worker()  # before connecting: a misconfigured worker says so at once
     client = await connect(profile=profile, address=address)
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, settings, executor)

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.errors import InvalidInput
+
 ROOT = Path(__file__).resolve().parents[1]
 TASK_QUEUE = "casework"
 
@@ -46,6 +48,12 @@ class Settings:
         if not self.ledger_url:
             url = _env("CASEWORK_LEDGER_URL", f"sqlite:///{self.data_dir / 'ledger.db'}")
             object.__setattr__(self, "ledger_url", url)
+
+    def check_worker(self) -> None:
+        """Refuse settings a worker must not run with."""
+        if self.webhook_url and not self.webhook_secret:
+            raise InvalidInput("CASEWORK_WEBHOOK_URL is set but CASEWORK_WEBHOOK_SECRET is empty: "
+                               "refusing to send unsigned webhooks")
 
     @property
     def sandbox_db(self) -> Path:
