@@ -31,11 +31,14 @@ WORKFLOWS = [ReviewWorkflow]
 
 def build_marketplace(settings: Settings) -> Marketplace:
     if settings.marketplace == "http":
-        return HttpMarketplace(settings.marketplace_url, settings.marketplace_token or None)
-    return SandboxMarketplace(settings.sandbox_db, settings.sandbox_apply_delay_s)
+        return HttpMarketplace(settings.marketplace_url, settings.marketplace_token or None,
+                               settings.marketplace_timeout_s)
+    return SandboxMarketplace(settings.sandbox_db, settings.sandbox_apply_delay_s,
+                              settings.sandbox_fault_hang_s)
 
 
 def build_activities(settings: Settings) -> CaseActivities:
+    settings.check_worker()
     return CaseActivities(
         ledger=Ledger(settings.ledger_url),
         marketplace=build_marketplace(settings),
@@ -71,6 +74,7 @@ async def run(settings: Settings | None = None, address: str | None = None,
     from client.connection import connect
 
     settings = settings or Settings()
+    settings.check_worker()  # before connecting: a misconfigured worker says so at once
     client = await connect(profile=profile, address=address)
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, settings, executor)

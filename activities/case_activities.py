@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -26,12 +28,28 @@ from domain.models import (
 )
 from domain.statement import build_statement
 from ledger.store import Ledger
-from marketplace.base import Marketplace, SubjectNotFound
+from marketplace.base import Marketplace, MarketplaceError, SubjectNotFound
 from stack.pack_file import PackFile
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _bad_data(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidInput", non_retryable=True)
+
+
+def _marketplace_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Report the marketplace's errors to Temporal by name, on one line: the final ones
+    (SubjectNotFound, ActionRefused) as non-retryable, MarketplaceUnavailable as retryable."""
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except MarketplaceError as e:
+            raise ApplicationError(" ".join(str(e).split()), type=type(e).__name__,
+                                   non_retryable=e.final) from None
+    return wrapper
 
 
 class CaseActivities:
@@ -44,6 +62,7 @@ class CaseActivities:
         self.webhook_secret = webhook_secret
 
     @activity.defn
+    @_marketplace_errors
     def screen_case(self, req: ScreenRequest) -> Screening:
         """Run the policy pack over the subject. A subject the marketplace does not know is
         still screened (no hits) so a person looks at the report: nothing accepted is lost."""
@@ -59,20 +78,18 @@ class CaseActivities:
         return self.ledger.record_case(record)
 
     @activity.defn
+    @_marketplace_errors
     def apply_action(self, req: ApplyRequest) -> EnforcementResult:
+        """Heartbeats between marketplace calls: its heartbeat timeout exceeds a call's."""
         activity.heartbeat("resolving target")
-        try:
-            target = self.marketplace.resolve(req.subject, req.action)
-            activity.heartbeat(f"applying {req.action.value} to {target}")
-            result = self.marketplace.apply(target, req.action, req.idempotency_key, req.reason)
-        except SubjectNotFound as e:
-            raise _bad_data(str(e)) from None
-        except ValueError as e:
-            raise _bad_data(str(e)) from None
+        target = self.marketplace.resolve(req.subject, req.action)
+        activity.heartbeat(f"applying {req.action.value} to {target}")
+        result = self.marketplace.apply(target, req.action, req.idempotency_key, req.reason)
         return EnforcementResult(action=req.action, target=result.target, applied=result.applied,
                                  detail=result.detail, applied_at=datetime.now(UTC))
 
     @activity.defn
+    @_marketplace_errors
     def issue_statement(self, req: StatementRequest) -> dict[str, Any]:
         """Build the statement of reasons from the decision's pinned citation, validate it
         against the DSA API rules, store it. Decisions from before citations were pinned fall
@@ -85,12 +102,7 @@ class CaseActivities:
                 raise _bad_data(f"the decision cites no policy of the current pack "
                                 f"({', '.join(req.decision.policy_ids) or 'none'})")
             citation = pack.get(cited[0]).ref()
-        facts = req.facts
-        if facts is None:
-            try:
-                facts = self.marketplace.facts(req.subject)
-            except SubjectNotFound as e:
-                raise _bad_data(str(e)) from None
+        facts = req.facts or self.marketplace.facts(req.subject)
         applied = min((e.applied_at for e in req.enforcement), default=datetime.now(UTC))
         try:
             sor = build_statement(req, citation, facts, applied.date())
@@ -121,6 +133,7 @@ class CaseActivities:
         return told
 
     @activity.defn
+    @_marketplace_errors
     def notify(self, note: Notification) -> Receipt:
         """Land the message in the outbox (once), then post it to the webhook if configured."""
         recipient = note.recipient

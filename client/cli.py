@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,31 @@ async def sandbox_load(args: argparse.Namespace) -> None:
           lambda r: f"sandbox holds {r['listings']} listings")
 
 
+def _drill_line(f: dict[str, Any]) -> str:
+    return f"{f['operation']} fails ({f['mode']}) until {f['until'] or 'healed'}"
+
+
+@contextlib.contextmanager
+def _invalid_input() -> Iterator[None]:
+    try:
+        yield
+    except ValueError as e:
+        raise errors.InvalidInput(str(e)) from None
+
+
+async def sandbox_fail(args: argparse.Namespace) -> None:
+    with _invalid_input():
+        fault = _sandbox().fail(args.operation, args.mode, args.for_s)
+    _emit(args, fault, _drill_line)
+
+
+async def sandbox_heal(args: argparse.Namespace) -> None:
+    with _invalid_input():
+        healed = _sandbox().heal(args.operation)
+    _emit(args, {"healed": healed}, lambda r: "\n".join(
+        f"healed {f['operation']} ({f['mode']})" for f in r["healed"]) or "no drill was in force")
+
+
 async def worker(args: argparse.Namespace) -> None:
     import logging
 
@@ -292,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", choices=[k.value for k in SubjectKind])
     cmd(sb, "show", sandbox_show, "one subject").add_argument("subject")
     cmd(sb, "load", sandbox_load, "load the demo data")
+    sp = cmd(sb, "fail", sandbox_fail, "drill: make a marketplace operation fail on purpose")
+    sp.add_argument("operation", help="facts|apply_action|seller_contact")
+    sp.add_argument("--mode", default="error", help="error|timeout|garbage|refuse")
+    sp.add_argument("--for", dest="for_s", type=float, metavar="SECONDS",
+                    help="wall-clock seconds (default: until healed)")
+    cmd(sb, "heal", sandbox_heal, "end drills (all, or one operation's)").add_argument(
+        "operation", nargs="?")
 
     sp = sub.add_parser("worker", help="run a worker", parents=[common])
     sp.set_defaults(fn=worker)

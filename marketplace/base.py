@@ -1,8 +1,14 @@
-"""The marketplace casework acts on, as an interface with two adapters (sandbox, HTTP)."""
+"""The marketplace casework acts on, as an interface with two adapters (sandbox, HTTP).
+
+Adapters raise only the errors below. A final one proves the request was not applied and never
+will be as it stands, so retrying is pointless; `MarketplaceUnavailable` covers everything
+ambiguous (no answer, an unreadable one, a redirect, a server error): the request may or may not
+have landed, and retrying it with the same idempotency key is safe.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from pydantic import BaseModel
 
@@ -18,8 +24,24 @@ class ApplyResult(BaseModel):
     detail: str
 
 
-class SubjectNotFound(LookupError):
-    """The marketplace has no such listing, shop or seller."""
+class MarketplaceError(Exception):
+    final: ClassVar[bool] = False
+
+
+class SubjectNotFound(MarketplaceError, LookupError):
+    """The marketplace itself says it has no such listing, shop or seller."""
+
+    final = True
+
+
+class ActionRefused(MarketplaceError):
+    """The marketplace's validation refused the request (e.g. an action on the wrong kind)."""
+
+    final = True
+
+
+class MarketplaceUnavailable(MarketplaceError):
+    """No usable answer: the request may or may not have landed. Retry with the same key."""
 
 
 class Marketplace(Protocol):

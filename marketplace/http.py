@@ -1,21 +1,82 @@
 """Adapter for a real marketplace behind an HTTP API.
 
-Expected endpoints (JSON): `GET {base}/subjects/{kind}/{id}` returns SubjectFacts,
-`GET {base}/subjects/{kind}/{id}/owner?action=A` returns the target subject,
-`POST {base}/actions` applies an action and honours the `Idempotency-Key` header (a repeated key
-answers `{"applied": false}`), `GET {base}/sellers/{id}/contact` returns `{"address": …}`.
+Endpoints: `GET {base}/subjects/{kind}/{id}` answers SubjectFacts,
+`GET {base}/subjects/{kind}/{id}/owner?action=A` answers the target subject,
+`POST {base}/actions` applies an action and honours the `Idempotency-Key` header, answering
+`{"applied": true|false, "detail": …}` (`false`: this key had already acted),
+`GET {base}/sellers/{id}/contact` answers `{"address": …}`.
+
+The contract, and how an answer is classified (see marketplace/base.py):
+- Every answer casework acts on is `application/json`. A 2xx whose body does not have the
+  endpoint's shape (HTML from a proxy, a POST /actions answer without a boolean `applied`) is
+  unreadable: `MarketplaceUnavailable`.
+- The marketplace's own refusals are a 4xx with an `application/json` body
+  `{"error": "not_found" | "invalid", "detail": …}`: `not_found` is `SubjectNotFound`, `invalid`
+  (its validation refused the request) is `ActionRefused`. Both are final.
+- Anything else is `MarketplaceUnavailable`: redirects (never followed: urllib would re-send a
+  POST as a GET), 408, 429, 5xx, a 4xx without that JSON body (a proxy's HTML 404), timeouts,
+  refused or reset connections, answers cut short.
+
+`timeout` bounds connecting and every wait for data; the activity's heartbeat timeout (apply) or
+start-to-close timeout (reads) bounds a server that keeps trickling bytes.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Literal, TypeVar
 
+from pydantic import BaseModel, StrictBool, StrictStr, ValidationError
+
+from domain.errors import first_problem
 from domain.models import Action, Subject
 from domain.policy import SubjectFacts
-from marketplace.base import ApplyResult, SubjectNotFound
+from marketplace.base import (
+    ActionRefused,
+    ApplyResult,
+    MarketplaceError,
+    MarketplaceUnavailable,
+    SubjectNotFound,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises HTTPError for the 3xx itself
+
+
+NO_REDIRECTS = urllib.request.build_opener(_NoRedirects)
+"""An opener that answers a 3xx with HTTPError instead of following it."""
+
+
+class _Applied(BaseModel):
+    applied: StrictBool
+    detail: str = ""
+
+
+class _Contact(BaseModel):
+    address: StrictStr
+
+
+class _Refusal(BaseModel):
+    error: Literal["not_found", "invalid"]
+    detail: str = ""
+
+
+_FINAL: dict[str, type[MarketplaceError]] = {"not_found": SubjectNotFound,
+                                             "invalid": ActionRefused}
+
+
+def _parse(model: type[M], content_type: str, data: bytes) -> M:
+    """The body as `model`; ValueError when it is not JSON of that shape."""
+    if content_type != "application/json":
+        raise ValueError(f"{content_type} body")
+    return model.model_validate_json(data)
 
 
 class HttpMarketplace:
@@ -24,40 +85,60 @@ class HttpMarketplace:
         self.token = token
         self.timeout = timeout
 
-    def _call(self, method: str, path: str, body: Any = None,
-              headers: dict[str, str] | None = None) -> Any:
+    def _call(self, model: type[M], method: str, path: str, body: Any = None,
+              headers: dict[str, str] | None = None) -> M:
+        where = f"{method} {path}"
         req = urllib.request.Request(
             self.base + path, method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", **(headers or {})},
+            headers={"Content-Type": "application/json", "Accept": "application/json",
+                     **(headers or {})},
         )
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as e:
-            if e.code == 404:
-                raise SubjectNotFound(path) from None
-            raise
+            try:
+                resp = NO_REDIRECTS.open(req, timeout=self.timeout)
+            except urllib.error.HTTPError as e:
+                resp = e  # an error status is still an answer: read it the same way
+            with resp:
+                status, answer_headers, data = resp.status, resp.headers, resp.read()
+        except (OSError, http.client.HTTPException) as e:  # timeouts, resets, cut short
+            raise MarketplaceUnavailable(f"{where}: no answer ({type(e).__name__}: {e})") from None
+        content_type = answer_headers.get_content_type()
+        if 200 <= status < 300:
+            try:
+                return _parse(model, content_type, data)
+            except ValueError as e:
+                problem = first_problem(e) if isinstance(e, ValidationError) else e
+                raise MarketplaceUnavailable(
+                    f"{where}: unreadable answer ({status}, {problem})") from None
+        if 300 <= status < 400:
+            raise MarketplaceUnavailable(f"{where}: answered {status}, a redirect to "
+                                         f"{answer_headers.get('Location')}: not followed")
+        if 400 <= status < 500 and status not in (408, 429):
+            try:
+                refusal = _parse(_Refusal, content_type, data)
+            except ValueError:
+                pass
+            else:
+                raise _FINAL[refusal.error](f"{where}: {refusal.error}: {refusal.detail}")
+        raise MarketplaceUnavailable(f"{where}: answered {status} ({content_type})")
 
     def facts(self, subject: Subject) -> SubjectFacts:
-        return SubjectFacts.model_validate(
-            self._call("GET", f"/subjects/{subject.kind.value}/{subject.id}")
-        )
+        return self._call(SubjectFacts, "GET", f"/subjects/{subject.kind.value}/{subject.id}")
 
     def resolve(self, subject: Subject, action: Action) -> Subject:
-        return Subject.model_validate(self._call(
-            "GET", f"/subjects/{subject.kind.value}/{subject.id}/owner?action={action.value}"
-        ))
+        return self._call(Subject, "GET", f"/subjects/{subject.kind.value}/{subject.id}/owner"
+                          f"?action={action.value}")
 
     def apply(self, target: Subject, action: Action, idempotency_key: str, reason: str
               ) -> ApplyResult:
         body = {"subject": target.model_dump(mode="json"), "action": action.value,
                 "reason": reason}
-        answer = self._call("POST", "/actions", body, {"Idempotency-Key": idempotency_key})
-        return ApplyResult(applied=bool(answer.get("applied")), target=target,
-                           detail=str(answer.get("detail", "")))
+        answer = self._call(_Applied, "POST", "/actions", body,
+                            {"Idempotency-Key": idempotency_key})
+        return ApplyResult(applied=answer.applied, target=target, detail=answer.detail)
 
     def seller_contact(self, seller_id: str) -> str:
-        return str(self._call("GET", f"/sellers/{seller_id}/contact")["address"])
+        return self._call(_Contact, "GET", f"/sellers/{seller_id}/contact").address

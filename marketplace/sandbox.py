@@ -2,6 +2,12 @@
 
 Every action is recorded under its idempotency key in the same transaction that changes the
 subject, so a retried action finds its key and does nothing a second time.
+
+Drills: a row in `faults` (set by `casework sandbox fail`, in any process sharing the file) makes
+one operation fail on purpose until it is healed or its wall-clock `until` passes. Modes:
+`error` fails before doing anything; `timeout` does the work, hangs `fault_hang_s`, then fails
+(for an action: it landed, but the caller cannot tell); `garbage` does the work and fails as an
+unreadable answer; `refuse` fails finally (the action refused, the subject or contact unknown).
 """
 
 from __future__ import annotations
@@ -11,11 +17,13 @@ import sqlite3
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.models import Action, Subject, SubjectKind
 from domain.policy import SubjectFacts
-from marketplace.base import ApplyResult, SubjectNotFound
+from marketplace.base import ActionRefused, ApplyResult, MarketplaceUnavailable, SubjectNotFound
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sellers (
@@ -32,7 +40,11 @@ CREATE TABLE IF NOT EXISTS listings (
 CREATE TABLE IF NOT EXISTS enforcement (
     idempotency_key TEXT PRIMARY KEY, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
     action TEXT NOT NULL, reason TEXT NOT NULL, applied_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (
+    operation TEXT PRIMARY KEY, mode TEXT NOT NULL, until REAL);
 """
+OPERATIONS = ("facts", "apply_action", "seller_contact")
+FAULT_MODES = ("error", "timeout", "garbage", "refuse")
 
 # What each action does to the subject it lands on: a new status, or a flag added.
 _EFFECTS: dict[Action, tuple[str, str]] = {
@@ -51,11 +63,14 @@ _TABLES = {SubjectKind.LISTING: "listings", SubjectKind.SHOP: "shops",
 
 
 class SandboxMarketplace:
-    """`apply_delay_s` holds an action after it is committed: the window a crash test aims at."""
+    """`apply_delay_s` holds an action after it is committed: the window a crash test aims at.
+    `fault_hang_s` is how long a drill in `timeout` mode hangs before failing."""
 
-    def __init__(self, path: str | Path, apply_delay_s: float = 0.0) -> None:
+    def __init__(self, path: str | Path, apply_delay_s: float = 0.0,
+                 fault_hang_s: float = 2.0) -> None:
         self.path = Path(path)
         self.apply_delay_s = apply_delay_s
+        self.fault_hang_s = fault_hang_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._conn() as c:
             c.executescript(SCHEMA)
@@ -73,31 +88,57 @@ class SandboxMarketplace:
             raise SubjectNotFound(f"the marketplace has no {subject}")
         return row
 
+    def _drill(self, c: sqlite3.Connection, operation: str) -> str | None:
+        """The drill mode set for `operation`, if any; `error` and `refuse` fail right here."""
+        row = c.execute("SELECT mode FROM faults WHERE operation = ? AND "
+                        "(until IS NULL OR until > ?)", (operation, time.time())).fetchone()
+        mode = row["mode"] if row else None
+        if mode == "error":
+            raise MarketplaceUnavailable(f"sandbox drill: {operation} failed before acting")
+        if mode == "refuse":
+            final = ActionRefused if operation == "apply_action" else SubjectNotFound
+            raise final(f"sandbox drill: {operation} refused")
+        return mode
+
+    def _answer(self, operation: str, mode: str | None, result: T) -> T:
+        """`result` of work already done, unless a drill loses the answer."""
+        if mode == "timeout":
+            time.sleep(self.fault_hang_s)
+            raise MarketplaceUnavailable(
+                f"sandbox drill: {operation} did not answer within {self.fault_hang_s}s")
+        if mode == "garbage":
+            raise MarketplaceUnavailable(f"sandbox drill: {operation} gave an unreadable answer")
+        return result
+
     # -- the Marketplace interface ---------------------------------------------------------------
     def facts(self, subject: Subject) -> SubjectFacts:
         with self._conn() as c:
-            row = self._row(c, subject)
-            if subject.kind is SubjectKind.LISTING:
-                shop = self._row(c, Subject(kind=SubjectKind.SHOP, id=row["shop_id"]))
-                seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=shop["seller_id"]))
-                return SubjectFacts(
-                    kind=subject.kind, id=subject.id, title=row["title"],
-                    description=row["description"], category=row["category"],
-                    price=row["price"], image_hashes=json.loads(row["image_hashes"]),
-                    seller_id=seller["id"], shop_id=shop["id"],
-                    seller_prior_violations=seller["prior_violations"],
-                    seller_is_trader=bool(seller["is_trader"]),
-                    created_on=date.fromisoformat(row["created_on"]), status=row["status"])
-            seller_id = row["seller_id"] if subject.kind is SubjectKind.SHOP else row["id"]
-            seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))
+            mode = self._drill(c, "facts")
+            return self._answer("facts", mode, self._facts(c, subject))
+
+    def _facts(self, c: sqlite3.Connection, subject: Subject) -> SubjectFacts:
+        row = self._row(c, subject)
+        if subject.kind is SubjectKind.LISTING:
+            shop = self._row(c, Subject(kind=SubjectKind.SHOP, id=row["shop_id"]))
+            seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=shop["seller_id"]))
             return SubjectFacts(
-                kind=subject.kind, id=subject.id, title=row["name"],
-                description=row["description"] if subject.kind is SubjectKind.SHOP else "",
-                seller_id=seller_id,
-                shop_id=row["id"] if subject.kind is SubjectKind.SHOP else None,
+                kind=subject.kind, id=subject.id, title=row["title"],
+                description=row["description"], category=row["category"],
+                price=row["price"], image_hashes=json.loads(row["image_hashes"]),
+                seller_id=seller["id"], shop_id=shop["id"],
                 seller_prior_violations=seller["prior_violations"],
                 seller_is_trader=bool(seller["is_trader"]),
                 created_on=date.fromisoformat(row["created_on"]), status=row["status"])
+        seller_id = row["seller_id"] if subject.kind is SubjectKind.SHOP else row["id"]
+        seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))
+        return SubjectFacts(
+            kind=subject.kind, id=subject.id, title=row["name"],
+            description=row["description"] if subject.kind is SubjectKind.SHOP else "",
+            seller_id=seller_id,
+            shop_id=row["id"] if subject.kind is SubjectKind.SHOP else None,
+            seller_prior_violations=seller["prior_violations"],
+            seller_is_trader=bool(seller["is_trader"]),
+            created_on=date.fromisoformat(row["created_on"]), status=row["status"])
 
     def resolve(self, subject: Subject, action: Action) -> Subject:
         wanted = action.targets or subject.kind
@@ -108,19 +149,20 @@ class SandboxMarketplace:
             return Subject(kind=SubjectKind.SELLER, id=facts.seller_id)
         if wanted is SubjectKind.SHOP and facts.shop_id:
             return Subject(kind=SubjectKind.SHOP, id=facts.shop_id)
-        raise ValueError(f"{action.value} cannot act on {subject}")
+        raise ActionRefused(f"{action.value} cannot act on {subject}")
 
     def apply(self, target: Subject, action: Action, idempotency_key: str, reason: str
               ) -> ApplyResult:
         kind, value = _EFFECTS[action]
         with self._conn() as c:
+            mode = self._drill(c, "apply_action")
             c.execute("BEGIN IMMEDIATE")
             done = c.execute("SELECT applied_at FROM enforcement WHERE idempotency_key = ?",
                              (idempotency_key,)).fetchone()
             if done:
                 c.execute("ROLLBACK")
-                return ApplyResult(applied=False, target=target,
-                                   detail=f"already applied at {done['applied_at']}")
+                return self._answer("apply_action", mode, ApplyResult(
+                    applied=False, target=target, detail=f"already applied at {done['applied_at']}"))
             row = self._row(c, target)
             table = _TABLES[target.kind]
             if kind == "status":
@@ -140,11 +182,38 @@ class SandboxMarketplace:
             c.execute("COMMIT")
         if self.apply_delay_s:
             time.sleep(self.apply_delay_s)
-        return ApplyResult(applied=True, target=target, detail=f"{target} {value}")
+        return self._answer("apply_action", mode,
+                            ApplyResult(applied=True, target=target, detail=f"{target} {value}"))
 
     def seller_contact(self, seller_id: str) -> str:
         with self._conn() as c:
-            return str(self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))["email"])
+            mode = self._drill(c, "seller_contact")
+            seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))
+            return self._answer("seller_contact", mode, str(seller["email"]))
+
+    # -- drills ----------------------------------------------------------------------------------
+    def fail(self, operation: str, mode: str, for_s: float | None = None) -> dict[str, Any]:
+        """Make `operation` fail in `mode`, for `for_s` seconds of wall-clock or until healed."""
+        _one_of("operation", operation, OPERATIONS)
+        _one_of("mode", mode, FAULT_MODES)
+        if for_s is not None and for_s <= 0:
+            raise ValueError(f"a drill lasts a positive number of seconds, not {for_s}")
+        until = None if for_s is None else time.time() + for_s
+        with self._conn() as c:
+            c.execute("INSERT INTO faults (operation, mode, until) VALUES (?, ?, ?) "
+                      "ON CONFLICT (operation) DO UPDATE SET mode = excluded.mode, "
+                      "until = excluded.until", (operation, mode, until))
+        return _fault(operation, mode, until)
+
+    def heal(self, operation: str | None = None) -> list[dict[str, Any]]:
+        """End the drills on `operation` (all when None); returns those that were in force."""
+        if operation is not None:
+            _one_of("operation", operation, OPERATIONS)
+        with self._conn() as c:
+            rows = c.execute("DELETE FROM faults WHERE ?1 IS NULL OR operation = ?1 "
+                             "RETURNING operation, mode, until", (operation,)).fetchall()
+        return [_fault(r["operation"], r["mode"], r["until"]) for r in rows
+                if r["until"] is None or r["until"] > time.time()]
 
     # -- sandbox-only reads for the CLI and tests -----------------------------------------------
     def _count_violation(self, c: sqlite3.Connection, target: Subject) -> None:
@@ -207,3 +276,13 @@ class SandboxMarketplace:
                     c.execute(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES "
                               f"({', '.join('?' * len(r))})", tuple(r.values()))
             c.execute("COMMIT")
+
+
+def _one_of(what: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}: expected {'|'.join(allowed)}")
+
+
+def _fault(operation: str, mode: str, until: float | None) -> dict[str, Any]:
+    return {"operation": operation, "mode": mode,
+            "until": None if until is None else datetime.fromtimestamp(until, UTC).isoformat()}

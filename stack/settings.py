@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.errors import InvalidInput
+
 ROOT = Path(__file__).resolve().parents[1]
 TASK_QUEUE = "casework"
 
@@ -28,8 +30,14 @@ class Settings:
     marketplace: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE", "sandbox"))
     marketplace_url: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE_URL", ""))
     marketplace_token: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE_TOKEN", ""))
+    # Per HTTP call; the enforcement activity's heartbeat timeout (30 s) must stay above it.
+    marketplace_timeout_s: float = field(default_factory=lambda: float(_env(
+        "CASEWORK_MARKETPLACE_TIMEOUT_S", "10")))
     sandbox_apply_delay_s: float = field(default_factory=lambda: float(_env(
         "CASEWORK_SANDBOX_APPLY_DELAY_S", "0")))
+    # How long a sandbox drill in `timeout` mode hangs before failing.
+    sandbox_fault_hang_s: float = field(default_factory=lambda: float(_env(
+        "CASEWORK_SANDBOX_FAULT_HANG_S", "2")))
     webhook_url: str = field(default_factory=lambda: _env("CASEWORK_WEBHOOK_URL", ""))
     webhook_secret: str = field(default_factory=lambda: _env("CASEWORK_WEBHOOK_SECRET", ""))
     task_queue: str = field(default_factory=lambda: _env("CASEWORK_TASK_QUEUE", TASK_QUEUE))
@@ -40,6 +48,12 @@ class Settings:
         if not self.ledger_url:
             url = _env("CASEWORK_LEDGER_URL", f"sqlite:///{self.data_dir / 'ledger.db'}")
             object.__setattr__(self, "ledger_url", url)
+
+    def check_worker(self) -> None:
+        """Refuse settings a worker must not run with."""
+        if self.webhook_url and not self.webhook_secret:
+            raise InvalidInput("CASEWORK_WEBHOOK_URL is set but CASEWORK_WEBHOOK_SECRET is empty: "
+                               "refusing to send unsigned webhooks")
 
     @property
     def sandbox_db(self) -> Path:

@@ -56,11 +56,13 @@ with workflow.unsafe.imports_passed_through():
 
 ENGINE = "policy-engine"
 WAITING = ("queued", "in_review", "appealable", "needs_attention")
-_ACT = {"start_to_close_timeout": timedelta(seconds=30),
+_ACT = {"start_to_close_timeout": timedelta(seconds=45),
         "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1))}
 _ENFORCE = {"start_to_close_timeout": timedelta(minutes=2),
-            "heartbeat_timeout": timedelta(seconds=30),
-            "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30))}
+            "heartbeat_timeout": timedelta(seconds=15),
+            "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30),
+                                        non_retryable_error_types=["SubjectNotFound",
+                                                                   "ActionRefused"])}
 _LOCAL = {"start_to_close_timeout": timedelta(seconds=10)}
 
 
