@@ -6,11 +6,15 @@ arriving after a decision on to the subject's follow-up case.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import activity
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateStage
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 
 from domain.models import CaseInput, CaseRef, CaseSummary, ForwardRequest, Report, Subject
@@ -44,8 +48,8 @@ async def file_report(client: Client, case_id: str, subject: Subject, report: Re
         wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=CaseRef,
         rpc_timeout=ACCEPT_WITHIN)
     try:
-        return await asyncio.wait_for(update.result(), route_within)
-    except TimeoutError:
+        return await update.result(rpc_timeout=timedelta(seconds=route_within))
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
         handle = await start.workflow_handle()
         now = await handle.query("summary", result_type=CaseSummary,
                                  rpc_timeout=timedelta(seconds=2))

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker as worker_module
 from client.api import CaseworkClient
 from domain.errors import Unavailable
+from marketplace.sandbox import SandboxMarketplace
 from stack.settings import Settings
 from tests.helpers import eventually
 
@@ -29,3 +30,18 @@ async def test_a_command_to_a_case_with_no_worker_is_unavailable_in_time(
         with pytest.raises(Unavailable, match="did not answer in time"):
             await call
         assert time.monotonic() - started < 5
+
+
+async def test_intake_answers_within_two_seconds_while_the_marketplace_hangs(
+        dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    sandbox.fail("facts", "timeout")  # every screening call hangs, then fails: retried
+    started = time.monotonic()
+    ref = await dev.open_case("listing:L-0100", "user_report", reporter="buyer-1", text="x")
+    assert time.monotonic() - started < 2
+    assert (ref.outcome, ref.state) == ("accepted", "screening")
+    joined = await dev.open_case("listing:L-0100", "user_report", reporter="buyer-2")
+    assert joined.outcome == "joined"  # a join does not wait for the marketplace either
+    sandbox.heal()
+    case = await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued",
+                            timeout=60, interval=0.5)
+    assert [r.reporter for r in case.reports] == ["buyer-1", "buyer-2"]

@@ -7,6 +7,7 @@ import concurrent.futures
 import dataclasses
 import shutil
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
+from domain.errors import Refused
 from domain.models import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
 from stack.settings import ROOT, Settings
@@ -61,3 +63,56 @@ async def test_a_pack_edit_removing_the_cited_policy_leaves_the_statement_intact
     assert sor["illegal_content_legal_ground"] == cited.legal_reference
     assert sandbox.enforcement_count(Subject.parse("listing:L-0001"), Action.REMOVE) == 1
     assert case.appeal_deadline is not None
+
+
+async def test_a_seller_the_marketplace_cannot_reach_parks_the_case_until_retried(
+        dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    ref = await dev.open_case("listing:L-0054", "user_report", reporter="buyer-1")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    sandbox.fail("seller_contact", "refuse")  # the seller's contact is unknown: a person fixes it
+    await dev.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "tortoiseshell")
+    parked = await eventually(lambda: dev.show(ref.case_id),
+                              lambda c: c.state == "needs_attention", timeout=30)
+    assert parked.attention is not None and "notify failed" in parked.attention.reason
+    assert parked.waiting_on and parked.statement_puid and parked.notice_delivered_at is None
+    lead = [m for m in dev.ledger.messages(ref.case_id) if m["kind"] == "needs_attention"]
+    assert len(lead) == 1 and "casework case retry" in lead[0]["body"]
+    with pytest.raises(Refused, match="cannot retry"):  # only a parked case can be retried
+        await dev.retry((await dev.open_case("listing:L-0100", "internal")).case_id, "ops-1",
+                        "x")
+
+    sandbox.heal()
+    resumed = await dev.retry(ref.case_id, "ops-1", "seller contact restored")
+    assert resumed.waiting_on is None
+    case = await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
+    assert case.appeal_deadline is not None and case.attention is None
+    assert [e.event for e in case.timeline].count("seller_notified") == 1
+    retried = next(e for e in case.timeline if e.event == "retried")
+    assert retried.actor == "ops-1" and "seller contact restored" in retried.detail
+    assert len([s for s in dev.statements() if s["puid"] == case.statement_puid]) == 1
+    assert sandbox.enforcement_count(Subject.parse("listing:L-0054"), Action.REMOVE) == 1
+
+
+async def test_a_ten_minute_marketplace_outage_alerts_the_lead_and_the_case_completes(
+        ts: CaseworkClient, ts_env: WorkflowEnvironment, sandbox: SandboxMarketplace) -> None:
+    ref = await ts.open_case("listing:L-0054", "user_report", reporter="buyer-1")
+    await eventually(lambda: ts.show(ref.case_id), lambda c: c.state == "queued")
+    await ts.claim(ref.case_id, "alice")
+    sandbox.fail("apply_action", "error")
+    await ts.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "tortoiseshell")
+    await ts_env.sleep(timedelta(minutes=12))
+    down = await eventually(lambda: ts.show(ref.case_id),
+                            lambda c: c.waiting_on is not None, timeout=30)
+    assert down.state == "enforcing" and "the marketplace (apply_action)" in down.waiting_on
+    alerts = [m for m in ts.ledger.messages(ref.case_id) if m["kind"] == "dependency_down"]
+    assert len(alerts) == 1 and alerts[0]["recipient"] == down.queue_lead
+    assert sandbox.enforcement_count(Subject.parse("listing:L-0054"), Action.REMOVE) == 0
+
+    sandbox.heal()
+    await ts_env.sleep(timedelta(minutes=1))
+    case = await eventually(lambda: ts.show(ref.case_id), lambda c: c.state == "appealable",
+                            timeout=30)
+    assert case.waiting_on is None and case.statement_puid
+    assert [e.event for e in case.timeline][-6:].count("dependency_back") == 1
+    assert sandbox.enforcement_count(Subject.parse("listing:L-0054"), Action.REMOVE) == 1

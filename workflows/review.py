@@ -18,8 +18,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, TimeoutType
-from temporalio.exceptions import TimeoutError as ActivityTimeout
+from temporalio.exceptions import ActivityError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
@@ -491,8 +490,7 @@ class ReviewWorkflow:
             return await workflow.execute_activity_method(
                 fn, arg, schedule_to_close_timeout=alert, **opts)
         except ActivityError as e:
-            if not (isinstance(e.cause, ActivityTimeout)
-                    and e.cause.type is TimeoutType.SCHEDULE_TO_CLOSE):
+            if e.retry_state is not RetryState.TIMEOUT:  # a final failure, not a long one
                 raise
             last = _why(e)
         case, name = self.case, fn.__name__
