@@ -70,7 +70,7 @@ async def run(settings: Settings | None = None, address: str | None = None,
     from client.connection import connect
 
     settings = settings or Settings()
-    client = await connect(profile=profile, address=address)
+    client = await connect(profile=profile, address=address, settings=settings)
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, settings, executor)
         logging.getLogger("casework").info("worker polling %s", settings.task_queue)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 import worker as worker_module
+from tests.helpers import CONVERTER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -20,7 +20,7 @@ def test_histories_are_recorded() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_replays_without_nondeterminism(path: Path) -> None:
-    replayer = Replayer(workflows=worker_module.WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=worker_module.WORKFLOWS, data_converter=CONVERTER)
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
