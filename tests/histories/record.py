@@ -69,6 +69,13 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await c.decide(ref.case_id, "erin", ["drugs"], ["remove", "warn"], "no prescription")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
     out["intake_attributes_at_start"] = ref.case_id
+
+    ref = await c.open_case("listing:L-0100", "user_report", reporter="b4",
+                            text="colour is wrong, call me on 0170-5550199")
+    await c.claim(ref.case_id, "fay")
+    await c.decide(ref.case_id, "fay", [], ["no_action"], "colour as described")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
+    out["payloads_encrypted_no_action"] = ref.case_id
     return out
 
 
