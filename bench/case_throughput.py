@@ -30,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bare import BareWorkflow, done, noop  # noqa: E402
 from temporalio.client import Client, WithStartWorkflowOperation  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import PollerBehaviorAutoscaling, Worker  # noqa: E402
 
 import worker as worker_module  # noqa: E402
 from client.api import CaseworkClient  # noqa: E402
+from client.codec import Keyring, data_converter  # noqa: E402
 from domain.models import Action  # noqa: E402
 from marketplace import demo  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
@@ -162,7 +162,8 @@ async def main() -> None:
         try:
             env = await WorkflowEnvironment.start_local(
                 dev_server_existing_path=devserver.binary("temporal"),
-                search_attributes=search_attributes.ALL, data_converter=pydantic_data_converter,
+                search_attributes=search_attributes.ALL,
+                data_converter=data_converter(Keyring.generate("bench")),
                 dev_server_extra_args=["--db-filename", f"{tmp}/temporal.db",
                                        *devserver.extra_args()])
         finally:

@@ -91,7 +91,7 @@ class CaseworkClient:
     @classmethod
     async def connect(cls, settings: Settings | None = None, profile: str | None = None,
                       address: str | None = None) -> CaseworkClient:
-        return cls(await connect(profile=profile, address=address), settings)
+        return cls(await connect(profile=profile, address=address, settings=settings), settings)
 
     @property
     def temporal(self) -> Client:

@@ -234,6 +234,15 @@ async def worker(args: argparse.Namespace) -> None:
     await worker_module.run(address=args.address, profile=args.profile)
 
 
+async def codec_server(args: argparse.Namespace) -> None:
+    from client import codec_server
+    from stack.settings import Settings
+
+    with codec_server.build(Settings()).start() as server:
+        print(f"codec endpoint on {server.url}; Ctrl-C stops it", flush=True)
+        await asyncio.Event().wait()
+
+
 async def lifecycle(args: argparse.Namespace) -> None:
     from domain.lifecycle import REVIEW_STATES, REVIEW_TRANSITIONS, mermaid
 
@@ -328,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("worker", help="run a worker", parents=[common])
     sp.set_defaults(fn=worker)
+    sp = sub.add_parser("codec-server", parents=[common],
+                        help="serve the codec endpoint the Temporal UI decrypts payloads through")
+    sp.set_defaults(fn=codec_server)
     sp = sub.add_parser("lifecycle", help="the lifecycle declaration", parents=[common])
     sp.add_argument("machine", nargs="?", default="review", choices=["review"])
     sp.add_argument("--format", choices=["text", "mermaid"], default="text")

@@ -32,10 +32,13 @@ def extra_args() -> list[str]:
     return SQLITE_PRAGMAS + DYNAMIC_CONFIG
 
 
-def command(db_file: Path, port: int = 7233, ui_port: int = 8233) -> list[str]:
+def command(db_file: Path, port: int = 7233, ui_port: int = 8233,
+            codec_endpoint: str | None = None) -> list[str]:
+    """`codec_endpoint`: where the web UI decrypts payloads (casework's codec endpoint)."""
+    codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
     return [binary("temporal"), "server", "start-dev", "--db-filename", str(db_file),
             "--port", str(port), "--ui-port", str(ui_port), "--log-level", "warn",
-            *search_attributes.cli_flags(), *extra_args()]
+            *codec, *search_attributes.cli_flags(), *extra_args()]
 
 
 def wait_for_port(port: int, timeout: float = 30, host: str = "127.0.0.1") -> None:

@@ -2,7 +2,9 @@
 
 Temporal dev server (SQLite file under data/, web UI, casework's search attributes), the worker,
 the sandbox marketplace with its demo data, and a handful of demo cases on first start. Running
-it again keeps the cases of the last run (same SQLite files).
+it again keeps the cases of the last run (same SQLite files). Payloads are encrypted under a
+development key made on first start (`data/codec-keys.json`); the web UI decrypts them through
+casework's codec endpoint.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import signal
 import subprocess
 import sys
 
+from client import codec, codec_server
 from client.api import CaseworkClient
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
@@ -56,8 +59,12 @@ async def main() -> None:
     sandbox = SandboxMarketplace(settings.sandbox_db)
     if sandbox.is_empty():
         sandbox.load(*demo.generate())
+    if created := codec.ensure_dev_keys(settings):
+        print(f"made a development payload encryption key: {created}")
+    endpoint = codec_server.build(settings).start()
     log = open(settings.data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as run
-    server = subprocess.Popen(devserver.command(settings.data_dir / "temporal.db"),
+    server = subprocess.Popen(devserver.command(settings.data_dir / "temporal.db",
+                                                codec_endpoint=endpoint.url),
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         await asyncio.to_thread(devserver.wait_for_port, 7233, 60)
@@ -73,7 +80,7 @@ async def main() -> None:
                     n = await open_demo_cases(client, sandbox)
                     marker.write_text(str(n))
                     print(f"opened {n} demo cases")
-                _banner(settings)
+                _banner(settings, endpoint.url)
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -87,15 +94,18 @@ async def main() -> None:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+        endpoint.stop()
         log.close()
         print("stopped")
 
 
-def _banner(settings: Settings) -> None:
+def _banner(settings: Settings, codec_url: str) -> None:
     cw = os.path.join(os.path.dirname(sys.executable), "casework")
+    keys = "CASEWORK_CODEC_KEYS" if settings.codec_keys else settings.codec_keys_file
     print(f"""
 casework is running.
   Temporal UI      http://localhost:8233  (namespace default; search e.g. CaseState="queued")
+  codec endpoint   {codec_url}  (the UI decrypts payloads here; keys: {keys})
   data             {settings.data_dir}
 Try, in another terminal:
   {cw} queue list
@@ -104,6 +114,7 @@ Try, in another terminal:
   {cw} case timeline CASE_ID
   {cw} statements export
   {cw} sandbox show listing:L-0001
+  {devserver.binary("temporal")} workflow show -w CASE_ID --codec-endpoint {codec_url}
 Ctrl-C stops everything.""", flush=True)
 
 

@@ -43,11 +43,25 @@ class Settings:
     task_queue: str = field(default_factory=lambda: _env("CASEWORK_TASK_QUEUE", TASK_QUEUE))
     # Case ids are `<prefix>-<kind>-<id>`: one prefix per marketplace sharing a namespace.
     case_prefix: str = field(default_factory=lambda: _env("CASEWORK_CASE_PREFIX", "case"))
+    # Payload encryption keys: JSON `{"active": kid, "keys": {kid: base64 key}}`, given inline
+    # (CASEWORK_CODEC_KEYS, wins) or as a file (default `<data_dir>/codec-keys.json`).
+    codec_keys: str = field(repr=False, default_factory=lambda: _env("CASEWORK_CODEC_KEYS", ""))
+    codec_keys_file: str = ""
+    # The codec endpoint the Temporal UI decrypts through; comma-separated allowed origins.
+    codec_host: str = field(default_factory=lambda: _env("CASEWORK_CODEC_HOST", "127.0.0.1"))
+    codec_port: int = field(default_factory=lambda: int(_env("CASEWORK_CODEC_PORT", "8234")))
+    codec_origins: str = field(default_factory=lambda: _env(
+        "CASEWORK_CODEC_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"))
+    codec_token: str = field(repr=False,
+                             default_factory=lambda: _env("CASEWORK_CODEC_TOKEN", ""))
 
     def __post_init__(self) -> None:
         if not self.ledger_url:
             url = _env("CASEWORK_LEDGER_URL", f"sqlite:///{self.data_dir / 'ledger.db'}")
             object.__setattr__(self, "ledger_url", url)
+        if not self.codec_keys_file:
+            path = _env("CASEWORK_CODEC_KEYS_FILE", str(self.data_dir / "codec-keys.json"))
+            object.__setattr__(self, "codec_keys_file", path)
 
     def check_worker(self) -> None:
         """Refuse settings a worker must not run with."""

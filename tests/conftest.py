@@ -11,7 +11,6 @@ import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
@@ -20,6 +19,7 @@ from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from stack.settings import Settings
+from tests.helpers import CONVERTER, TEST_KEYS
 from workflows import search_attributes
 
 
@@ -28,7 +28,8 @@ def settings(tmp_path: Path) -> Settings:
     # Tests share one dev server: a queue and a case-id prefix of their own keep them apart.
     tag = uuid.uuid4().hex[:8]
     s = Settings(data_dir=tmp_path, ledger_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-                 task_queue=f"casework-{tag}", case_prefix=f"t{tag}")
+                 task_queue=f"casework-{tag}", case_prefix=f"t{tag}",
+                 codec_keys="", codec_keys_file=str(TEST_KEYS))
     SandboxMarketplace(s.sandbox_db).load(*demo.generate())
     return s
 
@@ -43,7 +44,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=devserver.binary("temporal"),
         search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_extra_args=devserver.extra_args(),
     )
     yield env
@@ -55,7 +56,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of its own for each test (a shared one can hang)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=devserver.binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
     )
     await add_search_attributes(env.client)
     yield env

@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
+from client.codec import Keyring, data_converter
 from domain.errors import Unavailable
 
 T = TypeVar("T")
+
+# A fixed key set, committed on purpose (NOT a secret): recorded histories replay with it.
+TEST_KEYS = Path(__file__).parent / "codec-test-keys.json"
+CONVERTER = data_converter(Keyring.load(TEST_KEYS))
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool],

@@ -27,7 +27,7 @@ async def test_a_command_to_a_case_with_no_worker_is_unavailable_in_time(
     cw.command_timeout = cw.read_timeout = timedelta(seconds=2)  # no worker polls any more
     for call in (cw.claim(ref.case_id, "alice"), cw.show(ref.case_id)):
         started = time.monotonic()
-        with pytest.raises(Unavailable, match="did not answer in time"):
+        with pytest.raises(Unavailable):
             await call
         assert time.monotonic() - started < 5
 

@@ -26,7 +26,8 @@ def cli_env(env: WorkflowEnvironment, settings: Settings) -> dict[str, str]:
     return {**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "CASEWORK_DATA_DIR": str(settings.data_dir),
             "CASEWORK_TASK_QUEUE": settings.task_queue,
-             "CASEWORK_CASE_PREFIX": settings.case_prefix}
+             "CASEWORK_CASE_PREFIX": settings.case_prefix,
+            "CASEWORK_CODEC_KEYS": "", "CASEWORK_CODEC_KEYS_FILE": settings.codec_keys_file}
 
 
 async def run_cli(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from domain.models import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
 from stack.settings import Settings
 from tests.helpers import eventually
+from tests.test_e2e_cli import cli_env
 
 CASEWORK = str(Path(sys.executable).parent / "casework")
 
@@ -23,11 +23,7 @@ def start_worker(env: WorkflowEnvironment, settings: Settings, delay: float,
                  log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [CASEWORK, "worker"],
-        env={**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-             "CASEWORK_DATA_DIR": str(settings.data_dir),
-             "CASEWORK_TASK_QUEUE": settings.task_queue,
-             "CASEWORK_CASE_PREFIX": settings.case_prefix,
-             "CASEWORK_SANDBOX_APPLY_DELAY_S": str(delay)},
+        env={**cli_env(env, settings), "CASEWORK_SANDBOX_APPLY_DELAY_S": str(delay)},
         stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 

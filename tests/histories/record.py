@@ -14,7 +14,6 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
@@ -24,7 +23,7 @@ from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from stack.settings import Settings
 from tests.conftest import add_search_attributes
-from tests.helpers import eventually
+from tests.helpers import CONVERTER, eventually
 
 HERE = Path(__file__).parent
 
@@ -70,6 +69,13 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await c.decide(ref.case_id, "erin", ["drugs"], ["remove", "warn"], "no prescription")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
     out["intake_attributes_at_start"] = ref.case_id
+
+    ref = await c.open_case("listing:L-0100", "user_report", reporter="b4",
+                            text="colour is wrong, call me on 0170-5550199")
+    await c.claim(ref.case_id, "fay")
+    await c.decide(ref.case_id, "fay", [], ["no_action"], "colour as described")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
+    out["payloads_encrypted_no_action"] = ref.case_id
     return out
 
 
@@ -79,7 +85,7 @@ async def main() -> None:
         SandboxMarketplace(settings.sandbox_db).load(*demo.generate())
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=devserver.binary("temporal-test-server"),
-            data_converter=pydantic_data_converter)
+            data_converter=CONVERTER)
         await add_search_attributes(env.client)
         with concurrent.futures.ThreadPoolExecutor(32) as ex:
             async with worker_module.build_worker(env.client, settings, ex):
