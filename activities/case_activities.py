@@ -66,6 +66,7 @@ class CaseActivities:
     def screen_case(self, req: ScreenRequest) -> Screening:
         """Run the policy pack over the subject. A subject the marketplace does not know is
         still screened (no hits) so a person looks at the report: nothing accepted is lost."""
+        activity.heartbeat("asking the marketplace")
         pack = self.pack.get()
         try:
             facts = self.marketplace.facts(req.subject)
@@ -138,13 +139,16 @@ class CaseActivities:
         """Land the message in the outbox (once), then post it to the webhook if configured."""
         recipient = note.recipient
         if recipient.startswith("seller-of:"):
+            activity.heartbeat("resolving the seller")
             subject = Subject.parse(recipient.removeprefix("seller-of:"))
             seller = self.marketplace.resolve(subject, Action.SUSPEND_SELLER)
+            activity.heartbeat("asking for the seller's contact")
             recipient = self.marketplace.seller_contact(seller.id)
         self.ledger.put_message(note.message_id, note.case_id, "outbox", recipient, note.kind,
                                 note.text)
         channels = ["outbox"]
         if self.webhook_url:
+            activity.heartbeat("posting to the webhook")
             payload = {**note.model_dump(mode="json"), "address": recipient}
             webhook.post(self.webhook_url, self.webhook_secret, note.message_id, payload)
             channels.append("webhook")

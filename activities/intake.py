@@ -64,6 +64,7 @@ class IntakeActivities:
     @activity.defn
     async def forward_report(self, req: ForwardRequest) -> CaseRef:
         """File a late report on the follow-up case; the answer names the follow-up."""
+        activity.heartbeat(req.followup_id)
         ref = await file_report(self.client, req.followup_id, req.subject, req.report,
                                 req.task_queue, followup_of=req.from_case_id,
                                 generation=req.generation, route_within=ROUTE_WITHIN / 2)

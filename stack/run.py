@@ -64,11 +64,14 @@ async def main() -> None:
     endpoint = codec_server.build(settings).start()
     log = open(settings.data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as run
     server = subprocess.Popen(devserver.command(settings.data_dir / "temporal.db",
+                                                port=settings.temporal_port,
+                                                ui_port=settings.ui_port,
                                                 codec_endpoint=endpoint.url),
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        await asyncio.to_thread(devserver.wait_for_port, 7233, 60)
-        client = await CaseworkClient.connect(settings, address="localhost:7233")
+        await asyncio.to_thread(devserver.wait_for_port, settings.temporal_port, 60)
+        client = await CaseworkClient.connect(settings,
+                                              address=f"localhost:{settings.temporal_port}")
         import worker as worker_module
 
         worker_module.use_bytecode_cache(settings)
@@ -76,7 +79,7 @@ async def main() -> None:
             w = worker_module.build_worker(client.temporal, settings, executor)
             async with w:
                 marker = settings.data_dir / ".demo-cases-opened"
-                if not marker.exists():
+                if settings.demo_cases and not marker.exists():
                     n = await open_demo_cases(client, sandbox)
                     marker.write_text(str(n))
                     print(f"opened {n} demo cases")
@@ -104,7 +107,7 @@ def _banner(settings: Settings, codec_url: str) -> None:
     keys = "CASEWORK_CODEC_KEYS" if settings.codec_keys else settings.codec_keys_file
     print(f"""
 casework is running.
-  Temporal UI      http://localhost:8233  (namespace default; search e.g. CaseState="queued")
+  Temporal UI      http://localhost:{settings.ui_port}  (namespace default; search e.g. CaseState="queued")
   codec endpoint   {codec_url}  (the UI decrypts payloads here; keys: {keys})
   data             {settings.data_dir}
 Try, in another terminal:

@@ -30,7 +30,7 @@ class Settings:
     marketplace: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE", "sandbox"))
     marketplace_url: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE_URL", ""))
     marketplace_token: str = field(default_factory=lambda: _env("CASEWORK_MARKETPLACE_TOKEN", ""))
-    # Per HTTP call; the enforcement activity's heartbeat timeout (30 s) must stay above it.
+    # Per HTTP call; the enforcement activity's heartbeat timeout (15 s) must stay above it.
     marketplace_timeout_s: float = field(default_factory=lambda: float(_env(
         "CASEWORK_MARKETPLACE_TIMEOUT_S", "10")))
     sandbox_apply_delay_s: float = field(default_factory=lambda: float(_env(
@@ -50,10 +50,14 @@ class Settings:
     # The codec endpoint the Temporal UI decrypts through; comma-separated allowed origins.
     codec_host: str = field(default_factory=lambda: _env("CASEWORK_CODEC_HOST", "127.0.0.1"))
     codec_port: int = field(default_factory=lambda: int(_env("CASEWORK_CODEC_PORT", "8234")))
-    codec_origins: str = field(default_factory=lambda: _env(
-        "CASEWORK_CODEC_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"))
+    codec_origins: str = ""
     codec_token: str = field(repr=False,
                              default_factory=lambda: _env("CASEWORK_CODEC_TOKEN", ""))
+    # `make run`: the embedded dev server's ports, and whether a first start opens demo cases.
+    temporal_port: int = field(default_factory=lambda: int(_env("CASEWORK_TEMPORAL_PORT",
+                                                                "7233")))
+    ui_port: int = field(default_factory=lambda: int(_env("CASEWORK_UI_PORT", "8233")))
+    demo_cases: bool = field(default_factory=lambda: _env("CASEWORK_DEMO_CASES", "1") != "0")
 
     def __post_init__(self) -> None:
         if not self.ledger_url:
@@ -62,6 +66,10 @@ class Settings:
         if not self.codec_keys_file:
             path = _env("CASEWORK_CODEC_KEYS_FILE", str(self.data_dir / "codec-keys.json"))
             object.__setattr__(self, "codec_keys_file", path)
+        if not self.codec_origins:  # the embedded UI's origin, however it is typed
+            origins = _env("CASEWORK_CODEC_ORIGINS", f"http://localhost:{self.ui_port},"
+                                                     f"http://127.0.0.1:{self.ui_port}")
+            object.__setattr__(self, "codec_origins", origins)
 
     def check_worker(self) -> None:
         """Refuse settings a worker must not run with."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 import worker as worker_module
 from client.codec import ENCRYPTED
+from domain.models import CaseInput, Report, Screening
 from tests.helpers import CONVERTER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -33,3 +36,36 @@ async def test_replays_without_nondeterminism(path: Path) -> None:
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+async def _clear_payloads(name: str, event_type: str) -> list[dict]:
+    """The JSON payloads of one kind of event in a recorded history, decrypted."""
+    history = WorkflowHistory.from_json(name, (HISTORIES[0].parent / f"{name}.json").read_text())
+    assert CONVERTER.payload_codec is not None
+    out = []
+    for event in history.events:
+        if event.event_type != event_type:
+            continue
+        attrs = getattr(event, event.WhichOneof("attributes"))
+        payloads = (attrs.input if hasattr(attrs, "input") else attrs.result).payloads
+        for p in await CONVERTER.payload_codec.decode(list(payloads)):
+            out.append(json.loads(p.data))
+    return out
+
+
+async def test_a_history_holding_fields_this_version_does_not_know_replays() -> None:
+    """A field removed between versions (or added by a newer client): ignored on decoding."""
+    [start] = await _clear_payloads("report_from_a_newer_client",
+                                    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+    assert start["priority_hint"] == "P1" and start["report"]["channel"] == "app"
+    assert "priority_hint" not in CaseInput.model_fields
+    assert "channel" not in Report.model_fields
+
+
+async def test_a_history_lacking_fields_this_version_added_replays() -> None:
+    """Screening results recorded before the pinned facts and source floors existed."""
+    results = await _clear_payloads("reviewed_removed_closed",
+                                    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+    screening = next(r for r in results if isinstance(r, dict) and "hits" in r)
+    assert "facts" not in screening and "source_floors" not in screening
+    assert {"facts", "source_floors"} <= set(Screening.model_fields)

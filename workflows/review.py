@@ -55,7 +55,10 @@ with workflow.unsafe.imports_passed_through():
 
 ENGINE = "policy-engine"
 WAITING = ("queued", "in_review", "appealable", "needs_attention")
+# Heartbeats (at every call to a dependency, each bounded to 10 s) let a crashed worker's
+# activity be retried within 20 s instead of at its start-to-close timeout.
 _ACT = {"start_to_close_timeout": timedelta(seconds=45),
+        "heartbeat_timeout": timedelta(seconds=20),
         "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1))}
 _ENFORCE = {"start_to_close_timeout": timedelta(minutes=2),
             "heartbeat_timeout": timedelta(seconds=15),

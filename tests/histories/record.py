@@ -14,6 +14,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
@@ -37,7 +39,7 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await c.claim(ref.case_id, "alice")
     await c.decide(ref.case_id, "alice", ["counterfeit"], ["remove"], "replica")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
-    await env.sleep(timedelta(days=181))
+    await env.sleep(timedelta(days=185))
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
     out["reviewed_removed_closed"] = ref.case_id
 
@@ -76,6 +78,56 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await c.decide(ref.case_id, "fay", [], ["no_action"], "colour as described")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
     out["payloads_encrypted_no_action"] = ref.case_id
+
+    sandbox = SandboxMarketplace(c.settings.sandbox_db)
+    ref = await c.open_case("listing:L-0002", "user_report", reporter="b5", text="fake")
+    await c.claim(ref.case_id, "gus")
+    await c.decide(ref.case_id, "gus", ["counterfeit"], ["remove"], "replica belt")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    late = await c.open_case("listing:L-0002", "law_enforcement", reporter="police-nl",
+                             text="order 2026/9")
+    await eventually(lambda: c.show(late.case_id), lambda s: s.state == "queued")
+    out["late_report_forwarded_to_follow_up"] = ref.case_id
+    out["follow_up_opened_by_a_late_report"] = late.case_id
+
+    ref = await c.open_case("listing:L-0100", "user_report", reporter="b6", text="odd")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.open_case("listing:L-0100", "law_enforcement", reporter="police-de", text="order")
+    await c.claim(ref.case_id, "hal")
+    sandbox.fail("seller_contact", "refuse")
+    await c.decide(ref.case_id, "hal", ["counterfeit"], ["disable"], "copy")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "needs_attention")
+    sandbox.heal()
+    await c.retry(ref.case_id, "ops-1", "contact restored")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    out["joined_reprioritised_parked_and_retried"] = ref.case_id
+
+    ref = await c.open_case("listing:L-0054", "user_report", reporter="b7")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.claim(ref.case_id, "ida")
+    sandbox.fail("apply_action", "error")
+    await c.decide(ref.case_id, "ida", ["wildlife"], ["remove"], "tortoiseshell")
+    await env.sleep(timedelta(minutes=12))
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.waiting_on is not None)
+    sandbox.heal()
+    await env.sleep(timedelta(minutes=1))
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    out["marketplace_down_alerted_then_back"] = ref.case_id
+
+    # A newer client sends fields this version does not know: they are ignored, and the
+    # history holding them replays (a field removed between versions).
+    case_id = f"{c.settings.case_prefix}-listing-L-0005"
+    report = {"report_id": "newer-1", "source": "user_report", "reporter": "b8",
+              "text": "scam", "received_at": "2026-11-26T08:00:00Z", "channel": "app"}
+    await c.temporal.execute_update_with_start_workflow(
+        "file_report", report, id="newer-1", result_type=dict,
+        start_workflow_operation=WithStartWorkflowOperation(
+            "ReviewWorkflow", {"subject": {"kind": "listing", "id": "L-0005"}, "report": report,
+                               "priority_hint": "P1"},
+            id=case_id, task_queue=c.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING))
+    await eventually(lambda: c.show(case_id), lambda s: s.state in ("queued", "appealable"))
+    out["report_from_a_newer_client"] = case_id
     return out
 
 
