@@ -138,6 +138,15 @@ async def queue_claim(args: argparse.Namespace) -> None:
     _emit(args, await c.claim_next(args.queue, args.reviewer, args.lease_minutes), _case_line)
 
 
+async def ledger_rebuild(args: argparse.Namespace) -> None:
+    from client.rebuild import rebuild
+
+    c = await _client(args)
+    report = await rebuild(c.temporal, c.ledger, c.settings.case_prefix)
+    _emit(args, report, lambda r: f"rebuilt {r.cases} case(s) and {r.statements} statement(s)"
+          + "".join(f"\n  unreadable: {u}" for u in r.unreadable))
+
+
 async def statements_export(args: argparse.Namespace) -> None:
     from client.api import CaseworkClient
 
@@ -316,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("statements", help="statements of reasons").add_subparsers(
         dest="cmd", required=True)
     cmd(st, "export", statements_export, "write them as JSON lines").add_argument("--out")
+
+    led = sub.add_parser("ledger", help="the case ledger").add_subparsers(dest="cmd",
+                                                                          required=True)
+    cmd(led, "rebuild", ledger_rebuild,
+        "write the queue, audit and statements again from the workflows")
 
     pol = sub.add_parser("policy", help="the policy pack").add_subparsers(dest="cmd",
                                                                           required=True)

@@ -31,10 +31,10 @@ async def rebuild(client: Client, ledger: Ledger, case_prefix: str) -> RebuildRe
         if not wf.id.startswith(f"{case_prefix}-") or (
                 wf.status is WorkflowExecutionStatus.CONTINUED_AS_NEW):
             continue
-        handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
+        handle = client.get_workflow_handle(wf.id, run_id=wf.run_id, result_type=CaseState)
         try:
             if wf.status is WorkflowExecutionStatus.COMPLETED:
-                cases.append(await handle.result(result_type=CaseState, follow_runs=False))
+                cases.append(await handle.result(follow_runs=False))
             else:  # running, or ended without a result: a query replays it on a worker
                 cases.append(await handle.query("snapshot", result_type=CaseState))
         except Exception as e:  # noqa: BLE001 - reported; the other cases are still rebuilt

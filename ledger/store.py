@@ -2,20 +2,26 @@
 
 Workflows are the truth; activities feed the ledger idempotently (a row moves only forward in
 its case's revision, an event or statement is written once by its key). The same SQL runs on
-SQLite (embedded default) and PostgreSQL (`postgresql://…`, needs the `postgres` extra).
+SQLite (embedded default, `sqlite:///path`) and PostgreSQL (`postgresql://…` or `postgres://…`).
+A connection failure surfaces as `domain.errors.Unavailable` with a one-line message.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from domain.errors import InvalidInput, Unavailable
 from domain.models import (
     LedgerRecord,
     Priority,
@@ -25,6 +31,15 @@ from domain.models import (
     SubjectKind,
     TimelineEvent,
 )
+
+T = TypeVar("T")
+
+SCHEMES = "sqlite:///path, postgresql://… or postgres://…"
+
+# The pool logs every failed reconnect. Where logging is configured (the worker) that shows;
+# elsewhere (the CLI) Python's last-resort handler would print it on stderr next to the
+# one-line error the caller reports.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS cases (
@@ -88,12 +103,22 @@ _CASE_COLUMNS = (
     "case_uid, case_id, revision, state, queue, priority, priority_rank, assignee, lease_expires_at, "
     "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, updated_at"
 )
+_AUDIT_COLUMNS = "case_uid, case_id, seq, at, actor, event, detail"
+_OUTBOX_COLUMNS = "message_id, case_id, channel, recipient, kind, body, created_at"
 
 _UPSERT_CASE = (
     f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 16)}) "
     "ON CONFLICT (case_uid) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS.split(", ") if c != "case_uid")
     + " WHERE cases.revision < excluded.revision"
+)
+
+# What a rebuild must reproduce, as (table, columns, order): write times left out. The outbox
+# (what was sent) and ledger-held reports are records of their own, not derived from workflows.
+_DUMPED = (
+    ("cases", _CASE_COLUMNS.removesuffix(", updated_at"), "case_uid"),
+    ("audit", _AUDIT_COLUMNS, "case_uid, seq"),
+    ("statements", "puid, case_id, body", "puid"),
 )
 
 
@@ -106,43 +131,30 @@ def _dt(text: str | None) -> datetime | None:
 
 
 class Ledger:
-    """Open with a URL: `sqlite:///path/to/ledger.db` or `postgresql://user@host/db`."""
+    """Open with a URL: `sqlite:///path/to/ledger.db` or `postgresql://user@host/db`.
 
-    def __init__(self, url: str) -> None:
+    `timeout`: how long a PostgreSQL operation waits for a connection (say, while the server
+    restarts) before it raises Unavailable.
+    """
+
+    def __init__(self, url: str, timeout: float = 5.0) -> None:
         self.url = url
-        self._postgres = url.startswith(("postgresql://", "postgres://"))
-        self._local = threading.local()
-        with self._tx() as cur:
-            for stmt in SCHEMA:
-                cur.execute(stmt)
-
-    # -- connection handling -------------------------------------------------------------------
-    def _connect(self) -> Any:
-        if self._postgres:
-            import psycopg  # optional dependency: the `postgres` extra
-
-            return psycopg.connect(self.url)
-        path = self.url.removeprefix("sqlite:///")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[Any]:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
-        cur = _Cursor(conn.cursor(), self._postgres)
-        if not self._postgres:
-            cur.execute("BEGIN IMMEDIATE")
+        self._db = _open(url, timeout)
         try:
-            yield cur
+            self._db.transaction(_create_schema, write=True)
         except BaseException:
-            conn.rollback() if self._postgres else cur.execute("ROLLBACK")
+            self._db.close()
             raise
-        conn.commit() if self._postgres else cur.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the pool or the connections; the ledger then refuses work (Unavailable)."""
+        self._db.close()
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._db.transaction(lambda cur: cur.query(sql, params), write=False)
+
+    def _write(self, sql: str, params: Sequence[Any]) -> int:
+        return self._db.transaction(lambda cur: cur.execute(sql, params), write=True)
 
     # -- writes (from activities; every one idempotent) ------------------------------------------
     def record_case(self, case: LedgerRecord) -> bool:
@@ -157,9 +169,9 @@ class Ledger:
             case.subject.id, json.dumps(case.policy_ids), _iso(case.opened_at),
             _iso(datetime.now(UTC)),
         )
-        with self._tx() as cur:
-            cur.execute("SELECT revision FROM cases WHERE case_uid = ?", (case.case_uid,))
-            found = cur.fetchall()
+
+        def upsert(cur: _Cursor) -> bool:
+            found = cur.query("SELECT revision FROM cases WHERE case_uid = ?", (case.case_uid,))
             prior = found[0][0] if found else 0
             if found and prior >= case.revision:
                 return False  # a retry, or a late write overtaken by a newer one
@@ -168,44 +180,50 @@ class Ledger:
             for ev in case.timeline:
                 if ev.seq > prior:
                     cur.execute(
-                        "INSERT INTO audit (case_uid, case_id, seq, at, actor, event, detail) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_uid, seq) DO NOTHING",
+                        f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (case_uid, seq) DO NOTHING",
                         (case.case_uid, case.case_id, ev.seq, _iso(ev.at), ev.actor, ev.event,
                          ev.detail),
                     )
-        return True
+            return True
+
+        return self._db.transaction(upsert, write=True)
 
     def put_statement(self, puid: str, case_id: str, body: dict[str, Any]) -> None:
-        with self._tx() as cur:
-            cur.execute(
-                "INSERT INTO statements (puid, case_id, created_at, body) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (puid) DO NOTHING",
-                (puid, case_id, _iso(datetime.now(UTC)), json.dumps(body, sort_keys=True)),
-            )
+        self._write(
+            "INSERT INTO statements (puid, case_id, created_at, body) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (puid) DO NOTHING",
+            (puid, case_id, _iso(datetime.now(UTC)), json.dumps(body, sort_keys=True)),
+        )
 
     def put_message(
         self, message_id: str, case_id: str, channel: str, recipient: str, kind: str, body: str
     ) -> bool:
         """Land a message in the outbox once; True if it is new."""
-        with self._tx() as cur:
-            cur.execute(
-                "INSERT INTO outbox (message_id, case_id, channel, recipient, kind, body, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
-                (message_id, case_id, channel, recipient, kind, body, _iso(datetime.now(UTC))),
-            )
-            return cur.rowcount > 0
+        return self._write(
+            f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (message_id) DO NOTHING",
+            (message_id, case_id, channel, recipient, kind, body, _iso(datetime.now(UTC))),
+        ) > 0
+
+    def clear_derived(self) -> None:
+        """Delete the rows derived from the workflows (a rebuild starts from here)."""
+
+        def delete_all(cur: _Cursor) -> None:
+            for table, _, _ in _DUMPED:
+                cur.execute(f"DELETE FROM {table}")
+
+        self._db.transaction(delete_all, write=True)
 
     def put_overflow_report(self, case_uid: str, case_id: str, report: Report) -> bool:
         """Keep a report beyond its case's cap; True if it is new."""
-        with self._tx() as cur:
-            cur.execute(
-                "INSERT INTO overflow_reports (case_uid, report_key, case_id, reporter_key, "
-                "reporter, body) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (case_uid, report_key) DO NOTHING",
-                (case_uid, report.key, case_id, report.reporter_key, report.reporter,
-                 report.model_dump_json()),
-            )
-            return cur.rowcount > 0
+        return self._write(
+            "INSERT INTO overflow_reports (case_uid, report_key, case_id, reporter_key, "
+            "reporter, body) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (case_uid, report_key) DO NOTHING",
+            (case_uid, report.key, case_id, report.reporter_key, report.reporter,
+             report.model_dump_json()),
+        ) > 0
 
     # -- reads -----------------------------------------------------------------------------------
     def queue(
@@ -218,58 +236,68 @@ class Ledger:
         if queue:
             where += " AND queue = ?"
             params.append(queue)
-        with self._tx() as cur:
-            cur.execute(
-                f"SELECT {_CASE_COLUMNS} FROM cases WHERE {where} "
-                "ORDER BY priority_rank, sla_deadline, opened_at LIMIT ?",
-                (*params, limit),
-            )
-            return [_entry(r) for r in cur.fetchall()]
+        rows = self._read(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE {where} "
+            "ORDER BY priority_rank, sla_deadline, opened_at LIMIT ?",
+            (*params, limit),
+        )
+        return [_entry(r) for r in rows]
 
     def queue_depths(self) -> dict[str, int]:
-        with self._tx() as cur:
-            cur.execute(
-                "SELECT queue, COUNT(*) FROM cases WHERE state = 'queued' GROUP BY queue"
-            )
-            return dict(cur.fetchall())
+        return dict(self._read(
+            "SELECT queue, COUNT(*) FROM cases WHERE state = 'queued' GROUP BY queue"))
 
     def audit(self, case_id: str) -> list[TimelineEvent]:
         """The timeline of the latest case under this id."""
-        with self._tx() as cur:
-            cur.execute(
-                "SELECT seq, at, actor, event, detail FROM audit WHERE case_uid = "
-                "(SELECT case_uid FROM cases WHERE case_id = ? ORDER BY opened_at DESC LIMIT 1) "
-                "ORDER BY seq",
-                (case_id,),
-            )
-            return [
-                TimelineEvent(seq=s, at=_dt(at), actor=a, event=e, detail=d)  # type: ignore[arg-type]
-                for s, at, a, e, d in cur.fetchall()
-            ]
+        rows = self._read(
+            "SELECT seq, at, actor, event, detail FROM audit WHERE case_uid = "
+            "(SELECT case_uid FROM cases WHERE case_id = ? ORDER BY opened_at DESC LIMIT 1) "
+            "ORDER BY seq",
+            (case_id,),
+        )
+        return [
+            TimelineEvent(seq=s, at=_dt(at), actor=a, event=e, detail=d)  # type: ignore[arg-type]
+            for s, at, a, e, d in rows
+        ]
 
     def overflow_reporters(self, case_uid: str) -> list[tuple[str, str]]:
         """(reporter_key, reporter) of each reporter of a case's ledger-held reports."""
-        with self._tx() as cur:
-            cur.execute(
-                "SELECT DISTINCT reporter_key, reporter FROM overflow_reports "
-                "WHERE case_uid = ? AND reporter_key IS NOT NULL ORDER BY reporter_key",
-                (case_uid,))
-            return [(k, r) for k, r in cur.fetchall()]
+        return [(k, r) for k, r in self._read(
+            "SELECT DISTINCT reporter_key, reporter FROM overflow_reports "
+            "WHERE case_uid = ? AND reporter_key IS NOT NULL ORDER BY reporter_key",
+            (case_uid,))]
 
     def statements(self) -> list[dict[str, Any]]:
-        with self._tx() as cur:
-            cur.execute("SELECT body FROM statements ORDER BY created_at, puid")
-            return [json.loads(b) for (b,) in cur.fetchall()]
+        return [json.loads(b) for (b,) in self._read(
+            "SELECT body FROM statements ORDER BY created_at, puid")]
 
     def messages(self, case_id: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT message_id, case_id, channel, recipient, kind, body, created_at FROM outbox"
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
         params: tuple[Any, ...] = ()
         if case_id:
             sql, params = sql + " WHERE case_id = ?", (case_id,)
-        with self._tx() as cur:
-            cur.execute(sql + " ORDER BY created_at, message_id", params)
-            cols = ("message_id", "case_id", "channel", "recipient", "kind", "body", "created_at")
-            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        rows = self._read(sql + " ORDER BY created_at, message_id", params)
+        return [dict(zip(_OUTBOX_COLUMNS.split(", "), r, strict=True)) for r in rows]
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """What a rebuild must reproduce, as plain data to compare: queue rows without
+        `updated_at`, audit rows, statements (body as stored) without `created_at`."""
+
+        def read(cur: _Cursor) -> dict[str, list[dict[str, Any]]]:
+            return {
+                table: [dict(zip(columns.split(", "), r, strict=True))
+                        for r in cur.query(f"SELECT {columns} FROM {table} ORDER BY {order}")]
+                for table, columns, order in _DUMPED
+            }
+
+        return self._db.transaction(read, write=False)
+
+
+def _create_schema(cur: _Cursor) -> None:
+    if cur.postgres:  # processes starting together would collide in CREATE TABLE IF NOT EXISTS
+        cur.execute("SELECT pg_advisory_xact_lock(?)", (int.from_bytes(b"casework"),))
+    for stmt in SCHEMA:
+        cur.execute(stmt)
 
 
 def _entry(r: Sequence[Any]) -> QueueEntry:
@@ -284,18 +312,137 @@ def _entry(r: Sequence[Any]) -> QueueEntry:
     )
 
 
+def _first_line(e: BaseException) -> str:
+    return next(iter(str(e).splitlines()), type(e).__name__)
+
+
+def _open(url: str, timeout: float) -> _Sqlite | _Postgres:
+    if url.startswith("sqlite:///"):
+        return _Sqlite(Path(url.removeprefix("sqlite:///")))
+    if url.startswith(("postgresql://", "postgres://")):
+        return _Postgres(url, timeout)
+    scheme = url.partition("://")[0] if "://" in url else "none"
+    raise InvalidInput(f"unsupported ledger URL scheme ({scheme}): use {SCHEMES}")
+
+
 class _Cursor:
     """DB-API cursor that accepts `?` placeholders on either engine."""
 
     def __init__(self, cur: Any, postgres: bool) -> None:
-        self._cur, self._postgres = cur, postgres
+        self._cur, self.postgres = cur, postgres
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._cur.execute(sql.replace("?", "%s") if self._postgres else sql, params)
-
-    @property
-    def rowcount(self) -> int:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        self._cur.execute(sql.replace("?", "%s") if self.postgres else sql, params)
         return int(self._cur.rowcount)
 
-    def fetchall(self) -> list[Any]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.execute(sql, params)
         return list(self._cur.fetchall())
+
+
+class _Sqlite:
+    """One connection per thread (WAL, synchronous=NORMAL). A write takes the write lock up
+    front (BEGIN IMMEDIATE: a read-then-write cannot deadlock on the upgrade); a read takes none
+    and sees the last commit while a writer works."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conns: dict[int, sqlite3.Connection] = {}  # by thread
+        self._closed = False
+
+    def transaction(self, fn: Callable[[_Cursor], T], *, write: bool) -> T:
+        conn = self._connection()
+        cur = conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            result = fn(_Cursor(cur, postgres=False))
+            cur.execute("COMMIT")
+        except BaseException as e:
+            if conn.in_transaction:
+                cur.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError):  # locked past the busy wait, disk full
+                raise Unavailable(f"SQLite ledger {self._path}: {_first_line(e)}") from None
+            raise
+        return result
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = self._conns.get(threading.get_ident())
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise Unavailable(f"SQLite ledger {self._path} is closed")
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except (OSError, sqlite3.Error) as e:
+            raise Unavailable(f"SQLite ledger {self._path}: {_first_line(e)}") from None
+        self._conns[threading.get_ident()] = conn
+        return conn
+
+    def close(self) -> None:
+        self._closed = True
+        conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
+
+
+class _Postgres:
+    """A pool that checks a connection before handing it out, so the connections a restarted
+    server dropped are replaced without the caller noticing."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        try:
+            info = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as e:
+            raise InvalidInput(f"bad PostgreSQL URL: {_first_line(e).replace(url, '…')}") from None
+        self._where = "PostgreSQL ledger (" + " ".join(
+            f"{k}={info[k]}" for k in ("host", "port", "dbname") if k in info) + ")"
+        self._url = url
+        self._kwargs: dict[str, Any] = {
+            "autocommit": True,  # transactions are explicit blocks
+            # One attempt (the pool's, or the diagnosis after a timeout) waits no longer either.
+            "connect_timeout": info.get("connect_timeout", max(2, round(timeout))),
+        }
+        # Activities run on up to 32 threads per worker; an operation holds a connection for
+        # milliseconds, so 10 serve them and leave room for many workers in max_connections.
+        self._pool: ConnectionPool = ConnectionPool(
+            url, kwargs=self._kwargs, min_size=1, max_size=10, timeout=timeout,
+            check=ConnectionPool.check_connection, open=True)
+
+    def transaction(self, fn: Callable[[_Cursor], T], *, write: bool, retry: bool = True) -> T:
+        """Reads and writes alike run in a plain transaction (PostgreSQL readers take no write
+        locks). An operation whose connection breaks runs once more on a fresh one (every
+        ledger operation is idempotent); the pool's other connections are replaced too, as a
+        lost connection usually means the server went away."""
+        try:
+            conn = self._pool.getconn()
+        except PoolClosed:
+            raise Unavailable(f"{self._where} is closed") from None
+        except PoolTimeout:
+            raise self._unreachable() from None
+        try:
+            with conn.transaction():
+                return fn(_Cursor(conn.cursor(), postgres=True))
+        except psycopg.OperationalError as e:
+            if not (retry and conn.closed):
+                raise Unavailable(f"{self._where}: {_first_line(e)}") from None
+        finally:
+            self._pool.putconn(conn)
+        self._pool.drain()
+        return self.transaction(fn, write=write, retry=False)
+
+    def _unreachable(self) -> Unavailable:
+        """The pool had no connection in time: one direct attempt says why (the pool only logs
+        its reasons)."""
+        try:
+            psycopg.connect(self._url, **self._kwargs).close()
+        except psycopg.Error as e:
+            return Unavailable(f"{self._where}: {_first_line(e)}")
+        return Unavailable(f"{self._where}: no free connection within {self._pool.timeout:g} s")
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,8 +1,10 @@
-"""Fixtures: real Temporal servers from PyPI (no downloads), a data folder per test."""
+"""Fixtures: real Temporal servers from PyPI (no downloads), a data folder per test, a throwaway
+PostgreSQL cluster with a database per test."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from stack.settings import Settings
+from tests import pg
 from tests.helpers import CONVERTER, TEST_KEYS
 from workflows import search_attributes
 
@@ -101,3 +104,21 @@ async def ts(ts_env: WorkflowEnvironment, settings: Settings,
     """The same on the time-skipping server."""
     async for c in _running(ts_env, settings, executor):
         yield c
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pg.Cluster | None]:
+    """One throwaway PostgreSQL cluster for the session, or None when CASEWORK_TEST_PG_URL names
+    a server to use instead."""
+    if os.environ.get("CASEWORK_TEST_PG_URL"):
+        yield None
+        return
+    with pg.throwaway_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster: pg.Cluster | None) -> Iterator[str]:
+    """A PostgreSQL database of the test's own."""
+    with pg.database(pg_cluster.url if pg_cluster else os.environ["CASEWORK_TEST_PG_URL"]) as url:
+        yield url

@@ -168,3 +168,27 @@ async def test_lifecycle_diagram_is_drawn_from_the_declaration(dev_env: Workflow
     for state in REVIEW_STATES:
         assert f'state "{state}"' in proc.stdout
     assert "in_review --> decided: decide [decision_ok]" in proc.stdout
+
+
+async def test_ledger_rebuild_writes_queue_audit_and_statements_again(
+        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    restricted = await dev.open_case("listing:L-0001", "user_report", reporter="buyer-1")
+    cleared = await dev.open_case("listing:L-0100", "user_report", reporter="buyer-2")
+    waiting = await dev.open_case("listing:L-0033", "user_report", reporter="buyer-3")
+    for ref, policies, actions in ((restricted, ["counterfeit"], ["remove"]),
+                                   (cleared, [], ["no_action"])):
+        await eventually(lambda r=ref: dev.show(r.case_id), lambda c: c.state == "queued")
+        await dev.claim(ref.case_id, "alice")
+        await dev.decide(ref.case_id, "alice", policies, actions, "rebuild test")
+    await eventually(lambda: dev.show(restricted.case_id), lambda c: c.state == "appealable")
+    await eventually(lambda: dev.show(waiting.case_id), lambda c: c.state == "queued")
+    closed = await eventually(lambda: dev.temporal.get_workflow_handle(cleared.case_id)
+                              .describe(), lambda d: d.status.name == "COMPLETED")
+    assert closed.status is not None
+    before = dev.ledger.dump()
+    assert {r["state"] for r in before["cases"]} == {"appealable", "closed", "queued"}
+    assert len(before["statements"]) == 1
+
+    rebuilt = await cli_json(cli_env(dev_env, settings), "ledger", "rebuild")
+    assert (rebuilt["cases"], rebuilt["statements"], rebuilt["unreadable"]) == (3, 1, [])
+    assert dev.ledger.dump() == before

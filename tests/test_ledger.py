@@ -1,29 +1,80 @@
-"""The case ledger: idempotent, ordered writes and the queue index."""
+"""The case ledger on SQLite and PostgreSQL: idempotent, ordered writes, the queue index, reads
+without write locks, and what a database that goes away does to callers."""
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domain.models import CaseState, Priority, Subject, SubjectKind, TimelineEvent
+import psycopg
+import pytest
+
+from domain.errors import InvalidInput, Unavailable
+from domain.models import (
+    CaseState,
+    LedgerRecord,
+    Priority,
+    Subject,
+    SubjectKind,
+    TimelineEvent,
+)
 from ledger.store import Ledger
+from tests import pg
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def snapshot(n: int, revision: int = 1, priority: Priority = Priority.P2, state: str = "queued",
-             sla_hours: int = 24) -> CaseState:
+             sla_hours: int = 24) -> LedgerRecord:
+    """A case's ledger record at `revision`, with all its events."""
     return CaseState(
         case_id=f"case-listing-L-{n}", case_uid=f"uid-{n}",
         subject=Subject(kind=SubjectKind.LISTING, id=f"L-{n}"), state=state, queue="ip",
         priority=priority, sla_deadline=NOW + timedelta(hours=sla_hours), opened_at=NOW,
         revision=revision,
         timeline=[TimelineEvent(seq=i, at=NOW, actor="t", event=f"e{i}")
-                  for i in range(1, revision + 1)])
+                  for i in range(1, revision + 1)]).ledger_record()
 
 
-def test_writes_are_idempotent_and_never_go_back(tmp_path: Path) -> None:
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'l.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def ledger(url: str) -> Iterator[Ledger]:
+    with closing(Ledger(url)) as ledger:
+        yield ledger
+
+
+@pytest.fixture
+def cluster(pg_cluster: pg.Cluster | None) -> pg.Cluster:
+    """The session's own cluster, for tests that stop it."""
+    if pg_cluster is None:
+        pytest.skip("CASEWORK_TEST_PG_URL names a server these tests may not stop")
+    return pg_cluster
+
+
+def test_ledgers_opened_together_on_a_new_database(url: str) -> None:
+    """Worker processes start together: each creates the schema if it is missing."""
+    with ThreadPoolExecutor(8) as ex:
+        ledgers = list(ex.map(lambda _: Ledger(url), range(8)))
+    for ledger in ledgers:
+        ledger.close()
+
+
+def test_writes_are_idempotent_and_never_go_back(ledger: Ledger) -> None:
     assert ledger.record_case(snapshot(1, revision=2))
     assert not ledger.record_case(snapshot(1, revision=2))  # retried activity
     assert not ledger.record_case(snapshot(1, revision=1, state="screening"))  # late arrival
@@ -32,8 +83,7 @@ def test_writes_are_idempotent_and_never_go_back(tmp_path: Path) -> None:
     assert [e.seq for e in ledger.audit("case-listing-L-1")] == [1, 2]
 
 
-def test_queue_is_most_urgent_first(tmp_path: Path) -> None:
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_queue_is_most_urgent_first(ledger: Ledger) -> None:
     ledger.record_case(snapshot(1, priority=Priority.P3, sla_hours=1))
     ledger.record_case(snapshot(2, priority=Priority.P1, sla_hours=4))
     ledger.record_case(snapshot(3, priority=Priority.P1, sla_hours=2))
@@ -43,8 +93,179 @@ def test_queue_is_most_urgent_first(tmp_path: Path) -> None:
     assert ledger.queue_depths() == {"ip": 3}
 
 
-def test_outbox_lands_a_message_once(tmp_path: Path) -> None:
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_outbox_lands_a_message_once(ledger: Ledger) -> None:
     assert ledger.put_message("m1", "c1", "outbox", "a@b", "outcome", "hi")
     assert not ledger.put_message("m1", "c1", "outbox", "a@b", "outcome", "hi")
     assert len(ledger.messages("c1")) == 1
+
+
+def fill(ledger: Ledger) -> None:
+    for n in (1, 2):
+        ledger.record_case(snapshot(n, revision=2))
+    ledger.put_statement("sor-1", "case-listing-L-1", {"decision_ground": "DECISION_GROUND_X"})
+    ledger.put_message("m1", "case-listing-L-1", "outbox", "a@b", "outcome", "hi")
+
+
+def test_dump_after_clear_and_rewrite_equals_dump_before(ledger: Ledger) -> None:
+    fill(ledger)
+    before = ledger.dump()
+    assert [(r["case_uid"], r["revision"], r["state"]) for r in before["cases"]] == [
+        ("uid-1", 2, "queued"), ("uid-2", 2, "queued")]
+    assert "updated_at" not in before["cases"][0]
+    assert [(r["case_uid"], r["seq"]) for r in before["audit"]] == [
+        ("uid-1", 1), ("uid-1", 2), ("uid-2", 1), ("uid-2", 2)]
+    assert before["statements"] == [{"puid": "sor-1", "case_id": "case-listing-L-1",
+                                     "body": '{"decision_ground": "DECISION_GROUND_X"}'}]
+
+    ledger.clear_derived()
+    assert ledger.dump() == {"cases": [], "audit": [], "statements": []}
+    assert len(ledger.messages()) == 1  # the outbox records what was sent: kept
+
+    fill(ledger)  # what a rebuild does, at other times
+    assert ledger.dump() == before
+
+
+def test_the_same_writes_dump_alike_on_both_engines(tmp_path: Path, pg_url: str) -> None:
+    with closing(Ledger(f"sqlite:///{tmp_path / 'l.db'}")) as lite, closing(Ledger(pg_url)) as pg_:
+        fill(lite)
+        fill(pg_)
+        assert lite.dump() == pg_.dump()
+
+
+def test_a_closed_ledger_refuses_work(ledger: Ledger) -> None:
+    ledger.close()
+    with pytest.raises(Unavailable, match="closed"):
+        ledger.queue()
+
+
+@contextmanager
+def write_lock_held(url: str) -> Iterator[None]:
+    """Another connection in a write transaction that holds what a ledger write needs: SQLite's
+    write lock, or an EXCLUSIVE lock on PostgreSQL's `cases` (it lets only plain reads by)."""
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)) as c:
+            c.execute("BEGIN IMMEDIATE")
+            c.execute("UPDATE cases SET state = 'closed'")
+            yield
+            c.execute("ROLLBACK")
+    else:
+        with psycopg.connect(url) as conn:  # rolled back on leaving
+            conn.execute("LOCK TABLE cases IN EXCLUSIVE MODE")
+            conn.execute("UPDATE cases SET state = 'closed'")
+            yield
+
+
+def test_reads_go_on_while_a_writer_holds_the_write_lock(url: str, ledger: Ledger) -> None:
+    ledger.record_case(snapshot(1, revision=2))
+    with ThreadPoolExecutor(2) as ex:
+        with write_lock_held(url):
+            write = ex.submit(ledger.record_case, snapshot(1, revision=3))
+            queue = ex.submit(ledger.queue).result(timeout=3)
+            dump = ex.submit(ledger.dump).result(timeout=3)
+            assert not write.done()  # the lock is real: the write waits for it
+        assert write.result(timeout=10)
+    assert [e.state for e in queue] == ["queued"]  # the writer's uncommitted change is not seen
+    assert len(dump["audit"]) == 2
+
+
+@pytest.mark.parametrize("bad", ["postgresql+psycopg://x", "mysql://x", "file.db"])
+def test_unknown_schemes_are_refused(bad: str, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidInput, match="sqlite:///path, postgresql://… or postgres://…"):
+        Ledger(bad)
+    assert not list(tmp_path.iterdir())  # no SQLite file made up on the side
+
+
+def test_a_server_that_is_down_is_unavailable_in_one_line() -> None:
+    url = f"postgresql://casework@127.0.0.1:{pg.free_port()}/casework"
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as caught:
+        Ledger(url, timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert "Connection refused" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+    # Without logging configured (as in the CLI) nothing but the caller's line reaches stderr.
+    script = ("import sys\nfrom ledger.store import Ledger\nfrom domain.errors import Unavailable\n"
+              "try:\n    Ledger(sys.argv[1], timeout=0.5)\n"
+              "except Unavailable as e:\n    print(e, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script, url], cwd=ROOT, capture_output=True,
+                          text=True, timeout=30)
+    assert done.stderr.splitlines() == [str(caught.value)]
+
+
+def test_a_stopped_server_is_unavailable_and_the_same_ledger_recovers(
+        cluster: pg.Cluster, pg_url: str) -> None:
+    with closing(Ledger(pg_url)) as ledger, closing(Ledger(pg_url, timeout=0.5)) as impatient:
+        ledger.record_case(snapshot(1))
+        cluster.stop()
+        try:
+            with pytest.raises(Unavailable) as caught:
+                impatient.queue()
+        finally:
+            cluster.start()
+        assert "\n" not in str(caught.value)
+        assert [e.case_id for e in ledger.queue()] == ["case-listing-L-1"]
+
+
+def test_a_connection_broken_mid_write_is_retried_on_a_fresh_one(pg_url: str) -> None:
+    with (closing(Ledger(pg_url)) as ledger, ThreadPoolExecutor(1) as ex,
+          psycopg.connect(pg_url, autocommit=True) as admin, psycopg.connect(pg_url) as blocker):
+        ledger.record_case(snapshot(1, revision=1))
+        blocker.execute("SELECT 1 FROM cases WHERE case_uid = 'uid-1' FOR UPDATE")
+        write = ex.submit(ledger.record_case, snapshot(1, revision=2))
+        deadline = time.monotonic() + 5
+        while not (waiting := admin.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'").fetchall()):
+            assert time.monotonic() < deadline, "the ledger's write never waited for the row"
+            time.sleep(0.01)
+        admin.execute("SELECT pg_terminate_backend(%s)", waiting[0])
+        blocker.rollback()
+        assert write.result(timeout=10)
+        assert [e.seq for e in ledger.audit("case-listing-L-1")] == [1, 2]
+
+
+def test_a_restart_mid_run_loses_nothing(cluster: pg.Cluster, pg_url: str) -> None:
+    """Four threads write cases (three revisions and a message each) through one Ledger while
+    the server stops and starts: every write lands once, and no caller sees an error."""
+    written: list[int] = []
+    stop = threading.Event()
+
+    def write_cases(ledger: Ledger, first: int) -> None:
+        n = first
+        while not stop.is_set():
+            for revision in (1, 2, 3):
+                ledger.record_case(snapshot(n, revision=revision))
+            ledger.put_message(f"m-{n}", f"case-listing-L-{n}", "outbox", "a@b", "outcome", "x")
+            written.append(n)
+            n += 1
+
+    def until(count: int) -> None:
+        deadline = time.monotonic() + 20
+        while len(written) < count:
+            assert time.monotonic() < deadline, f"{len(written)} of {count} cases written"
+            time.sleep(0.01)
+
+    with closing(Ledger(pg_url)) as ledger, ThreadPoolExecutor(4) as ex:
+        writers = [ex.submit(write_cases, ledger, k * 1_000_000) for k in range(4)]
+        try:
+            until(40)
+            cluster.stop()
+            time.sleep(0.5)  # writes keep coming while the server is gone
+            cluster.start()
+            until(len(written) + 40)
+            assert not any(w.done() for w in writers)  # every writer rode through the restart
+        finally:
+            stop.set()
+        for w in writers:
+            w.result()
+        dump = ledger.dump()
+        assert len(ledger.messages()) == len(written)
+
+    assert {r["case_uid"]: r["revision"] for r in dump["cases"]} == {
+        f"uid-{n}": 3 for n in written}
+    assert sorted((r["case_uid"], r["seq"]) for r in dump["audit"]) == sorted(
+        (f"uid-{n}", seq) for n in written for seq in (1, 2, 3))

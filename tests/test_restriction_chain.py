@@ -3,6 +3,7 @@ always follow, whatever happens to the pack or the marketplace meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import dataclasses
 import shutil
@@ -19,6 +20,7 @@ from domain.errors import Refused
 from domain.models import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
 from stack.settings import ROOT, Settings
+from tests import pg
 from tests.helpers import eventually
 
 
@@ -116,3 +118,34 @@ async def test_a_ten_minute_marketplace_outage_alerts_the_lead_and_the_case_comp
     assert case.waiting_on is None and case.statement_puid
     assert [e.event for e in case.timeline][-6:].count("dependency_back") == 1
     assert sandbox.enforcement_count(Subject.parse("listing:L-0054"), Action.REMOVE) == 1
+
+
+async def test_postgresql_restarted_mid_run_loses_nothing(
+        dev_env: WorkflowEnvironment, settings: Settings, pg_url: str,
+        pg_cluster: pg.Cluster | None, executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    """Cases run with their ledger on PostgreSQL; the server stops and starts while they run.
+    Every case reaches its end, and the ledger holds each once with its whole timeline."""
+    if pg_cluster is None:
+        pytest.skip("CASEWORK_TEST_PG_URL names a server these tests may not restart")
+    own = dataclasses.replace(settings, ledger_url=pg_url)
+    async with worker_module.build_worker(dev_env.client, own, executor):
+        cw = CaseworkClient(dev_env.client, own)
+        refs = [await cw.open_case(f"listing:L-{n:04d}", "user_report", reporter=f"b-{n}")
+                for n in range(101, 109)]
+        for ref in refs:
+            await eventually(lambda r=ref: cw.show(r.case_id), lambda c: c.state == "queued")
+            await cw.claim(ref.case_id, "alice")
+        await cw.decide(refs[0].case_id, "alice", [], ["no_action"], "fine")
+        pg_cluster.stop()  # the ledger goes away mid-run: commits wait and retry
+        deciding = [asyncio.ensure_future(cw.decide(r.case_id, "alice", [], ["no_action"], "ok"))
+                    for r in refs[1:]]
+        await asyncio.sleep(3)
+        assert not any(d.done() for d in deciding)  # a decision commits before it answers
+        pg_cluster.start()
+        await asyncio.gather(*deciding)
+        for ref in refs:
+            case = await eventually(lambda r=ref: cw.show(r.case_id),
+                                    lambda c: c.state == "closed", timeout=60)
+            assert [e.seq for e in cw.ledger.audit(ref.case_id)] == [
+                e.seq for e in case.timeline]
+        assert len([r for r in cw.ledger.dump()["cases"] if r["state"] == "closed"]) == len(refs)
