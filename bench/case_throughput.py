@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-import json
 import os
 import statistics
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bare import BareWorkflow, done, noop  # noqa: E402
+from harness import load_listings, report  # noqa: E402
 from temporalio.client import Client, WithStartWorkflowOperation  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
@@ -37,7 +37,6 @@ import worker as worker_module  # noqa: E402
 from client.api import CaseworkClient  # noqa: E402
 from client.codec import Keyring, data_converter  # noqa: E402
 from domain.models import Action  # noqa: E402
-from marketplace import demo  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
 from stack.settings import Settings  # noqa: E402
@@ -146,16 +145,7 @@ async def main() -> None:
                             task_queue="bench-casework", case_prefix="bench")
         worker_module.use_bytecode_cache(settings)
         sandbox = SandboxMarketplace(settings.sandbox_db)
-        sellers, shops, _ = demo.generate()
-        # One listing per case, each a rule hit below the auto-enforce threshold: every case
-        # is screened, queued, claimed and decided by a person.
-        bench_listings = [{
-            "id": f"B-{i:05d}", "shop_id": shops[i % len(shops)]["id"],
-            "title": f"Gucci belt dupe no. {i}", "description": "unbranded dupe",
-            "category": "fashion", "price": 25.0, "status": "active", "flags": [],
-            "image_hashes": [], "created_on": "2026-06-01"} for i in range(args.n)]
-        sandbox.load(sellers, shops, bench_listings)
-        listings = [f"listing:{row['id']}" for row in bench_listings]
+        listings = load_listings(sandbox, args.n, "B")
         # The dev server prints a banner on its stdout: send it to stderr, keep stdout for us.
         saved_stdout = os.dup(1)
         os.dup2(2, 1)
@@ -201,11 +191,7 @@ async def main() -> None:
         "decide_p50_ms": pct(cases.decides, 50), "decide_p99_ms": pct(cases.decides, 99),
         "bare_claim_p99_ms": pct(bare.claims, 99), "bare_decide_p99_ms": pct(bare.decides, 99),
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k:>20}: {v}")
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -37,9 +36,10 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness import load_listings, report  # noqa: E402
+
 from client.api import CaseworkClient  # noqa: E402
 from domain.errors import Refused, Unavailable  # noqa: E402
-from marketplace import demo  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
 from stack.settings import Settings  # noqa: E402
@@ -129,8 +129,8 @@ async def again(call: Callable[[], Awaitable[T]], give_up: float) -> T:
 
 
 class Driver:
-    def __init__(self, cw: CaseworkClient, n: int) -> None:
-        self.cw, self.n = cw, n
+    def __init__(self, cw: CaseworkClient, listings: list[str]) -> None:
+        self.cw, self.listings, self.n = cw, listings, len(listings)
         self.case_ids: dict[int, str] = {}
         self.decided: set[int] = set()
 
@@ -140,7 +140,7 @@ class Driver:
 
     async def one(self, i: int, give_up: float) -> None:
         cw = self.cw
-        ref = await again(lambda: cw.open_case(f"listing:K-{i:05d}", "user_report",
+        ref = await again(lambda: cw.open_case(self.listings[i], "user_report",
                                                reporter=f"buyer-{i}", report_id=f"soak-{i}"),
                           give_up)
         self.case_ids[i] = ref.case_id
@@ -164,17 +164,12 @@ async def soak(n: int, concurrency: int, kills: int, deadline_s: float) -> dict[
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         sandbox = SandboxMarketplace(data / "sandbox.db")
-        sellers, shops, _ = demo.generate()
-        sandbox.load(sellers, shops, [{
-            "id": f"K-{i:05d}", "shop_id": shops[i % len(shops)]["id"],
-            "title": f"Gucci belt dupe no. {i}", "description": "unbranded dupe",
-            "category": "fashion", "price": 25.0, "status": "active", "flags": [],
-            "image_hashes": [], "created_on": "2026-06-01"} for i in range(n)])
+        listings = load_listings(sandbox, n, "K")
         stack = Stack(data)
         stack.start()
         settings = Settings(data_dir=data)
         cw = await CaseworkClient.connect(settings, address=f"localhost:{stack.temporal_port}")
-        driver = Driver(cw, n)
+        driver = Driver(cw, listings)
         give_up = time.monotonic() + deadline_s
         try:
             sem = asyncio.Semaphore(concurrency)
@@ -235,11 +230,7 @@ def main() -> None:
     args = p.parse_args()
     devserver.binary("temporal")  # fail early without the project's dependencies
     result = asyncio.run(soak(args.n, args.concurrency, args.kills, args.deadline))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k:>20}: {v}")
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,30 @@
+"""What the benchmarks share: their listings in the sandbox and how they print figures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marketplace import demo
+from marketplace.sandbox import SandboxMarketplace
+
+
+def load_listings(sandbox: SandboxMarketplace, n: int, prefix: str) -> list[str]:
+    """The demo's sellers and shops with `n` listings of their own, each a rule hit below the
+    auto-enforce threshold: every case is screened, queued, claimed and decided by a person."""
+    sellers, shops, _ = demo.generate()
+    rows = [{"id": f"{prefix}-{i:05d}", "shop_id": shops[i % len(shops)]["id"],
+             "title": f"Gucci belt dupe no. {i}", "description": "unbranded dupe",
+             "category": "fashion", "price": 25.0, "status": "active", "flags": [],
+             "image_hashes": [], "created_on": "2026-06-01"} for i in range(n)]
+    sandbox.load(sellers, shops, rows)
+    return [f"listing:{row['id']}" for row in rows]
+
+
+def report(result: dict[str, Any], as_json: bool) -> None:
+    """One JSON object on stdout, or a table."""
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>20}: {v}")
