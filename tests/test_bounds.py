@@ -5,13 +5,14 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
-from domain.errors import Unavailable
+from domain.errors import InvalidInput, Refused, Unavailable
 from marketplace.sandbox import SandboxMarketplace
 from stack.settings import Settings
 from tests.helpers import eventually
@@ -45,3 +46,30 @@ async def test_intake_answers_within_two_seconds_while_the_marketplace_hangs(
     case = await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued",
                             timeout=60, interval=0.5)
     assert [r.reporter for r in case.reports] == ["buyer-1", "buyer-2"]
+
+
+@pytest.mark.parametrize(("call", "error", "text"), [
+    (lambda cw, c: cw.open_case("listing:L-0100\n", "user_report"), InvalidInput,
+     "malformed subject"),
+    (lambda cw, c: cw.open_case("listing:L-0100", "user_report", reporter="a\u202eb"),
+     InvalidInput, "bidirectional"),
+    (lambda cw, c: cw.open_case("listing:L-0100", "user_report", report_id="r\x00"),
+     InvalidInput, "control"),
+    (lambda cw, c: cw.open_case("listing:L-0100", "user_report", text="x" * 5001),
+     InvalidInput, "at most 5000"),
+    (lambda cw, c: cw.claim(c, "eve\x1b[2J"), InvalidInput, "control"),
+    (lambda cw, c: cw.decide(c, "alice", ["weapons"], ["remove"], "r" * 5001), InvalidInput,
+     "at most 5000"),
+    (lambda cw, c: cw.retry(c, "ops-1", "nothing parked"), Refused, "cannot retry"),
+    (lambda cw, c: cw.claim_next("no-such-queue", "bob"), InvalidInput, "known: adult"),
+])
+async def test_bad_input_through_the_client_is_typed_and_changes_nothing(
+        dev: CaseworkClient, call: Any, error: type[Exception], text: str) -> None:
+    ref = await dev.open_case("listing:L-0015", "user_report", reporter="buyer-5")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    before = await dev.show(ref.case_id)
+    with pytest.raises(error, match=text):
+        await call(dev, ref.case_id)
+    assert await dev.show(ref.case_id) == before
+    assert [e.case_id for e in dev.queue(limit=100)] == [ref.case_id]
