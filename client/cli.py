@@ -380,13 +380,16 @@ def run(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (`casework queue list | head`): not an error
+        return 0
 
 
 def main() -> None:
     """Console entry point. Leaves with `os._exit`: the Temporal client's native runtime can
     abort the interpreter while it finalises (seen as SIGABRT after a finished command)."""
     code = run()
-    sys.stdout.flush()
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 

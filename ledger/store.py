@@ -243,6 +243,12 @@ class Ledger:
         )
         return [_entry(r) for r in rows]
 
+    def count(self, states: Sequence[str]) -> int:
+        """How many cases are in these states (the queue index answers it)."""
+        marks = ", ".join("?" * len(states))
+        return int(self._read(f"SELECT COUNT(*) FROM cases WHERE state IN ({marks})",
+                              tuple(states))[0][0])
+
     def queue_depths(self) -> dict[str, int]:
         return dict(self._read(
             "SELECT queue, COUNT(*) FROM cases WHERE state = 'queued' GROUP BY queue"))

@@ -91,6 +91,7 @@ def test_queue_is_most_urgent_first(ledger: Ledger) -> None:
     assert [e.case_id for e in ledger.queue("ip")] == [
         "case-listing-L-3", "case-listing-L-2", "case-listing-L-1"]
     assert ledger.queue_depths() == {"ip": 3}
+    assert (ledger.count(("queued",)), ledger.count(("closed", "queued"))) == (3, 4)
 
 
 def test_outbox_lands_a_message_once(ledger: Ledger) -> None:
