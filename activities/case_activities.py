@@ -64,14 +64,19 @@ class CaseActivities:
     @activity.defn
     @_marketplace_errors
     def screen_case(self, req: ScreenRequest) -> Screening:
-        """Run the policy pack over the subject. A subject the marketplace does not know is
-        still screened (no hits) so a person looks at the report: nothing accepted is lost."""
+        """Run the policy pack over the subject. A subject the marketplace will not describe
+        (unknown to it, or its lookup refused for good) is still screened, without hits, so a
+        person looks at the report: nothing accepted is lost."""
         activity.heartbeat("asking the marketplace")
         pack = self.pack.get()
         try:
             facts = self.marketplace.facts(req.subject)
-        except SubjectNotFound:
-            return pack.screen(None, req.reports)
+        except MarketplaceError as e:
+            if not e.final:
+                raise
+            why = ("the marketplace does not know this subject" if isinstance(e, SubjectNotFound)
+                   else f"the marketplace refused to describe it: {' '.join(str(e).split())}")
+            return pack.screen(None, req.reports).model_copy(update={"facts_missing": why})
         return pack.screen(facts, req.reports)
 
     @activity.defn

@@ -6,6 +6,7 @@ arriving after a decision on to the subject's follow-up case.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import activity
@@ -47,9 +48,9 @@ async def file_report(client: Client, case_id: str, subject: Subject, report: Re
         "file_report", report, start_workflow_operation=start, id=report.key,
         wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=CaseRef,
         rpc_timeout=ACCEPT_WITHIN)
-    try:
-        return await update.result(rpc_timeout=timedelta(seconds=route_within))
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
+    try:  # one deadline over the SDK's polls (it polls again when a poll answers empty)
+        return await asyncio.wait_for(update.result(), route_within)
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         handle = await start.workflow_handle()
         now = await handle.query("summary", result_type=CaseSummary,
                                  rpc_timeout=timedelta(seconds=2))

@@ -48,9 +48,18 @@ def first_problem(e: ValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
+# Validation context for input arriving at casework: the intake rules (caps, characters) apply.
+INTAKE = {"intake": True}
+
+
 def build(model: type[M], **fields: Any) -> M:
-    """Construct a request model; bad fields become InvalidInput instead of ValidationError."""
+    """Construct a request model under the intake rules; bad fields become InvalidInput."""
     try:
-        return model(**fields)
+        return model.model_validate(fields, context=INTAKE)
     except ValidationError as e:
         raise InvalidInput(first_problem(e)) from None
+
+
+def check_intake(value: BaseModel) -> None:
+    """Raise InvalidInput unless `value` (decoded leniently) meets the intake rules."""
+    build(type(value), **value.model_dump())

@@ -20,10 +20,11 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
-from domain.errors import InvalidInput, first_problem
+from domain.errors import INTAKE, InvalidInput, first_problem
 
 # Length caps (characters), documented in the README. Text from the public is capped so one
 # case's state stays far below Temporal's payload limits.
@@ -40,7 +41,20 @@ def unsafe_chars(text: str) -> list[str]:
     return [ch for ch in text if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf")]
 
 
-def _plain_id(v: str) -> str:
+def _at_intake(check: Any) -> AfterValidator:
+    """A rule for what casework accepts, applied where input arrives (the client's `build`,
+    Update validators: `domain.errors.INTAKE` context) and not when a history is decoded, so a
+    case accepted under older rules still replays."""
+
+    def validate(v: Any, info: ValidationInfo) -> Any:
+        return check(v) if v is not None and info.context == INTAKE else v
+
+    return AfterValidator(validate)
+
+
+def _ident(v: str) -> str:
+    if not 1 <= len(v) <= MAX_ID:
+        raise ValueError(f"must be 1-{MAX_ID} characters")
     if bad := unsafe_chars(v):
         raise ValueError(f"must not contain control or bidirectional characters "
                          f"({', '.join(f'U+{ord(c):04X}' for c in bad[:3])})")
@@ -49,8 +63,31 @@ def _plain_id(v: str) -> str:
     return v
 
 
-Ident = Annotated[str, Field(min_length=1, max_length=MAX_ID), AfterValidator(_plain_id)]
+def _free_text(limit: int) -> Any:
+    def check(v: str) -> str:
+        if len(v) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        if bad := [ch for ch in v if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"]:
+            raise ValueError(f"must not contain control characters "
+                             f"({', '.join(f'U+{ord(c):04X}' for c in bad[:3])})")
+        return v
+    return check
+
+
+def _at_most(n: int) -> Any:
+    def check(v: list[Any]) -> list[Any]:
+        if len(v) > n:
+            raise ValueError(f"at most {n} items")
+        return v
+    return check
+
+
+Ident = Annotated[str, _at_intake(_ident)]
 """An id or a person's handle: 1-200 characters, no control or bidi characters."""
+ReportText = Annotated[str, _at_intake(_free_text(MAX_REPORT_TEXT))]
+Reason = Annotated[str, Field(min_length=1), _at_intake(_free_text(MAX_REASON))]
+"""Free text: capped, no control characters but tab and line breaks (bidi ones are shown
+escaped wherever casework prints text)."""
 
 
 class Model(BaseModel):
@@ -75,8 +112,12 @@ class Subject(Model):
 
     @field_validator("id")
     @classmethod
-    def _id_shape(cls, v: str) -> str:
-        if not _SUBJECT_ID.fullmatch(v):
+    def _id_shape(cls, v: str, info: ValidationInfo) -> str:
+        # At intake the id matches as a whole; decoding keeps the older rule (`$` admits a
+        # trailing newline), so cases accepted under it still replay.
+        whole = _SUBJECT_ID.fullmatch(v) if info.context == INTAKE else re.match(
+            rf"^{_SUBJECT_ID.pattern}$", v)
+        if not whole:
             raise ValueError("subject id must be 1-128 letters, digits, '.', '_' or '-'")
         return v
 
@@ -88,7 +129,7 @@ class Subject(Model):
             kinds = "|".join(k.value for k in SubjectKind)
             raise InvalidInput(f"malformed subject {text!r}: expected KIND:ID with KIND {kinds}")
         try:
-            return cls(kind=SubjectKind(kind), id=ident)
+            return cls.model_validate({"kind": kind, "id": ident}, context=INTAKE)
         except ValidationError as e:
             raise InvalidInput(f"malformed subject {text!r}: {first_problem(e)}") from None
 
@@ -187,7 +228,7 @@ class Report(Model):
     report_id: Ident
     source: Source
     reporter: Ident | None = None
-    text: str = Field(default="", max_length=MAX_REPORT_TEXT)
+    text: ReportText = ""
     policy_hint: str | None = None
     received_at: AwareDatetime
 
@@ -280,6 +321,7 @@ class Screening(Model):
     pack_version: str
     auto: AutoEnforcement | None = None
     subject_found: bool = True
+    facts_missing: str = ""  # why the marketplace gave no facts
     facts: SubjectFacts | None = None
     source_floors: dict[Source, Priority] = Field(default_factory=dict)
     dependency_alert_minutes: float = 10
@@ -292,16 +334,16 @@ class ClaimRequest(Model):
 
 class DecideRequest(Model):
     reviewer: Ident
-    policy_ids: list[Ident] = Field(default_factory=list, max_length=20)
+    policy_ids: Annotated[list[Ident], _at_intake(_at_most(20))] = Field(default_factory=list)
     actions: list[Action] = Field(min_length=1)
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    reason: Reason
 
 
 class RetryRequest(Model):
     """Ops resume a case that waits for a person (`needs_attention`) once the cause is fixed."""
 
     operator: Ident
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    reason: Reason
 
 
 class Decision(Model):

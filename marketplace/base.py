@@ -12,8 +12,7 @@ from typing import ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from domain.models import Action, Subject
-from domain.policy import SubjectFacts
+from domain.models import Action, Subject, SubjectFacts
 
 
 class ApplyResult(BaseModel):

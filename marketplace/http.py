@@ -32,8 +32,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, StrictBool, StrictStr, ValidationError
 
 from domain.errors import first_problem
-from domain.models import Action, Subject
-from domain.policy import SubjectFacts
+from domain.models import Action, Subject, SubjectFacts
 from marketplace.base import (
     ActionRefused,
     ApplyResult,

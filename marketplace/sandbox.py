@@ -19,8 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from domain.models import Action, Subject, SubjectKind
-from domain.policy import SubjectFacts
+from domain.models import Action, Subject, SubjectFacts, SubjectKind
 from marketplace.base import ActionRefused, ApplyResult, MarketplaceUnavailable, SubjectNotFound
 
 T = TypeVar("T")

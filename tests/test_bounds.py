@@ -35,6 +35,7 @@ async def test_a_command_to_a_case_with_no_worker_is_unavailable_in_time(
 
 async def test_intake_answers_within_two_seconds_while_the_marketplace_hangs(
         dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    await dev.open_case("listing:L-0001", "internal")  # a warm worker: time the marketplace only
     sandbox.fail("facts", "timeout")  # every screening call hangs, then fails: retried
     started = time.monotonic()
     ref = await dev.open_case("listing:L-0100", "user_report", reporter="buyer-1", text="x")

@@ -147,13 +147,16 @@ async def test_bad_input_is_one_line_and_nonzero(dev: CaseworkClient, dev_env: W
 async def test_public_text_is_escaped_and_commands_answer_small(
         dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings) -> None:
     env = cli_env(dev_env, settings)
-    hostile = "clear\x1b[2Jscreen and \u202eevil"
+    hostile = "gpj.\u202eexe and \u2066isolated\u2069 <script>x</script>"
     ref = await dev.open_case("listing:L-0015", "user_report", reporter="buyer-5", text=hostile)
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
     shown = (await run_cli(env, "case", "show", ref.case_id)).stdout
-    assert "\x1b" not in shown and "\u202e" not in shown
-    assert "clear\\x1b[2Jscreen and \\u202eevil" in shown
+    assert "\u202e" not in shown and "\u2066" not in shown
+    assert "gpj.\\u202eexe and \\u2066isolated\\u2069 <script>x</script>" in shown
     assert (await cli_json(env, "case", "show", ref.case_id))["reports"][0]["text"] == hostile
+    refused = await run_cli(env, "case", "open", "--subject", "listing:L-0015", "--source",
+                            "user_report", "--text", "clear\x1b[2Jscreen", ok=False)
+    assert refused.returncode == 2 and "control characters" in refused.stderr
     claimed = await cli_json(env, "case", "claim", ref.case_id, "--reviewer", "alice")
     assert "timeline" not in claimed and "reports" not in claimed
     assert (claimed["state"], claimed["assignee"]) == ("in_review", "alice")

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 import worker as worker_module
-from domain.models import Action, ApplyRequest, Subject
+from domain.models import Action, ApplyRequest, Report, ScreenRequest, Source, Subject
 from marketplace.base import ActionRefused, MarketplaceUnavailable, SubjectNotFound
 from marketplace.http import HttpMarketplace
 from stack.settings import Settings
@@ -179,3 +180,21 @@ def test_the_activity_retries_ambiguity_with_the_same_key_and_stops_on_a_refusal
     posted = [headers["Idempotency-Key"] for method, _, headers in server.seen
               if method == "POST"]
     assert posted == [KEY, KEY, KEY]
+
+
+def test_screening_a_subject_the_marketplace_refuses_to_describe_still_queues_it(
+        server: ScriptedMarketplace, settings: Settings) -> None:
+    http = dataclasses.replace(settings, marketplace="http", marketplace_url=server.url)
+    activities = worker_module.build_activities(http)
+    report = Report(report_id="r-1", source=Source.USER_REPORT, reporter="buyer-1",
+                    received_at=datetime.now(UTC))
+    server.answers = [answer(422, {"error": "invalid", "detail": "listing is under legal hold"}),
+                      answer(500, HTML, "text/html")]
+    screening = ActivityEnvironment().run(activities.screen_case,
+                                          ScreenRequest(subject=LISTING, reports=[report]))
+    assert not screening.subject_found and "legal hold" in screening.facts_missing
+    assert (screening.hits, screening.queue) == ([], "general")
+    with pytest.raises(ApplicationError) as ambiguous:  # a server error is retried instead
+        ActivityEnvironment().run(activities.screen_case,
+                                  ScreenRequest(subject=LISTING, reports=[report]))
+    assert not ambiguous.value.non_retryable

@@ -69,3 +69,28 @@ async def test_a_history_lacking_fields_this_version_added_replays() -> None:
     screening = next(r for r in results if isinstance(r, dict) and "hits" in r)
     assert "facts" not in screening and "source_floors" not in screening
     assert {"facts", "source_floors"} <= set(Screening.model_fields)
+
+
+async def test_a_case_accepted_under_older_intake_rules_still_replays() -> None:
+    """The previous version accepted report texts up to 20,000 characters, any reporter string
+    and subject ids followed by a newline; this one refuses them at intake, yet the cases it
+    accepted must replay. Recorded history, its start input as that version could have sent it."""
+    path = HISTORIES[0].parent / "reviewed_removed_closed.json"
+    data = json.loads(path.read_text())
+    attrs = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    [payload] = attrs["input"]["payloads"]
+    start = json.loads(base64.b64decode(payload["data"]))
+    opener = start["report"]["report_id"]
+    start["subject"]["id"] += "\n"
+    start["report"].update(text="x" * 6_000, reporter="buyer 1 ")
+    payload["data"] = base64.b64encode(json.dumps(start).encode()).decode()
+    for event in data["events"]:  # the opener's own file_report Update carries it too
+        accepted = event.get("workflowExecutionUpdateAcceptedEventAttributes")
+        if accepted and accepted["acceptedRequest"]["input"]["name"] == "file_report":
+            [arg] = accepted["acceptedRequest"]["input"]["args"]["payloads"]
+            if json.loads(base64.b64decode(arg["data"]))["report_id"] == opener:
+                arg["data"] = base64.b64encode(json.dumps(start["report"]).encode()).decode()
+    replayer = Replayer(workflows=worker_module.WORKFLOWS, data_converter=CONVERTER)
+    result = await replayer.replay_workflow(
+        WorkflowHistory.from_json("older-rules", json.dumps(data)), raise_on_replay_failure=True)
+    assert result.replay_failure is None

@@ -23,6 +23,7 @@ from temporalio.exceptions import ActivityError, RetryState
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.intake import IntakeActivities
+    from domain.errors import check_intake
     from domain.lifecycle import JOINABLE, Lifecycle
     from domain.models import (
         MAX_REPORTS_PER_CASE,
@@ -132,7 +133,11 @@ class ReviewWorkflow:
             self._opener_filed = True
             await workflow.wait_condition(lambda: case.state != "screening")
             return self._ref("opened")
-        if any(r.key == report.key for r in case.reports):
+        if workflow.patched("report-identity-by-source-and-reporter"):
+            seen = any(r.key == report.key for r in case.reports)
+        else:  # runs from before: one source's id could swallow another's report
+            seen = any(r.report_id == report.report_id for r in case.reports)
+        if seen:
             return self._ref("duplicate")
         if case.state in JOINABLE:
             self.lc.fire("add_report")
@@ -149,6 +154,7 @@ class ReviewWorkflow:
 
     @file_report.validator
     def _check_report(self, report: Report) -> None:
+        check_intake(report)
         self.lc.check("add_report" if self.case.state in JOINABLE else "forward_report")
 
     async def _join(self, report: Report) -> CaseRef:
@@ -242,6 +248,7 @@ class ReviewWorkflow:
 
     @claim.validator
     def _check_claim(self, req: ClaimRequest) -> None:
+        check_intake(req)
         self.lc.check("claim")
 
     @workflow.update
@@ -256,6 +263,7 @@ class ReviewWorkflow:
 
     @decide.validator
     def _check_decide(self, req: DecideRequest) -> None:
+        check_intake(req)
         self.lc.check("decide", req)
 
     @workflow.update
@@ -270,6 +278,7 @@ class ReviewWorkflow:
 
     @retry.validator
     def _check_retry(self, req: RetryRequest) -> None:
+        check_intake(req)
         self.lc.check("retry", req)
 
     def _decision(self, by: str, policy_ids: list[str], actions: list[Action], reason: str,
@@ -293,7 +302,8 @@ class ReviewWorkflow:
             s.queue, s.priority, s.queue_lead, s.sla_hours)
         case.facts, case.source_floors = s.facts, s.source_floors
         case.dependency_alert_minutes = s.dependency_alert_minutes
-        found = "" if s.subject_found else "; the marketplace does not know this subject"
+        found = "" if s.subject_found else (
+            f"; {s.facts_missing or 'the marketplace does not know this subject'}")
         self._event(ENGINE, "screened",
                     f"{len(s.hits)} hit(s) {', '.join(sorted({h.policy_id for h in s.hits}))}"
                     f"{found}")
