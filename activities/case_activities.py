@@ -119,24 +119,26 @@ class CaseActivities:
         return body
 
     @activity.defn
-    def store_overflow_report(self, overflow: OverflowReport) -> bool:
-        """Keep a report beyond the case's cap in the ledger; False if it was there already."""
+    def store_overflow_report(self, overflow: OverflowReport) -> int:
+        """Keep a report beyond the case's cap in the ledger; how many it holds for the case."""
         return self.ledger.put_overflow_report(overflow.case_uid, overflow.case_id,
                                                overflow.report)
 
     @activity.defn
     def notify_overflow_reporters(self, outcome: OverflowOutcome) -> int:
         """Tell each reporter of the ledger-held reports the outcome, once per reporter (the
-        message id is the one the case itself would use for that reporter)."""
-        told = 0
-        for reporter_key, reporter in self.ledger.overflow_reporters(outcome.case_uid):
-            activity.heartbeat(reporter_key)
+        message id is the one the case itself would use for that reporter). Progress is in
+        the heartbeat, so a retry resumes where the last attempt stopped."""
+        details = activity.info().heartbeat_details
+        start = details[0] if details and isinstance(details[0], int) else 0
+        reporters = self.ledger.overflow_reporters(outcome.case_uid)
+        for i, (reporter_key, reporter) in enumerate(reporters[start:], start):
             self.notify(Notification(
                 message_id=outcome_message_id(outcome.case_uid, reporter_key),
                 case_id=outcome.case_id, recipient=f"reporter:{reporter}", kind="outcome",
                 text=outcome.text))
-            told += 1
-        return told
+            activity.heartbeat(i + 1)
+        return len(reporters)
 
     @activity.defn
     @_marketplace_errors

@@ -13,12 +13,22 @@ from temporalio import activity
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 
-from domain.models import CaseInput, CaseRef, CaseSummary, ForwardRequest, Report, Subject
+from domain.models import (
+    CaseInput,
+    CaseRef,
+    CaseSummary,
+    EnforcementResult,
+    ForwardRequest,
+    Report,
+    Subject,
+)
 from workflows import search_attributes
 
 WORKFLOW = "ReviewWorkflow"
@@ -30,6 +40,7 @@ ACCEPT_WITHIN = timedelta(seconds=10)
 
 async def file_report(client: Client, case_id: str, subject: Subject, report: Report,
                       task_queue: str, followup_of: str | None = None, generation: int = 1,
+                      in_force: list[EnforcementResult] | None = None,
                       route_within: float = ROUTE_WITHIN) -> CaseRef:
     """Open the case (update-with-start, USE_EXISTING) or join it, idempotent per report key.
 
@@ -39,7 +50,7 @@ async def file_report(client: Client, case_id: str, subject: Subject, report: Re
     """
     start = WithStartWorkflowOperation(
         WORKFLOW, CaseInput(subject=subject, report=report, followup_of=followup_of,
-                            generation=generation),
+                            generation=generation, in_force=in_force or []),
         id=case_id, task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=search_attributes.at_intake(case_id, subject),
@@ -66,8 +77,13 @@ class IntakeActivities:
     async def forward_report(self, req: ForwardRequest) -> CaseRef:
         """File a late report on the follow-up case; the answer names the follow-up."""
         activity.heartbeat(req.followup_id)
-        ref = await file_report(self.client, req.followup_id, req.subject, req.report,
-                                req.task_queue, followup_of=req.from_case_id,
-                                generation=req.generation, route_within=ROUTE_WITHIN / 2)
+        try:
+            ref = await file_report(self.client, req.followup_id, req.subject, req.report,
+                                    req.task_queue, followup_of=req.from_case_id,
+                                    generation=req.generation, in_force=req.in_force,
+                                    route_within=ROUTE_WITHIN / 2)
+        except WorkflowUpdateFailedError as e:  # the follow-up's validator refused it
+            raise ApplicationError(f"refused by {req.followup_id}: {e.cause or e}",
+                                   type="Refused", non_retryable=True) from None
         outcome = "duplicate" if ref.outcome == "duplicate" else "followup"
         return ref.model_copy(update={"outcome": outcome, "followup_of": req.from_case_id})

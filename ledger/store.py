@@ -215,15 +215,21 @@ class Ledger:
 
         self._db.transaction(delete_all, write=True)
 
-    def put_overflow_report(self, case_uid: str, case_id: str, report: Report) -> bool:
-        """Keep a report beyond its case's cap; True if it is new."""
-        return self._write(
-            "INSERT INTO overflow_reports (case_uid, report_key, case_id, reporter_key, "
-            "reporter, body) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (case_uid, report_key) DO NOTHING",
-            (case_uid, report.key, case_id, report.reporter_key, report.reporter,
-             report.model_dump_json()),
-        ) > 0
+    def put_overflow_report(self, case_uid: str, case_id: str, report: Report) -> int:
+        """Keep a report beyond its case's cap (once by its key); returns how many the ledger
+        holds for the case, so a retry after a lost answer still counts it."""
+
+        def put(cur: _Cursor) -> int:
+            cur.execute(
+                "INSERT INTO overflow_reports (case_uid, report_key, case_id, reporter_key, "
+                "reporter, body) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (case_uid, report_key) DO NOTHING",
+                (case_uid, report.key, case_id, report.reporter_key, report.reporter,
+                 report.model_dump_json()))
+            return int(cur.query("SELECT COUNT(*) FROM overflow_reports WHERE case_uid = ?",
+                                 (case_uid,))[0][0])
+
+        return self._db.transaction(put, write=True)
 
     # -- reads -----------------------------------------------------------------------------------
     def queue(

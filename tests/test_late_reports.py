@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from client.api import CaseworkClient
-from domain.models import MAX_REPORTS_PER_CASE, Priority
+from domain.models import MAX_REPORTS_PER_CASE, Action, Priority, Subject
+from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import eventually
 
 
@@ -41,7 +42,25 @@ async def test_a_report_after_the_decision_opens_a_follow_up_case(dev: CaseworkC
     await eventually(lambda: dev.show(late.case_id), lambda c: c.state == "closed")
     outcomes = [m for m in dev.ledger.messages() if m["kind"] == "outcome"]
     assert sorted(m["recipient"] for m in outcomes) == ["reporter:buyer-1", "reporter:buyer-2"]
-    assert "no action" in next(m["body"] for m in outcomes if m["case_id"] == late.case_id)
+    told = next(m["body"] for m in outcomes if m["case_id"] == late.case_id)
+    assert "Already in force under case" in told and "No further action" in told
+
+
+async def test_a_follow_up_never_applies_an_action_twice(dev: CaseworkClient,
+                                                         sandbox: SandboxMarketplace) -> None:
+    case_id = await _decided(dev, "listing:L-0001")
+    late = await dev.open_case("listing:L-0001", "trusted_flagger", reporter="tf-9", text="fake")
+    await eventually(lambda: dev.show(late.case_id), lambda c: c.state == "queued")
+    await dev.claim(late.case_id, "bob")
+    await dev.decide(late.case_id, "bob", ["counterfeit"], ["remove"], "still a replica")
+    follow = await eventually(lambda: dev.show(late.case_id), lambda c: c.state == "closed")
+    assert [e.action for e in follow.in_force] == [Action.REMOVE]
+    assert follow.enforcement == [] and follow.statement_puid is None  # the first case's stand
+    assert "already_in_force" in [e.event for e in follow.timeline]
+    assert sandbox.enforcement_count(Subject.parse("listing:L-0001"), Action.REMOVE) == 1
+    assert len(dev.statements()) == 1
+    sellers = [m for m in dev.ledger.messages() if m["kind"] == "statement_of_reasons"]
+    assert [m["case_id"] for m in sellers] == [case_id]
 
 
 async def test_each_reporter_hears_the_outcome_once(dev: CaseworkClient) -> None:

@@ -12,6 +12,7 @@ long), and a step that needs a person parks the case in `needs_attention` until 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,6 +68,9 @@ _ENFORCE = {"start_to_close_timeout": timedelta(minutes=2),
                                         non_retryable_error_types=["SubjectNotFound",
                                                                    "ActionRefused"])}
 _LOCAL = {"start_to_close_timeout": timedelta(seconds=10)}
+_LONG = {**_ACT, "start_to_close_timeout": timedelta(minutes=30)}  # heartbeats its progress
+KEEP_EVENTS = 200  # timeline events a continued-as-new run carries (the ledger keeps them all)
+FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its follow-up
 
 
 class _NeedsPerson(Exception):
@@ -86,12 +90,14 @@ class ReviewWorkflow:
                 case_id=info.workflow_id, case_uid=info.first_execution_run_id,
                 subject=inp.subject, state="screening", reports=[inp.report],
                 opened_at=workflow.now(), followup_of=inp.followup_of,
-                generation=inp.generation,
+                generation=inp.generation, in_force=inp.in_force,
             )
             follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
             self._event(_actor(inp.report), "opened",
                         f"{inp.report.source.value} report {inp.report.report_id}{follows}")
         self.lc = Lifecycle(self.case)
+        self._spawned: list[asyncio.Task[Any]] = []
+        self._forwarded: dict[str, CaseRef] = {}
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
@@ -99,14 +105,24 @@ class ReviewWorkflow:
         # new); the ledger row waits for screening. Runs started before this wrote both here.
         if not workflow.patched("intake-attributes-set-at-start"):
             await self._commit()
+        forwarder = asyncio.create_task(self._hand_over_late_reports())
         while self.case.state != "closed":
             await getattr(self, f"_in_{self.case.state}")()
             if self.case.state in WAITING and workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._settled()
+                forwarder.cancel()
+                carried = self.case.model_copy(
+                    update={"timeline": self.case.timeline[-KEEP_EVENTS:]})
                 workflow.continue_as_new(CaseInput(subject=self.case.subject,
-                                                   report=self.case.reports[0], carried=self.case))
-        await workflow.wait_condition(workflow.all_handlers_finished)
+                                                   report=self.case.reports[0], carried=carried))
+        await self._settled()
+        forwarder.cancel()
         return self.case
+
+    async def _settled(self) -> None:
+        """Wait until no handler, staff message or late report hand-over is in flight."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not (
+            self.case.forwarding or any(not t.done() for t in self._spawned)))
 
     # -- queries -------------------------------------------------------------------------------
     @workflow.query
@@ -162,13 +178,13 @@ class ReviewWorkflow:
         trusted_before = any(r.source is Source.TRUSTED_FLAGGER for r in case.reports)
         if len(case.reports) >= MAX_REPORTS_PER_CASE and workflow.patched("reports-capped"):
             # Beyond the cap the report lives in the ledger (nothing is lost) and is counted.
-            new = await workflow.execute_activity_method(
-                CaseActivities.store_overflow_report,
+            held = await self._depend(
+                "the ledger", CaseActivities.store_overflow_report,
                 OverflowReport(case_uid=case.case_uid, case_id=case.case_id, report=report),
-                **_ACT)
-            if not new:
+                _ACT)
+            if held <= case.reports_overflow:  # the ledger holds it already
                 return self._ref("duplicate")
-            case.reports_overflow += 1
+            case.reports_overflow = held
             self._event(_actor(report), "report_joined",
                         f"{report.source.value} report {report.report_id} (kept in the ledger: "
                         f"{case.reports_overflow} beyond the cap of {MAX_REPORTS_PER_CASE})")
@@ -213,24 +229,56 @@ class ReviewWorkflow:
                     f"trusted flagger joined: {before.value} -> {case.priority.value}, "
                     f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
 
+    def _followup_id(self) -> str:
+        return f"{self.case.case_id.split('~')[0]}~{self.case.generation + 1}"
+
     async def _forward(self, report: Report) -> CaseRef:
-        """A report about a subject whose case is decided opens (or joins) the follow-up case
-        `<case>~<generation+1>`, where a person reviews it and its reporter hears back."""
+        """A report about a subject whose case is decided goes to the follow-up case
+        `<case>~<generation+1>`, where a person reviews it and its reporter hears back. It is
+        kept here until handed over (in the background, retried), so the answer never waits
+        on the follow-up for long and the case does not close with it undelivered."""
         case = self.case
-        followup_id = f"{case.case_id.split('~')[0]}~{case.generation + 1}"
-        ref = await workflow.execute_activity_method(
-            IntakeActivities.forward_report,
-            ForwardRequest(from_case_id=case.case_id, followup_id=followup_id,
-                           generation=case.generation + 1, subject=case.subject, report=report,
-                           task_queue=workflow.info().task_queue),
-            **_ACT)
-        if followup_id not in case.followups:
-            case.followups.append(followup_id)
+        followup_id = self._followup_id()
+        case.forwarding.append(report)
         self._event(_actor(report), "report_forwarded",
                     f"{report.source.value} report {report.report_id} came after the decision: "
                     f"follow-up case {followup_id}")
         await self._commit()
-        return ref
+        try:
+            await workflow.wait_condition(lambda: report.key in self._forwarded,
+                                          timeout=FORWARD_ANSWER_WITHIN)
+        except TimeoutError:
+            return CaseRef(case_id=followup_id, state="forwarding", queue=case.queue,
+                           priority=case.priority, outcome="followup",
+                           followup_of=case.case_id)
+        return self._forwarded.pop(report.key)
+
+    async def _hand_over_late_reports(self) -> None:
+        case = self.case
+        while True:
+            await workflow.wait_condition(lambda: bool(case.forwarding))
+            report, followup_id = case.forwarding[0], self._followup_id()
+            try:
+                ref = await self._depend(
+                    "the follow-up case", IntakeActivities.forward_report,
+                    ForwardRequest(from_case_id=case.case_id, followup_id=followup_id,
+                                   generation=case.generation + 1, subject=case.subject,
+                                   report=report, task_queue=workflow.info().task_queue,
+                                   in_force=[*case.in_force, *case.enforcement]), _ACT)
+            except ActivityError as e:  # the follow-up refused it for good: a person looks
+                case.forwarding.pop(0)
+                self._event("intake", "forward_refused",
+                            f"report {report.report_id} for {followup_id}: {_why(e)}")
+                await self._commit()
+                await self._tell_staff(
+                    f"forward-{report.key}", case.queue_lead or "ops", "forward_refused",
+                    f"Case {case.case_id}: a late report could not be handed to {followup_id}: "
+                    f"{_why(e)}")
+                continue
+            case.forwarding.pop(0)
+            if followup_id not in case.followups:
+                case.followups.append(followup_id)
+            self._forwarded[report.key] = ref
 
     def _ref(self, outcome: str) -> CaseRef:
         c = self.case
@@ -355,23 +403,33 @@ class ReviewWorkflow:
             detail += "; second breach: escalation required"
         self._event("sla-clock", "sla_breached", detail)
         await self._commit()
-        await self._notify(f"breach-{case.breaches}", case.queue_lead, "sla_breach",
-                           f"Case {case.case_id} in {case.queue} missed its SLA: {detail}")
+        await self._tell_staff(f"breach-{case.breaches}", case.queue_lead, "sla_breach",
+                               f"Case {case.case_id} in {case.queue} missed its SLA: {detail}")
 
     async def _in_auto_actioned(self) -> None:
-        self.lc.fire("enforce")
+        self._move("enforce")
         await self._commit()
 
     async def _in_decided(self) -> None:
-        self.lc.fire("enforce" if self.lc.model.has_actions() else "notify")
+        self._move("enforce" if self.lc.model.has_actions() else "notify")
         await self._commit()
+
+    def _move(self, trigger: str) -> None:
+        """A step of the chain the case takes by itself: the timeline (and so the ledger,
+        which moves by revision) shows the state it reached."""
+        self._event("enforcer" if trigger == "enforce" else "notifier", self.lc.fire(trigger))
 
     async def _in_enforcing(self) -> None:
         case = self.case
         assert case.decision is not None
         done = {e.action for e in case.enforcement}
+        in_force = {e.action for e in case.in_force}
         for action in case.decision.actions:
             if action in done or action is Action.NO_ACTION:
+                continue
+            if action in in_force:  # a follow-up never applies an action twice
+                self._event("enforcer", "already_in_force",
+                            f"{action.value} is in force under {case.followup_of}")
                 continue
             try:
                 result = await self._depend(
@@ -386,7 +444,7 @@ class ReviewWorkflow:
             self._event("enforcer", "enforced",
                         f"{action.value} on {result.target}: {result.detail}"
                         + ("" if result.applied else " (no second application)"))
-        self.lc.fire("notify")
+        self._move("notify")
         await self._commit()
 
     async def _in_notifying(self) -> None:
@@ -462,7 +520,7 @@ class ReviewWorkflow:
         if case.reports_overflow and "overflow-reporters" not in case.notified:
             await self._step("the outbox", CaseActivities.notify_overflow_reporters,
                              OverflowOutcome(case_uid=case.case_uid, case_id=case.case_id,
-                                             text=text), _ACT)
+                                             text=text), _LONG)
             case.notified.append("overflow-reporters")
 
     async def _park(self, reason: str) -> None:
@@ -472,7 +530,7 @@ class ReviewWorkflow:
         case.waiting_on = f"a person: {reason}"
         self._event("notifier", "needs_attention", f"{reason}; lead {case.queue_lead} notified")
         await self._commit()
-        await self._notify(
+        await self._tell_staff(
             f"attention-{case.revision}", case.queue_lead, "needs_attention",
             f"Case {case.case_id} needs attention: {reason}. Once repaired: casework case retry "
             f"{case.case_id} --operator YOU --reason WHAT-WAS-FIXED")
@@ -507,14 +565,18 @@ class ReviewWorkflow:
                 raise
             last = _why(e)
         case, name = self.case, fn.__name__
-        case.waiting_on = f"{dependency} ({name}), failing for {alert} or more: {last}"
-        self._event("watchdog", "dependency_down", case.waiting_on)
+        before = case.waiting_on
+        case.waiting_on = waiting = f"{dependency} ({name}), failing for {alert} or more: {last}"
+        self._event("watchdog", "dependency_down", waiting)
         await self._commit()
-        await self._notify(f"down-{name}-{case.revision}", case.queue_lead or "ops",
-                           "dependency_down", f"Case {case.case_id} waits on {case.waiting_on}",
-                           watched=False)
-        result = await workflow.execute_activity_method(fn, arg, **opts)
-        case.waiting_on = None
+        await self._tell_staff(f"down-{name}-{case.revision}", case.queue_lead or "ops",
+                               "dependency_down", f"Case {case.case_id} waits on {waiting}",
+                               watched=False)
+        try:
+            result = await workflow.execute_activity_method(fn, arg, **opts)
+        finally:
+            if case.waiting_on == waiting:  # unless something else is waited on since
+                case.waiting_on = before
         self._event("watchdog", "dependency_back", f"{dependency} ({name}) answered")
         await self._commit()
         return result
@@ -554,14 +616,25 @@ class ReviewWorkflow:
         if changes:
             workflow.upsert_search_attributes(changes)
         workflow.set_current_details(_details(case))
+        revision = case.revision  # events added while the write runs go with the next commit
         await workflow.execute_local_activity_method(
             CaseActivities.record_case, case.ledger_record(since=case.committed), **_LOCAL)
-        case.committed = case.revision
+        case.committed = max(case.committed, revision)
 
     def _message(self, key: str, recipient: str, kind: str, text: str,
                  statement: dict[str, object] | None = None) -> Notification:
         return Notification(message_id=f"{self.case.case_uid}-{key}", case_id=self.case.case_id,
                             recipient=recipient, kind=kind, text=text, statement=statement)
+
+    async def _tell_staff(self, key: str, recipient: str, kind: str, text: str,
+                          watched: bool = True) -> None:
+        """A message to staff never holds the case up: it goes out in the background (a case
+        does not close or continue as new before it has). Runs from before waited for it."""
+        message = self._notify(key, recipient, kind, text, watched)
+        if workflow.patched("staff-messages-in-background"):
+            self._spawned.append(asyncio.create_task(message))
+        else:
+            await message
 
     async def _notify(self, key: str, recipient: str, kind: str, text: str,
                       watched: bool = True) -> Receipt | None:
@@ -594,19 +667,25 @@ def _describe(d: Decision) -> str:
 
 
 def _outcome(case: CaseState) -> str:
-    """What a reporter is told: only actions that landed count as carried out."""
+    """What a reporter is told: only actions that landed count as carried out, and what an
+    earlier case put in force is said to be so."""
     assert case.decision is not None
     decided = [a for a in case.decision.actions if a is not Action.NO_ACTION]
-    if not decided:
-        return (f"Your report about {case.subject} was reviewed: we found no violation of our "
-                "policies or the law and took no action.")
+    in_force = [e.action for e in case.in_force]
     landed = [e.action for e in case.enforcement]
     text = f"Your report about {case.subject} was reviewed."
+    if in_force:
+        text += (f" Already in force under case {case.followup_of}: "
+                 f"{', '.join(a.value for a in in_force)}.")
+    if not decided:
+        text += (" No further action was taken." if in_force else
+                 " We found no violation of our policies or the law and took no action.")
     if landed:
         text += f" Carried out: {', '.join(a.value for a in landed)}."
-    if failed := [a for a in decided if a not in landed]:
+    if failed := [a for a in decided if a not in landed and a not in in_force]:
         text += f" Decided but not carried out: {', '.join(a.value for a in failed)}."
-    return text
+    return text + (" You may ask us to review this decision within six months"
+                   " (reply to this message).")
 
 
 def _details(case: CaseState) -> str:

@@ -87,6 +87,9 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     late = await c.open_case("listing:L-0002", "law_enforcement", reporter="police-nl",
                              text="order 2026/9")
     await eventually(lambda: c.show(late.case_id), lambda s: s.state == "queued")
+    await c.claim(late.case_id, "gus")
+    await c.decide(late.case_id, "gus", [], ["no_action"], "already removed")
+    await eventually(lambda: c.show(late.case_id), lambda s: s.state == "closed")
     out["late_report_forwarded_to_follow_up"] = ref.case_id
     out["follow_up_opened_by_a_late_report"] = late.case_id
 
@@ -102,7 +105,7 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
     out["joined_reprioritised_parked_and_retried"] = ref.case_id
 
-    ref = await c.open_case("listing:L-0054", "user_report", reporter="b7")
+    ref = await c.open_case("listing:L-0060", "user_report", reporter="b7")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
     await c.claim(ref.case_id, "ida")
     sandbox.fail("apply_action", "error")
@@ -128,6 +131,20 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING))
     await eventually(lambda: c.show(case_id), lambda s: s.state in ("queued", "appealable"))
     out["report_from_a_newer_client"] = case_id
+
+    ref = await c.open_case("listing:L-0012", "user_report", reporter="b9")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await env.sleep(timedelta(hours=73))
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.sla_breached)
+    await c.claim(ref.case_id, "jo")
+    await c.decide(ref.case_id, "jo", ["weapons"], ["remove"], "switchblade")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    late = await c.open_case("listing:L-0012", "trusted_flagger", reporter="tf-4", text="knife")
+    await c.claim(late.case_id, "kim")
+    await c.decide(late.case_id, "kim", ["weapons"], ["remove"], "still listed?")
+    await eventually(lambda: c.show(late.case_id), lambda s: s.state == "closed")
+    out["breach_told_in_the_background"] = ref.case_id
+    out["follow_up_with_the_action_in_force"] = late.case_id
     return out
 
 
