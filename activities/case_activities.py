@@ -98,10 +98,12 @@ class CaseActivities:
     @_marketplace_errors
     def issue_statement(self, req: StatementRequest) -> dict[str, Any]:
         """Build the statement of reasons from the decision's pinned citation, validate it
-        against the DSA API rules, store it. Decisions from before citations were pinned fall
-        back to the current pack; a policy gone from it needs a person."""
+        against the DSA API rules, store it. Decisions from before citations were pinned, and
+        retries that ask for it (`repin`: the pack was fixed), take the current pack's version
+        of the policy; a policy gone from it needs a person."""
+        activity.heartbeat("stating the reasons")
         citation = next(iter(req.decision.citations), None)
-        if citation is None or not citation.citable:
+        if req.repin or citation is None or not citation.citable:
             pack = self.pack.get()
             cited = [p for p in req.decision.policy_ids if p in pack.by_id]
             if not cited:

@@ -15,6 +15,8 @@ from typing import Any
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.service import RPCError, RPCStatusCode
@@ -187,10 +189,11 @@ class CaseworkClient:
             ReviewWorkflow.decide, req, id=request_id or f"decide-{uuid.uuid4()}",
             rpc_timeout=self.command_timeout), case_id)
 
-    async def retry(self, case_id: str, operator: str, reason: str,
+    async def retry(self, case_id: str, operator: str, reason: str, repin: bool = False,
                     request_id: str | None = None) -> CaseSummary:
-        """Resume a case waiting in `needs_attention` once its cause is repaired."""
-        req = build(RetryRequest, operator=operator, reason=reason)
+        """Resume a case waiting in `needs_attention` once its cause is repaired; `repin`
+        states its reasons from the current pack (when the fix was a pack edit)."""
+        req = build(RetryRequest, operator=operator, reason=reason, repin=repin)
         return await self._guard(self._handle(case_id).execute_update(
             ReviewWorkflow.retry, req, id=request_id or f"retry-{uuid.uuid4()}",
             rpc_timeout=self.command_timeout), case_id)
@@ -204,6 +207,9 @@ class CaseworkClient:
             return await call
         except WorkflowUpdateFailedError as e:
             raise _from_failure(e.cause) from None
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as e:
+            raise Unavailable(f"case {case_id} cannot answer now (its workflow task may be "
+                              f"failing): {str(e).splitlines()[0]}") from None
         except RPCTimeoutOrCancelledError:
             raise Unavailable(f"case {case_id} did not answer in time: is a casework worker "
                               "running? (a command sent again with the same id is safe)") from None

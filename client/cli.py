@@ -122,7 +122,7 @@ async def case_decide(args: argparse.Namespace) -> None:
 
 async def case_retry(args: argparse.Namespace) -> None:
     c = await _client(args)
-    _emit(args, await c.retry(args.case_id, args.operator, args.reason,
+    _emit(args, await c.retry(args.case_id, args.operator, args.reason, repin=args.repin,
                               request_id=args.request_id), _case_line)
 
 
@@ -142,7 +142,7 @@ async def ledger_rebuild(args: argparse.Namespace) -> None:
     from client.rebuild import rebuild
 
     c = await _client(args)
-    report = await rebuild(c.temporal, c.ledger, c.settings.case_prefix)
+    report = await rebuild(c.temporal, c.ledger, c.settings.case_prefix, fresh=args.fresh)
     _emit(args, report, lambda r: f"rebuilt {r.cases} case(s) and {r.statements} statement(s)"
           + "".join(f"\n  unreadable: {u}" for u in r.unreadable))
 
@@ -311,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("case_id")
     sp.add_argument("--operator", required=True)
     sp.add_argument("--reason", required=True, help="what was repaired")
+    sp.add_argument("--repin", action="store_true",
+                    help="state the reasons from the current pack (the fix was a pack edit)")
     sp.add_argument("--request-id", help="idempotency key for retries")
 
     queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)
@@ -329,7 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     led = sub.add_parser("ledger", help="the case ledger").add_subparsers(dest="cmd",
                                                                           required=True)
     cmd(led, "rebuild", ledger_rebuild,
-        "write the queue, audit and statements again from the workflows")
+        "write the queue, audit and statements again from the workflows").add_argument(
+        "--fresh", action="store_true",
+        help="empty the derived tables first (stop the workers for it)")
 
     pol = sub.add_parser("policy", help="the policy pack").add_subparsers(dest="cmd",
                                                                           required=True)
@@ -367,7 +371,7 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         await args.fn(args)
     except errors.CaseworkError as e:
-        print(f"casework: {type(e).__name__.lower()}: {e}", file=sys.stderr)
+        print(f"casework: {type(e).__name__.lower()}: {_safe(str(e))}", file=sys.stderr)
         return EXIT_CODES.get(type(e), 1)
     return 0
 

@@ -102,7 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(403, {"error": "origin not allowed"})
         elif not self._authorized():
             self._reply(401, {"error": "bearer token required"}, {"WWW-Authenticate": "Bearer"})
-        elif (length := int(self.headers.get("Content-Length") or 0)) > MAX_BODY:
+        elif (length := _length(self.headers.get("Content-Length"))) is None:
+            self._reply(400, {"error": "a numeric Content-Length is required"})
+        elif length > MAX_BODY:
             self._reply(413, {"error": f"body larger than {MAX_BODY} bytes"})
         else:
             self._apply(operation, self.rfile.read(length))
@@ -151,3 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
         log.debug("%s " + format, self.client_address[0], *args)
+
+
+def _length(header: str | None) -> int | None:
+    """The body length a request declares, or None if it declares none that can be read."""
+    return int(header) if header and header.isdigit() else None

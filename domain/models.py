@@ -345,6 +345,7 @@ class RetryRequest(Model):
 
     operator: Ident
     reason: Reason
+    repin: bool = False  # state the reasons from the current pack's version of the policy
 
 
 class Decision(Model):
@@ -431,6 +432,7 @@ class CaseState(Model):
     in_force: list[EnforcementResult] = Field(default_factory=list)  # by the cases it follows
     followups: list[str] = Field(default_factory=list)
     forwarding: list[Report] = Field(default_factory=list)  # late reports not yet handed over
+    repin: bool = False  # ops asked to state the reasons from the current pack
     committed: int = 0
 
     @property
@@ -446,7 +448,7 @@ class CaseState(Model):
         return StatementRequest(case_id=self.case_id, puid=puid, subject=self.subject,
                                 decision=self.decision, enforcement=self.enforcement,
                                 opener=self.reports[0], had_hits=bool(self.hits),
-                                facts=self.facts)
+                                facts=self.facts, repin=self.repin)
 
     def ledger_record(self, since: int = 0) -> LedgerRecord:
         """The case's ledger row with the timeline events after revision `since`."""
@@ -519,6 +521,7 @@ class StatementRequest(Model):
     opener: Report
     had_hits: bool
     facts: SubjectFacts | None = None
+    repin: bool = False
 
 
 class ForwardRequest(Model):

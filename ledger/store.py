@@ -157,10 +157,12 @@ class Ledger:
         return self._db.transaction(lambda cur: cur.execute(sql, params), write=True)
 
     # -- writes (from activities; every one idempotent) ------------------------------------------
-    def record_case(self, case: LedgerRecord) -> bool:
+    def record_case(self, case: LedgerRecord, restore: bool = False) -> bool:
         """Upsert the case's queue row and append its new timeline events.
 
-        Returns False when the ledger already holds this revision or a later one.
+        Returns False when the ledger already holds this revision or a later one. `restore`
+        (a rebuild from the workflows): write every event the ledger lacks, whatever the
+        revision of its row, so a rebuild is safe while workers write.
         """
         row = (
             case.case_uid, case.case_id, case.revision, case.state, case.queue, case.priority.value,
@@ -173,12 +175,12 @@ class Ledger:
         def upsert(cur: _Cursor) -> bool:
             found = cur.query("SELECT revision FROM cases WHERE case_uid = ?", (case.case_uid,))
             prior = found[0][0] if found else 0
-            if found and prior >= case.revision:
+            if found and prior >= case.revision and not restore:
                 return False  # a retry, or a late write overtaken by a newer one
-            cur.execute(_UPSERT_CASE, row)
+            cur.execute(_UPSERT_CASE, row)  # moves the row forward only
             # Events up to `prior` were written with that revision's row, in its transaction.
             for ev in case.timeline:
-                if ev.seq > prior:
+                if ev.seq > prior or restore:
                     cur.execute(
                         f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT (case_uid, seq) DO NOTHING",

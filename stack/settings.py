@@ -14,6 +14,7 @@ from domain.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK_QUEUE = "casework"
+MAX_CALL_S = 15  # a call to a dependency must end before an activity's heartbeat timeout
 
 
 def _env(name: str, default: str) -> str:
@@ -76,6 +77,9 @@ class Settings:
         if self.webhook_url and not self.webhook_secret:
             raise InvalidInput("CASEWORK_WEBHOOK_URL is set but CASEWORK_WEBHOOK_SECRET is empty: "
                                "refusing to send unsigned webhooks")
+        if not 0 < self.marketplace_timeout_s < MAX_CALL_S:
+            raise InvalidInput(f"CASEWORK_MARKETPLACE_TIMEOUT_S must be above 0 and below "
+                               f"{MAX_CALL_S} s (the enforcement's heartbeat timeout)")
 
     @property
     def sandbox_db(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -99,6 +100,11 @@ def test_unknown_key_bad_body_and_paths_are_refused(server: codec_server.CodecSe
     assert status == 422 and "'retired'" in json.loads(answer)["error"]
     assert call(server.url + "/decode", b"{not json")[0] == 400
     assert call(server.url + "/secrets", sealed_body())[0] == 404
+    for length in ("-1", "many"):  # a body length that cannot be read: refused, not waited on
+        with socket.create_connection(server.server_address[:2], timeout=5) as raw:
+            raw.sendall(f"POST /decode HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
+                        "\r\n".encode())
+            assert raw.recv(64).startswith(b"HTTP/1.0 400")
 
 
 def test_no_open_endpoint_beyond_loopback() -> None:

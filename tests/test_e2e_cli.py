@@ -192,6 +192,15 @@ async def test_ledger_rebuild_writes_queue_audit_and_statements_again(
     assert {r["state"] for r in before["cases"]} == {"appealable", "closed", "queued"}
     assert len(before["statements"]) == 1
 
-    rebuilt = await cli_json(cli_env(dev_env, settings), "ledger", "rebuild")
+    env = cli_env(dev_env, settings)
+    rebuilt = await cli_json(env, "ledger", "rebuild", "--fresh")
     assert (rebuilt["cases"], rebuilt["statements"], rebuilt["unreadable"]) == (3, 1, [])
     assert dev.ledger.dump() == before
+    # A ledger that lost rows (say, restored from last night's backup) while cases ran on:
+    dev.ledger.clear_derived()
+    await dev.open_case("listing:L-0033", "user_report", reporter="buyer-4")  # a new event
+    await cli_json(env, "ledger", "rebuild")
+    after = dev.ledger.dump()
+    assert len(after["audit"]) == len(before["audit"]) + 1
+    assert [r for r in after["cases"] if r["case_id"] != waiting.case_id] == [
+        r for r in before["cases"] if r["case_id"] != waiting.case_id]

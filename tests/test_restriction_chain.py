@@ -8,20 +8,31 @@ import concurrent.futures
 import dataclasses
 import shutil
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
 from domain.errors import Refused
-from domain.models import Action, Subject
+from domain.models import (
+    Action,
+    CaseState,
+    Decision,
+    EnforcementResult,
+    Report,
+    Source,
+    Subject,
+)
 from marketplace.sandbox import SandboxMarketplace
 from stack.settings import ROOT, Settings
 from tests import pg
 from tests.helpers import eventually
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -149,3 +160,35 @@ async def test_postgresql_restarted_mid_run_loses_nothing(
             assert [e.seq for e in cw.ledger.audit(ref.case_id)] == [
                 e.seq for e in case.timeline]
         assert len([r for r in cw.ledger.dump()["cases"] if r["state"] == "closed"]) == len(refs)
+
+
+def test_a_statement_the_dsa_rules_refuse_needs_a_person_and_a_repin_mends_it(
+        settings: Settings) -> None:
+    """A pinned citation the Transparency Database no longer accepts (its enumerations
+    changed), or a decision from before pinning whose policy left the pack: final, so the case
+    parks; once the pack is fixed, `case retry --repin` states the reasons from it."""
+    activities = worker_module.build_activities(settings)
+    pack = activities.pack.get()
+    case = CaseState(
+        case_id="c-1", case_uid="u-1", subject=Subject.parse("listing:L-0001"),
+        state="notifying", opened_at=NOW, reports=[Report(
+            report_id="r", source=Source.USER_REPORT, reporter="b", received_at=NOW)],
+        decision=Decision(decided_by="alice", policy_ids=["counterfeit"],
+                          actions=[Action.REMOVE], reason="replica", decided_at=NOW,
+                          automated=False, citations=[pack.get("counterfeit").ref().model_copy(
+                              update={"category": "STATEMENT_CATEGORY_RETIRED"})]),
+        enforcement=[EnforcementResult(action=Action.REMOVE, target=Subject.parse(
+            "listing:L-0001"), applied=True, detail="removed", applied_at=NOW)])
+    env = ActivityEnvironment()
+    with pytest.raises(ApplicationError) as refused:
+        env.run(activities.issue_statement, case.statement_request("p-1"))
+    assert refused.value.non_retryable and "not an accepted category" in refused.value.message
+    legacy = case.model_copy(update={"decision": case.decision.model_copy(update={
+        "citations": [], "policy_ids": ["retired-policy"]})})
+    with pytest.raises(ApplicationError, match="no policy of the current pack"):
+        env.run(activities.issue_statement, legacy.statement_request("p-2"))
+
+    case.repin = True
+    body = env.run(activities.issue_statement, case.statement_request("p-1"))
+    assert body["category"] == pack.get("counterfeit").category
+    assert [s["puid"] for s in activities.ledger.statements()] == ["p-1"]

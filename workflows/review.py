@@ -320,7 +320,9 @@ class ReviewWorkflow:
         self.lc.fire("retry", req)
         was = self.case.attention.reason if self.case.attention else ""
         self.case.attention, self.case.waiting_on = None, None
-        self._event(req.operator, "retried", f"{req.reason} (it waited for: {was})")
+        self.case.repin = self.case.repin or req.repin
+        repinned = "; reasons to be stated from the current pack" if req.repin else ""
+        self._event(req.operator, "retried", f"{req.reason} (it waited for: {was}){repinned}")
         await self._commit()
         return self.case.summary()
 
@@ -480,8 +482,9 @@ class ReviewWorkflow:
                 receipt = await self._step(
                     "the marketplace", CaseActivities.notify, self._message(
                         "sor", f"seller-of:{case.subject}", "statement_of_reasons",
-                        f"We restricted {case.subject}: {decision.reason}. You may appeal "
-                        "within six months of receiving this notice.", case.statement), _ACT)
+                        f"We restricted {case.subject}: {decision.reason}. You may appeal until "
+                        f"at least {appeal_deadline(workflow.now()):%Y-%m-%d} (six months from "
+                        "receiving this notice).", case.statement), _ACT)
                 # The window runs on the workflow's clock from the moment delivery is confirmed
                 # (the receipt's wall-clock time is kept in the outbox and the timeline).
                 case.notice_delivered_at = workflow.now()
