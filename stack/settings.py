@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from domain.errors import InvalidInput
 
@@ -77,6 +78,10 @@ class Settings:
         if self.webhook_url and not self.webhook_secret:
             raise InvalidInput("CASEWORK_WEBHOOK_URL is set but CASEWORK_WEBHOOK_SECRET is empty: "
                                "refusing to send unsigned webhooks")
+        if self.webhook_url and urlsplit(self.webhook_url).scheme != "https" and (
+                urlsplit(self.webhook_url).hostname not in ("localhost", "127.0.0.1", "::1")):
+            raise InvalidInput("CASEWORK_WEBHOOK_URL must be https:// (plain http only to this "
+                               "machine): notices carry personal data")
         if not 0 < self.marketplace_timeout_s < MAX_CALL_S:
             raise InvalidInput(f"CASEWORK_MARKETPLACE_TIMEOUT_S must be above 0 and below "
                                f"{MAX_CALL_S} s (the enforcement's heartbeat timeout)")

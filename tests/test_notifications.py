@@ -144,5 +144,8 @@ def test_a_worker_with_a_webhook_and_no_secret_refuses_to_start(settings: Settin
     with pytest.raises(InvalidInput, match="CASEWORK_WEBHOOK_SECRET is empty"):
         worker_module.build_activities(dataclasses.replace(
             settings, webhook_url="https://hooks.example/casework", webhook_secret=""))
+    with pytest.raises(InvalidInput, match="must be https"):
+        worker_module.build_activities(dataclasses.replace(
+            settings, webhook_url="http://hooks.example/casework", webhook_secret="s"))
     with pytest.raises(InvalidInput, match="below 15 s"):  # a call must end before a heartbeat
         worker_module.build_activities(dataclasses.replace(settings, marketplace_timeout_s=20))
