@@ -18,12 +18,12 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
 from activities.case_activities import CaseActivities
 from activities.intake import IntakeActivities
+from config.pack_file import PackFile
+from config.settings import Settings
 from ledger.store import Ledger
 from marketplace.base import Marketplace
 from marketplace.http import HttpMarketplace
 from marketplace.sandbox import SandboxMarketplace
-from stack.pack_file import PackFile
-from stack.settings import Settings
 from workflows.review import ReviewWorkflow
 
 WORKFLOWS = [ReviewWorkflow]
@@ -71,7 +71,7 @@ def build_worker(client: Client, settings: Settings,
 
 async def run(settings: Settings | None = None, address: str | None = None,
               profile: str | None = None) -> None:
-    from client.connection import connect
+    from config.connection import connect
 
     settings = settings or Settings()
     settings.check_worker()  # before connecting: a misconfigured worker says so at once

@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import webhook
+from config.pack_file import PackFile
 from domain.models import (
     Action,
     ApplyRequest,
@@ -29,7 +30,6 @@ from domain.models import (
 from domain.statement import build_statement
 from ledger.store import Ledger
 from marketplace.base import Marketplace, MarketplaceError, SubjectNotFound
-from stack.pack_file import PackFile
 
 P = ParamSpec("P")
 R = TypeVar("R")

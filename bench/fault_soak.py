@@ -39,10 +39,10 @@ sys.path.insert(0, str(ROOT))
 from harness import load_listings, report  # noqa: E402
 
 from client.api import CaseworkClient  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from domain.errors import Refused, Unavailable  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
-from stack.settings import Settings  # noqa: E402
 
 T = TypeVar("T")
 REVIEWERS = 5

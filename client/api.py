@@ -22,7 +22,9 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.intake import file_report
-from client.connection import connect
+from config.connection import connect
+from config.pack_file import PackFile
+from config.settings import Settings
 from domain.errors import (
     BY_NAME,
     CaseworkError,
@@ -49,8 +51,6 @@ from domain.models import (
 )
 from domain.policy import PolicyPack
 from ledger.store import Ledger
-from stack.pack_file import PackFile
-from stack.settings import Settings
 from workflows.review import ReviewWorkflow
 
 CLAIM_CANDIDATES = 25

@@ -177,8 +177,8 @@ async def policy_list(args: argparse.Namespace) -> None:
 
 
 def _sandbox() -> Any:
+    from config.settings import Settings
     from marketplace.sandbox import SandboxMarketplace
-    from stack.settings import Settings
 
     return SandboxMarketplace(Settings().sandbox_db)
 
@@ -245,7 +245,7 @@ async def worker(args: argparse.Namespace) -> None:
 
 async def codec_server(args: argparse.Namespace) -> None:
     from client import codec_server
-    from stack.settings import Settings
+    from config.settings import Settings
 
     with codec_server.build(Settings()).start() as server:
         print(f"codec endpoint on {server.url}; Ctrl-C stops it", flush=True)

@@ -22,8 +22,8 @@ from types import TracebackType
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from client.codec import CodecKeyError, EncryptionCodec, Keyring
-from stack.settings import Settings
+from config.codec import CodecKeyError, EncryptionCodec, Keyring
+from config.settings import Settings
 
 log = logging.getLogger("casework.codec")
 

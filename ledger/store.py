@@ -12,6 +12,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -390,7 +391,7 @@ class _Sqlite:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as e:
             raise Unavailable(f"SQLite ledger {self._path}: {_first_line(e)}") from None
@@ -460,3 +461,17 @@ class _Postgres:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _wal(conn: sqlite3.Connection, tries: int = 50) -> None:
+    """Switch the file to WAL once. The switch needs the file to itself and does not wait for
+    a busy one (ledgers opened together): try again for a few seconds."""
+    for attempt in range(tries):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.1)

@@ -17,12 +17,13 @@ import signal
 import subprocess
 import sys
 
-from client import codec, codec_server
+from client import codec_server
 from client.api import CaseworkClient
+from config import codec
+from config.settings import Settings
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
-from stack.settings import Settings
 
 DEMO_REPORTS = [
     ("listing:L-0001", "user_report", "buyer-117", "Looks like a fake watch", None),

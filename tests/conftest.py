@@ -17,10 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
+from config.settings import Settings
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
-from stack.settings import Settings
 from tests import pg
 from tests.helpers import CONVERTER, TEST_KEYS
 from workflows import search_attributes

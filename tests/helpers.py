@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from client.codec import Keyring, data_converter
+from config.codec import Keyring, data_converter
 from domain.errors import Unavailable
 
 T = TypeVar("T")

@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
+from config.settings import Settings
 from domain.errors import InvalidInput, Refused, Unavailable
 from marketplace.sandbox import SandboxMarketplace
-from stack.settings import Settings
 from tests.helpers import eventually
 
 

@@ -14,7 +14,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
 from client.api import _from_failure
-from client.codec import (
+from config.codec import (
     ENCRYPTED,
     CodecKeyError,
     EncryptionCodec,
@@ -22,9 +22,9 @@ from client.codec import (
     data_converter,
     ensure_dev_keys,
 )
+from config.settings import Settings
 from domain.errors import Refused
 from domain.models import Report, Source
-from stack.settings import Settings
 
 MARKER = "reporter says: ring 0170-5550199"
 

@@ -14,8 +14,8 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from client import codec_server
-from client.codec import EncryptionCodec, Keyring
-from stack.settings import Settings
+from config.codec import EncryptionCodec, Keyring
+from config.settings import Settings
 from tests.test_codec import clear
 
 UI = "http://localhost:8233"

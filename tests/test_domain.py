@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from config.settings import ROOT
 from domain.errors import InvalidInput, Refused
 from domain.lifecycle import REVIEW_STATES, Lifecycle, mermaid
 from domain.models import (
@@ -24,7 +25,6 @@ from domain.models import (
 from domain.policy import PolicyPack, reprioritise
 from domain.sla import appeal_deadline
 from domain.statement import StatementOfReasons, build_statement
-from stack.settings import ROOT
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PACK = PolicyPack.from_toml((ROOT / "policies" / "pack.toml").read_text())

@@ -9,9 +9,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from client.api import CaseworkClient
+from config.settings import Settings
 from domain.models import Action, CaseState, Subject
 from marketplace.sandbox import SandboxMarketplace
-from stack.settings import Settings
 from tests.helpers import eventually
 from tests.test_e2e_cli import cli_env, cli_json, run_cli
 

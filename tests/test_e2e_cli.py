@@ -13,10 +13,10 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from client.api import CaseworkClient
+from config.settings import Settings
 from domain.models import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
-from stack.settings import Settings
 from tests.helpers import eventually
 
 CASEWORK = str(Path(sys.executable).parent / "casework")

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from stack.settings import ROOT
+from config.settings import ROOT
 
 
 def test_the_stack_killed_twice_mid_flight_loses_and_doubles_nothing() -> None:

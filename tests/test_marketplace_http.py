@@ -17,10 +17,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 import worker as worker_module
+from config.settings import Settings
 from domain.models import Action, ApplyRequest, Report, ScreenRequest, Source, Subject
 from marketplace.base import ActionRefused, MarketplaceUnavailable, SubjectNotFound
 from marketplace.http import HttpMarketplace
-from stack.settings import Settings
 
 Answer = Callable[[BaseHTTPRequestHandler], None]
 LISTING = Subject.parse("listing:L-0001")

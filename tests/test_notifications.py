@@ -23,8 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 import worker as worker_module
 from activities.webhook import post, sign, verify
 from client.api import CaseworkClient
+from config.settings import Settings
 from domain.errors import InvalidInput
-from stack.settings import Settings
 from tests.helpers import eventually
 
 SECRET = "test-secret"

@@ -17,9 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from client import codec_server
 from client.api import CaseworkClient
-from client.codec import ENCRYPTED
+from config.codec import ENCRYPTED
+from config.settings import Settings
 from stack import devserver
-from stack.settings import Settings
 from tests.helpers import eventually
 from tests.test_e2e_cli import cli_env, run_cli
 

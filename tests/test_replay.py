@@ -12,7 +12,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 import worker as worker_module
-from client.codec import ENCRYPTED
+from config.codec import ENCRYPTED
 from domain.models import CaseInput, Report, Screening
 from tests.helpers import CONVERTER
 

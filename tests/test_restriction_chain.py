@@ -17,6 +17,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
+from config.settings import ROOT, Settings
 from domain.errors import Refused
 from domain.models import (
     Action,
@@ -28,7 +29,6 @@ from domain.models import (
     Subject,
 )
 from marketplace.sandbox import SandboxMarketplace
-from stack.settings import ROOT, Settings
 from tests import pg
 from tests.helpers import eventually
 

@@ -20,10 +20,10 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
+from config.settings import Settings
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
-from stack.settings import Settings
 from tests.conftest import add_search_attributes
 from tests.helpers import CONVERTER, eventually
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 
-from client.codec import Keyring, data_converter
+from config.codec import Keyring, data_converter
+from config.settings import Settings
 from domain.errors import Unavailable
-from stack.settings import Settings
 
 DEFAULT_ADDRESS = "localhost:7233"
 

@@ -28,8 +28,8 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
+from config.settings import Settings
 from domain.errors import Unavailable
-from stack.settings import Settings
 
 ENCODING = "encoding"
 ENCRYPTED = b"binary/encrypted"
