@@ -12,20 +12,24 @@ from temporalio.exceptions import ApplicationError
 
 from activities import webhook
 from config.pack_file import PackFile
-from domain.models import (
+from domain.core import (
     Action,
     ApplyRequest,
     EnforcementResult,
     LedgerRecord,
+    MessageKind,
     Notification,
+    Receipt,
+    outcome_message_id,
+    reporter_address,
+    seller_subject,
+)
+from domain.review.models import (
     OverflowOutcome,
     OverflowReport,
-    Receipt,
     Screening,
     ScreenRequest,
     StatementRequest,
-    Subject,
-    outcome_message_id,
 )
 from domain.statement import build_statement
 from ledger.store import Ledger
@@ -137,7 +141,8 @@ class CaseActivities:
         for i, (reporter_key, reporter) in enumerate(reporters[start:], start):
             self.notify(Notification(
                 message_id=outcome_message_id(outcome.case_uid, reporter_key),
-                case_id=outcome.case_id, recipient=f"reporter:{reporter}", kind="outcome",
+                case_id=outcome.case_id, recipient=reporter_address(reporter),
+                kind=MessageKind.OUTCOME,
                 text=outcome.text))
             activity.heartbeat(i + 1)
         return len(reporters)
@@ -147,9 +152,8 @@ class CaseActivities:
     def notify(self, note: Notification) -> Receipt:
         """Land the message in the outbox (once), then post it to the webhook if configured."""
         recipient = note.recipient
-        if recipient.startswith("seller-of:"):
+        if subject := seller_subject(recipient):
             activity.heartbeat("resolving the seller")
-            subject = Subject.parse(recipient.removeprefix("seller-of:"))
             seller = self.marketplace.resolve(subject, Action.SUSPEND_SELLER)
             activity.heartbeat("asking for the seller's contact")
             recipient = self.marketplace.seller_contact(seller.id)

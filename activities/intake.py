@@ -20,14 +20,16 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
-from domain.models import (
-    CaseInput,
-    CaseRef,
+from domain.core import (
     CaseSummary,
     EnforcementResult,
-    ForwardRequest,
     Report,
     Subject,
+)
+from domain.review.models import (
+    CaseInput,
+    CaseRef,
+    ForwardRequest,
 )
 from workflows import search_attributes
 

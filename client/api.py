@@ -25,6 +25,16 @@ from activities.intake import file_report
 from config.connection import connect
 from config.pack_file import PackFile
 from config.settings import Settings
+from domain.core import (
+    Action,
+    CaseSummary,
+    ClaimRequest,
+    QueueEntry,
+    Report,
+    Source,
+    Subject,
+    TimelineEvent,
+)
 from domain.errors import (
     BY_NAME,
     CaseworkError,
@@ -35,21 +45,13 @@ from domain.errors import (
     Unavailable,
     build,
 )
-from domain.models import (
-    Action,
+from domain.policy import PolicyPack
+from domain.review.models import (
     CaseRef,
     CaseState,
-    CaseSummary,
-    ClaimRequest,
     DecideRequest,
-    QueueEntry,
-    Report,
     RetryRequest,
-    Source,
-    Subject,
-    TimelineEvent,
 )
-from domain.policy import PolicyPack
 from ledger.store import Ledger
 from workflows.review import ReviewWorkflow
 

@@ -19,7 +19,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain import errors
-from domain.models import Subject, SubjectKind, unsafe_chars
+from domain.core import (
+    Subject,
+    SubjectKind,
+    unsafe_chars,
+)
 
 EXIT_CODES: dict[type[errors.CaseworkError], int] = {
     errors.InvalidInput: 2, errors.Refused: 3, errors.NotFound: 4, errors.EmptyQueue: 5,
@@ -253,12 +257,15 @@ async def codec_server(args: argparse.Namespace) -> None:
 
 
 async def lifecycle(args: argparse.Namespace) -> None:
-    from domain.lifecycle import REVIEW_STATES, REVIEW_TRANSITIONS, mermaid
+    from domain.engine import mermaid
+    from domain.lifecycles import LIFECYCLES
 
+    declaration = LIFECYCLES[args.machine]
     if args.format == "mermaid":
-        print(mermaid())
+        print(mermaid(declaration))
     else:
-        _emit(args, {"states": REVIEW_STATES, "transitions": REVIEW_TRANSITIONS},
+        _emit(args, {"name": declaration.name, "states": declaration.states,
+                     "transitions": declaration.transitions},
               lambda d: "\n".join(f"{t['trigger']:<20} {t['source']} -> {t['dest'] or '(same)'}"
                                   for t in d["transitions"]))
 
@@ -359,7 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="serve the codec endpoint the Temporal UI decrypts payloads through")
     sp.set_defaults(fn=codec_server)
     sp = sub.add_parser("lifecycle", help="the lifecycle declaration", parents=[common])
-    sp.add_argument("machine", nargs="?", default="review", choices=["review"])
+    from domain.lifecycles import LIFECYCLES
+
+    sp.add_argument("machine", nargs="?", default="review", choices=sorted(LIFECYCLES))
     sp.add_argument("--format", choices=["text", "mermaid"], default="text")
     sp.set_defaults(fn=lifecycle)
     return p

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from domain.models import CaseState
+from domain.review.models import CaseState
 from ledger.store import Ledger
 
 WORKFLOW = "ReviewWorkflow"

@@ -10,17 +10,19 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain import dsa
-from domain.errors import InvalidInput
-from domain.models import (
+from domain.core import (
     Action,
-    AutoEnforcement,
-    PolicyHit,
     PolicyRef,
     Priority,
     Report,
-    Screening,
     Source,
     SubjectFacts,
+)
+from domain.errors import InvalidInput
+from domain.review.models import (
+    AutoEnforcement,
+    PolicyHit,
+    Screening,
 )
 from domain.sla import DEFAULT_SLA_HOURS
 

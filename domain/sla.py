@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime, time, timedelta
 
-from domain.models import Priority
+from domain.core import Priority
 
 DEFAULT_SLA_HOURS: dict[Priority, float] = {
     Priority.P0: 1,

@@ -15,7 +15,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain import dsa
-from domain.models import Action, PolicyRef, Source, StatementRequest, SubjectFacts, SubjectKind
+from domain.core import (
+    Action,
+    PolicyRef,
+    Source,
+    SubjectFacts,
+    SubjectKind,
+)
+from domain.review.models import StatementRequest
 
 _VISIBILITY = {
     Action.REMOVE: "DECISION_VISIBILITY_CONTENT_REMOVED",

@@ -22,8 +22,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from domain.errors import InvalidInput, Unavailable
-from domain.models import (
+from domain.core import (
     LedgerRecord,
     Priority,
     QueueEntry,
@@ -32,6 +31,7 @@ from domain.models import (
     SubjectKind,
     TimelineEvent,
 )
+from domain.errors import InvalidInput, Unavailable
 
 T = TypeVar("T")
 

@@ -12,7 +12,11 @@ from typing import ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from domain.models import Action, Subject, SubjectFacts
+from domain.core import (
+    Action,
+    Subject,
+    SubjectFacts,
+)
 
 
 class ApplyResult(BaseModel):

@@ -31,8 +31,12 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, StrictBool, StrictStr, ValidationError
 
+from domain.core import (
+    Action,
+    Subject,
+    SubjectFacts,
+)
 from domain.errors import first_problem
-from domain.models import Action, Subject, SubjectFacts
 from marketplace.base import (
     ActionRefused,
     ApplyResult,

@@ -19,7 +19,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from domain.models import Action, Subject, SubjectFacts, SubjectKind
+from domain.core import (
+    Action,
+    Subject,
+    SubjectFacts,
+    SubjectKind,
+)
 from marketplace.base import ActionRefused, ApplyResult, MarketplaceUnavailable, SubjectNotFound
 
 T = TypeVar("T")

@@ -23,8 +23,8 @@ from config.codec import (
     ensure_dev_keys,
 )
 from config.settings import Settings
+from domain.core import Report, Source
 from domain.errors import Refused
-from domain.models import Report, Source
 
 MARKER = "reporter says: ring 0170-5550199"
 

@@ -7,12 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from config.settings import ROOT
-from domain.errors import InvalidInput, Refused
-from domain.lifecycle import REVIEW_STATES, Lifecycle, mermaid
-from domain.models import (
+from domain.core import (
     Action,
-    CaseState,
-    DecideRequest,
     Decision,
     EnforcementResult,
     Priority,
@@ -22,7 +18,12 @@ from domain.models import (
     SubjectFacts,
     SubjectKind,
 )
+from domain.engine import Lifecycle, mermaid
+from domain.errors import InvalidInput, Refused
+from domain.lifecycles import LIFECYCLES
 from domain.policy import PolicyPack, reprioritise
+from domain.review.lifecycle import REVIEW
+from domain.review.models import CaseState, DecideRequest
 from domain.sla import appeal_deadline
 from domain.statement import StatementOfReasons, build_statement
 
@@ -65,7 +66,7 @@ def test_priority_rises_one_step_and_stops_at_p0() -> None:
 
 
 def test_lifecycle_refuses_steps_the_declaration_does_not_allow() -> None:
-    lc = Lifecycle(case(state="queued", assignee=None))
+    lc = Lifecycle(REVIEW, case(state="queued", assignee=None))
     req = DecideRequest(reviewer="alice", policy_ids=["counterfeit"], actions=[Action.REMOVE],
                         reason="r")
     with pytest.raises(Refused, match="cannot decide a case in state 'queued'"):
@@ -74,7 +75,7 @@ def test_lifecycle_refuses_steps_the_declaration_does_not_allow() -> None:
     assert lc.state == "in_review"
     with pytest.raises(Refused, match="cannot claim"):
         lc.check("claim")
-    closed = Lifecycle(case(state="closed"))
+    closed = Lifecycle(REVIEW, case(state="closed"))
     with pytest.raises(Refused):
         closed.check("add_report")
 
@@ -89,7 +90,7 @@ def test_lifecycle_refuses_steps_the_declaration_does_not_allow() -> None:
      "named once"),
 ])
 def test_decide_guards_explain_refusals(req: dict, why: str) -> None:
-    lc = Lifecycle(case())
+    lc = Lifecycle(REVIEW, case())
     with pytest.raises(Refused, match=why):
         lc.check("decide", DecideRequest(reason="r", **req))
     assert lc.state == "in_review"
@@ -99,12 +100,12 @@ def test_listing_actions_do_not_apply_to_a_seller_case() -> None:
     c = case()
     c.subject = Subject(kind=SubjectKind.SELLER, id="U-1")
     with pytest.raises(Refused, match="acts on listings"):
-        Lifecycle(c).check("decide", DecideRequest(reviewer="alice", policy_ids=["counterfeit"],
+        Lifecycle(REVIEW, c).check("decide", DecideRequest(reviewer="alice", policy_ids=["counterfeit"],
                                                    actions=[Action.REMOVE], reason="r"))
 
 
 def test_no_violation_closes_after_notifying_and_restrictions_open_the_appeal_window() -> None:
-    lc = Lifecycle(case())
+    lc = Lifecycle(REVIEW, case())
     lc.fire("decide", DecideRequest(reviewer="alice", actions=[Action.NO_ACTION], reason="ok"))
     lc.model.case.decision = Decision(decided_by="alice", policy_ids=[], reason="ok",
                                       actions=[Action.NO_ACTION], decided_at=NOW, automated=False)
@@ -116,9 +117,14 @@ def test_no_violation_closes_after_notifying_and_restrictions_open_the_appeal_wi
     assert lc.fire("close") == "closed"
 
 
-def test_mermaid_draws_every_state() -> None:
-    text = mermaid()
-    assert all(f'state "{s}"' in text for s in REVIEW_STATES)
+@pytest.mark.parametrize("name", sorted(LIFECYCLES))
+def test_every_lifecycle_is_drawn_from_its_declaration_and_shown_in_the_docs(name: str) -> None:
+    declaration = LIFECYCLES[name]
+    text = mermaid(declaration)
+    assert all(f'state "{s}"' in text for s in declaration.states)
+    assert text in (ROOT / "docs" / "architecture.md").read_text(), (
+        f"docs/architecture.md does not show the {name} lifecycle as declared: paste "
+        f"`casework lifecycle {name} --format mermaid`")
 
 
 def test_pack_has_realistic_policies_mapped_to_dsa() -> None:
@@ -178,11 +184,11 @@ def _decided_case(actions: list[Action], automated: bool = False,
 
 
 def test_a_restriction_that_did_not_land_opens_no_appeal_window() -> None:
-    failed = Lifecycle(_decided_case([Action.REMOVE], applied=False))
+    failed = Lifecycle(REVIEW, _decided_case([Action.REMOVE], applied=False))
     with pytest.raises(Refused):
         failed.check("open_appeal_window")
     assert failed.fire("close") == "closed"
-    landed = Lifecycle(_decided_case([Action.REMOVE]))
+    landed = Lifecycle(REVIEW, _decided_case([Action.REMOVE]))
     assert landed.fire("open_appeal_window") == "appealable"
 
 

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from client.api import CaseworkClient
 from config.settings import Settings
-from domain.models import Action, Subject
+from domain.core import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from tests.helpers import eventually
@@ -165,7 +165,7 @@ async def test_public_text_is_escaped_and_commands_answer_small(
 async def test_lifecycle_diagram_is_drawn_from_the_declaration(dev_env: WorkflowEnvironment,
                                                                settings: Settings) -> None:
     proc = await run_cli(cli_env(dev_env, settings), "lifecycle", "review", "--format", "mermaid")
-    from domain.lifecycle import REVIEW_STATES
+    from domain.review.lifecycle import REVIEW_STATES
 
     assert "stateDiagram-v2" in proc.stdout
     for state in REVIEW_STATES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from client.api import CaseworkClient
-from domain.models import Priority
+from domain.core import Priority
 from tests.helpers import eventually
 from workflows import search_attributes
 

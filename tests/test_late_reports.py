@@ -6,7 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from client.api import CaseworkClient
-from domain.models import MAX_REPORTS_PER_CASE, Action, Priority, Subject
+from domain.core import (
+    Action,
+    Priority,
+    Subject,
+)
+from domain.review.models import MAX_REPORTS_PER_CASE
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import eventually
 

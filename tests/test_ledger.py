@@ -17,15 +17,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from domain.errors import InvalidInput, Unavailable
-from domain.models import (
-    CaseState,
+from domain.core import (
     LedgerRecord,
     Priority,
     Subject,
     SubjectKind,
     TimelineEvent,
 )
+from domain.errors import InvalidInput, Unavailable
+from domain.review.models import CaseState
 from ledger.store import Ledger
 from tests import pg
 

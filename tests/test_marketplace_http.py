@@ -18,7 +18,14 @@ from temporalio.testing import ActivityEnvironment
 
 import worker as worker_module
 from config.settings import Settings
-from domain.models import Action, ApplyRequest, Report, ScreenRequest, Source, Subject
+from domain.core import (
+    Action,
+    ApplyRequest,
+    Report,
+    Source,
+    Subject,
+)
+from domain.review.models import ScreenRequest
 from marketplace.base import ActionRefused, MarketplaceUnavailable, SubjectNotFound
 from marketplace.http import HttpMarketplace
 

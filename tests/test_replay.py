@@ -13,7 +13,8 @@ from temporalio.worker import Replayer
 
 import worker as worker_module
 from config.codec import ENCRYPTED
-from domain.models import CaseInput, Report, Screening
+from domain.core import Report
+from domain.review.models import CaseInput, Screening
 from tests.helpers import CONVERTER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))

@@ -18,16 +18,16 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 import worker as worker_module
 from client.api import CaseworkClient
 from config.settings import ROOT, Settings
-from domain.errors import Refused
-from domain.models import (
+from domain.core import (
     Action,
-    CaseState,
     Decision,
     EnforcementResult,
     Report,
     Source,
     Subject,
 )
+from domain.errors import Refused
+from domain.review.models import CaseState
 from marketplace.sandbox import SandboxMarketplace
 from tests import pg
 from tests.helpers import eventually

@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from client.api import CaseworkClient
-from domain.models import Priority
+from domain.core import Priority
 from domain.sla import appeal_deadline
 from tests.helpers import eventually
 from workflows import search_attributes

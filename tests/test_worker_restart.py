@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from client.api import CaseworkClient
 from config.settings import Settings
-from domain.models import Action, Subject
+from domain.core import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import eventually
 from tests.test_e2e_cli import cli_env

@@ -24,39 +24,47 @@ from temporalio.exceptions import ActivityError, RetryState
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.intake import IntakeActivities
-    from domain.errors import check_intake
-    from domain.lifecycle import JOINABLE, Lifecycle
-    from domain.models import (
-        MAX_REPORTS_PER_CASE,
+    from domain.core import (
+        OPS,
         Action,
+        Actor,
         ApplyRequest,
         Attention,
-        CaseInput,
-        CaseRef,
-        CaseState,
         CaseSummary,
         ClaimRequest,
-        DecideRequest,
         Decision,
-        ForwardRequest,
+        Event,
+        MessageKind,
         Notification,
-        OverflowOutcome,
-        OverflowReport,
         Receipt,
         Report,
-        RetryRequest,
-        ScreenRequest,
         Source,
         TimelineEvent,
         outcome_message_id,
+        reporter_address,
+        seller_of,
     )
+    from domain.engine import Lifecycle
+    from domain.errors import check_intake
     from domain.policy import reprioritise
+    from domain.review.lifecycle import JOINABLE, REVIEW
+    from domain.review.models import (
+        MAX_REPORTS_PER_CASE,
+        CaseInput,
+        CaseRef,
+        CaseState,
+        DecideRequest,
+        ForwardRequest,
+        OverflowOutcome,
+        OverflowReport,
+        RetryRequest,
+        ScreenRequest,
+    )
     from domain.sla import appeal_deadline, deadline
     from domain.statement import puid_for
     from workflows import search_attributes
 
-ENGINE = "policy-engine"
-WAITING = ("queued", "in_review", "appealable", "needs_attention")
+WAITING = ("queued", "in_review", "appealable", MessageKind.NEEDS_ATTENTION)
 # Heartbeats (at every call to a dependency, each bounded to 10 s) let a crashed worker's
 # activity be retried within 20 s instead of at its start-to-close timeout.
 _ACT = {"start_to_close_timeout": timedelta(seconds=45),
@@ -93,9 +101,9 @@ class ReviewWorkflow:
                 generation=inp.generation, in_force=inp.in_force,
             )
             follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
-            self._event(_actor(inp.report), "opened",
+            self._event(_actor(inp.report), Event.OPENED,
                         f"{inp.report.source.value} report {inp.report.report_id}{follows}")
-        self.lc = Lifecycle(self.case)
+        self.lc = Lifecycle(REVIEW, self.case)
         self._spawned: list[asyncio.Task[Any]] = []
         self._forwarded: dict[str, CaseRef] = {}
 
@@ -163,7 +171,7 @@ class ReviewWorkflow:
             return await self._forward(report)
         # Runs from before follow-ups: the report is kept on the decided case.
         case.reports.append(report)
-        self._event(_actor(report), "report_joined",
+        self._event(_actor(report), Event.REPORT_JOINED,
                     f"{report.source.value} report {report.report_id}")
         await self._commit()
         return self._ref("joined")
@@ -185,12 +193,12 @@ class ReviewWorkflow:
             if held <= case.reports_overflow:  # the ledger holds it already
                 return self._ref("duplicate")
             case.reports_overflow = held
-            self._event(_actor(report), "report_joined",
+            self._event(_actor(report), Event.REPORT_JOINED,
                         f"{report.source.value} report {report.report_id} (kept in the ledger: "
                         f"{case.reports_overflow} beyond the cap of {MAX_REPORTS_PER_CASE})")
         else:
             case.reports.append(report)
-            self._event(_actor(report), "report_joined",
+            self._event(_actor(report), Event.REPORT_JOINED,
                         f"{report.source.value} report {report.report_id}")
         if workflow.patched("join-recomputes-priority"):
             if case.state != "screening":  # screening routes with every report it has
@@ -214,7 +222,7 @@ class ReviewWorkflow:
             case.sla_deadline = min(case.sla_deadline,
                                     deadline(workflow.now(), case.sla_hours[new]))
         sla = f", SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}" if case.sla_deadline else ""
-        self._event("intake", "reprioritised",
+        self._event(Actor.INTAKE, Event.REPRIORITISED,
                     f"{', '.join(r.source.value for r in reports)} report joined: "
                     f"{before.value} -> {new.value}{sla}")
 
@@ -225,7 +233,7 @@ class ReviewWorkflow:
         assert case.sla_deadline is not None
         case.sla_deadline = min(case.sla_deadline,
                                 deadline(case.opened_at, case.sla_hours[case.priority]))
-        self._event("intake", "reprioritised",
+        self._event(Actor.INTAKE, Event.REPRIORITISED,
                     f"trusted flagger joined: {before.value} -> {case.priority.value}, "
                     f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
 
@@ -240,7 +248,7 @@ class ReviewWorkflow:
         case = self.case
         followup_id = self._followup_id()
         case.forwarding.append(report)
-        self._event(_actor(report), "report_forwarded",
+        self._event(_actor(report), Event.REPORT_FORWARDED,
                     f"{report.source.value} report {report.report_id} came after the decision: "
                     f"follow-up case {followup_id}")
         await self._commit()
@@ -267,11 +275,11 @@ class ReviewWorkflow:
                                    in_force=[*case.in_force, *case.enforcement]), _ACT)
             except ActivityError as e:  # the follow-up refused it for good: a person looks
                 case.forwarding.pop(0)
-                self._event("intake", "forward_refused",
+                self._event(Actor.INTAKE, Event.FORWARD_REFUSED,
                             f"report {report.report_id} for {followup_id}: {_why(e)}")
                 await self._commit()
                 await self._tell_staff(
-                    f"forward-{report.key}", case.queue_lead or "ops", "forward_refused",
+                    f"forward-{report.key}", case.queue_lead or OPS, MessageKind.FORWARD_REFUSED,
                     f"Case {case.case_id}: a late report could not be handed to {followup_id}: "
                     f"{_why(e)}")
                 continue
@@ -290,7 +298,7 @@ class ReviewWorkflow:
         self.lc.fire("claim")
         self.case.assignee = req.reviewer
         self.case.lease_expires_at = workflow.now() + timedelta(minutes=req.lease_minutes)
-        self._event(req.reviewer, "claimed", f"lease until {self.case.lease_expires_at:%H:%M:%SZ}")
+        self._event(req.reviewer, Event.CLAIMED, f"lease until {self.case.lease_expires_at:%H:%M:%SZ}")
         await self._commit()
         return self.case.summary()
 
@@ -305,7 +313,7 @@ class ReviewWorkflow:
         self.case.decision = self._decision(req.reviewer, req.policy_ids, req.actions,
                                             req.reason, automated=False)
         self.case.lease_expires_at = None
-        self._event(req.reviewer, "decided", _describe(self.case.decision))
+        self._event(req.reviewer, Event.DECIDED, _describe(self.case.decision))
         await self._commit()
         return self.case.summary()
 
@@ -322,7 +330,7 @@ class ReviewWorkflow:
         self.case.attention, self.case.waiting_on = None, None
         self.case.repin = self.case.repin or req.repin
         repinned = "; reasons to be stated from the current pack" if req.repin else ""
-        self._event(req.operator, "retried", f"{req.reason} (it waited for: {was}){repinned}")
+        self._event(req.operator, Event.RETRIED, f"{req.reason} (it waited for: {was}){repinned}")
         await self._commit()
         return self.case.summary()
 
@@ -354,7 +362,7 @@ class ReviewWorkflow:
         case.dependency_alert_minutes = s.dependency_alert_minutes
         found = "" if s.subject_found else (
             f"; {s.facts_missing or 'the marketplace does not know this subject'}")
-        self._event(ENGINE, "screened",
+        self._event(Actor.POLICY_ENGINE, Event.SCREENED,
                     f"{len(s.hits)} hit(s) {', '.join(sorted({h.policy_id for h in s.hits}))}"
                     f"{found}")
         if later := case.reports[screened:]:  # joined while screening ran
@@ -362,14 +370,14 @@ class ReviewWorkflow:
                                          any(r.source is Source.TRUSTED_FLAGGER
                                              for r in case.reports[:screened]))
         if s.auto:
-            case.decision = self._decision(ENGINE, [s.auto.policy_id], s.auto.actions,
+            case.decision = self._decision(Actor.POLICY_ENGINE, [s.auto.policy_id], s.auto.actions,
                                            s.auto.reason, automated=True)
             self.lc.fire("auto_action")
-            self._event(ENGINE, "auto_actioned", _describe(case.decision))
+            self._event(Actor.POLICY_ENGINE, Event.AUTO_ACTIONED, _describe(case.decision))
         else:
             self.lc.fire("enqueue")
             case.sla_deadline = deadline(case.opened_at, case.sla_hours[case.priority])
-            self._event(ENGINE, "queued", f"{case.queue} {case.priority.value}, "
+            self._event(Actor.POLICY_ENGINE, Event.QUEUED, f"{case.queue} {case.priority.value}, "
                         f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
         await self._commit()
 
@@ -382,7 +390,7 @@ class ReviewWorkflow:
         now = workflow.now()
         if case.state == "in_review" and case.lease_expires_at and case.lease_expires_at <= now:
             self.lc.fire("expire_lease")
-            self._event("sla-clock", "lease_expired", f"{case.assignee}'s claim lapsed")
+            self._event(Actor.SLA_CLOCK, Event.LEASE_EXPIRED, f"{case.assignee}'s claim lapsed")
             case.assignee, case.lease_expires_at = None, None
             await self._commit()
         if case.sla_deadline and case.sla_deadline <= now and case.state in ("queued",
@@ -403,9 +411,9 @@ class ReviewWorkflow:
                   "notified")
         if case.breaches >= 2:
             detail += "; second breach: escalation required"
-        self._event("sla-clock", "sla_breached", detail)
+        self._event(Actor.SLA_CLOCK, Event.SLA_BREACHED, detail)
         await self._commit()
-        await self._tell_staff(f"breach-{case.breaches}", case.queue_lead, "sla_breach",
+        await self._tell_staff(f"breach-{case.breaches}", case.queue_lead, MessageKind.SLA_BREACH,
                                f"Case {case.case_id} in {case.queue} missed its SLA: {detail}")
 
     async def _in_auto_actioned(self) -> None:
@@ -419,7 +427,8 @@ class ReviewWorkflow:
     def _move(self, trigger: str) -> None:
         """A step of the chain the case takes by itself: the timeline (and so the ledger,
         which moves by revision) shows the state it reached."""
-        self._event("enforcer" if trigger == "enforce" else "notifier", self.lc.fire(trigger))
+        self._event(Actor.ENFORCER if trigger == "enforce" else Actor.NOTIFIER,
+                    Event(self.lc.fire(trigger)))
 
     async def _in_enforcing(self) -> None:
         case = self.case
@@ -430,7 +439,7 @@ class ReviewWorkflow:
             if action in done or action is Action.NO_ACTION:
                 continue
             if action in in_force:  # a follow-up never applies an action twice
-                self._event("enforcer", "already_in_force",
+                self._event(Actor.ENFORCER, Event.ALREADY_IN_FORCE,
                             f"{action.value} is in force under {case.followup_of}")
                 continue
             try:
@@ -440,10 +449,10 @@ class ReviewWorkflow:
                                  idempotency_key=f"{case.case_uid}:{action.value}",
                                  reason=case.decision.reason), _ENFORCE)
             except ActivityError as e:  # the marketplace proved it can never apply this
-                self._event("enforcer", "action_failed", f"{action.value}: {_why(e)}")
+                self._event(Actor.ENFORCER, Event.ACTION_FAILED, f"{action.value}: {_why(e)}")
                 continue
             case.enforcement.append(result)
-            self._event("enforcer", "enforced",
+            self._event(Actor.ENFORCER, Event.ENFORCED,
                         f"{action.value} on {result.target}: {result.detail}"
                         + ("" if result.applied else " (no second application)"))
         self._move("notify")
@@ -464,7 +473,7 @@ class ReviewWorkflow:
         else:
             self.lc.fire("close")
             case.closed_at = workflow.now()
-        self._event("notifier", case.state, "")
+        self._event(Actor.NOTIFIER, Event(case.state))
         await self._commit()
 
     async def _state_reasons(self) -> None:
@@ -481,7 +490,7 @@ class ReviewWorkflow:
             if case.notice_delivered_at is None:
                 receipt = await self._step(
                     "the marketplace", CaseActivities.notify, self._message(
-                        "sor", f"seller-of:{case.subject}", "statement_of_reasons",
+                        "sor", seller_of(case.subject), MessageKind.STATEMENT_OF_REASONS,
                         f"We restricted {case.subject}: {decision.reason}. You may appeal until "
                         f"at least {appeal_deadline(workflow.now()):%Y-%m-%d} (six months from "
                         "receiving this notice).", case.statement), _ACT)
@@ -489,7 +498,7 @@ class ReviewWorkflow:
                 # (the receipt's wall-clock time is kept in the outbox and the timeline).
                 case.notice_delivered_at = workflow.now()
                 case.appeal_deadline = appeal_deadline(case.notice_delivered_at)
-                self._event("notifier", "seller_notified",
+                self._event(Actor.NOTIFIER, Event.SELLER_NOTIFIED,
                             f"statement {case.statement_puid} delivered via "
                             f"{', '.join(receipt.channels)} at "
                             f"{receipt.delivered_at:%Y-%m-%dT%H:%M:%SZ}; appeal window until "
@@ -497,10 +506,10 @@ class ReviewWorkflow:
         elif any(e.action is Action.WARN for e in case.enforcement) and (
                 "seller-warning" not in case.notified):
             await self._step("the marketplace", CaseActivities.notify, self._message(
-                "warning", f"seller-of:{case.subject}", "warning",
+                "warning", seller_of(case.subject), MessageKind.WARNING,
                 f"Warning about {case.subject}: {decision.reason}"), _ACT)
             case.notified.append("seller-warning")
-            self._event("notifier", "seller_warned", "")
+            self._event(Actor.NOTIFIER, Event.SELLER_WARNED, "")
 
     async def _tell_reporters(self) -> None:
         """Every reporter hears the outcome once, told only what was carried out."""
@@ -509,7 +518,7 @@ class ReviewWorkflow:
         if not workflow.patched("one-outcome-per-reporter"):
             for i, report in enumerate(case.reports):  # runs from before: one per report
                 if report.reporter and not report.source.is_automated:
-                    await self._notify(f"outcome-{i}", f"reporter:{report.reporter}", "outcome",
+                    await self._notify(f"outcome-{i}", reporter_address(report.reporter), MessageKind.OUTCOME,
                                        text)
             return
         for report in case.reports:
@@ -518,7 +527,7 @@ class ReviewWorkflow:
                 continue
             await self._step("the outbox", CaseActivities.notify, Notification(
                 message_id=outcome_message_id(case.case_uid, key), case_id=case.case_id,
-                recipient=f"reporter:{report.reporter}", kind="outcome", text=text), _ACT)
+                recipient=reporter_address(report.reporter), kind=MessageKind.OUTCOME, text=text), _ACT)
             case.notified.append(key)
         if case.reports_overflow and "overflow-reporters" not in case.notified:
             await self._step("the outbox", CaseActivities.notify_overflow_reporters,
@@ -531,10 +540,10 @@ class ReviewWorkflow:
         self.lc.fire("need_attention")
         case.attention = Attention(reason=reason, since=workflow.now())
         case.waiting_on = f"a person: {reason}"
-        self._event("notifier", "needs_attention", f"{reason}; lead {case.queue_lead} notified")
+        self._event(Actor.NOTIFIER, Event.NEEDS_ATTENTION, f"{reason}; lead {case.queue_lead} notified")
         await self._commit()
         await self._tell_staff(
-            f"attention-{case.revision}", case.queue_lead, "needs_attention",
+            f"attention-{case.revision}", case.queue_lead, MessageKind.NEEDS_ATTENTION,
             f"Case {case.case_id} needs attention: {reason}. Once repaired: casework case retry "
             f"{case.case_id} --operator YOU --reason WHAT-WAS-FIXED")
 
@@ -548,7 +557,7 @@ class ReviewWorkflow:
             return
         self.lc.fire("close")
         case.closed_at = workflow.now()
-        self._event("sla-clock", "closed", "appeal window ended without an appeal")
+        self._event(Actor.SLA_CLOCK, Event.CLOSED, "appeal window ended without an appeal")
         await self._commit()
 
     _in_queued = _in_in_review = _await_decision
@@ -570,17 +579,17 @@ class ReviewWorkflow:
         case, name = self.case, fn.__name__
         before = case.waiting_on
         case.waiting_on = waiting = f"{dependency} ({name}), failing for {alert} or more: {last}"
-        self._event("watchdog", "dependency_down", waiting)
+        self._event(Actor.WATCHDOG, Event.DEPENDENCY_DOWN, waiting)
         await self._commit()
-        await self._tell_staff(f"down-{name}-{case.revision}", case.queue_lead or "ops",
-                               "dependency_down", f"Case {case.case_id} waits on {waiting}",
+        await self._tell_staff(f"down-{name}-{case.revision}", case.queue_lead or OPS,
+                               MessageKind.DEPENDENCY_DOWN, f"Case {case.case_id} waits on {waiting}",
                                watched=False)
         try:
             result = await workflow.execute_activity_method(fn, arg, **opts)
         finally:
             if case.waiting_on == waiting:  # unless something else is waited on since
                 case.waiting_on = before
-        self._event("watchdog", "dependency_back", f"{dependency} ({name}) answered")
+        self._event(Actor.WATCHDOG, Event.DEPENDENCY_BACK, f"{dependency} ({name}) answered")
         await self._commit()
         return result
 
@@ -649,7 +658,7 @@ class ReviewWorkflow:
                 return await self._depend("the outbox", CaseActivities.notify, message, _ACT)
             return await workflow.execute_activity_method(CaseActivities.notify, message, **_ACT)
         except ActivityError as e:
-            self._event("notifier", "message_failed", f"{kind} to {recipient}: {_why(e)}")
+            self._event(Actor.NOTIFIER, Event.MESSAGE_FAILED, f"{kind} to {recipient}: {_why(e)}")
             return None
 
 

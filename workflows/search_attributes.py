@@ -11,7 +11,8 @@ from temporalio.common import (
     TypedSearchAttributes,
 )
 
-from domain.models import CaseState, Subject
+from domain.core import Subject
+from domain.review.models import CaseState
 
 CASE_ID = SearchAttributeKey.for_keyword("CaseId")
 STATE = SearchAttributeKey.for_keyword("CaseState")

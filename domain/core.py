@@ -1,4 +1,6 @@
-"""The case vocabulary: subjects, reports, decisions and the snapshot a case exposes.
+"""The shared core of casework's vocabulary: subjects, reports, decisions, the timeline, typed
+names for events and actors, and the messages and ledger rows every lifecycle uses. Each
+lifecycle's own requests and results live beside its declaration (`domain/<lifecycle>/`).
 
 Every model here crosses a Temporal boundary through pydantic's data converter, so it stays
 plain data: no I/O, no clocks.
@@ -29,9 +31,13 @@ from domain.errors import INTAKE, InvalidInput, first_problem
 # Length caps (characters), documented in the README. Text from the public is capped so one
 # case's state stays far below Temporal's payload limits.
 MAX_ID = 200
+
+
 MAX_REPORT_TEXT = 5_000
+
+
 MAX_REASON = 5_000
-MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
+
 
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -83,11 +89,86 @@ def _at_most(n: int) -> Any:
 
 
 Ident = Annotated[str, _at_intake(_ident)]
+PolicyIds = Annotated[list[Ident], _at_intake(_at_most(20))]
 """An id or a person's handle: 1-200 characters, no control or bidi characters."""
+
+
 ReportText = Annotated[str, _at_intake(_free_text(MAX_REPORT_TEXT))]
+
+
 Reason = Annotated[str, Field(min_length=1), _at_intake(_free_text(MAX_REASON))]
 """Free text: capped, no control characters but tab and line breaks (bidi ones are shown
 escaped wherever casework prints text)."""
+
+
+class Actor(StrEnum):
+    """Who acted when it was casework itself (people are named by their id)."""
+
+    POLICY_ENGINE = "policy-engine"
+    SLA_CLOCK = "sla-clock"
+    INTAKE = "intake"
+    ENFORCER = "enforcer"
+    NOTIFIER = "notifier"
+    WATCHDOG = "watchdog"
+
+
+class Event(StrEnum):
+    """What a timeline says happened. Reaching a state is an event of the state's name."""
+
+    OPENED = "opened"
+    SCREENED = "screened"
+    QUEUED = "queued"
+    AUTO_ACTIONED = "auto_actioned"
+    REPORT_JOINED = "report_joined"
+    REPRIORITISED = "reprioritised"
+    REPORT_FORWARDED = "report_forwarded"
+    FORWARD_REFUSED = "forward_refused"
+    CLAIMED = "claimed"
+    LEASE_EXPIRED = "lease_expired"
+    SLA_BREACHED = "sla_breached"
+    DECIDED = "decided"
+    RETRIED = "retried"
+    ENFORCING = "enforcing"
+    ENFORCED = "enforced"
+    ACTION_FAILED = "action_failed"
+    ALREADY_IN_FORCE = "already_in_force"
+    NOTIFYING = "notifying"
+    SELLER_NOTIFIED = "seller_notified"
+    SELLER_WARNED = "seller_warned"
+    NEEDS_ATTENTION = "needs_attention"
+    APPEALABLE = "appealable"
+    CLOSED = "closed"
+    DEPENDENCY_DOWN = "dependency_down"
+    DEPENDENCY_BACK = "dependency_back"
+    MESSAGE_FAILED = "message_failed"
+
+
+class MessageKind(StrEnum):
+    STATEMENT_OF_REASONS = "statement_of_reasons"
+    WARNING = "warning"
+    OUTCOME = "outcome"
+    SLA_BREACH = "sla_breach"
+    NEEDS_ATTENTION = "needs_attention"
+    DEPENDENCY_DOWN = "dependency_down"
+    FORWARD_REFUSED = "forward_refused"
+
+
+OPS = "ops"  # where staff messages go when a case has no queue lead yet
+
+
+def seller_of(subject: Subject) -> str:
+    """The recipient that stands for the seller of a subject (the outbox resolves it)."""
+    return f"seller-of:{subject}"
+
+
+def reporter_address(reporter: str) -> str:
+    return f"reporter:{reporter}"
+
+
+def seller_subject(recipient: str) -> Subject | None:
+    """The subject of a `seller_of` recipient, or None for any other recipient."""
+    prefix = "seller-of:"
+    return Subject.parse(recipient.removeprefix(prefix)) if recipient.startswith(prefix) else None
 
 
 class Model(BaseModel):
@@ -205,6 +286,7 @@ _REVERSALS = {
     Action.TERMINATE_SELLER: "reinstate_seller",
 }
 
+
 _TARGETS = {
     Action.REMOVE: SubjectKind.LISTING,
     Action.DISABLE: SubjectKind.LISTING,
@@ -243,27 +325,6 @@ class Report(Model):
         if not self.reporter or self.source.is_automated:
             return None
         return f"{self.source.value}:{self.reporter}"
-
-
-class CaseInput(Model):
-    """What starts a review workflow (or continues it as new, with `carried`).
-
-    A follow-up case (a report that arrived after its subject's case was decided) names the
-    case it follows and its generation."""
-
-    subject: Subject
-    report: Report
-    carried: CaseState | None = None
-    followup_of: str | None = None
-    generation: int = 1
-    in_force: list[EnforcementResult] = Field(default_factory=list)
-
-
-class PolicyHit(Model):
-    policy_id: str
-    rule: str
-    score: float
-    evidence: str
 
 
 class PolicyRef(Model):
@@ -306,46 +367,9 @@ class SubjectFacts(Model):
     status: str = "active"
 
 
-class AutoEnforcement(Model):
-    policy_id: str
-    actions: list[Action]
-    reason: str
-
-
-class Screening(Model):
-    hits: list[PolicyHit]
-    queue: str
-    priority: Priority
-    sla_hours: dict[Priority, float]
-    queue_lead: str
-    policies: list[PolicyRef]
-    pack_version: str
-    auto: AutoEnforcement | None = None
-    subject_found: bool = True
-    facts_missing: str = ""  # why the marketplace gave no facts
-    facts: SubjectFacts | None = None
-    source_floors: dict[Source, Priority] = Field(default_factory=dict)
-    dependency_alert_minutes: float = 10
-
-
 class ClaimRequest(Model):
     reviewer: Ident
     lease_minutes: int = Field(default=30, ge=1, le=8 * 60)
-
-
-class DecideRequest(Model):
-    reviewer: Ident
-    policy_ids: Annotated[list[Ident], _at_intake(_at_most(20))] = Field(default_factory=list)
-    actions: list[Action] = Field(min_length=1)
-    reason: Reason
-
-
-class RetryRequest(Model):
-    """Ops resume a case that waits for a person (`needs_attention`) once the cause is fixed."""
-
-    operator: Ident
-    reason: Reason
-    repin: bool = False  # state the reasons from the current pack's version of the policy
 
 
 class Decision(Model):
@@ -386,77 +410,6 @@ class Attention(Model):
     since: AwareDatetime
 
 
-class CaseState(Model):
-    """Everything a case knows; a query returns it, continue-as-new carries it.
-
-    `case_id` is the workflow id, one per subject at a time; `case_uid` (the first run id) tells
-    apart the cases a subject has had over time.
-    """
-
-    case_id: str
-    case_uid: str
-    subject: Subject
-    state: str
-    queue: str = "intake"
-    priority: Priority = Priority.P3
-    assignee: str | None = None
-    lease_expires_at: AwareDatetime | None = None
-    sla_deadline: AwareDatetime | None = None
-    sla_breached: bool = False
-    breaches: int = 0
-    queue_lead: str = ""
-    sla_hours: dict[Priority, float] = Field(default_factory=dict)
-    reports: list[Report] = Field(default_factory=list)
-    hits: list[PolicyHit] = Field(default_factory=list)
-    policies: list[PolicyRef] = Field(default_factory=list)
-    pack_version: str = ""
-    decision: Decision | None = None
-    enforcement: list[EnforcementResult] = Field(default_factory=list)
-    statement_puid: str | None = None
-    statement: dict[str, Any] | None = None
-    notice_delivered_at: AwareDatetime | None = None
-    appeal_deadline: AwareDatetime | None = None
-    opened_at: AwareDatetime
-    closed_at: AwareDatetime | None = None
-    revision: int = 0
-    timeline: list[TimelineEvent] = Field(default_factory=list)
-    facts: SubjectFacts | None = None
-    source_floors: dict[Source, Priority] = Field(default_factory=dict)
-    dependency_alert_minutes: float = 10
-    waiting_on: str | None = None
-    attention: Attention | None = None
-    reports_overflow: int = 0
-    notified: list[str] = Field(default_factory=list)
-    followup_of: str | None = None
-    generation: int = 1
-    in_force: list[EnforcementResult] = Field(default_factory=list)  # by the cases it follows
-    followups: list[str] = Field(default_factory=list)
-    forwarding: list[Report] = Field(default_factory=list)  # late reports not yet handed over
-    repin: bool = False  # ops asked to state the reasons from the current pack
-    committed: int = 0
-
-    @property
-    def policy_ids(self) -> list[str]:
-        cited = self.decision.policy_ids if self.decision else []
-        return sorted({h.policy_id for h in self.hits} | set(cited))
-
-    def summary(self) -> CaseSummary:
-        return CaseSummary.model_validate(self, from_attributes=True)
-
-    def statement_request(self, puid: str) -> StatementRequest:
-        assert self.decision is not None
-        return StatementRequest(case_id=self.case_id, puid=puid, subject=self.subject,
-                                decision=self.decision, enforcement=self.enforcement,
-                                opener=self.reports[0], had_hits=bool(self.hits),
-                                facts=self.facts, repin=self.repin)
-
-    def ledger_record(self, since: int = 0) -> LedgerRecord:
-        """The case's ledger row with the timeline events after revision `since`."""
-        return LedgerRecord(
-            **self.summary().model_dump(), policy_ids=self.policy_ids, opened_at=self.opened_at,
-            timeline=[e for e in self.timeline if e.seq > since])
-
-
 class CaseSummary(Model):
     """A small view of a case: what Update results and one-line listings carry."""
 
@@ -482,74 +435,12 @@ class LedgerRecord(CaseSummary):
     timeline: list[TimelineEvent]
 
 
-class CaseRef(Model):
-    """Answer to filing a report: the case, and whether this call opened it, joined it,
-    repeated a report the case already holds, or went to a follow-up case (the subject's case
-    was already decided; `case_id` is then the follow-up's)."""
-
-    case_id: str
-    state: str
-    queue: str
-    priority: Priority
-    outcome: str  # "opened" | "joined" | "duplicate" | "followup" | "accepted" (still routing)
-    followup_of: str | None = None
-
-
-# -- activity inputs and outputs -------------------------------------------------------------------
-class ScreenRequest(Model):
-    subject: Subject
-    reports: list[Report]
-
-
 class ApplyRequest(Model):
     case_id: str
     subject: Subject
     action: Action
     idempotency_key: str
     reason: str
-
-
-class StatementRequest(Model):
-    """What a statement of reasons is built from: the decision with its pinned citations, the
-    actions that landed, how the case came in, and the facts screened at intake."""
-
-    case_id: str
-    puid: str
-    subject: Subject
-    decision: Decision
-    enforcement: list[EnforcementResult]
-    opener: Report
-    had_hits: bool
-    facts: SubjectFacts | None = None
-    repin: bool = False
-
-
-class ForwardRequest(Model):
-    """A report that arrived after a decision, sent on to the subject's follow-up case."""
-
-    from_case_id: str
-    followup_id: str
-    generation: int
-    subject: Subject
-    report: Report
-    task_queue: str
-    in_force: list[EnforcementResult] = Field(default_factory=list)
-
-
-class OverflowReport(Model):
-    """A report beyond the case's cap: kept in the ledger, counted in the case."""
-
-    case_uid: str
-    case_id: str
-    report: Report
-
-
-class OverflowOutcome(Model):
-    """The outcome for the reporters of a case's ledger-held reports."""
-
-    case_uid: str
-    case_id: str
-    text: str
 
 
 def outcome_message_id(case_uid: str, reporter_key: str) -> str:
@@ -562,8 +453,8 @@ class Notification(Model):
 
     message_id: str
     case_id: str
-    recipient: str  # "seller-of:<subject>", "reporter:<id>" or an address (a queue lead's)
-    kind: str  # "statement_of_reasons", "warning", "outcome", "sla_breach"
+    recipient: str  # `seller_of(subject)`, `reporter_address(id)` or an address (a lead's)
+    kind: str  # a MessageKind
     text: str
     statement: dict[str, object] | None = None
 
@@ -591,5 +482,3 @@ class QueueEntry(Model):
     opened_at: datetime
     updated_at: datetime
 
-
-CaseInput.model_rebuild()

@@ -1,20 +1,12 @@
-"""The review lifecycle, declared once with `transitions`.
-
-The declaration (states, triggers, guards) is the single source of truth: the workflow asks it
-whether a step is allowed (`Lifecycle.check`) and moves with it (`Lifecycle.fire`); the CLI draws
-it (`casework lifecycle review --format mermaid`). The machine stays a pure legality check: side
-effects (activities, timers) live in workflow code.
-"""
+"""The review lifecycle, declared once: a case from intake to closure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from transitions import Machine, MachineError
-
-from domain.errors import Refused
-from domain.models import Action, CaseState, DecideRequest, RetryRequest, SubjectKind
+from domain.core import Action, SubjectKind
+from domain.engine import Declaration, Guards
+from domain.review.models import CaseState, DecideRequest, RetryRequest
 
 REVIEW_STATES = [
     "screening",
@@ -57,16 +49,12 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 
-class ReviewGuards:
-    """The machine's model: holds the state and the guards, reading the case it is bound to.
+class ReviewGuards(Guards):
+    record: CaseState
 
-    Each `why_not_*` returns the reason a step is refused, or None; the boolean guards the
-    declaration names are derived from them, so the explanation and the rule cannot drift.
-    """
-
-    def __init__(self, case: CaseState) -> None:
-        self.case = case
-        self.state = case.state
+    @property
+    def case(self) -> CaseState:
+        return self.record
 
     def why_not_decide(self, req: DecideRequest) -> str | None:
         case = self.case
@@ -109,71 +97,6 @@ class ReviewGuards:
         return any(e.action.restricts for e in self.case.enforcement)
 
 
-_GUARD_REASONS: dict[str, Callable[..., str | None]] = {
-    "decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry}
-
-
-def build_machine(model: object, machine_cls: type[Machine] = Machine, **kw: Any) -> Machine:
-    return machine_cls(
-        model=model,
-        states=REVIEW_STATES,
-        transitions=REVIEW_TRANSITIONS,
-        initial=getattr(model, "state", REVIEW_STATES[0]),
-        auto_transitions=False,
-        model_attribute="state",
-        **kw,
-    )
-
-
-class Lifecycle:
-    """A case's lifecycle: refuses what the declaration does not allow, with a reason."""
-
-    def __init__(self, case: CaseState) -> None:
-        self.model = ReviewGuards(case)
-        self.machine = build_machine(self.model)
-
-    @property
-    def state(self) -> str:
-        return self.model.state
-
-    def allowed_from(self, trigger: str) -> list[str]:
-        return sorted(self.machine.events[trigger].transitions)
-
-    def check(self, trigger: str, *args: Any) -> None:
-        """Raise Refused unless `trigger` may fire now with these arguments."""
-        if trigger not in self.machine.events:
-            raise Refused(f"unknown step {trigger!r}")
-        if self.state not in self.machine.events[trigger].transitions:
-            allowed = ", ".join(self.allowed_from(trigger))
-            raise Refused(
-                f"cannot {trigger.replace('_', ' ')} a case in state {self.state!r} "
-                f"(allowed from: {allowed})"
-            )
-        if trigger in _GUARD_REASONS and (reason := _GUARD_REASONS[trigger](self.model, *args)):
-            raise Refused(reason)
-        if not getattr(self.model, f"may_{trigger}")(*args):
-            raise Refused(f"cannot {trigger.replace('_', ' ')} a case in state {self.state!r} now")
-
-    def fire(self, trigger: str, *args: Any) -> str:
-        """Check, then move; returns the new state and keeps the case's `state` in step."""
-        self.check(trigger, *args)
-        try:
-            getattr(self.model, trigger)(*args)
-        except MachineError as e:  # pragma: no cover - check() above makes this unreachable
-            raise Refused(str(e.value)) from None
-        self.model.case.state = self.model.state
-        return self.model.state
-
-
-def mermaid() -> str:
-    """The review lifecycle as a Mermaid state diagram, drawn from the declaration."""
-    from transitions.extensions import GraphMachine
-
-    class _Model:  # guards are not evaluated when drawing
-        state = REVIEW_STATES[0]
-
-    model = _Model()
-    build_machine(model, GraphMachine, graph_engine="mermaid", show_conditions=True, title="review")
-    text = model.get_graph().draw(None)  # type: ignore[attr-defined]
-    # Drop the colouring of the "current" state: a diagram of the declaration has none.
-    return "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith(("Class ", "classDef")))
+REVIEW = Declaration(
+    name="review", states=REVIEW_STATES, transitions=REVIEW_TRANSITIONS, guards=ReviewGuards,
+    reasons={"decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry})

@@ -1,0 +1,8 @@
+"""The registry of lifecycles: every declaration casework runs, by name."""
+
+from __future__ import annotations
+
+from domain.engine import Declaration
+from domain.review.lifecycle import REVIEW
+
+LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW,)}

@@ -1,0 +1,226 @@
+"""The review lifecycle's requests and results: what opens, joins, routes, decides and states
+the reasons of a review case, and the state a case carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, Field
+
+from domain.core import (
+    Action,
+    Attention,
+    CaseSummary,
+    Decision,
+    EnforcementResult,
+    Ident,
+    LedgerRecord,
+    Model,
+    PolicyIds,
+    PolicyRef,
+    Priority,
+    Reason,
+    Report,
+    Source,
+    Subject,
+    SubjectFacts,
+    TimelineEvent,
+)
+
+MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
+
+
+class CaseInput(Model):
+    """What starts a review workflow (or continues it as new, with `carried`).
+
+    A follow-up case (a report that arrived after its subject's case was decided) names the
+    case it follows and its generation."""
+
+    subject: Subject
+    report: Report
+    carried: CaseState | None = None
+    followup_of: str | None = None
+    generation: int = 1
+    in_force: list[EnforcementResult] = Field(default_factory=list)
+
+
+class PolicyHit(Model):
+    policy_id: str
+    rule: str
+    score: float
+    evidence: str
+
+
+class AutoEnforcement(Model):
+    policy_id: str
+    actions: list[Action]
+    reason: str
+
+
+class Screening(Model):
+    hits: list[PolicyHit]
+    queue: str
+    priority: Priority
+    sla_hours: dict[Priority, float]
+    queue_lead: str
+    policies: list[PolicyRef]
+    pack_version: str
+    auto: AutoEnforcement | None = None
+    subject_found: bool = True
+    facts_missing: str = ""  # why the marketplace gave no facts
+    facts: SubjectFacts | None = None
+    source_floors: dict[Source, Priority] = Field(default_factory=dict)
+    dependency_alert_minutes: float = 10
+
+
+class DecideRequest(Model):
+    reviewer: Ident
+    policy_ids: PolicyIds = Field(default_factory=list)
+    actions: list[Action] = Field(min_length=1)
+    reason: Reason
+
+
+class RetryRequest(Model):
+    """Ops resume a case that waits for a person (`needs_attention`) once the cause is fixed."""
+
+    operator: Ident
+    reason: Reason
+    repin: bool = False  # state the reasons from the current pack's version of the policy
+
+
+class CaseState(Model):
+    """Everything a case knows; a query returns it, continue-as-new carries it.
+
+    `case_id` is the workflow id, one per subject at a time; `case_uid` (the first run id) tells
+    apart the cases a subject has had over time.
+    """
+
+    case_id: str
+    case_uid: str
+    subject: Subject
+    state: str
+    queue: str = "intake"
+    priority: Priority = Priority.P3
+    assignee: str | None = None
+    lease_expires_at: AwareDatetime | None = None
+    sla_deadline: AwareDatetime | None = None
+    sla_breached: bool = False
+    breaches: int = 0
+    queue_lead: str = ""
+    sla_hours: dict[Priority, float] = Field(default_factory=dict)
+    reports: list[Report] = Field(default_factory=list)
+    hits: list[PolicyHit] = Field(default_factory=list)
+    policies: list[PolicyRef] = Field(default_factory=list)
+    pack_version: str = ""
+    decision: Decision | None = None
+    enforcement: list[EnforcementResult] = Field(default_factory=list)
+    statement_puid: str | None = None
+    statement: dict[str, Any] | None = None
+    notice_delivered_at: AwareDatetime | None = None
+    appeal_deadline: AwareDatetime | None = None
+    opened_at: AwareDatetime
+    closed_at: AwareDatetime | None = None
+    revision: int = 0
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    facts: SubjectFacts | None = None
+    source_floors: dict[Source, Priority] = Field(default_factory=dict)
+    dependency_alert_minutes: float = 10
+    waiting_on: str | None = None
+    attention: Attention | None = None
+    reports_overflow: int = 0
+    notified: list[str] = Field(default_factory=list)
+    followup_of: str | None = None
+    generation: int = 1
+    in_force: list[EnforcementResult] = Field(default_factory=list)  # by the cases it follows
+    followups: list[str] = Field(default_factory=list)
+    forwarding: list[Report] = Field(default_factory=list)  # late reports not yet handed over
+    repin: bool = False  # ops asked to state the reasons from the current pack
+    committed: int = 0
+
+    @property
+    def policy_ids(self) -> list[str]:
+        cited = self.decision.policy_ids if self.decision else []
+        return sorted({h.policy_id for h in self.hits} | set(cited))
+
+    def summary(self) -> CaseSummary:
+        return CaseSummary.model_validate(self, from_attributes=True)
+
+    def statement_request(self, puid: str) -> StatementRequest:
+        assert self.decision is not None
+        return StatementRequest(case_id=self.case_id, puid=puid, subject=self.subject,
+                                decision=self.decision, enforcement=self.enforcement,
+                                opener=self.reports[0], had_hits=bool(self.hits),
+                                facts=self.facts, repin=self.repin)
+
+    def ledger_record(self, since: int = 0) -> LedgerRecord:
+        """The case's ledger row with the timeline events after revision `since`."""
+        return LedgerRecord(
+            **self.summary().model_dump(), policy_ids=self.policy_ids, opened_at=self.opened_at,
+            timeline=[e for e in self.timeline if e.seq > since])
+
+
+class CaseRef(Model):
+    """Answer to filing a report: the case, and whether this call opened it, joined it,
+    repeated a report the case already holds, or went to a follow-up case (the subject's case
+    was already decided; `case_id` is then the follow-up's)."""
+
+    case_id: str
+    state: str
+    queue: str
+    priority: Priority
+    outcome: str  # "opened" | "joined" | "duplicate" | "followup" | "accepted" (still routing)
+    followup_of: str | None = None
+
+
+# -- activity inputs and outputs -------------------------------------------------------------------
+
+
+class ScreenRequest(Model):
+    subject: Subject
+    reports: list[Report]
+
+
+class StatementRequest(Model):
+    """What a statement of reasons is built from: the decision with its pinned citations, the
+    actions that landed, how the case came in, and the facts screened at intake."""
+
+    case_id: str
+    puid: str
+    subject: Subject
+    decision: Decision
+    enforcement: list[EnforcementResult]
+    opener: Report
+    had_hits: bool
+    facts: SubjectFacts | None = None
+    repin: bool = False
+
+
+class ForwardRequest(Model):
+    """A report that arrived after a decision, sent on to the subject's follow-up case."""
+
+    from_case_id: str
+    followup_id: str
+    generation: int
+    subject: Subject
+    report: Report
+    task_queue: str
+    in_force: list[EnforcementResult] = Field(default_factory=list)
+
+
+class OverflowReport(Model):
+    """A report beyond the case's cap: kept in the ledger, counted in the case."""
+
+    case_uid: str
+    case_id: str
+    report: Report
+
+
+class OverflowOutcome(Model):
+    """The outcome for the reporters of a case's ledger-held reports."""
+
+    case_uid: str
+    case_id: str
+    text: str
+
+
+CaseInput.model_rebuild()
