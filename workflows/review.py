@@ -13,13 +13,10 @@ long), and a step that needs a person parks the case in `needs_attention` until 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, RetryState
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
@@ -36,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
         Event,
         MessageKind,
         Notification,
-        Receipt,
         Report,
         Source,
         TimelineEvent,
@@ -62,27 +58,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sla import appeal_deadline, deadline
     from domain.statement import puid_for
-    from workflows import search_attributes
+    from workflows.parts.journal import Journal
+    from workflows.parts.loop import run_states
+    from workflows.parts.options import ACT, ENFORCE, LONG
+    from workflows.parts.outbound import NeedsPerson, Outbound, why
 
-WAITING = ("queued", "in_review", "appealable", MessageKind.NEEDS_ATTENTION)
-# Heartbeats (at every call to a dependency, each bounded to 10 s) let a crashed worker's
-# activity be retried within 20 s instead of at its start-to-close timeout.
-_ACT = {"start_to_close_timeout": timedelta(seconds=45),
-        "heartbeat_timeout": timedelta(seconds=20),
-        "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1))}
-_ENFORCE = {"start_to_close_timeout": timedelta(minutes=2),
-            "heartbeat_timeout": timedelta(seconds=15),
-            "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30),
-                                        non_retryable_error_types=["SubjectNotFound",
-                                                                   "ActionRefused"])}
-_LOCAL = {"start_to_close_timeout": timedelta(seconds=10)}
-_LONG = {**_ACT, "start_to_close_timeout": timedelta(minutes=30)}  # heartbeats its progress
-KEEP_EVENTS = 200  # timeline events a continued-as-new run carries (the ledger keeps them all)
+WAITING = ("queued", "in_review", "appealable", "needs_attention")
 FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its follow-up
-
-
-class _NeedsPerson(Exception):
-    """A step of the restriction chain failed in a way no retry can mend."""
 
 
 @workflow.defn
@@ -90,21 +72,20 @@ class ReviewWorkflow:
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         self._opener_filed = inp.carried is not None
-        if inp.carried is not None:
-            self.case = inp.carried
-        else:
-            info = workflow.info()
-            self.case = CaseState(
-                case_id=info.workflow_id, case_uid=info.first_execution_run_id,
-                subject=inp.subject, state="screening", reports=[inp.report],
-                opened_at=workflow.now(), followup_of=inp.followup_of,
-                generation=inp.generation, in_force=inp.in_force,
-            )
-            follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
-            self._event(_actor(inp.report), Event.OPENED,
-                        f"{inp.report.source.value} report {inp.report.report_id}{follows}")
+        info = workflow.info()
+        self.case = inp.carried or CaseState(
+            case_id=info.workflow_id, case_uid=info.first_execution_run_id,
+            subject=inp.subject, state="screening", reports=[inp.report],
+            opened_at=workflow.now(), followup_of=inp.followup_of,
+            generation=inp.generation, in_force=inp.in_force,
+        )
         self.lc = Lifecycle(REVIEW, self.case)
-        self._spawned: list[asyncio.Task[Any]] = []
+        self.journal = Journal(self.case, CaseActivities.record_case, _details)
+        self.out = Outbound(self.journal, CaseActivities.notify)
+        if inp.carried is None:
+            follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
+            self.journal.event(_actor(inp.report), Event.OPENED,
+                               f"{inp.report.source.value} report {inp.report.report_id}{follows}")
         self._forwarded: dict[str, CaseRef] = {}
 
     @workflow.run
@@ -112,25 +93,21 @@ class ReviewWorkflow:
         # Intake's search attributes come with the start request (and carry over a continue-as-
         # new); the ledger row waits for screening. Runs started before this wrote both here.
         if not workflow.patched("intake-attributes-set-at-start"):
-            await self._commit()
-        forwarder = asyncio.create_task(self._hand_over_late_reports())
-        while self.case.state != "closed":
-            await getattr(self, f"_in_{self.case.state}")()
-            if self.case.state in WAITING and workflow.info().is_continue_as_new_suggested():
-                await self._settled()
-                forwarder.cancel()
-                carried = self.case.model_copy(
-                    update={"timeline": self.case.timeline[-KEEP_EVENTS:]})
-                workflow.continue_as_new(CaseInput(subject=self.case.subject,
-                                                   report=self.case.reports[0], carried=carried))
+            await self.journal.commit()
+        self._forwarder = asyncio.create_task(self._hand_over_late_reports())
+        await run_states(self, self.case, final={"closed"}, waiting=WAITING,
+                         settled=self._settled,
+                         carry=lambda case: CaseInput(subject=case.subject,
+                                                      report=case.reports[0], carried=case))
         await self._settled()
-        forwarder.cancel()
         return self.case
 
     async def _settled(self) -> None:
-        """Wait until no handler, staff message or late report hand-over is in flight."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not (
-            self.case.forwarding or any(not t.done() for t in self._spawned)))
+        """Wait until no handler, staff message or late report hand-over is in flight; the
+        run may then end or continue as new."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished()
+                                      and not self.case.forwarding and self.out.idle())
+        self._forwarder.cancel()
 
     # -- queries -------------------------------------------------------------------------------
     @workflow.query
@@ -171,9 +148,9 @@ class ReviewWorkflow:
             return await self._forward(report)
         # Runs from before follow-ups: the report is kept on the decided case.
         case.reports.append(report)
-        self._event(_actor(report), Event.REPORT_JOINED,
+        self.journal.event(_actor(report), Event.REPORT_JOINED,
                     f"{report.source.value} report {report.report_id}")
-        await self._commit()
+        await self.journal.commit()
         return self._ref("joined")
 
     @file_report.validator
@@ -186,19 +163,19 @@ class ReviewWorkflow:
         trusted_before = any(r.source is Source.TRUSTED_FLAGGER for r in case.reports)
         if len(case.reports) >= MAX_REPORTS_PER_CASE and workflow.patched("reports-capped"):
             # Beyond the cap the report lives in the ledger (nothing is lost) and is counted.
-            held = await self._depend(
+            held = await self.out.call(
                 "the ledger", CaseActivities.store_overflow_report,
                 OverflowReport(case_uid=case.case_uid, case_id=case.case_id, report=report),
-                _ACT)
+                ACT)
             if held <= case.reports_overflow:  # the ledger holds it already
                 return self._ref("duplicate")
             case.reports_overflow = held
-            self._event(_actor(report), Event.REPORT_JOINED,
+            self.journal.event(_actor(report), Event.REPORT_JOINED,
                         f"{report.source.value} report {report.report_id} (kept in the ledger: "
                         f"{case.reports_overflow} beyond the cap of {MAX_REPORTS_PER_CASE})")
         else:
             case.reports.append(report)
-            self._event(_actor(report), Event.REPORT_JOINED,
+            self.journal.event(_actor(report), Event.REPORT_JOINED,
                         f"{report.source.value} report {report.report_id}")
         if workflow.patched("join-recomputes-priority"):
             if case.state != "screening":  # screening routes with every report it has
@@ -207,7 +184,7 @@ class ReviewWorkflow:
               and case.state in ("queued", "in_review")
               and workflow.patched("trusted-flagger-join-raises-priority")):
             self._raise_for_trusted_flagger()
-        await self._commit()
+        await self.journal.commit()
         return self._ref("joined")
 
     def _reprioritise(self, reports: list[Report], trusted_before: bool) -> None:
@@ -222,7 +199,7 @@ class ReviewWorkflow:
             case.sla_deadline = min(case.sla_deadline,
                                     deadline(workflow.now(), case.sla_hours[new]))
         sla = f", SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}" if case.sla_deadline else ""
-        self._event(Actor.INTAKE, Event.REPRIORITISED,
+        self.journal.event(Actor.INTAKE, Event.REPRIORITISED,
                     f"{', '.join(r.source.value for r in reports)} report joined: "
                     f"{before.value} -> {new.value}{sla}")
 
@@ -233,7 +210,7 @@ class ReviewWorkflow:
         assert case.sla_deadline is not None
         case.sla_deadline = min(case.sla_deadline,
                                 deadline(case.opened_at, case.sla_hours[case.priority]))
-        self._event(Actor.INTAKE, Event.REPRIORITISED,
+        self.journal.event(Actor.INTAKE, Event.REPRIORITISED,
                     f"trusted flagger joined: {before.value} -> {case.priority.value}, "
                     f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
 
@@ -248,10 +225,10 @@ class ReviewWorkflow:
         case = self.case
         followup_id = self._followup_id()
         case.forwarding.append(report)
-        self._event(_actor(report), Event.REPORT_FORWARDED,
+        self.journal.event(_actor(report), Event.REPORT_FORWARDED,
                     f"{report.source.value} report {report.report_id} came after the decision: "
                     f"follow-up case {followup_id}")
-        await self._commit()
+        await self.journal.commit()
         try:
             await workflow.wait_condition(lambda: report.key in self._forwarded,
                                           timeout=FORWARD_ANSWER_WITHIN)
@@ -267,21 +244,21 @@ class ReviewWorkflow:
             await workflow.wait_condition(lambda: bool(case.forwarding))
             report, followup_id = case.forwarding[0], self._followup_id()
             try:
-                ref = await self._depend(
+                ref = await self.out.call(
                     "the follow-up case", IntakeActivities.forward_report,
                     ForwardRequest(from_case_id=case.case_id, followup_id=followup_id,
                                    generation=case.generation + 1, subject=case.subject,
                                    report=report, task_queue=workflow.info().task_queue,
-                                   in_force=[*case.in_force, *case.enforcement]), _ACT)
+                                   in_force=[*case.in_force, *case.enforcement]), ACT)
             except ActivityError as e:  # the follow-up refused it for good: a person looks
                 case.forwarding.pop(0)
-                self._event(Actor.INTAKE, Event.FORWARD_REFUSED,
-                            f"report {report.report_id} for {followup_id}: {_why(e)}")
-                await self._commit()
-                await self._tell_staff(
+                self.journal.event(Actor.INTAKE, Event.FORWARD_REFUSED,
+                            f"report {report.report_id} for {followup_id}: {why(e)}")
+                await self.journal.commit()
+                await self.out.tell_staff(
                     f"forward-{report.key}", case.queue_lead or OPS, MessageKind.FORWARD_REFUSED,
                     f"Case {case.case_id}: a late report could not be handed to {followup_id}: "
-                    f"{_why(e)}")
+                    f"{why(e)}")
                 continue
             case.forwarding.pop(0)
             if followup_id not in case.followups:
@@ -298,8 +275,8 @@ class ReviewWorkflow:
         self.lc.fire("claim")
         self.case.assignee = req.reviewer
         self.case.lease_expires_at = workflow.now() + timedelta(minutes=req.lease_minutes)
-        self._event(req.reviewer, Event.CLAIMED, f"lease until {self.case.lease_expires_at:%H:%M:%SZ}")
-        await self._commit()
+        self.journal.event(req.reviewer, Event.CLAIMED, f"lease until {self.case.lease_expires_at:%H:%M:%SZ}")
+        await self.journal.commit()
         return self.case.summary()
 
     @claim.validator
@@ -313,8 +290,8 @@ class ReviewWorkflow:
         self.case.decision = self._decision(req.reviewer, req.policy_ids, req.actions,
                                             req.reason, automated=False)
         self.case.lease_expires_at = None
-        self._event(req.reviewer, Event.DECIDED, _describe(self.case.decision))
-        await self._commit()
+        self.journal.event(req.reviewer, Event.DECIDED, _describe(self.case.decision))
+        await self.journal.commit()
         return self.case.summary()
 
     @decide.validator
@@ -330,8 +307,8 @@ class ReviewWorkflow:
         self.case.attention, self.case.waiting_on = None, None
         self.case.repin = self.case.repin or req.repin
         repinned = "; reasons to be stated from the current pack" if req.repin else ""
-        self._event(req.operator, Event.RETRIED, f"{req.reason} (it waited for: {was}){repinned}")
-        await self._commit()
+        self.journal.event(req.operator, Event.RETRIED, f"{req.reason} (it waited for: {was}){repinned}")
+        await self.journal.commit()
         return self.case.summary()
 
     @retry.validator
@@ -352,9 +329,9 @@ class ReviewWorkflow:
     async def _in_screening(self) -> None:
         case = self.case
         screened = len(case.reports)
-        s = await self._depend("the marketplace", CaseActivities.screen_case,
-                               ScreenRequest(subject=case.subject,
-                                             reports=case.reports[:screened]), _ACT)
+        s = await self.out.call("the marketplace", CaseActivities.screen_case,
+                                ScreenRequest(subject=case.subject,
+                                             reports=case.reports[:screened]), ACT)
         case.hits, case.policies, case.pack_version = s.hits, s.policies, s.pack_version
         case.queue, case.priority, case.queue_lead, case.sla_hours = (
             s.queue, s.priority, s.queue_lead, s.sla_hours)
@@ -362,7 +339,7 @@ class ReviewWorkflow:
         case.dependency_alert_minutes = s.dependency_alert_minutes
         found = "" if s.subject_found else (
             f"; {s.facts_missing or 'the marketplace does not know this subject'}")
-        self._event(Actor.POLICY_ENGINE, Event.SCREENED,
+        self.journal.event(Actor.POLICY_ENGINE, Event.SCREENED,
                     f"{len(s.hits)} hit(s) {', '.join(sorted({h.policy_id for h in s.hits}))}"
                     f"{found}")
         if later := case.reports[screened:]:  # joined while screening ran
@@ -373,26 +350,26 @@ class ReviewWorkflow:
             case.decision = self._decision(Actor.POLICY_ENGINE, [s.auto.policy_id], s.auto.actions,
                                            s.auto.reason, automated=True)
             self.lc.fire("auto_action")
-            self._event(Actor.POLICY_ENGINE, Event.AUTO_ACTIONED, _describe(case.decision))
+            self.journal.event(Actor.POLICY_ENGINE, Event.AUTO_ACTIONED, _describe(case.decision))
         else:
             self.lc.fire("enqueue")
             case.sla_deadline = deadline(case.opened_at, case.sla_hours[case.priority])
-            self._event(Actor.POLICY_ENGINE, Event.QUEUED, f"{case.queue} {case.priority.value}, "
+            self.journal.event(Actor.POLICY_ENGINE, Event.QUEUED, f"{case.queue} {case.priority.value}, "
                         f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
-        await self._commit()
+        await self.journal.commit()
 
     async def _await_decision(self) -> None:
         """Wait for a command, a lease expiry or the SLA deadline, whichever comes first."""
         case = self.case
         due = [d for d in (case.sla_deadline, case.lease_expires_at) if d is not None]
-        if not await self._timed_out_unchanged(min(due) if due else None):
+        if not await self.journal.quiet_until(min(due) if due else None):
             return
         now = workflow.now()
         if case.state == "in_review" and case.lease_expires_at and case.lease_expires_at <= now:
             self.lc.fire("expire_lease")
-            self._event(Actor.SLA_CLOCK, Event.LEASE_EXPIRED, f"{case.assignee}'s claim lapsed")
+            self.journal.event(Actor.SLA_CLOCK, Event.LEASE_EXPIRED, f"{case.assignee}'s claim lapsed")
             case.assignee, case.lease_expires_at = None, None
-            await self._commit()
+            await self.journal.commit()
         if case.sla_deadline and case.sla_deadline <= now and case.state in ("queued",
                                                                               "in_review"):
             await self._breach_sla()
@@ -411,24 +388,24 @@ class ReviewWorkflow:
                   "notified")
         if case.breaches >= 2:
             detail += "; second breach: escalation required"
-        self._event(Actor.SLA_CLOCK, Event.SLA_BREACHED, detail)
-        await self._commit()
-        await self._tell_staff(f"breach-{case.breaches}", case.queue_lead, MessageKind.SLA_BREACH,
-                               f"Case {case.case_id} in {case.queue} missed its SLA: {detail}")
+        self.journal.event(Actor.SLA_CLOCK, Event.SLA_BREACHED, detail)
+        await self.journal.commit()
+        await self.out.tell_staff(f"breach-{case.breaches}", case.queue_lead, MessageKind.SLA_BREACH,
+                                  f"Case {case.case_id} in {case.queue} missed its SLA: {detail}")
 
     async def _in_auto_actioned(self) -> None:
         self._move("enforce")
-        await self._commit()
+        await self.journal.commit()
 
     async def _in_decided(self) -> None:
         self._move("enforce" if self.lc.model.has_actions() else "notify")
-        await self._commit()
+        await self.journal.commit()
 
     def _move(self, trigger: str) -> None:
         """A step of the chain the case takes by itself: the timeline (and so the ledger,
         which moves by revision) shows the state it reached."""
-        self._event(Actor.ENFORCER if trigger == "enforce" else Actor.NOTIFIER,
-                    Event(self.lc.fire(trigger)))
+        self.journal.event(Actor.ENFORCER if trigger == "enforce" else Actor.NOTIFIER,
+                           Event(self.lc.fire(trigger)))
 
     async def _in_enforcing(self) -> None:
         case = self.case
@@ -439,24 +416,24 @@ class ReviewWorkflow:
             if action in done or action is Action.NO_ACTION:
                 continue
             if action in in_force:  # a follow-up never applies an action twice
-                self._event(Actor.ENFORCER, Event.ALREADY_IN_FORCE,
+                self.journal.event(Actor.ENFORCER, Event.ALREADY_IN_FORCE,
                             f"{action.value} is in force under {case.followup_of}")
                 continue
             try:
-                result = await self._depend(
+                result = await self.out.call(
                     "the marketplace", CaseActivities.apply_action,
                     ApplyRequest(case_id=case.case_id, subject=case.subject, action=action,
                                  idempotency_key=f"{case.case_uid}:{action.value}",
-                                 reason=case.decision.reason), _ENFORCE)
+                                 reason=case.decision.reason), ENFORCE)
             except ActivityError as e:  # the marketplace proved it can never apply this
-                self._event(Actor.ENFORCER, Event.ACTION_FAILED, f"{action.value}: {_why(e)}")
+                self.journal.event(Actor.ENFORCER, Event.ACTION_FAILED, f"{action.value}: {why(e)}")
                 continue
             case.enforcement.append(result)
-            self._event(Actor.ENFORCER, Event.ENFORCED,
+            self.journal.event(Actor.ENFORCER, Event.ENFORCED,
                         f"{action.value} on {result.target}: {result.detail}"
                         + ("" if result.applied else " (no second application)"))
         self._move("notify")
-        await self._commit()
+        await self.journal.commit()
 
     async def _in_notifying(self) -> None:
         """The restriction chain: statement, seller notice, reporters' outcomes. Each step is
@@ -465,7 +442,7 @@ class ReviewWorkflow:
         try:
             await self._state_reasons()
             await self._tell_reporters()
-        except _NeedsPerson as e:
+        except NeedsPerson as e:
             await self._park(str(e))
             return
         if self.lc.model.restricts():
@@ -473,8 +450,8 @@ class ReviewWorkflow:
         else:
             self.lc.fire("close")
             case.closed_at = workflow.now()
-        self._event(Actor.NOTIFIER, Event(case.state))
-        await self._commit()
+        self.journal.event(Actor.NOTIFIER, Event(case.state))
+        await self.journal.commit()
 
     async def _state_reasons(self) -> None:
         case = self.case
@@ -483,33 +460,33 @@ class ReviewWorkflow:
         if self.lc.model.restricts():
             if case.statement is None:
                 puid = puid_for(case.case_id, case.case_uid)
-                case.statement = await self._step(
+                case.statement = await self.out.step(
                     "the ledger", CaseActivities.issue_statement,
-                    case.statement_request(puid), _ACT)
+                    case.statement_request(puid), ACT)
                 case.statement_puid = puid
             if case.notice_delivered_at is None:
-                receipt = await self._step(
-                    "the marketplace", CaseActivities.notify, self._message(
+                receipt = await self.out.step(
+                    "the marketplace", CaseActivities.notify, self.out.message(
                         "sor", seller_of(case.subject), MessageKind.STATEMENT_OF_REASONS,
                         f"We restricted {case.subject}: {decision.reason}. You may appeal until "
                         f"at least {appeal_deadline(workflow.now()):%Y-%m-%d} (six months from "
-                        "receiving this notice).", case.statement), _ACT)
+                        "receiving this notice).", case.statement), ACT)
                 # The window runs on the workflow's clock from the moment delivery is confirmed
                 # (the receipt's wall-clock time is kept in the outbox and the timeline).
                 case.notice_delivered_at = workflow.now()
                 case.appeal_deadline = appeal_deadline(case.notice_delivered_at)
-                self._event(Actor.NOTIFIER, Event.SELLER_NOTIFIED,
+                self.journal.event(Actor.NOTIFIER, Event.SELLER_NOTIFIED,
                             f"statement {case.statement_puid} delivered via "
                             f"{', '.join(receipt.channels)} at "
                             f"{receipt.delivered_at:%Y-%m-%dT%H:%M:%SZ}; appeal window until "
                             f"{case.appeal_deadline:%Y-%m-%d}")
         elif any(e.action is Action.WARN for e in case.enforcement) and (
                 "seller-warning" not in case.notified):
-            await self._step("the marketplace", CaseActivities.notify, self._message(
+            await self.out.step("the marketplace", CaseActivities.notify, self.out.message(
                 "warning", seller_of(case.subject), MessageKind.WARNING,
-                f"Warning about {case.subject}: {decision.reason}"), _ACT)
+                f"Warning about {case.subject}: {decision.reason}"), ACT)
             case.notified.append("seller-warning")
-            self._event(Actor.NOTIFIER, Event.SELLER_WARNED, "")
+            self.journal.event(Actor.NOTIFIER, Event.SELLER_WARNED, "")
 
     async def _tell_reporters(self) -> None:
         """Every reporter hears the outcome once, told only what was carried out."""
@@ -518,21 +495,21 @@ class ReviewWorkflow:
         if not workflow.patched("one-outcome-per-reporter"):
             for i, report in enumerate(case.reports):  # runs from before: one per report
                 if report.reporter and not report.source.is_automated:
-                    await self._notify(f"outcome-{i}", reporter_address(report.reporter), MessageKind.OUTCOME,
-                                       text)
+                    await self.out.notify(f"outcome-{i}", reporter_address(report.reporter),
+                                          MessageKind.OUTCOME, text)
             return
         for report in case.reports:
             key = report.reporter_key
             if key is None or key in case.notified:
                 continue
-            await self._step("the outbox", CaseActivities.notify, Notification(
+            await self.out.step("the outbox", CaseActivities.notify, Notification(
                 message_id=outcome_message_id(case.case_uid, key), case_id=case.case_id,
-                recipient=reporter_address(report.reporter), kind=MessageKind.OUTCOME, text=text), _ACT)
+                recipient=reporter_address(report.reporter), kind=MessageKind.OUTCOME, text=text), ACT)
             case.notified.append(key)
         if case.reports_overflow and "overflow-reporters" not in case.notified:
-            await self._step("the outbox", CaseActivities.notify_overflow_reporters,
-                             OverflowOutcome(case_uid=case.case_uid, case_id=case.case_id,
-                                             text=text), _LONG)
+            await self.out.step("the outbox", CaseActivities.notify_overflow_reporters,
+                                OverflowOutcome(case_uid=case.case_uid, case_id=case.case_id,
+                                             text=text), LONG)
             case.notified.append("overflow-reporters")
 
     async def _park(self, reason: str) -> None:
@@ -540,137 +517,32 @@ class ReviewWorkflow:
         self.lc.fire("need_attention")
         case.attention = Attention(reason=reason, since=workflow.now())
         case.waiting_on = f"a person: {reason}"
-        self._event(Actor.NOTIFIER, Event.NEEDS_ATTENTION, f"{reason}; lead {case.queue_lead} notified")
-        await self._commit()
-        await self._tell_staff(
+        self.journal.event(Actor.NOTIFIER, Event.NEEDS_ATTENTION,
+                           f"{reason}; lead {case.queue_lead} notified")
+        await self.journal.commit()
+        await self.out.tell_staff(
             f"attention-{case.revision}", case.queue_lead, MessageKind.NEEDS_ATTENTION,
             f"Case {case.case_id} needs attention: {reason}. Once repaired: casework case retry "
             f"{case.case_id} --operator YOU --reason WHAT-WAS-FIXED")
 
     async def _in_needs_attention(self) -> None:
-        await self._timed_out_unchanged(None)
+        await self.journal.quiet_until(None)
 
     async def _in_appealable(self) -> None:
         case = self.case
         assert case.appeal_deadline is not None
-        if not await self._timed_out_unchanged(case.appeal_deadline):
+        if not await self.journal.quiet_until(case.appeal_deadline):
             return
         self.lc.fire("close")
         case.closed_at = workflow.now()
-        self._event(Actor.SLA_CLOCK, Event.CLOSED, "appeal window ended without an appeal")
-        await self._commit()
+        self.journal.event(Actor.SLA_CLOCK, Event.CLOSED, "appeal window ended without an appeal")
+        await self.journal.commit()
 
     _in_queued = _in_in_review = _await_decision
-
-    # -- helpers -------------------------------------------------------------------------------
-    async def _depend(self, dependency: str, fn: Callable[..., Any], arg: Any,
-                      opts: dict[str, Any]) -> Any:
-        """Run an activity that calls a dependency. Failures that may pass are retried; once
-        they have gone on for the alert time the lead is told and the case shows what it waits
-        on, and it keeps retrying until the dependency answers. A final failure raises."""
-        alert = timedelta(minutes=self.case.dependency_alert_minutes)
-        try:
-            return await workflow.execute_activity_method(
-                fn, arg, schedule_to_close_timeout=alert, **opts)
-        except ActivityError as e:
-            if e.retry_state is not RetryState.TIMEOUT:  # a final failure, not a long one
-                raise
-            last = _why(e)
-        case, name = self.case, fn.__name__
-        before = case.waiting_on
-        case.waiting_on = waiting = f"{dependency} ({name}), failing for {alert} or more: {last}"
-        self._event(Actor.WATCHDOG, Event.DEPENDENCY_DOWN, waiting)
-        await self._commit()
-        await self._tell_staff(f"down-{name}-{case.revision}", case.queue_lead or OPS,
-                               MessageKind.DEPENDENCY_DOWN, f"Case {case.case_id} waits on {waiting}",
-                               watched=False)
-        try:
-            result = await workflow.execute_activity_method(fn, arg, **opts)
-        finally:
-            if case.waiting_on == waiting:  # unless something else is waited on since
-                case.waiting_on = before
-        self._event(Actor.WATCHDOG, Event.DEPENDENCY_BACK, f"{dependency} ({name}) answered")
-        await self._commit()
-        return result
-
-    async def _step(self, dependency: str, fn: Callable[..., Any], arg: Any,
-                    opts: dict[str, Any]) -> Any:
-        """A step of the restriction chain: a final failure needs a person."""
-        try:
-            return await self._depend(dependency, fn, arg, opts)
-        except ActivityError as e:
-            raise _NeedsPerson(f"{fn.__name__} failed: {_why(e)}") from None
-
-    async def _timed_out_unchanged(self, until: datetime | None) -> bool:
-        """Wait until the case changes (True: it did not) or `until` passes (durable timer)."""
-        revision = self.case.revision
-        timeout = None if until is None else max((until - workflow.now()).total_seconds(), 0)
-        try:
-            await workflow.wait_condition(lambda: self.case.revision != revision, timeout=timeout)
-        except TimeoutError:
-            return True
-        return False
-
-    def _event(self, actor: str, event: str, detail: str = "") -> None:
-        seq = self.case.timeline[-1].seq + 1 if self.case.timeline else 1
-        self.case.timeline.append(TimelineEvent(seq=seq, at=workflow.now(), actor=actor,
-                                                event=event, detail=detail))
-        self.case.revision = seq
-
-    async def _commit(self) -> None:
-        """Make the change visible: search attributes that changed, the ledger row and the
-        new timeline events through a local activity."""
-        case = self.case
-        if workflow.patched("upsert-changed-attributes"):
-            changes = search_attributes.changes(workflow.info().typed_search_attributes, case)
-        else:
-            changes = search_attributes.updates(case)
-        if changes:
-            workflow.upsert_search_attributes(changes)
-        workflow.set_current_details(_details(case))
-        revision = case.revision  # events added while the write runs go with the next commit
-        await workflow.execute_local_activity_method(
-            CaseActivities.record_case, case.ledger_record(since=case.committed), **_LOCAL)
-        case.committed = max(case.committed, revision)
-
-    def _message(self, key: str, recipient: str, kind: str, text: str,
-                 statement: dict[str, object] | None = None) -> Notification:
-        return Notification(message_id=f"{self.case.case_uid}-{key}", case_id=self.case.case_id,
-                            recipient=recipient, kind=kind, text=text, statement=statement)
-
-    async def _tell_staff(self, key: str, recipient: str, kind: str, text: str,
-                          watched: bool = True) -> None:
-        """A message to staff never holds the case up: it goes out in the background (a case
-        does not close or continue as new before it has). Runs from before waited for it."""
-        message = self._notify(key, recipient, kind, text, watched)
-        if workflow.patched("staff-messages-in-background"):
-            self._spawned.append(asyncio.create_task(message))
-        else:
-            await message
-
-    async def _notify(self, key: str, recipient: str, kind: str, text: str,
-                      watched: bool = True) -> Receipt | None:
-        """A message to staff (a lead, ops). It never fails the case: a final failure is put
-        on the timeline. `watched=False` for the alert that a dependency is down itself."""
-        message = self._message(key, recipient, kind, text)
-        try:
-            if watched:
-                return await self._depend("the outbox", CaseActivities.notify, message, _ACT)
-            return await workflow.execute_activity_method(CaseActivities.notify, message, **_ACT)
-        except ActivityError as e:
-            self._event(Actor.NOTIFIER, Event.MESSAGE_FAILED, f"{kind} to {recipient}: {_why(e)}")
-            return None
 
 
 def _actor(report: Report) -> str:
     return report.reporter or report.source.value
-
-
-def _why(e: BaseException) -> str:
-    """The innermost failure's message: what actually went wrong."""
-    while (inner := getattr(e, "cause", None)) is not None:
-        e = inner
-    return str(getattr(e, "message", None) or e)
 
 
 def _describe(d: Decision) -> str:
