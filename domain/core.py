@@ -425,6 +425,7 @@ class CaseSummary(Model):
     sla_breached: bool = False
     waiting_on: str | None = None
     revision: int = 0
+    lifecycle: str = "review"  # the declaration the record runs (the ledger serves them all)
 
 
 class LedgerRecord(CaseSummary):
@@ -468,6 +469,7 @@ class Receipt(Model):
 class QueueEntry(Model):
     """One row of the queue index, as the ledger serves it."""
 
+    lifecycle: str = "review"
     case_uid: str
     case_id: str
     state: str
@@ -482,3 +484,14 @@ class QueueEntry(Model):
     opened_at: datetime
     updated_at: datetime
 
+
+
+class HandBack(Model):
+    """What a resolved escalation hands back to the review case it was opened from: the
+    decision the case then carries out (or none: the case goes back to the queue)."""
+
+    escalation_id: str
+    resolved_by: str
+    policy_ids: list[str] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    reason: str

@@ -61,6 +61,7 @@ SCHEMA = [
         opened_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS cases_state_idx ON cases (state, opened_at)",
     "CREATE INDEX IF NOT EXISTS cases_queue_idx ON cases (state, queue, priority_rank, sla_deadline)",
     "CREATE INDEX IF NOT EXISTS cases_subject_idx ON cases (subject_kind, subject_id)",
     "CREATE INDEX IF NOT EXISTS cases_case_id_idx ON cases (case_id, opened_at)",
@@ -102,13 +103,15 @@ SCHEMA = [
 
 _CASE_COLUMNS = (
     "case_uid, case_id, revision, state, queue, priority, priority_rank, assignee, lease_expires_at, "
-    "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, updated_at"
+    "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, lifecycle, "
+    "updated_at"
 )
 _AUDIT_COLUMNS = "case_uid, case_id, seq, at, actor, event, detail"
+_LIFECYCLE_COLUMN = "lifecycle TEXT NOT NULL DEFAULT 'review'"
 _OUTBOX_COLUMNS = "message_id, case_id, channel, recipient, kind, body, created_at"
 
 _UPSERT_CASE = (
-    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 16)}) "
+    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 17)}) "
     "ON CONFLICT (case_uid) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS.split(", ") if c != "case_uid")
     + " WHERE cases.revision < excluded.revision"
@@ -169,7 +172,7 @@ class Ledger:
             case.case_uid, case.case_id, case.revision, case.state, case.queue, case.priority.value,
             case.priority.rank, case.assignee, _iso(case.lease_expires_at),
             _iso(case.sla_deadline), int(case.sla_breached), case.subject.kind.value,
-            case.subject.id, json.dumps(case.policy_ids), _iso(case.opened_at),
+            case.subject.id, json.dumps(case.policy_ids), _iso(case.opened_at), case.lifecycle,
             _iso(datetime.now(UTC)),
         )
 
@@ -313,12 +316,18 @@ def _create_schema(cur: _Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(?)", (int.from_bytes(b"casework"),))
     for stmt in SCHEMA:
         cur.execute(stmt)
+    # Added since the first release: ledgers made before get the column (their rows: reviews).
+    if cur.postgres:
+        cur.execute(f"ALTER TABLE cases ADD COLUMN IF NOT EXISTS {_LIFECYCLE_COLUMN}")
+    elif "lifecycle" not in {r[1] for r in cur.query("PRAGMA table_info(cases)")}:
+        cur.execute(f"ALTER TABLE cases ADD COLUMN {_LIFECYCLE_COLUMN}")
 
 
 def _entry(r: Sequence[Any]) -> QueueEntry:
     (case_uid, case_id, _rev, state, queue, priority, _rank, assignee, lease, sla, breached, kind, sid,
-     policy_ids, opened, updated) = r
+     policy_ids, opened, lifecycle, updated) = r
     return QueueEntry(
+        lifecycle=lifecycle,
         case_uid=case_uid, case_id=case_id, state=state, queue=queue, priority=Priority(priority),
         assignee=assignee,
         lease_expires_at=_dt(lease), sla_deadline=_dt(sla), sla_breached=bool(breached),

@@ -26,7 +26,7 @@ from domain.core import (
 )
 from domain.errors import InvalidInput, Unavailable
 from domain.review.models import CaseState
-from ledger.store import Ledger
+from ledger.store import SCHEMA, Ledger
 from tests import pg
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -189,7 +189,7 @@ def test_a_server_that_is_down_is_unavailable_in_one_line() -> None:
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
     # Without logging configured (as in the CLI) nothing but the caller's line reaches stderr.
-    script = ("import sys\nfrom ledger.store import Ledger\nfrom domain.errors import Unavailable\n"
+    script = ("import sys\nfrom ledger.store import SCHEMA, Ledger\nfrom domain.errors import Unavailable\n"
               "try:\n    Ledger(sys.argv[1], timeout=0.5)\n"
               "except Unavailable as e:\n    print(e, file=sys.stderr)\n")
     done = subprocess.run([sys.executable, "-c", script, url], cwd=ROOT, capture_output=True,
@@ -270,3 +270,14 @@ def test_a_restart_mid_run_loses_nothing(cluster: pg.Cluster, pg_url: str) -> No
         f"uid-{n}": 3 for n in written}
     assert sorted((r["case_uid"], r["seq"]) for r in dump["audit"]) == sorted(
         (f"uid-{n}", seq) for n in written for seq in (1, 2, 3))
+
+
+def test_a_ledger_from_before_lifecycles_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the first release's table, one review in it
+        db.execute(SCHEMA[0].replace("lifecycle TEXT NOT NULL DEFAULT 'review',", ""))
+        db.execute("INSERT INTO cases VALUES ('u-1', 'case-listing-L-1', 1, 'queued', 'ip', 'P2', "
+                   "2, NULL, NULL, NULL, 0, 'listing', 'L-1', '[]', '2026-11-25T12:00:00+00:00', "
+                   "'2026-11-25T12:00:00+00:00')")
+    [entry] = Ledger(f"sqlite:///{path}").queue()
+    assert (entry.case_id, entry.lifecycle) == ("case-listing-L-1", "review")
