@@ -47,9 +47,11 @@ from domain.errors import (
 )
 from domain.policy import PolicyPack
 from domain.review.models import (
+    ApproveRequest,
     CaseRef,
     CaseState,
     DecideRequest,
+    HoldRequest,
     RetryRequest,
 )
 from ledger.store import Ledger
@@ -190,6 +192,28 @@ class CaseworkClient:
         return await self._guard(self._handle(case_id).execute_update(
             ReviewWorkflow.decide, req, id=request_id or f"decide-{uuid.uuid4()}",
             rpc_timeout=self.command_timeout), case_id)
+
+    async def hold(self, case_id: str, reviewer: str, reason: str,
+                   request_id: str | None = None) -> CaseSummary:
+        """Put a claimed case on hold (waiting for information): its SLA clock stops."""
+        return await self._command(case_id, ReviewWorkflow.hold, build(
+            HoldRequest, reviewer=reviewer, reason=reason), request_id or f"hold-{uuid.uuid4()}")
+
+    async def resume(self, case_id: str, reviewer: str,
+                     request_id: str | None = None) -> CaseSummary:
+        """Resume a held case: its SLA runs on with the time it had left."""
+        return await self._command(case_id, ReviewWorkflow.resume, build(
+            HoldRequest, reviewer=reviewer), request_id or f"resume-{uuid.uuid4()}")
+
+    async def approve(self, case_id: str, approver: str,
+                      request_id: str | None = None) -> CaseSummary:
+        """The second person's approval a severe decision waits for."""
+        return await self._command(case_id, ReviewWorkflow.approve, build(
+            ApproveRequest, approver=approver), request_id or f"approve-{uuid.uuid4()}")
+
+    async def _command(self, case_id: str, update: Any, req: Any, request_id: str) -> Any:
+        return await self._guard(self._handle(case_id).execute_update(
+            update, req, id=request_id, rpc_timeout=self.command_timeout), case_id)
 
     async def retry(self, case_id: str, operator: str, reason: str, repin: bool = False,
                     request_id: str | None = None) -> CaseSummary:

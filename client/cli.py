@@ -130,6 +130,21 @@ async def case_retry(args: argparse.Namespace) -> None:
                               request_id=args.request_id), _case_line)
 
 
+async def case_hold(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.hold(args.case_id, args.reviewer, args.reason), _case_line)
+
+
+async def case_resume(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.resume(args.case_id, args.reviewer), _case_line)
+
+
+async def case_approve(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.approve(args.case_id, args.approver), _case_line)
+
+
 async def queue_list(args: argparse.Namespace) -> None:
     from client.api import CaseworkClient
 
@@ -314,6 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--action", nargs="+", required=True)
     sp.add_argument("--reason", required=True)
     sp.add_argument("--request-id", help="idempotency key for retries")
+    sp = cmd(case, "hold", case_hold, "put a case you hold on hold (its SLA stops)")
+    sp.add_argument("case_id")
+    sp.add_argument("--reviewer", required=True)
+    sp.add_argument("--reason", required=True, help="what the case waits for")
+    sp = cmd(case, "resume", case_resume, "resume a case on hold (its SLA runs on)")
+    sp.add_argument("case_id")
+    sp.add_argument("--reviewer", required=True)
+    sp = cmd(case, "approve", case_approve, "approve a severe decision (a second person)")
+    sp.add_argument("case_id")
+    sp.add_argument("--approver", required=True)
     sp = cmd(case, "retry", case_retry, "resume a case waiting in needs_attention, once repaired")
     sp.add_argument("case_id")
     sp.add_argument("--operator", required=True)

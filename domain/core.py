@@ -137,6 +137,11 @@ class Event(StrEnum):
     SELLER_WARNED = "seller_warned"
     NEEDS_ATTENTION = "needs_attention"
     APPEALABLE = "appealable"
+    HELD = "held"
+    RESUMED = "resumed"
+    HELD_TOO_LONG = "held_too_long"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
     CLOSED = "closed"
     DEPENDENCY_DOWN = "dependency_down"
     DEPENDENCY_BACK = "dependency_back"
@@ -151,6 +156,8 @@ class MessageKind(StrEnum):
     NEEDS_ATTENTION = "needs_attention"
     DEPENDENCY_DOWN = "dependency_down"
     FORWARD_REFUSED = "forward_refused"
+    APPROVAL_NEEDED = "approval_needed"
+    HELD_TOO_LONG = "held_too_long"
 
 
 OPS = "ops"  # where staff messages go when a case has no queue lead yet
@@ -264,6 +271,11 @@ class Action(StrEnum):
     def restricts(self) -> bool:
         """Restrictions need a statement of reasons (DSA Art. 17)."""
         return self not in (Action.WARN, Action.NO_ACTION)
+
+    @property
+    def severe(self) -> bool:
+        """Severe actions wait for a second person's approval (four eyes)."""
+        return self in (Action.SUSPEND_SHOP, Action.SUSPEND_SELLER, Action.TERMINATE_SELLER)
 
     @property
     def reversal(self) -> str | None:

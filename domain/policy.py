@@ -94,6 +94,10 @@ class PolicyPack(_Strict):
     default_queue: str = "general"
     # A dependency (the marketplace, the ledger, the webhook) failing this long alerts the lead.
     dependency_alert_minutes: float = Field(default=10, gt=0)
+    # A severe decision waits this long for its second person before the lead is told.
+    approval_sla_hours: float = Field(default=4, gt=0)
+    # A case on hold longer than this is brought to the lead.
+    max_hold_hours: float = Field(default=48, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -162,6 +166,8 @@ class PolicyPack(_Strict):
             facts=facts,
             source_floors=floors,
             dependency_alert_minutes=self.dependency_alert_minutes,
+            approval_sla_hours=self.approval_sla_hours,
+            max_hold_hours=self.max_hold_hours,
         )
 
     @cached_property

@@ -239,7 +239,8 @@ class Ledger:
 
     # -- reads -----------------------------------------------------------------------------------
     def queue(
-        self, queue: str | None = None, states: Sequence[str] = ("queued", "in_review"),
+        self, queue: str | None = None,
+        states: Sequence[str] = ("queued", "in_review", "on_hold", "awaiting_approval"),
         limit: int = 50,
     ) -> list[QueueEntry]:
         """Open cases most urgent first: priority, then the nearest SLA deadline."""

@@ -46,11 +46,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.review.lifecycle import JOINABLE, REVIEW
     from domain.review.models import (
         MAX_REPORTS_PER_CASE,
+        ApproveRequest,
         CaseInput,
         CaseRef,
         CaseState,
         DecideRequest,
         ForwardRequest,
+        Hold,
+        HoldRequest,
         OverflowOutcome,
         OverflowReport,
         RetryRequest,
@@ -63,7 +66,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, ENFORCE, LONG
     from workflows.parts.outbound import NeedsPerson, Outbound, why
 
-WAITING = ("queued", "in_review", "appealable", "needs_attention")
+WAITING = ("queued", "in_review", "on_hold", "awaiting_approval", "appealable",
+           "needs_attention")
+LEASE = timedelta(minutes=30)  # a resumed case's claim
 FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its follow-up
 
 
@@ -285,6 +290,58 @@ class ReviewWorkflow:
         self.lc.check("claim")
 
     @workflow.update
+    async def hold(self, req: HoldRequest) -> CaseSummary:
+        """Wait for information: the SLA clock stops with the time it has left."""
+        self.lc.fire("hold", req)
+        case, now = self.case, workflow.now()
+        left = max((case.sla_deadline - now).total_seconds(), 0) if case.sla_deadline else 0
+        case.hold = Hold(by=req.reviewer, reason=req.reason, since=now, sla_left_s=left)
+        case.sla_deadline, case.lease_expires_at = None, None
+        self.journal.event(req.reviewer, Event.HELD,
+                           f"{req.reason}; SLA paused with {timedelta(seconds=round(left))} left")
+        await self.journal.commit()
+        return case.summary()
+
+    @hold.validator
+    def _check_hold(self, req: HoldRequest) -> None:
+        check_intake(req)
+        self.lc.check("hold", req)
+
+    @workflow.update
+    async def resume(self, req: HoldRequest) -> CaseSummary:
+        """Back to work: the SLA runs on with the time it had left, under a fresh lease."""
+        self.lc.fire("resume", req)
+        case, now = self.case, workflow.now()
+        assert case.hold is not None
+        case.sla_deadline = now + timedelta(seconds=case.hold.sla_left_s)
+        case.lease_expires_at = now + LEASE
+        self.journal.event(req.reviewer, Event.RESUMED,
+                           f"held {now - case.hold.since}; SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
+        case.hold = None
+        await self.journal.commit()
+        return case.summary()
+
+    @resume.validator
+    def _check_resume(self, req: HoldRequest) -> None:
+        check_intake(req)
+        self.lc.check("resume", req)
+
+    @workflow.update
+    async def approve(self, req: ApproveRequest) -> CaseSummary:
+        """A second person lets a severe decision execute."""
+        self.lc.fire("approve", req)
+        self.case.approved_by, self.case.sla_deadline = req.approver, None
+        assert self.case.decision is not None
+        self.journal.event(req.approver, Event.APPROVED, _describe(self.case.decision))
+        await self.journal.commit()
+        return self.case.summary()
+
+    @approve.validator
+    def _check_approve(self, req: ApproveRequest) -> None:
+        check_intake(req)
+        self.lc.check("approve", req)
+
+    @workflow.update
     async def decide(self, req: DecideRequest) -> CaseSummary:
         self.lc.fire("decide", req)
         self.case.decision = self._decision(req.reviewer, req.policy_ids, req.actions,
@@ -320,6 +377,8 @@ class ReviewWorkflow:
                   automated: bool) -> Decision:
         """The decision pins what it cites, as the pack said at screening."""
         refs = {p.id: p for p in self.case.policies}
+        if any(a.severe for a in actions) and workflow.patched("severe-actions-need-approval"):
+            self.case.approval_required = True
         return Decision(decided_by=by, policy_ids=policy_ids, actions=actions, reason=reason,
                         decided_at=workflow.now(), automated=automated,
                         citations=[refs[p] for p in policy_ids if p in refs],
@@ -337,6 +396,7 @@ class ReviewWorkflow:
             s.queue, s.priority, s.queue_lead, s.sla_hours)
         case.facts, case.source_floors = s.facts, s.source_floors
         case.dependency_alert_minutes = s.dependency_alert_minutes
+        case.approval_sla_hours, case.max_hold_hours = s.approval_sla_hours, s.max_hold_hours
         found = "" if s.subject_found else (
             f"; {s.facts_missing or 'the marketplace does not know this subject'}")
         self.journal.event(Actor.POLICY_ENGINE, Event.SCREENED,
@@ -370,8 +430,8 @@ class ReviewWorkflow:
             self.journal.event(Actor.SLA_CLOCK, Event.LEASE_EXPIRED, f"{case.assignee}'s claim lapsed")
             case.assignee, case.lease_expires_at = None, None
             await self.journal.commit()
-        if case.sla_deadline and case.sla_deadline <= now and case.state in ("queued",
-                                                                              "in_review"):
+        if case.sla_deadline and case.sla_deadline <= now and case.state in (
+                "queued", "in_review", "awaiting_approval"):
             await self._breach_sla()
 
     async def _breach_sla(self) -> None:
@@ -394,12 +454,49 @@ class ReviewWorkflow:
                                   f"Case {case.case_id} in {case.queue} missed its SLA: {detail}")
 
     async def _in_auto_actioned(self) -> None:
-        self._move("enforce")
-        await self.journal.commit()
+        await self._carry_out()
 
     async def _in_decided(self) -> None:
-        self._move("enforce" if self.lc.model.has_actions() else "notify")
+        await self._carry_out()
+
+    async def _carry_out(self) -> None:
+        """A decision executes, waits for its second person first (severe actions), or has
+        nothing to execute."""
+        guards = self.lc.model
+        if guards.needs_approval():
+            await self._seek_approval()
+        else:
+            self._move("enforce" if guards.has_actions() else "notify")
+            await self.journal.commit()
+
+    async def _seek_approval(self) -> None:
+        case = self.case
+        self.lc.fire("seek_approval")
+        assert case.decision is not None
+        case.sla_deadline = deadline(workflow.now(), case.approval_sla_hours)
+        self.journal.event(Actor.ENFORCER, Event.AWAITING_APPROVAL,
+                           f"{_describe(case.decision)}; a second person approves by "
+                           f"{case.sla_deadline:%Y-%m-%dT%H:%MZ}")
         await self.journal.commit()
+        await self.out.tell_staff(
+            f"approval-{case.revision}", case.queue_lead, MessageKind.APPROVAL_NEEDED,
+            f"Case {case.case_id}: {_describe(case.decision)} waits for a second person: "
+            f"casework case approve {case.case_id} --approver YOU")
+
+    async def _in_on_hold(self) -> None:
+        """Held: the lead hears of a hold that lasts longer than the pack allows."""
+        hold = self.case.hold
+        assert hold is not None
+        until = None if hold.lead_told else hold.since + timedelta(hours=self.case.max_hold_hours)
+        if not await self.journal.quiet_until(until):
+            return
+        hold.lead_told = True
+        detail = f"held by {hold.by} since {hold.since:%Y-%m-%dT%H:%MZ}: {hold.reason}"
+        self.journal.event(Actor.SLA_CLOCK, Event.HELD_TOO_LONG, detail)
+        await self.journal.commit()
+        await self.out.tell_staff(f"held-{self.case.revision}", self.case.queue_lead,
+                                  MessageKind.HELD_TOO_LONG,
+                                  f"Case {self.case.case_id} is on hold too long: {detail}")
 
     def _move(self, trigger: str) -> None:
         """A step of the chain the case takes by itself: the timeline (and so the ledger,
@@ -538,7 +635,7 @@ class ReviewWorkflow:
         self.journal.event(Actor.SLA_CLOCK, Event.CLOSED, "appeal window ended without an appeal")
         await self.journal.commit()
 
-    _in_queued = _in_in_review = _await_decision
+    _in_queued = _in_in_review = _in_awaiting_approval = _await_decision
 
 
 def _actor(report: Report) -> str:
@@ -576,7 +673,9 @@ def _details(case: CaseState) -> str:
     """What the Temporal UI shows for the case now."""
     line = f"**{case.state}** · {case.subject} · {case.queue} {case.priority.value}"
     if case.assignee:
-        line += f" · held by {case.assignee}"
+        line += f" · claimed by {case.assignee}"
+    if case.hold:
+        line += f" · on hold: {case.hold.reason}"
     if case.sla_deadline and case.state in ("queued", "in_review"):
         line += f" · SLA {case.sla_deadline:%Y-%m-%d %H:%MZ}"
     if case.waiting_on:

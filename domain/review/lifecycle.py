@@ -6,14 +6,22 @@ from typing import Any
 
 from domain.core import Action, SubjectKind
 from domain.engine import Declaration, Guards
-from domain.review.models import CaseState, DecideRequest, RetryRequest
+from domain.review.models import (
+    ApproveRequest,
+    CaseState,
+    DecideRequest,
+    HoldRequest,
+    RetryRequest,
+)
 
 REVIEW_STATES = [
     "screening",
     "auto_actioned",
     "queued",
     "in_review",
+    "on_hold",
     "decided",
+    "awaiting_approval",
     "enforcing",
     "notifying",
     "needs_attention",
@@ -21,16 +29,24 @@ REVIEW_STATES = [
     "closed",
 ]
 # A report joins the case while it is still to be decided; later it opens a follow-up case.
-JOINABLE = ["screening", "queued", "in_review"]
+JOINABLE = ["screening", "queued", "in_review", "on_hold"]
 
 REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "auto_action", "source": "screening", "dest": "auto_actioned"},
     {"trigger": "enqueue", "source": "screening", "dest": "queued"},
     {"trigger": "claim", "source": "queued", "dest": "in_review"},
     {"trigger": "expire_lease", "source": "in_review", "dest": "queued"},
+    # Waiting for information: the SLA clock stops and resumes with the time that was left.
+    {"trigger": "hold", "source": "in_review", "dest": "on_hold", "conditions": "hold_ok"},
+    {"trigger": "resume", "source": "on_hold", "dest": "in_review", "conditions": "resume_ok"},
     {"trigger": "decide", "source": "in_review", "dest": "decided", "conditions": "decision_ok"},
+    # Severe actions wait for a second person (four eyes) before they execute.
+    {"trigger": "seek_approval", "source": ["auto_actioned", "decided"],
+     "dest": "awaiting_approval", "conditions": "needs_approval"},
+    {"trigger": "approve", "source": "awaiting_approval", "dest": "enforcing",
+     "conditions": "approval_ok"},
     {"trigger": "enforce", "source": ["auto_actioned", "decided"], "dest": "enforcing",
-     "conditions": "has_actions"},
+     "conditions": "has_actions", "unless": "needs_approval"},
     {"trigger": "notify", "source": "enforcing", "dest": "notifying"},
     {"trigger": "notify", "source": "decided", "dest": "notifying", "unless": "has_actions"},
     {"trigger": "open_appeal_window", "source": "notifying", "dest": "appealable",
@@ -45,7 +61,8 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "add_report", "source": JOINABLE, "dest": None},
     {"trigger": "forward_report", "source": [s for s in REVIEW_STATES if s not in JOINABLE],
      "dest": None},
-    {"trigger": "breach_sla", "source": ["queued", "in_review"], "dest": None},
+    {"trigger": "breach_sla", "source": ["queued", "in_review", "awaiting_approval"],
+     "dest": None},
 ]
 
 
@@ -79,6 +96,30 @@ class ReviewGuards(Guards):
     def decision_ok(self, req: DecideRequest) -> bool:
         return self.why_not_decide(req) is None
 
+    def why_not_hold(self, req: HoldRequest) -> str | None:
+        if req.reviewer != self.case.assignee:
+            return f"only the assignee ({self.case.assignee}) may hold or resume this case"
+        return None
+
+    def hold_ok(self, req: HoldRequest) -> bool:
+        return self.why_not_hold(req) is None
+
+    def resume_ok(self, req: HoldRequest) -> bool:
+        return self.why_not_hold(req) is None
+
+    def needs_approval(self) -> bool:
+        return self.case.approval_required and self.case.approved_by is None
+
+    def why_not_approve(self, req: ApproveRequest) -> str | None:
+        decision = self.case.decision
+        if decision is not None and req.approver == decision.decided_by:
+            return (f"{req.approver} decided this case: a second person must approve "
+                    f"{', '.join(a.value for a in decision.actions)}")
+        return None
+
+    def approval_ok(self, req: ApproveRequest) -> bool:
+        return self.why_not_approve(req) is None
+
     def why_not_retry(self, req: RetryRequest) -> str | None:
         if self.case.attention is None:
             return "the case is not waiting for a repair"
@@ -99,4 +140,6 @@ class ReviewGuards(Guards):
 
 REVIEW = Declaration(
     name="review", states=REVIEW_STATES, transitions=REVIEW_TRANSITIONS, guards=ReviewGuards,
-    reasons={"decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry})
+    reasons={"decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry,
+             "hold": ReviewGuards.why_not_hold, "resume": ReviewGuards.why_not_hold,
+             "approve": ReviewGuards.why_not_approve})

@@ -68,6 +68,8 @@ class Screening(Model):
     auto: AutoEnforcement | None = None
     subject_found: bool = True
     facts_missing: str = ""  # why the marketplace gave no facts
+    approval_sla_hours: float = 4
+    max_hold_hours: float = 48
     facts: SubjectFacts | None = None
     source_floors: dict[Source, Priority] = Field(default_factory=dict)
     dependency_alert_minutes: float = 10
@@ -78,6 +80,27 @@ class DecideRequest(Model):
     policy_ids: PolicyIds = Field(default_factory=list)
     actions: list[Action] = Field(min_length=1)
     reason: Reason
+
+
+class HoldRequest(Model):
+    """The assignee holds a claimed case (waiting for information) or resumes it."""
+
+    reviewer: Ident
+    reason: Reason = "resumed"
+
+
+class Hold(Model):
+    by: str
+    reason: str
+    since: AwareDatetime
+    sla_left_s: float  # what the SLA had left when the clock stopped
+    lead_told: bool = False
+
+
+class ApproveRequest(Model):
+    """A second person approves a severe decision before it executes."""
+
+    approver: Ident
 
 
 class RetryRequest(Model):
@@ -135,6 +158,11 @@ class CaseState(Model):
     followups: list[str] = Field(default_factory=list)
     forwarding: list[Report] = Field(default_factory=list)  # late reports not yet handed over
     repin: bool = False  # ops asked to state the reasons from the current pack
+    hold: Hold | None = None
+    max_hold_hours: float = 48
+    approval_required: bool = False
+    approval_sla_hours: float = 4
+    approved_by: str | None = None
     committed: int = 0
 
     @property
