@@ -286,8 +286,7 @@ class ReviewWorkflow:
 
     @claim.validator
     def _check_claim(self, req: ClaimRequest) -> None:
-        check_intake(req)
-        self.lc.check("claim")
+        self._allowed("claim", req)
 
     @workflow.update
     async def hold(self, req: HoldRequest) -> CaseSummary:
@@ -304,8 +303,7 @@ class ReviewWorkflow:
 
     @hold.validator
     def _check_hold(self, req: HoldRequest) -> None:
-        check_intake(req)
-        self.lc.check("hold", req)
+        self._allowed("hold", req)
 
     @workflow.update
     async def resume(self, req: HoldRequest) -> CaseSummary:
@@ -323,8 +321,7 @@ class ReviewWorkflow:
 
     @resume.validator
     def _check_resume(self, req: HoldRequest) -> None:
-        check_intake(req)
-        self.lc.check("resume", req)
+        self._allowed("resume", req)
 
     @workflow.update
     async def approve(self, req: ApproveRequest) -> CaseSummary:
@@ -338,8 +335,7 @@ class ReviewWorkflow:
 
     @approve.validator
     def _check_approve(self, req: ApproveRequest) -> None:
-        check_intake(req)
-        self.lc.check("approve", req)
+        self._allowed("approve", req)
 
     @workflow.update
     async def decide(self, req: DecideRequest) -> CaseSummary:
@@ -353,8 +349,7 @@ class ReviewWorkflow:
 
     @decide.validator
     def _check_decide(self, req: DecideRequest) -> None:
-        check_intake(req)
-        self.lc.check("decide", req)
+        self._allowed("decide", req)
 
     @workflow.update
     async def retry(self, req: RetryRequest) -> CaseSummary:
@@ -370,8 +365,13 @@ class ReviewWorkflow:
 
     @retry.validator
     def _check_retry(self, req: RetryRequest) -> None:
+        self._allowed("retry", req)
+
+    def _allowed(self, trigger: str, req: Any) -> None:
+        """An Update's validator: the intake rules, then the lifecycle (nothing is recorded
+        for a refused command)."""
         check_intake(req)
-        self.lc.check("retry", req)
+        self.lc.check(trigger, *([req] if trigger in REVIEW.reasons else []))
 
     def _decision(self, by: str, policy_ids: list[str], actions: list[Action], reason: str,
                   automated: bool) -> Decision:
