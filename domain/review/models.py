@@ -10,11 +10,9 @@ from pydantic import AwareDatetime, Field
 from domain.core import (
     Action,
     Attention,
-    CaseSummary,
     Decision,
     EnforcementResult,
     Ident,
-    LedgerRecord,
     Model,
     PolicyIds,
     PolicyRef,
@@ -24,7 +22,7 @@ from domain.core import (
     Source,
     Subject,
     SubjectFacts,
-    TimelineEvent,
+    Tracked,
 )
 
 MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
@@ -111,26 +109,13 @@ class RetryRequest(Model):
     repin: bool = False  # state the reasons from the current pack's version of the policy
 
 
-class CaseState(Model):
+class CaseState(Tracked):
     """Everything a case knows; a query returns it, continue-as-new carries it.
 
     `case_id` is the workflow id, one per subject at a time; `case_uid` (the first run id) tells
     apart the cases a subject has had over time.
     """
 
-    case_id: str
-    case_uid: str
-    subject: Subject
-    state: str
-    queue: str = "intake"
-    priority: Priority = Priority.P3
-    assignee: str | None = None
-    lease_expires_at: AwareDatetime | None = None
-    sla_deadline: AwareDatetime | None = None
-    sla_breached: bool = False
-    breaches: int = 0
-    queue_lead: str = ""
-    sla_hours: dict[Priority, float] = Field(default_factory=dict)
     reports: list[Report] = Field(default_factory=list)
     hits: list[PolicyHit] = Field(default_factory=list)
     policies: list[PolicyRef] = Field(default_factory=list)
@@ -141,14 +126,8 @@ class CaseState(Model):
     statement: dict[str, Any] | None = None
     notice_delivered_at: AwareDatetime | None = None
     appeal_deadline: AwareDatetime | None = None
-    opened_at: AwareDatetime
-    closed_at: AwareDatetime | None = None
-    revision: int = 0
-    timeline: list[TimelineEvent] = Field(default_factory=list)
     facts: SubjectFacts | None = None
     source_floors: dict[Source, Priority] = Field(default_factory=dict)
-    dependency_alert_minutes: float = 10
-    waiting_on: str | None = None
     attention: Attention | None = None
     reports_overflow: int = 0
     notified: list[str] = Field(default_factory=list)
@@ -163,15 +142,11 @@ class CaseState(Model):
     approval_required: bool = False
     approval_sla_hours: float = 4
     approved_by: str | None = None
-    committed: int = 0
 
     @property
     def policy_ids(self) -> list[str]:
         cited = self.decision.policy_ids if self.decision else []
         return sorted({h.policy_id for h in self.hits} | set(cited))
-
-    def summary(self) -> CaseSummary:
-        return CaseSummary.model_validate(self, from_attributes=True)
 
     def statement_request(self, puid: str) -> StatementRequest:
         assert self.decision is not None
@@ -180,11 +155,6 @@ class CaseState(Model):
                                 opener=self.reports[0], had_hits=bool(self.hits),
                                 facts=self.facts, repin=self.repin)
 
-    def ledger_record(self, since: int = 0) -> LedgerRecord:
-        """The case's ledger row with the timeline events after revision `since`."""
-        return LedgerRecord(
-            **self.summary().model_dump(), policy_ids=self.policy_ids, opened_at=self.opened_at,
-            timeline=[e for e in self.timeline if e.seq > since])
 
 
 class CaseRef(Model):
