@@ -33,7 +33,7 @@ from domain.review.models import (
 )
 from domain.statement import build_statement
 from ledger.store import Ledger
-from marketplace.base import Marketplace, MarketplaceError, SubjectNotFound
+from marketplace.base import ApplyResult, Marketplace, MarketplaceError, SubjectNotFound
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -91,10 +91,19 @@ class CaseActivities:
     @_marketplace_errors
     def apply_action(self, req: ApplyRequest) -> EnforcementResult:
         """Heartbeats between marketplace calls: its heartbeat timeout exceeds a call's."""
+        return self._act(req, self.marketplace.apply)
+
+    @activity.defn
+    @_marketplace_errors
+    def reverse_action(self, req: ApplyRequest) -> EnforcementResult:
+        """Undo an action that landed (an appeal overturned it): reinstate, lift; once per key."""
+        return self._act(req, self.marketplace.reverse)
+
+    def _act(self, req: ApplyRequest, act: Callable[..., ApplyResult]) -> EnforcementResult:
         activity.heartbeat("resolving target")
         target = self.marketplace.resolve(req.subject, req.action)
-        activity.heartbeat(f"applying {req.action.value} to {target}")
-        result = self.marketplace.apply(target, req.action, req.idempotency_key, req.reason)
+        activity.heartbeat(f"{act.__name__} {req.action.value} on {target}")
+        result = act(target, req.action, req.idempotency_key, req.reason)
         return EnforcementResult(action=req.action, target=result.target, applied=result.applied,
                                  detail=result.detail, applied_at=datetime.now(UTC))
 
@@ -169,5 +178,6 @@ class CaseActivities:
                        channels=channels)
 
     def all(self) -> list[Any]:
-        return [self.screen_case, self.record_case, self.apply_action, self.issue_statement,
+        return [self.screen_case, self.record_case, self.apply_action, self.reverse_action,
+                self.issue_statement,
                 self.notify, self.store_overflow_report, self.notify_overflow_reporters]

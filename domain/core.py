@@ -273,6 +273,11 @@ class Action(StrEnum):
         return self not in (Action.WARN, Action.NO_ACTION)
 
     @property
+    def rank(self) -> int:
+        """How hard the action bears on the seller: `modified` appeals go down this scale."""
+        return _RANKS.index(self)
+
+    @property
     def severe(self) -> bool:
         """Severe actions wait for a second person's approval (four eyes)."""
         return self in (Action.SUSPEND_SHOP, Action.SUSPEND_SELLER, Action.TERMINATE_SELLER)
@@ -287,6 +292,9 @@ class Action(StrEnum):
         return _TARGETS.get(self)
 
 
+_RANKS = [Action.NO_ACTION, Action.WARN, Action.LABEL, Action.DEMOTE, Action.DISABLE,
+          Action.REMOVE, Action.RESTRICT_SALES, Action.SUSPEND_SHOP, Action.SUSPEND_SELLER,
+          Action.TERMINATE_SELLER]
 _REVERSALS = {
     Action.REMOVE: "restore",
     Action.DISABLE: "enable",

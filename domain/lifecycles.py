@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from domain.appeal.lifecycle import APPEAL
 from domain.engine import Declaration
 from domain.review.lifecycle import REVIEW
 
-LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW,)}
+LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL)}

@@ -98,6 +98,8 @@ class PolicyPack(_Strict):
     approval_sla_hours: float = Field(default=4, gt=0)
     # A case on hold longer than this is brought to the lead.
     max_hold_hours: float = Field(default=48, gt=0)
+    appeals_queue: str = "appeals"
+    dispute_settlement: str = "a certified out-of-court dispute settlement body (DSA Art. 21)"
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:

@@ -57,4 +57,9 @@ class Marketplace(Protocol):
     def apply(self, target: Subject, action: Action, idempotency_key: str, reason: str
               ) -> ApplyResult: ...
 
+    def reverse(self, target: Subject, action: Action, idempotency_key: str, reason: str
+                ) -> ApplyResult:
+        """Undo `action` on `target` (reinstate, lift a suspension), once per key."""
+        ...
+
     def seller_contact(self, seller_id: str) -> str: ...

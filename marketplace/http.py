@@ -137,8 +137,18 @@ class HttpMarketplace:
 
     def apply(self, target: Subject, action: Action, idempotency_key: str, reason: str
               ) -> ApplyResult:
-        body = {"subject": target.model_dump(mode="json"), "action": action.value,
-                "reason": reason}
+        return self._act(target, action.value, idempotency_key, reason)
+
+    def reverse(self, target: Subject, action: Action, idempotency_key: str, reason: str
+                ) -> ApplyResult:
+        """POST /actions with the reversal's name (`restore`, `reinstate_seller`, …)."""
+        if action.reversal is None:
+            raise ActionRefused(f"{action.value} has no reversal")
+        return self._act(target, action.reversal, idempotency_key, reason)
+
+    def _act(self, target: Subject, name: str, idempotency_key: str, reason: str
+             ) -> ApplyResult:
+        body = {"subject": target.model_dump(mode="json"), "action": name, "reason": reason}
         answer = self._call(_Applied, "POST", "/actions", body,
                             {"Idempotency-Key": idempotency_key})
         return ApplyResult(applied=answer.applied, target=target, detail=answer.detail)

@@ -157,7 +157,19 @@ class SandboxMarketplace:
 
     def apply(self, target: Subject, action: Action, idempotency_key: str, reason: str
               ) -> ApplyResult:
+        return self._act(target, action, idempotency_key, reason, undo=False)
+
+    def reverse(self, target: Subject, action: Action, idempotency_key: str, reason: str
+                ) -> ApplyResult:
+        return self._act(target, action, idempotency_key, reason, undo=True)
+
+    def _act(self, target: Subject, action: Action, idempotency_key: str, reason: str,
+             undo: bool) -> ApplyResult:
+        """Apply an action or undo it (reinstate, lift, unflag), once per idempotency key; the
+        row records the action, or its reversal's name."""
         kind, value = _EFFECTS[action]
+        if undo and action.reversal is None:
+            raise ActionRefused(f"{action.value} has no reversal")
         with self._conn() as c:
             mode = self._drill(c, "apply_action")
             c.execute("BEGIN IMMEDIATE")
@@ -170,24 +182,30 @@ class SandboxMarketplace:
             row = self._row(c, target)
             table = _TABLES[target.kind]
             if kind == "status":
-                c.execute(f"UPDATE {table} SET status = ? WHERE id = ?", (value, target.id))
+                c.execute(f"UPDATE {table} SET status = ? WHERE id = ?",
+                          ("active" if undo else value, target.id))
             elif target.kind is SubjectKind.LISTING:
-                flags = sorted(set(json.loads(row["flags"])) | {value})
+                flags = set(json.loads(row["flags"]))
+                flags = flags - {value} if undo else flags | {value}
                 c.execute("UPDATE listings SET flags = ? WHERE id = ?",
-                          (json.dumps(flags), target.id))
+                          (json.dumps(sorted(flags)), target.id))
             if action in (Action.REMOVE, Action.SUSPEND_SHOP, Action.SUSPEND_SELLER,
                           Action.TERMINATE_SELLER, Action.DISABLE):
-                self._count_violation(c, target)
+                self._count_violation(c, target, -1 if undo else 1)
             c.execute(
                 "INSERT INTO enforcement (idempotency_key, subject_kind, subject_id, action, "
                 "reason, applied_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (idempotency_key, target.kind.value, target.id, action.value, reason,
+                (idempotency_key, target.kind.value, target.id,
+                 action.reversal if undo else action.value, reason,
                  datetime.now(UTC).isoformat()))
             c.execute("COMMIT")
         if self.apply_delay_s:
             time.sleep(self.apply_delay_s)
-        return self._answer("apply_action", mode,
-                            ApplyResult(applied=True, target=target, detail=f"{target} {value}"))
+        done = f"{target} {'active again' if undo and kind == 'status' else value}"
+        if undo and kind == "flag":
+            done = f"{target} no longer {value}"
+        return self._answer("apply_action", mode, ApplyResult(applied=True, target=target,
+                                                              detail=done))
 
     def seller_contact(self, seller_id: str) -> str:
         with self._conn() as c:
@@ -220,7 +238,7 @@ class SandboxMarketplace:
                 if r["until"] is None or r["until"] > time.time()]
 
     # -- sandbox-only reads for the CLI and tests -----------------------------------------------
-    def _count_violation(self, c: sqlite3.Connection, target: Subject) -> None:
+    def _count_violation(self, c: sqlite3.Connection, target: Subject, step: int) -> None:
         seller_id = target.id
         if target.kind is SubjectKind.LISTING:
             seller_id = c.execute("SELECT s.seller_id FROM listings l JOIN shops s "
@@ -228,8 +246,8 @@ class SandboxMarketplace:
         elif target.kind is SubjectKind.SHOP:
             seller_id = c.execute("SELECT seller_id FROM shops WHERE id = ?",
                                   (target.id,)).fetchone()[0]
-        c.execute("UPDATE sellers SET prior_violations = prior_violations + 1 WHERE id = ?",
-                  (seller_id,))
+        c.execute("UPDATE sellers SET prior_violations = MAX(prior_violations + ?, 0) "
+                  "WHERE id = ?", (step, seller_id))
 
     def list(self, kind: SubjectKind | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         kinds = [kind] if kind else list(SubjectKind)
@@ -259,11 +277,13 @@ class SandboxMarketplace:
         ]
         return d
 
-    def enforcement_count(self, target: Subject, action: Action) -> int:
+    def enforcement_count(self, target: Subject, action: Action, reversals: bool = False) -> int:
+        """How often `action` (or, with `reversals`, its reversal) was applied to `target`."""
+        name = action.reversal if reversals else action.value
         with self._conn() as c:
             return int(c.execute(
                 "SELECT COUNT(*) FROM enforcement WHERE subject_kind = ? AND subject_id = ? "
-                "AND action = ?", (target.kind.value, target.id, action.value)).fetchone()[0])
+                "AND action = ?", (target.kind.value, target.id, name)).fetchone()[0])
 
     def is_empty(self) -> bool:
         with self._conn() as c:

@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, ENFORCE, LONG
     from workflows.parts.outbound import NeedsPerson, Outbound, why
+    from workflows.parts.queueing import Queueing
 
 WAITING = ("queued", "in_review", "on_hold", "awaiting_approval", "appealable",
            "needs_attention")
@@ -88,6 +89,7 @@ class ReviewWorkflow:
         self.lc = Lifecycle(REVIEW, self.case)
         self.journal = Journal(self.case, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
+        self.queueing = Queueing(self.case, self.lc, self.journal, self.out)
         if inp.carried is None:
             follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
             self.journal.event(_actor(inp.report), Event.OPENED,
@@ -278,10 +280,7 @@ class ReviewWorkflow:
 
     @workflow.update
     async def claim(self, req: ClaimRequest) -> CaseSummary:
-        self.lc.fire("claim")
-        self.case.assignee = req.reviewer
-        self.case.lease_expires_at = workflow.now() + timedelta(minutes=req.lease_minutes)
-        self.journal.event(req.reviewer, Event.CLAIMED, f"lease until {self.case.lease_expires_at:%H:%M:%SZ}")
+        self.queueing.claim(req)
         await self.journal.commit()
         return self.case.summary()
 
@@ -418,41 +417,6 @@ class ReviewWorkflow:
             self.journal.event(Actor.POLICY_ENGINE, Event.QUEUED, f"{case.queue} {case.priority.value}, "
                         f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
         await self.journal.commit()
-
-    async def _await_decision(self) -> None:
-        """Wait for a command, a lease expiry or the SLA deadline, whichever comes first."""
-        case = self.case
-        due = [d for d in (case.sla_deadline, case.lease_expires_at) if d is not None]
-        if not await self.journal.quiet_until(min(due) if due else None):
-            return
-        now = workflow.now()
-        if case.state == "in_review" and case.lease_expires_at and case.lease_expires_at <= now:
-            self.lc.fire("expire_lease")
-            self.journal.event(Actor.SLA_CLOCK, Event.LEASE_EXPIRED, f"{case.assignee}'s claim lapsed")
-            case.assignee, case.lease_expires_at = None, None
-            await self.journal.commit()
-        if case.sla_deadline and case.sla_deadline <= now and case.state in (
-                "queued", "in_review", "awaiting_approval"):
-            await self._breach_sla()
-
-    async def _breach_sla(self) -> None:
-        case = self.case
-        self.lc.fire("breach_sla")
-        case.breaches += 1
-        case.sla_breached = True
-        before = case.priority
-        case.priority = before.raised()
-        missed = case.sla_deadline
-        case.sla_deadline = deadline(workflow.now(), case.sla_hours[case.priority])
-        detail = (f"deadline {missed:%Y-%m-%dT%H:%MZ} missed (breach {case.breaches}); "
-                  f"priority {before.value} -> {case.priority.value}; lead {case.queue_lead} "
-                  "notified")
-        if case.breaches >= 2:
-            detail += "; second breach: escalation required"
-        self.journal.event(Actor.SLA_CLOCK, Event.SLA_BREACHED, detail)
-        await self.journal.commit()
-        await self.out.tell_staff(f"breach-{case.breaches}", case.queue_lead, MessageKind.SLA_BREACH,
-                                  f"Case {case.case_id} in {case.queue} missed its SLA: {detail}")
 
     async def _in_auto_actioned(self) -> None:
         await self._carry_out()
@@ -636,7 +600,10 @@ class ReviewWorkflow:
         self.journal.event(Actor.SLA_CLOCK, Event.CLOSED, "appeal window ended without an appeal")
         await self.journal.commit()
 
-    _in_queued = _in_in_review = _in_awaiting_approval = _await_decision
+    async def _in_queued(self) -> None:
+        await self.queueing.wait()
+
+    _in_in_review = _in_awaiting_approval = _in_queued
 
 
 def _actor(report: Report) -> str:

@@ -1,0 +1,186 @@
+"""The appeal lifecycle's requests and results: a complaint against one decision (DSA Art. 20)
+by the seller it restricted, or by a reporter whose notice led to no action."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from domain.core import (
+    Action,
+    Decision,
+    EnforcementResult,
+    Ident,
+    Model,
+    PolicyIds,
+    PolicyRef,
+    Priority,
+    Reason,
+    Report,
+    ReportText,
+    Subject,
+    SubjectFacts,
+    Tracked,
+    reporter_address,
+    seller_of,
+)
+from domain.sla import appeal_deadline
+
+APPEALS_QUEUE = "appeals"
+
+
+class AppellantKind(StrEnum):
+    SELLER = "seller"
+    REPORTER = "reporter"
+
+
+class Appellant(Model):
+    kind: AppellantKind
+    id: Ident
+
+
+class AppealRequest(Model):
+    """A complaint against a case's decision; without an appellant, the restricted seller's."""
+
+    appellant: Appellant | None = None
+    text: ReportText = ""
+
+
+class Filing(Model):
+    """An appeal as the case sees it arrive: who, and when on the workflow's clock."""
+
+    appellant: Appellant
+    at: AwareDatetime
+
+
+class Outcome(StrEnum):
+    UPHELD = "upheld"
+    OVERTURNED = "overturned"
+    MODIFIED = "modified"
+
+
+class AppealDecideRequest(Model):
+    """The appeal reviewer's verdict. `overturned` on a restriction takes no actions (all are
+    reversed); on `no_action` it names the actions that should have happened. `modified` names
+    the lesser actions that replace the decision's."""
+
+    reviewer: Ident
+    outcome: Outcome
+    actions: list[Action] = Field(default_factory=list)
+    policy_ids: PolicyIds = Field(default_factory=list)
+    reason: Reason
+
+
+class Verdict(Model):
+    outcome: Outcome
+    decided_by: str
+    reason: str
+    decided_at: AwareDatetime
+    decision: Decision | None = None  # the decision that replaces the appealed one
+
+
+class AppealSettings(Model):
+    """What the pack says for appeals, read once by an activity."""
+
+    queue_lead: str
+    sla_hours: dict[Priority, float]
+    dispute_settlement: str
+    dependency_alert_minutes: float = 10
+
+
+class AppealInput(Model):
+    """What an appeal starts from: the appealed case's decision and what of it landed."""
+
+    review_case_id: str
+    review_case_uid: str
+    subject: Subject
+    appellant: Appellant
+    text: str = ""
+    decision: Decision
+    enforcement: list[EnforcementResult] = Field(default_factory=list)
+    opener: Report
+    had_hits: bool = False
+    facts: SubjectFacts | None = None
+    policies: list[PolicyRef] = Field(default_factory=list)
+    pack_version: str = ""
+    priority: Priority = Priority.P2
+    carried: AppealState | None = None
+
+
+class AppealState(Tracked):
+    """Everything an appeal knows: a query returns it, the review case reads its result."""
+
+    lifecycle: str = "appeal"
+    queue: str = APPEALS_QUEUE
+    review_case_id: str
+    review_case_uid: str
+    appellant: Appellant
+    text: str = ""
+    original: Decision
+    enforcement: list[EnforcementResult] = Field(default_factory=list)
+    opener: Report
+    had_hits: bool = False
+    facts: SubjectFacts | None = None
+    policies: list[PolicyRef] = Field(default_factory=list)
+    pack_version: str = ""
+    dispute_settlement: str = ""
+    verdict: Verdict | None = None
+    reversed: list[EnforcementResult] = Field(default_factory=list)
+    applied: list[EnforcementResult] = Field(default_factory=list)
+    statement_puid: str | None = None
+    statement: dict[str, object] | None = None
+    notified_at: AwareDatetime | None = None
+
+    @property
+    def policy_ids(self) -> list[str]:
+        return sorted(self.original.policy_ids)
+
+    def appellant_address(self) -> str:
+        if self.appellant.kind is AppellantKind.SELLER:
+            return seller_of(self.subject)
+        return reporter_address(self.appellant.id)
+
+
+class AppealRef(Model):
+    appeal_id: str
+    state: str
+    review_case_id: str
+    appellant: Appellant
+
+
+def appeal_id_for(case_uid: str) -> str:
+    """One appeal per decision: its id is derived from the case's."""
+    return f"appeal-{case_uid}"
+
+
+def why_not_appeal(*, appellant: Appellant, at: datetime, decision: Decision | None,
+                   enforcement: list[EnforcementResult], seller_id: str | None,
+                   reporters: list[str], notice_delivered_at: datetime | None,
+                   closed_at: datetime | None, appealed: bool) -> str | None:
+    """Why this complaint cannot be filed, or None. A seller appeals a restriction that landed
+    within six calendar months of its notice; a reporter appeals a decision to take no action
+    within six months of being told; one appeal per decision."""
+    if decision is None:
+        return "there is no decision to appeal yet"
+    if appealed:
+        return "this decision has been appealed already (one appeal per decision)"
+    if appellant.kind is AppellantKind.SELLER:
+        if appellant.id != seller_id:
+            return f"{appellant.id} is not the seller of this case's subject"
+        if not enforcement or notice_delivered_at is None:
+            return "nothing was restricted: there is no restriction to appeal"
+        since = notice_delivered_at
+    else:
+        if appellant.id not in reporters:
+            return f"{appellant.id} did not report this case's subject"
+        if any(a is not Action.NO_ACTION for a in decision.actions):
+            return "the notice was acted on: a reporter appeals a decision to take no action"
+        since = closed_at or decision.decided_at
+    if at >= (ends := appeal_deadline(since)):
+        return f"the appeal window ended on {ends:%Y-%m-%d} (six months from the notice)"
+    return None
+
+
+AppealInput.model_rebuild()
