@@ -24,9 +24,10 @@ from ledger.store import Ledger
 from marketplace.base import Marketplace
 from marketplace.http import HttpMarketplace
 from marketplace.sandbox import SandboxMarketplace
+from workflows.appeal import AppealWorkflow
 from workflows.review import ReviewWorkflow
 
-WORKFLOWS = [ReviewWorkflow]
+WORKFLOWS = [ReviewWorkflow, AppealWorkflow]
 
 
 def build_marketplace(settings: Settings) -> Marketplace:

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import webhook
 from config.pack_file import PackFile
+from domain.appeal.models import AppealSettings
 from domain.core import (
     Action,
     ApplyRequest,
@@ -19,6 +20,7 @@ from domain.core import (
     LedgerRecord,
     MessageKind,
     Notification,
+    Priority,
     Receipt,
     outcome_message_id,
     reporter_address,
@@ -134,6 +136,17 @@ class CaseActivities:
         return body
 
     @activity.defn
+    def appeal_settings(self, appeal_id: str) -> AppealSettings:
+        """What the pack says for appeals: their queue's lead and SLA, where appellants may
+        turn next (DSA Art. 21)."""
+        pack = self.pack.get()
+        queue = pack.queues[pack.appeals_queue]
+        return AppealSettings(queue_lead=queue.lead,
+                              sla_hours={p: queue.sla(p) for p in Priority},
+                              dispute_settlement=pack.dispute_settlement,
+                              dependency_alert_minutes=pack.dependency_alert_minutes)
+
+    @activity.defn
     def store_overflow_report(self, overflow: OverflowReport) -> int:
         """Keep a report beyond the case's cap in the ledger; how many it holds for the case."""
         return self.ledger.put_overflow_report(overflow.case_uid, overflow.case_id,
@@ -179,5 +192,5 @@ class CaseActivities:
 
     def all(self) -> list[Any]:
         return [self.screen_case, self.record_case, self.apply_action, self.reverse_action,
-                self.issue_statement,
-                self.notify, self.store_overflow_report, self.notify_overflow_reporters]
+                self.issue_statement, self.notify, self.store_overflow_report,
+                self.notify_overflow_reporters, self.appeal_settings]

@@ -19,12 +19,24 @@ from temporalio.client import (
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.intake import file_report
 from config.connection import connect
 from config.pack_file import PackFile
 from config.settings import Settings
+from domain.appeal.models import (
+    AppealDecideRequest,
+    AppealRef,
+    AppealRequest,
+    AppealState,
+    Outcome,
+    appeal_id_for,
+    appellant_for,
+    why_not_appeal,
+)
 from domain.core import (
     Action,
     CaseSummary,
@@ -38,6 +50,7 @@ from domain.core import (
 from domain.errors import (
     BY_NAME,
     CaseworkError,
+    Closed,
     EmptyQueue,
     InvalidInput,
     NotFound,
@@ -55,6 +68,7 @@ from domain.review.models import (
     RetryRequest,
 )
 from ledger.store import Ledger
+from workflows.appeal import AppealWorkflow
 from workflows.review import ReviewWorkflow
 
 CLAIM_CANDIDATES = 25
@@ -227,6 +241,63 @@ class CaseworkClient:
     def _handle(self, case_id: str) -> Any:
         return self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
 
+    # -- appeals ---------------------------------------------------------------------------------
+    async def file_appeal(self, case_id: str, text: str = "", appellant: str | None = None
+                          ) -> AppealRef:
+        """A complaint against the case's decision. An open case (a restriction in its appeal
+        window) checks and starts it itself; a closed one (a reporter's complaint against
+        `no_action`, or a window that ended) is checked here against its final state."""
+        req = build(AppealRequest, appellant=appellant, text=text)
+        same = hashlib.sha256(f"{req.appellant}\x1f{req.text}".encode()).hexdigest()[:24]
+        try:  # the same complaint sent again is answered once
+            return await self._command(case_id, ReviewWorkflow.file_appeal, req,
+                                       f"appeal-{same}")
+        except (Closed, NotFound):  # the server says either of an Update to a closed case
+            pass
+        case: CaseState = await self._guard(self.temporal.get_workflow_handle(
+            case_id, result_type=CaseState).result(follow_runs=False), case_id)
+        who = appellant_for(req.appellant, case.facts.seller_id if case.facts else None,
+                            case.reporters())
+        if reason := why_not_appeal(
+                appellant=who, at=datetime.now(UTC), decision=case.decision,
+                enforcement=[e for e in case.enforcement if e.action.restricts],
+                seller_id=case.facts.seller_id if case.facts else None,
+                reporters=case.reporters(), notice_delivered_at=case.notice_delivered_at,
+                closed_at=case.closed_at, appealed=case.appeal is not None):
+            raise Refused(reason)
+        appeal_id = appeal_id_for(case.case_uid)
+        try:
+            await self.temporal.start_workflow(
+                AppealWorkflow.run, case.appeal_input(who, req.text), id=appeal_id,
+                task_queue=self.settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+        except WorkflowAlreadyStartedError:
+            raise Refused("this decision has been appealed already (one appeal per decision)"
+                          ) from None
+        except RPCError as e:
+            raise Unavailable(f"Temporal unavailable: {e.message}") from None
+        return AppealRef(appeal_id=appeal_id, state="filed", review_case_id=case_id,
+                         appellant=who)
+
+    async def appeal(self, appeal_id: str) -> AppealState:
+        handle = self.temporal.get_workflow_handle_for(AppealWorkflow.run, appeal_id)
+        return await self._guard(handle.query(AppealWorkflow.snapshot,
+                                              rpc_timeout=self.read_timeout), appeal_id)
+
+    async def decide_appeal(self, appeal_id: str, reviewer: str, outcome: str,
+                            actions: Sequence[str | Action] = (), policy_ids: Sequence[str] = (),
+                            reason: str = "", request_id: str | None = None) -> CaseSummary:
+        try:
+            verdict = Outcome(outcome)
+        except ValueError:
+            known = ", ".join(o.value for o in Outcome)
+            raise InvalidInput(f"unknown outcome {outcome!r}; known: {known}") from None
+        req = build(AppealDecideRequest, reviewer=reviewer, outcome=verdict,
+                    actions=parse_actions(actions), policy_ids=list(policy_ids), reason=reason)
+        return await self._command(appeal_id, AppealWorkflow.decide, req,
+                                   request_id or f"appeal-decide-{uuid.uuid4()}")
+
     # -- error mapping -------------------------------------------------------------------------
     async def _guard(self, call: Any, case_id: str) -> Any:
         try:
@@ -242,7 +313,7 @@ class CaseworkClient:
         except RPCError as e:
             if e.status is RPCStatusCode.NOT_FOUND:
                 if "completed" in e.message:
-                    raise Refused(f"case {case_id} is closed") from None
+                    raise Closed(f"case {case_id} is closed") from None
                 raise NotFound(f"no case {case_id}") from None
             if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise Unavailable(f"Temporal unavailable: {e.message}") from None

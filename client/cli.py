@@ -145,6 +145,43 @@ async def case_approve(args: argparse.Namespace) -> None:
     _emit(args, await c.approve(args.case_id, args.approver), _case_line)
 
 
+def _appeal_line(a: Any) -> str:
+    verdict = f" {a.verdict.outcome.value} by {a.verdict.decided_by}" if a.verdict else ""
+    return (f"{a.case_id:<44} {a.state:<10}{verdict} {a.appellant.kind.value} "
+            f"{a.appellant.id} against {a.review_case_id}")
+
+
+def _appeal_detail(a: Any) -> str:
+    lines = [_appeal_line(a), f"  appealed: {', '.join(x.value for x in a.original.actions)} "
+             f"by {a.original.decided_by}: {_safe(a.original.reason)}"]
+    if a.text:
+        lines.append(f"  appellant: {_safe(a.text)}")
+    if a.verdict:
+        lines.append(f"  verdict: {a.verdict.outcome.value}: {_safe(a.verdict.reason)}")
+    for label, done in (("reversed", a.reversed), ("applied", a.applied)):
+        lines += [f"  {label} {e.action.value} on {e.target}: {_safe(e.detail)}" for e in done]
+    return "\n".join(lines)
+
+
+async def appeal_file(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    ref = await c.file_appeal(args.case_id, args.text or "", appellant=args.appellant)
+    _emit(args, ref, lambda r: f"{r.appeal_id} {r.state}: {r.appellant.kind.value} "
+          f"{r.appellant.id} appeals {r.review_case_id}")
+
+
+async def appeal_show(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.appeal(args.appeal_id), _appeal_detail)
+
+
+async def appeal_decide(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.decide_appeal(args.appeal_id, args.reviewer, args.outcome,
+                                      args.action or [], args.policy or [], args.reason),
+          _case_line)
+
+
 async def queue_list(args: argparse.Namespace) -> None:
     from client.api import CaseworkClient
 
@@ -347,6 +384,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="state the reasons from the current pack (the fix was a pack edit)")
     sp.add_argument("--request-id", help="idempotency key for retries")
 
+    appeal = sub.add_parser("appeal", help="complaints against decisions").add_subparsers(
+        dest="cmd", required=True)
+    sp = cmd(appeal, "file", appeal_file, "appeal a case's decision (DSA Art. 20)")
+    sp.add_argument("case_id")
+    sp.add_argument("--text", help="the appellant's explanation")
+    sp.add_argument("--appellant", help="a reporter's id, or the seller's (the default)")
+    cmd(appeal, "show", appeal_show, "an appeal as it is now").add_argument("appeal_id")
+    sp = cmd(appeal, "decide", appeal_decide, "decide an appeal you hold")
+    sp.add_argument("appeal_id")
+    sp.add_argument("--reviewer", required=True)
+    sp.add_argument("--outcome", required=True, help="upheld|overturned|modified")
+    sp.add_argument("--action", nargs="+", help="modified: the lesser actions; overturned "
+                    "no_action: the actions that should have applied")
+    sp.add_argument("--policy", nargs="+")
+    sp.add_argument("--reason", required=True)
+
     queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)
     sp = cmd(queue, "list", queue_list, "open cases, most urgent first")
     sp.add_argument("queue", nargs="?")
@@ -406,7 +459,7 @@ async def _run(args: argparse.Namespace) -> int:
         await args.fn(args)
     except errors.CaseworkError as e:
         print(f"casework: {type(e).__name__.lower()}: {_safe(str(e))}", file=sys.stderr)
-        return EXIT_CODES.get(type(e), 1)
+        return next((EXIT_CODES[k] for k in type(e).__mro__ if k in EXIT_CODES), 1)
     return 0
 
 

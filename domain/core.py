@@ -142,6 +142,12 @@ class Event(StrEnum):
     HELD_TOO_LONG = "held_too_long"
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
+    APPEALED = "appealed"
+    APPEAL_FILED = "appeal_filed"
+    APPEAL_DECIDED = "appeal_decided"
+    REVERSED = "reversed"
+    REVERSAL_FAILED = "reversal_failed"
+    NOTIFIED = "notified"
     CLOSED = "closed"
     DEPENDENCY_DOWN = "dependency_down"
     DEPENDENCY_BACK = "dependency_back"
@@ -158,6 +164,7 @@ class MessageKind(StrEnum):
     FORWARD_REFUSED = "forward_refused"
     APPROVAL_NEEDED = "approval_needed"
     HELD_TOO_LONG = "held_too_long"
+    APPEAL_OUTCOME = "appeal_outcome"
 
 
 OPS = "ops"  # where staff messages go when a case has no queue lead yet

@@ -23,6 +23,10 @@ class Refused(CaseworkError):
     """The request is well-formed but not allowed in the case's current state or by this actor."""
 
 
+class Closed(Refused):
+    """The case has ended: its workflow takes no more commands."""
+
+
 class NotFound(CaseworkError):
     """No such case."""
 

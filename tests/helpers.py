@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from config.codec import Keyring, data_converter
 from domain.errors import Unavailable
@@ -35,3 +35,13 @@ async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], boo
         if time.monotonic() > end:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
         await asyncio.sleep(interval)
+
+
+async def removed(cw: Any, subject: Any, reporter: str = "buyer-1") -> str:
+    """A case about `subject` decided by alice as a removal, in its appeal window."""
+    ref = await cw.open_case(subject, "user_report", reporter=reporter, text="fake")
+    await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
+    await cw.claim(ref.case_id, "alice")
+    await cw.decide(ref.case_id, "alice", ["counterfeit"], ["remove"], "replica")
+    await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "appealable")
+    return str(ref.case_id)

@@ -13,20 +13,11 @@ from domain.core import (
 )
 from domain.review.models import MAX_REPORTS_PER_CASE
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import eventually
-
-
-async def _decided(dev: CaseworkClient, subject: str) -> str:
-    ref = await dev.open_case(subject, "user_report", reporter="buyer-1", text="first")
-    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
-    await dev.claim(ref.case_id, "alice")
-    await dev.decide(ref.case_id, "alice", ["counterfeit"], ["remove"], "replica")
-    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
-    return ref.case_id
+from tests.helpers import eventually, removed
 
 
 async def test_a_report_after_the_decision_opens_a_follow_up_case(dev: CaseworkClient) -> None:
-    case_id = await _decided(dev, "listing:L-0001")
+    case_id = await removed(dev, "listing:L-0001")
     late = await dev.open_case("listing:L-0001", "user_report", reporter="buyer-2",
                                text="still see it in search")
     assert (late.outcome, late.case_id, late.followup_of) == (
@@ -53,7 +44,7 @@ async def test_a_report_after_the_decision_opens_a_follow_up_case(dev: CaseworkC
 
 async def test_a_follow_up_never_applies_an_action_twice(dev: CaseworkClient,
                                                          sandbox: SandboxMarketplace) -> None:
-    case_id = await _decided(dev, "listing:L-0001")
+    case_id = await removed(dev, "listing:L-0001")
     late = await dev.open_case("listing:L-0001", "trusted_flagger", reporter="tf-9", text="fake")
     await eventually(lambda: dev.show(late.case_id), lambda c: c.state == "queued")
     await dev.claim(late.case_id, "bob")

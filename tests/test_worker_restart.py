@@ -64,3 +64,54 @@ async def test_worker_killed_mid_action_and_restarted(dev_env: WorkflowEnvironme
             if proc and proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=10)
+
+
+async def test_worker_killed_mid_reversal_and_restarted(dev_env: WorkflowEnvironment,
+                                                        settings: Settings,
+                                                        sandbox: SandboxMarketplace) -> None:
+    """An overturned removal: the reversal lands, the worker dies before it reports, the next
+    worker retries it under the same key: reinstated exactly once."""
+    client = CaseworkClient(dev_env.client, settings)
+    log = settings.data_dir / "worker.log"
+    subject = Subject.parse("listing:L-0054")
+    workers = [start_worker(dev_env, settings, delay=0, log=log)]
+    try:
+        ref = await client.open_case(subject, "user_report", reporter="buyer-4")
+        await eventually(lambda: client.show(ref.case_id), lambda c: c.state == "queued",
+                         timeout=30)
+        await client.claim(ref.case_id, "alice")
+        await client.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "CITES species")
+        await eventually(lambda: client.show(ref.case_id), lambda c: c.state == "appealable",
+                         timeout=30)
+        workers[0].terminate()
+        workers[0].wait(timeout=30)
+        workers.append(start_worker(dev_env, settings, delay=30, log=log))  # holds a reversal
+        appeal = await client.file_appeal(ref.case_id, "permit attached")
+        await eventually(lambda: client.appeal(appeal.appeal_id), lambda a: a.state == "queued",
+                         timeout=30)
+        await client.claim(appeal.appeal_id, "bob")
+        await client.decide_appeal(appeal.appeal_id, "bob", "overturned", [], [], "permit valid")
+        reversals = lambda: _reversals(sandbox, subject)  # noqa: E731
+        await eventually(reversals, lambda n: n == 1, timeout=30)  # landed, not yet reported
+        workers[1].send_signal(signal.SIGKILL)
+        workers[1].wait(timeout=10)
+
+        workers.append(start_worker(dev_env, settings, delay=0, log=log))
+        done = await eventually(lambda: client.appeal(appeal.appeal_id),
+                                lambda a: a.state == "closed", timeout=90, interval=0.5)
+        [reversed_] = done.reversed
+        assert reversed_.applied is False and "already applied" in reversed_.detail
+        assert await reversals() == 1
+        assert sandbox.show(subject)["status"] == "active"
+        case = await eventually(lambda: client.show(ref.case_id), lambda c: c.state == "closed",
+                                timeout=30)
+        assert case.appeal_outcome == "overturned"
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=10)
+
+
+async def _reversals(sandbox: SandboxMarketplace, subject: Subject) -> int:
+    return sandbox.enforcement_count(subject, Action.REMOVE, reversals=True)

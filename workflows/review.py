@@ -18,10 +18,19 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.intake import IntakeActivities
+    from domain.appeal.models import (
+        AppealRef,
+        AppealRequest,
+        AppealState,
+        Filing,
+        appeal_id_for,
+        appellant_for,
+    )
     from domain.core import (
         OPS,
         Action,
@@ -62,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sla import appeal_deadline, deadline
     from domain.statement import puid_for
+    from workflows.appeal import AppealWorkflow
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, ENFORCE, LONG
@@ -95,6 +105,7 @@ class ReviewWorkflow:
             self.journal.event(_actor(inp.report), Event.OPENED,
                                f"{inp.report.source.value} report {inp.report.report_id}{follows}")
         self._forwarded: dict[str, CaseRef] = {}
+        self._appeal: workflow.ChildWorkflowHandle[Any, AppealState] | None = None
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
@@ -336,6 +347,35 @@ class ReviewWorkflow:
     @approve.validator
     def _check_approve(self, req: ApproveRequest) -> None:
         self._allowed("approve", req)
+
+    @workflow.update
+    async def file_appeal(self, req: AppealRequest) -> AppealRef:
+        """A complaint against the decision (DSA Art. 20): the appeal runs as a child, and the
+        case closes once it has been decided and carried out."""
+        filing = self._filing(req)
+        self.lc.fire("appeal", filing)
+        case = self.case
+        appeal_id = appeal_id_for(case.case_uid)
+        case.appeal = AppealRef(appeal_id=appeal_id, state="filed", review_case_id=case.case_id,
+                                appellant=filing.appellant)
+        self._appeal = await workflow.start_child_workflow(
+            AppealWorkflow.run, case.appeal_input(filing.appellant, req.text), id=appeal_id,
+            parent_close_policy=ParentClosePolicy.ABANDON)
+        self.journal.event(filing.appellant.id, Event.APPEALED,
+                           f"{filing.appellant.kind.value} appeals: appeal {appeal_id}")
+        await self.journal.commit()
+        return case.appeal
+
+    @file_appeal.validator
+    def _check_appeal(self, req: AppealRequest) -> None:
+        check_intake(req)
+        self.lc.check("appeal", self._filing(req))
+
+    def _filing(self, req: AppealRequest) -> Filing:
+        case = self.case
+        seller = case.facts.seller_id if case.facts else None
+        return Filing(appellant=appellant_for(req.appellant, seller, case.reporters()),
+                      at=workflow.now())
 
     @workflow.update
     async def decide(self, req: DecideRequest) -> CaseSummary:
@@ -589,6 +629,27 @@ class ReviewWorkflow:
 
     async def _in_needs_attention(self) -> None:
         await self.journal.quiet_until(None)
+
+    async def _in_appealed(self) -> None:
+        """Wait for the appeal to be decided and carried out, record it, close."""
+        assert self._appeal is not None
+        appeal = await self._appeal
+        case = self.case
+        verdict = appeal.verdict
+        assert verdict is not None and case.appeal is not None
+        case.appeal_outcome = verdict.outcome.value
+        case.appeal.state = appeal.state
+        effects = "".join(
+            f"; {label}: {', '.join(e.action.value for e in done)}"
+            for label, done in (("reversed", appeal.reversed), ("applied", appeal.applied))
+            if done)
+        self.journal.event(verdict.decided_by, Event.APPEAL_DECIDED,
+                           f"appeal {appeal.case_id} {verdict.outcome.value}: {verdict.reason}"
+                           f"{effects}")
+        self.lc.fire("close")
+        case.closed_at = workflow.now()
+        self.journal.event(Actor.SLA_CLOCK, Event.CLOSED, "after the appeal")
+        await self.journal.commit()
 
     async def _in_appealable(self) -> None:
         case = self.case

@@ -42,10 +42,19 @@ class Appellant(Model):
 
 
 class AppealRequest(Model):
-    """A complaint against a case's decision; without an appellant, the restricted seller's."""
+    """A complaint against a case's decision, by a seller or a reporter of the case (by id);
+    without an appellant, the restricted seller's."""
 
-    appellant: Appellant | None = None
+    appellant: Ident | None = None
     text: ReportText = ""
+
+
+def appellant_for(appellant_id: str | None, seller_id: str | None,
+                  reporters: list[str]) -> Appellant:
+    """Who complains: a reporter of the case by their id, else the seller (the default)."""
+    if appellant_id is not None and appellant_id in reporters and appellant_id != seller_id:
+        return Appellant(kind=AppellantKind.REPORTER, id=appellant_id)
+    return Appellant(kind=AppellantKind.SELLER, id=appellant_id or seller_id or "unknown")
 
 
 class Filing(Model):
@@ -143,6 +152,14 @@ class AppealState(Tracked):
         return reporter_address(self.appellant.id)
 
 
+    def carried(self) -> AppealInput:
+        """The input a continued-as-new run starts from: this state."""
+        return AppealInput(review_case_id=self.review_case_id,
+                           review_case_uid=self.review_case_uid, subject=self.subject,
+                           appellant=self.appellant, decision=self.original, opener=self.opener,
+                           carried=self)
+
+
 class AppealRef(Model):
     appeal_id: str
     state: str
@@ -168,7 +185,7 @@ def why_not_appeal(*, appellant: Appellant, at: datetime, decision: Decision | N
         return "this decision has been appealed already (one appeal per decision)"
     if appellant.kind is AppellantKind.SELLER:
         if appellant.id != seller_id:
-            return f"{appellant.id} is not the seller of this case's subject"
+            return f"{appellant.id} is neither the seller of this subject nor one who reported it"
         if not enforcement or notice_delivered_at is None:
             return "nothing was restricted: there is no restriction to appeal"
         since = notice_delivered_at
@@ -178,7 +195,9 @@ def why_not_appeal(*, appellant: Appellant, at: datetime, decision: Decision | N
         if any(a is not Action.NO_ACTION for a in decision.actions):
             return "the notice was acted on: a reporter appeals a decision to take no action"
         since = closed_at or decision.decided_at
-    if at >= (ends := appeal_deadline(since)):
+    # A closed case's clock reads at least its closing time (a restricted case closes when
+    # its window ends), whatever the caller's clock says.
+    if max(at, closed_at or at) >= (ends := appeal_deadline(since)):
         return f"the appeal window ended on {ends:%Y-%m-%d} (six months from the notice)"
     return None
 

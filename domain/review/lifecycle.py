@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.appeal.models import Filing, why_not_appeal
 from domain.core import Action, SubjectKind
 from domain.engine import Declaration, Guards
 from domain.review.models import (
@@ -26,6 +27,7 @@ REVIEW_STATES = [
     "notifying",
     "needs_attention",
     "appealable",
+    "appealed",
     "closed",
 ]
 # A report joins the case while it is still to be decided; later it opens a follow-up case.
@@ -53,6 +55,10 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
      "conditions": "restricts"},
     {"trigger": "close", "source": "notifying", "dest": "closed", "unless": "restricts"},
     {"trigger": "close", "source": "appealable", "dest": "closed"},
+    # A complaint against the decision (DSA Art. 20): its appeal runs as a child; the case
+    # records the outcome and closes only after it.
+    {"trigger": "appeal", "source": "appealable", "dest": "appealed", "conditions": "appeal_ok"},
+    {"trigger": "close", "source": "appealed", "dest": "closed"},
     # A step of the restriction chain that needs a person (a statement the DSA rules refuse,
     # a seller the marketplace cannot reach) parks the case; ops resume it once repaired.
     {"trigger": "need_attention", "source": "notifying", "dest": "needs_attention"},
@@ -120,6 +126,18 @@ class ReviewGuards(Guards):
     def approval_ok(self, req: ApproveRequest) -> bool:
         return self.why_not_approve(req) is None
 
+    def why_not_appeal(self, filing: Filing) -> str | None:
+        case = self.case
+        return why_not_appeal(
+            appellant=filing.appellant, at=filing.at, decision=case.decision,
+            enforcement=[e for e in case.enforcement if e.action.restricts],
+            seller_id=case.facts.seller_id if case.facts else None,
+            reporters=case.reporters(), notice_delivered_at=case.notice_delivered_at,
+            closed_at=case.closed_at, appealed=case.appeal is not None)
+
+    def appeal_ok(self, filing: Filing) -> bool:
+        return self.why_not_appeal(filing) is None
+
     def why_not_retry(self, req: RetryRequest) -> str | None:
         if self.case.attention is None:
             return "the case is not waiting for a repair"
@@ -142,4 +160,4 @@ REVIEW = Declaration(
     name="review", states=REVIEW_STATES, transitions=REVIEW_TRANSITIONS, guards=ReviewGuards,
     reasons={"decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry,
              "hold": ReviewGuards.why_not_hold, "resume": ReviewGuards.why_not_hold,
-             "approve": ReviewGuards.why_not_approve})
+             "approve": ReviewGuards.why_not_approve, "appeal": ReviewGuards.why_not_appeal})

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field
 
+from domain.appeal.models import AppealInput, AppealRef, Appellant
 from domain.core import (
     Action,
     Attention,
@@ -142,6 +143,21 @@ class CaseState(Tracked):
     approval_required: bool = False
     approval_sla_hours: float = 4
     approved_by: str | None = None
+    appeal: AppealRef | None = None
+    appeal_outcome: str | None = None
+
+    def reporters(self) -> list[str]:
+        """The people who reported the subject (automated sources are not people)."""
+        return [r.reporter for r in self.reports if r.reporter and not r.source.is_automated]
+
+    def appeal_input(self, appellant: Appellant, text: str) -> AppealInput:
+        assert self.decision is not None
+        return AppealInput(
+            review_case_id=self.case_id, review_case_uid=self.case_uid, subject=self.subject,
+            appellant=appellant, text=text, decision=self.decision,
+            enforcement=[e for e in self.enforcement if e.action.restricts],
+            opener=self.reports[0], had_hits=bool(self.hits), facts=self.facts,
+            policies=self.policies, pack_version=self.pack_version, priority=self.priority)
 
     @property
     def policy_ids(self) -> list[str]:

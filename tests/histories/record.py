@@ -145,6 +145,24 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await eventually(lambda: c.show(late.case_id), lambda s: s.state == "closed")
     out["breach_told_in_the_background"] = ref.case_id
     out["follow_up_with_the_action_in_force"] = late.case_id
+
+    ref = await c.open_case("listing:L-0061", "user_report", reporter="b10")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.claim(ref.case_id, "lee")
+    await c.hold(ref.case_id, "lee", "asked for the invoice")
+    await env.sleep(timedelta(hours=2))
+    await c.resume(ref.case_id, "lee")
+    await c.decide(ref.case_id, "lee", ["counterfeit"], ["remove", "suspend_seller"], "fake")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "awaiting_approval")
+    await c.approve(ref.case_id, "sam")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    appeal = await c.file_appeal(ref.case_id, "genuine, invoice attached")
+    await eventually(lambda: c.appeal(appeal.appeal_id), lambda a: a.state == "queued")
+    await c.claim(appeal.appeal_id, "max")
+    await c.decide_appeal(appeal.appeal_id, "max", "modified", ["remove"], [], "no suspension")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
+    out["held_approved_appealed_closed"] = ref.case_id
+    out["appeal_modified"] = appeal.appeal_id
     return out
 
 

@@ -1,0 +1,281 @@
+"""AppealWorkflow: a complaint against one decision, from filing to its outcome told.
+
+Filed by the seller of a restricted subject (from the review case, which waits for it as its
+child) or by a reporter whose notice led to no action. Queued under the appeals SLA, reviewed
+by someone other than the original decider, then upheld, overturned (every action that landed
+is reversed exactly once: the compensation of the original enforcement, keyed by it) or
+modified (reversed down to lesser actions, which get their own statement of reasons). An
+overturned `no_action` applies what should have happened. The appellant hears the outcome with
+the out-of-court dispute settlement reference (DSA Art. 21).
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case_activities import CaseActivities
+    from domain.appeal.lifecycle import APPEAL, VERDICTS
+    from domain.appeal.models import (
+        AppealDecideRequest,
+        AppealInput,
+        AppealState,
+        Outcome,
+        Verdict,
+    )
+    from domain.core import (
+        OPS,
+        Actor,
+        ApplyRequest,
+        CaseSummary,
+        ClaimRequest,
+        Decision,
+        Event,
+        MessageKind,
+        TimelineEvent,
+        seller_of,
+    )
+    from domain.engine import Lifecycle
+    from domain.errors import check_intake
+    from domain.review.models import StatementRequest
+    from domain.sla import deadline
+    from domain.statement import puid_for
+    from workflows.parts.journal import Journal
+    from workflows.parts.loop import run_states
+    from workflows.parts.options import ACT, ENFORCE
+    from workflows.parts.outbound import Outbound, why
+    from workflows.parts.queueing import Queueing
+
+
+@workflow.defn
+class AppealWorkflow:
+    @workflow.init
+    def __init__(self, inp: AppealInput) -> None:
+        info = workflow.info()
+        self.appeal = inp.carried or AppealState(
+            case_id=info.workflow_id, case_uid=info.first_execution_run_id,
+            subject=inp.subject, state="filed", priority=inp.priority,
+            opened_at=workflow.now(), review_case_id=inp.review_case_id,
+            review_case_uid=inp.review_case_uid, appellant=inp.appellant, text=inp.text,
+            original=inp.decision, enforcement=inp.enforcement, opener=inp.opener,
+            had_hits=inp.had_hits, facts=inp.facts, policies=inp.policies,
+            pack_version=inp.pack_version)
+        self.lc = Lifecycle(APPEAL, self.appeal)
+        self.journal = Journal(self.appeal, CaseActivities.record_case, _details)
+        self.out = Outbound(self.journal, CaseActivities.notify)
+        self.queueing = Queueing(self.appeal, self.lc, self.journal, self.out)
+        if inp.carried is None:
+            self.journal.event(inp.appellant.id, Event.APPEAL_FILED,
+                               f"{inp.appellant.kind.value} appeals {inp.review_case_id} "
+                               f"({_actions(inp.decision)})")
+
+    @workflow.run
+    async def run(self, inp: AppealInput) -> AppealState:
+        await run_states(self, self.appeal, final={"closed"}, waiting=("queued", "in_review"),
+                         settled=self._settled, carry=lambda appeal: appeal.carried())
+        await self._settled()
+        return self.appeal
+
+    async def _settled(self) -> None:
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self.out.idle())
+
+    # -- queries -------------------------------------------------------------------------------
+    @workflow.query
+    def snapshot(self) -> AppealState:
+        return self.appeal
+
+    @workflow.query
+    def summary(self) -> CaseSummary:
+        return self.appeal.summary()
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEvent]:
+        return self.appeal.timeline
+
+    # -- updates -------------------------------------------------------------------------------
+    @workflow.update
+    async def claim(self, req: ClaimRequest) -> CaseSummary:
+        self.queueing.claim(req)
+        await self.journal.commit()
+        return self.appeal.summary()
+
+    @claim.validator
+    def _check_claim(self, req: ClaimRequest) -> None:
+        check_intake(req)
+        self.lc.check("claim", req)
+
+    @workflow.update
+    async def decide(self, req: AppealDecideRequest) -> CaseSummary:
+        self.lc.fire(VERDICTS[req.outcome], req)
+        appeal = self.appeal
+        replacement = None
+        if req.actions:  # what applies instead (modified), or should have (overturned no_action)
+            refs = {p.id: p for p in appeal.policies}
+            cited = req.policy_ids or appeal.original.policy_ids
+            replacement = Decision(
+                decided_by=req.reviewer, policy_ids=cited, actions=req.actions,
+                reason=req.reason, decided_at=workflow.now(), automated=False,
+                citations=[refs[p] for p in cited if p in refs], pack_version=appeal.pack_version)
+        appeal.verdict = Verdict(outcome=req.outcome, decided_by=req.reviewer, reason=req.reason,
+                                 decided_at=workflow.now(), decision=replacement)
+        appeal.lease_expires_at, appeal.sla_deadline = None, None
+        actions = f"; instead: {_actions(replacement)}" if replacement else ""
+        self.journal.event(req.reviewer, Event.APPEAL_DECIDED,
+                           f"{req.outcome.value}: {req.reason}{actions}")
+        await self.journal.commit()
+        return appeal.summary()
+
+    @decide.validator
+    def _check_decide(self, req: AppealDecideRequest) -> None:
+        check_intake(req)
+        self.lc.check(VERDICTS[req.outcome], req)
+
+    # -- states --------------------------------------------------------------------------------
+    async def _in_filed(self) -> None:
+        appeal = self.appeal
+        settings = await self.out.call("the pack", CaseActivities.appeal_settings,
+                                       appeal.case_id, ACT)
+        appeal.queue_lead, appeal.sla_hours = settings.queue_lead, settings.sla_hours
+        appeal.dispute_settlement = settings.dispute_settlement
+        appeal.dependency_alert_minutes = settings.dependency_alert_minutes
+        self.lc.fire("enqueue")
+        appeal.sla_deadline = deadline(appeal.opened_at, appeal.sla_hours[appeal.priority])
+        self.journal.event(Actor.INTAKE, Event.QUEUED,
+                           f"{appeal.queue} {appeal.priority.value}, "
+                           f"SLA {appeal.sla_deadline:%Y-%m-%dT%H:%MZ}")
+        await self.journal.commit()
+
+    async def _in_queued(self) -> None:
+        await self.queueing.wait()
+
+    _in_in_review = _in_queued
+
+    async def _in_upheld(self) -> None:
+        await self._reverse()
+        await self._apply_instead()
+        await self._tell_appellant()
+
+    _in_overturned = _in_modified = _in_upheld
+
+    async def _in_notified(self) -> None:
+        self.lc.fire("close")
+        self.appeal.closed_at = workflow.now()
+        self.journal.event(Actor.NOTIFIER, Event.CLOSED)
+        await self.journal.commit()
+
+    # -- carrying the verdict out --------------------------------------------------------------
+    async def _reverse(self) -> None:
+        """Undo what landed and is not kept, once each (keyed by the original action)."""
+        appeal, verdict = self.appeal, self.appeal.verdict
+        assert verdict is not None
+        if verdict.outcome is Outcome.UPHELD:
+            return
+        keep = set(verdict.decision.actions) if verdict.decision else set()
+        done = {e.action for e in appeal.reversed}
+        for landed in appeal.enforcement:
+            action = landed.action
+            if action in keep or action in done or action.reversal is None:
+                continue
+            req = ApplyRequest(case_id=appeal.review_case_id, subject=appeal.subject,
+                               action=action,
+                               idempotency_key=f"{appeal.review_case_uid}:{action.value}:reversal",
+                               reason=f"appeal {appeal.case_id} {verdict.outcome.value}: "
+                                      f"{verdict.reason}")
+            try:
+                result = await self.out.call("the marketplace", CaseActivities.reverse_action,
+                                             req, ENFORCE)
+            except ActivityError as e:  # the marketplace refuses for good: a person sees to it
+                await self._trouble(Event.REVERSAL_FAILED, f"{action.value}: {why(e)}")
+                continue
+            appeal.reversed.append(result)
+            self.journal.event(Actor.ENFORCER, Event.REVERSED,
+                               f"{action.reversal} on {result.target}: {result.detail}")
+        await self.journal.commit()
+
+    async def _apply_instead(self) -> None:
+        """The replacement decision's new actions, their statement and the seller's notice."""
+        appeal, verdict = self.appeal, self.appeal.verdict
+        assert verdict is not None
+        if verdict.decision is None:
+            return
+        present = {e.action for e in appeal.enforcement} | {e.action for e in appeal.applied}
+        for action in verdict.decision.actions:
+            if action in present:
+                continue
+            req = ApplyRequest(case_id=appeal.case_id, subject=appeal.subject, action=action,
+                               idempotency_key=f"{appeal.case_uid}:{action.value}",
+                               reason=verdict.reason)
+            try:
+                result = await self.out.call("the marketplace", CaseActivities.apply_action,
+                                             req, ENFORCE)
+            except ActivityError as e:
+                await self._trouble(Event.ACTION_FAILED, f"{action.value}: {why(e)}")
+                continue
+            appeal.applied.append(result)
+            self.journal.event(Actor.ENFORCER, Event.ENFORCED,
+                               f"{action.value} on {result.target}: {result.detail}")
+        if appeal.statement is None and any(e.action.restricts for e in appeal.applied):
+            puid = puid_for(appeal.case_id, appeal.case_uid)
+            try:
+                appeal.statement = await self.out.call(
+                    "the ledger", CaseActivities.issue_statement,
+                    StatementRequest(case_id=appeal.case_id, puid=puid, subject=appeal.subject,
+                                     decision=verdict.decision, enforcement=appeal.applied,
+                                     opener=appeal.opener, had_hits=appeal.had_hits,
+                                     facts=appeal.facts), ACT)
+                appeal.statement_puid = puid
+                await self.out.call("the marketplace", CaseActivities.notify, self.out.message(
+                    "sor", seller_of(appeal.subject), MessageKind.STATEMENT_OF_REASONS,
+                    f"After an appeal, {appeal.subject}: {_actions(verdict.decision)}. "
+                    f"{verdict.reason}", appeal.statement), ACT)
+                self.journal.event(Actor.NOTIFIER, Event.SELLER_NOTIFIED,
+                                   f"statement {puid} for the decision that replaces "
+                                   f"{appeal.review_case_id}'s")
+            except ActivityError as e:
+                await self._trouble(Event.MESSAGE_FAILED, f"statement of reasons: {why(e)}")
+        await self.journal.commit()
+
+    async def _tell_appellant(self) -> None:
+        appeal, verdict = self.appeal, self.appeal.verdict
+        assert verdict is not None
+        text = (f"Your appeal against the decision on {appeal.subject} "
+                f"({_actions(appeal.original)}) was {verdict.outcome.value}: {verdict.reason}.")
+        if appeal.reversed:
+            text += f" Reversed: {', '.join(e.action.value for e in appeal.reversed)}."
+        if appeal.applied:
+            text += f" Now in force: {', '.join(e.action.value for e in appeal.applied)}."
+        text += f" If you disagree, you may turn to {appeal.dispute_settlement}."
+        try:
+            await self.out.call("the outbox", CaseActivities.notify, self.out.message(
+                "outcome", appeal.appellant_address(), MessageKind.APPEAL_OUTCOME, text), ACT)
+        except ActivityError as e:
+            await self._trouble(Event.MESSAGE_FAILED, f"appeal outcome: {why(e)}")
+        self.lc.fire("notify")
+        appeal.notified_at = workflow.now()
+        self.journal.event(Actor.NOTIFIER, Event.NOTIFIED,
+                           f"{appeal.appellant.kind.value} {appeal.appellant.id}")
+        await self.journal.commit()
+
+    async def _trouble(self, event: Event, detail: str) -> None:
+        self.journal.event(Actor.ENFORCER, event, detail)
+        await self.journal.commit()
+        await self.out.tell_staff(f"trouble-{self.appeal.revision}",
+                                  self.appeal.queue_lead or OPS, MessageKind.NEEDS_ATTENTION,
+                                  f"Appeal {self.appeal.case_id}: {detail}")
+
+
+def _actions(decision: Decision | None) -> str:
+    return ", ".join(a.value for a in decision.actions) if decision else "-"
+
+
+def _details(appeal: AppealState) -> str:
+    """What the Temporal UI shows for the appeal now."""
+    line = (f"**{appeal.state}** · appeal of {appeal.review_case_id} by "
+            f"{appeal.appellant.kind.value} {appeal.appellant.id}")
+    if appeal.assignee:
+        line += f" · claimed by {appeal.assignee}"
+    if appeal.waiting_on:
+        line += f"\n\nwaiting on {appeal.waiting_on}"
+    return line
