@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.engine import Declaration
+from domain.escalation.lifecycle import ESCALATION
 from domain.review.lifecycle import REVIEW
 
-LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW,)}
+LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, ESCALATION)}

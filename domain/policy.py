@@ -19,6 +19,7 @@ from domain.core import (
     SubjectFacts,
 )
 from domain.errors import InvalidInput
+from domain.escalation.models import EscalationPolicy, EscalationSetup
 from domain.review.models import (
     AutoEnforcement,
     PolicyHit,
@@ -86,6 +87,12 @@ class SourceDefault(_Strict):
     priority: Priority
 
 
+class EscalationConfig(EscalationPolicy):
+    """The pack's `[escalation]` table: checked as strictly as the rest of the file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class PolicyPack(_Strict):
     version: str
     policies: list[Policy]
@@ -94,6 +101,7 @@ class PolicyPack(_Strict):
     default_queue: str = "general"
     # A dependency (the marketplace, the ledger, the webhook) failing this long alerts the lead.
     dependency_alert_minutes: float = Field(default=10, gt=0)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -163,6 +171,10 @@ class PolicyPack(_Strict):
             source_floors=floors,
             dependency_alert_minutes=self.dependency_alert_minutes,
         )
+
+    def escalation_setup(self) -> EscalationSetup:
+        return EscalationSetup(policy=self.escalation,
+                               dependency_alert_minutes=self.dependency_alert_minutes)
 
     @cached_property
     def floors(self) -> dict[Source, Priority]:
