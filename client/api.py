@@ -21,7 +21,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.escalation import open_escalation, open_request_id
+from activities.escalation import escalation_id_for, open_escalation, open_request_id
 from activities.intake import file_report
 from config.connection import connect
 from config.pack_file import PackFile
@@ -237,12 +237,15 @@ class CaseworkClient:
         and request id (by default derived from the reason) open it once."""
         subj = Subject.parse(subject) if isinstance(subject, str) else subject
         src = parse_choice(EscalationSource, source, "source")
+        if src.from_a_case and review_case_id is None:
+            raise InvalidInput(f"a {src.value} escalation is opened from its review case")
         req = build(OpenRequest, subject=subj, source=src, reason=reason,
                     severity=parse_choice(Priority, severity, "severity"),
                     opened_by=opened_by or src.value, review_case_id=review_case_id,
                     owner=owner, request_id=request_id or open_request_id(reason, review_case_id))
+        prefix = self.settings.case_prefix
         return await self._guard(open_escalation(self.temporal, req, self.settings.task_queue,
-                                                 self.settings.case_prefix), str(subj))
+                                                 prefix), escalation_id_for(prefix, req))
 
     async def escalate(self, case_id: str, reviewer: str, reason: str, severity: Priority | str,
                        request_id: str | None = None) -> EscalationSummary:

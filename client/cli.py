@@ -393,8 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd(esc, "open", escalation_open, "open an escalation (once per subject, source and "
              "request)")
     sp.add_argument("--subject", required=True, help="KIND:ID, e.g. seller:U-0042")
-    sp.add_argument("--source", required=True,
-                    help="|".join(s.value for s in EscalationSource))
+    sp.add_argument("--source", required=True, help="|".join(
+        s.value for s in EscalationSource if not s.from_a_case))
     sp.add_argument("--reason", required=True)
     sp.add_argument("--severity", required=True, help="P0|P1|P2|P3 (P0 pages the on-call owner)")
     sp.add_argument("--opened-by", help="who opens it (default: the source)")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Worker
 
 from client.api import CaseworkClient
 from config.settings import ROOT, Settings
@@ -158,8 +158,7 @@ class ReviewCaseStandIn:
 async def test_resolve_hands_the_decision_back_to_its_review_case(
         dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings) -> None:
     queue, case_id = f"stand-in-{uuid.uuid4().hex[:8]}", f"{settings.case_prefix}-stand-in"
-    async with Worker(dev_env.client, task_queue=queue, workflows=[ReviewCaseStandIn],
-                      workflow_runner=UnsandboxedWorkflowRunner()):
+    async with Worker(dev_env.client, task_queue=queue, workflows=[ReviewCaseStandIn]):
         case = await dev_env.client.start_workflow(ReviewCaseStandIn.run, id=case_id,
                                                    task_queue=queue)
         opened = await dev.open_escalation("listing:L-0001", "reviewer", "Brand owner's "
@@ -252,6 +251,9 @@ async def test_cli_open_show_ack_note_resolve(dev: CaseworkClient, dev_env: Work
     bad = await run_cli(env, "escalation", "open", "--subject", "seller:U-09", "--source",
                         "gossip", "--reason", "x", "--severity", "P1", ok=False)
     assert bad.returncode == 2 and "unknown source" in bad.stderr
+    bad = await run_cli(env, "escalation", "open", "--subject", "seller:U-09", "--source",
+                        "reviewer", "--reason", "x", "--severity", "P1", ok=False)
+    assert bad.returncode == 2 and "opened from its review case" in bad.stderr
     lifecycle = await run_cli(env, "lifecycle", "escalation", "--format", "mermaid")
     assert "open --> acknowledged: acknowledge [by_owner]" in lifecycle.stdout
 

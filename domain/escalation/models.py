@@ -39,6 +39,11 @@ class EscalationSource(StrEnum):
     REVIEWER = "reviewer"
     SLA = "sla"
 
+    @property
+    def from_a_case(self) -> bool:
+        """Opened from a review case (which it then names); the others come from outside."""
+        return self in (EscalationSource.REVIEWER, EscalationSource.SLA)
+
 
 class HandOffTo(StrEnum):
     LEGAL = "legal"
