@@ -1,4 +1,5 @@
-"""The casework worker: runs review workflows and their activities on the `casework` queue.
+"""The casework worker: runs review and escalation workflows and their activities on the
+`casework` queue.
 
 Connects through Temporal's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TLS settings, profiles); scale out by running more of these processes.
@@ -17,6 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
 from activities.case_activities import CaseActivities
+from activities.escalation import EscalationActivities
 from activities.intake import IntakeActivities
 from config.pack_file import PackFile
 from config.settings import Settings
@@ -25,9 +27,10 @@ from marketplace.base import Marketplace
 from marketplace.http import HttpMarketplace
 from marketplace.sandbox import SandboxMarketplace
 from workflows.appeal import AppealWorkflow
+from workflows.escalation import EscalationWorkflow
 from workflows.review import ReviewWorkflow
 
-WORKFLOWS = [ReviewWorkflow, AppealWorkflow]
+WORKFLOWS = [ReviewWorkflow, AppealWorkflow, EscalationWorkflow]
 
 
 def build_marketplace(settings: Settings) -> Marketplace:
@@ -58,11 +61,14 @@ def use_bytecode_cache(settings: Settings) -> None:
 
 def build_worker(client: Client, settings: Settings,
                  executor: concurrent.futures.ThreadPoolExecutor) -> Worker:
+    cases = build_activities(settings)
+    escalations = EscalationActivities(client, cases.pack, settings.task_queue,
+                                       settings.case_prefix)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[*build_activities(settings).all(), IntakeActivities(client).forward_report],
+        activities=[*cases.all(), IntakeActivities(client).forward_report, *escalations.all()],
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=int(os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS", "1000")),

@@ -23,6 +23,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.escalation import escalation_id_for, open_escalation, open_request_id
 from activities.intake import file_report
 from config.connection import connect
 from config.pack_file import PackFile
@@ -41,6 +42,7 @@ from domain.core import (
     Action,
     CaseSummary,
     ClaimRequest,
+    Priority,
     QueueEntry,
     Report,
     Source,
@@ -58,6 +60,18 @@ from domain.errors import (
     Unavailable,
     build,
 )
+from domain.escalation.models import (
+    AckRequest,
+    EscalationSource,
+    EscalationState,
+    EscalationSummary,
+    HandOffRequest,
+    HandOffTo,
+    NoteRequest,
+    OpenRequest,
+    ResolveRequest,
+    SeverityRequest,
+)
 from domain.policy import PolicyPack
 from domain.review.models import (
     ApproveRequest,
@@ -69,6 +83,7 @@ from domain.review.models import (
 )
 from ledger.store import Ledger
 from workflows.appeal import AppealWorkflow
+from workflows.escalation import EscalationWorkflow
 from workflows.review import ReviewWorkflow
 
 CLAIM_CANDIDATES = 25
@@ -93,6 +108,15 @@ def parse_actions(names: Sequence[str | Action]) -> list[Action]:
         bad = [str(n) for n in names if n not in Action.__members__.values()]
         known = ", ".join(a.value for a in Action)
         raise InvalidInput(f"unknown action(s) {', '.join(bad)}; known: {known}") from None
+
+
+def parse_choice(kind: type[Any], value: Any, what: str) -> Any:
+    """`value` as a member of the StrEnum `kind`, or InvalidInput naming the known ones."""
+    try:
+        return kind(value)
+    except ValueError:
+        known = "|".join(k.value for k in kind)
+        raise InvalidInput(f"unknown {what} {value!r}; known: {known}") from None
 
 
 class CaseworkClient:
@@ -297,6 +321,88 @@ class CaseworkClient:
                     actions=parse_actions(actions), policy_ids=list(policy_ids), reason=reason)
         return await self._command(appeal_id, AppealWorkflow.decide, req,
                                    request_id or f"appeal-decide-{uuid.uuid4()}")
+    # -- escalations ---------------------------------------------------------------------------
+    async def open_escalation(self, subject: Subject | str, source: EscalationSource | str,
+                              reason: str, severity: Priority | str,
+                              opened_by: str | None = None, review_case_id: str | None = None,
+                              owner: str | None = None, request_id: str | None = None
+                              ) -> EscalationSummary:
+        """Open an escalation (from outside, or about a review case); the same subject, source
+        and request id (by default derived from the reason) open it once."""
+        subj = Subject.parse(subject) if isinstance(subject, str) else subject
+        src = parse_choice(EscalationSource, source, "source")
+        if src.from_a_case and review_case_id is None:
+            raise InvalidInput(f"a {src.value} escalation is opened from its review case")
+        req = build(OpenRequest, subject=subj, source=src, reason=reason,
+                    severity=parse_choice(Priority, severity, "severity"),
+                    opened_by=opened_by or src.value, review_case_id=review_case_id,
+                    owner=owner, request_id=request_id or open_request_id(reason, review_case_id))
+        prefix = self.settings.case_prefix
+        return await self._guard(open_escalation(self.temporal, req, self.settings.task_queue,
+                                                 prefix), escalation_id_for(prefix, req))
+
+    async def escalate(self, case_id: str, reviewer: str, reason: str, severity: Priority | str,
+                       request_id: str | None = None) -> EscalationSummary:
+        """Open an escalation about review case `case_id` (the review side's `escalate`
+        command, which moves the case itself to `escalated`, opens it the same way)."""
+        case = await self._guard(self._handle(case_id).query(
+            ReviewWorkflow.summary, rpc_timeout=self.read_timeout), case_id)
+        return await self.open_escalation(case.subject, EscalationSource.REVIEWER, reason,
+                                          severity, opened_by=reviewer, review_case_id=case_id,
+                                          request_id=request_id)
+
+    async def show_escalation(self, escalation_id: str) -> EscalationState:
+        return await self._guard(self._escalation(escalation_id).query(
+            EscalationWorkflow.snapshot, rpc_timeout=self.read_timeout), escalation_id)
+
+    async def acknowledge_escalation(self, escalation_id: str, owner: str,
+                                     request_id: str | None = None) -> EscalationSummary:
+        return await self._escalation_command(escalation_id, EscalationWorkflow.acknowledge,
+                                              build(AckRequest, owner=owner), request_id)
+
+    async def note_escalation(self, escalation_id: str, owner: str, text: str,
+                              request_id: str | None = None) -> EscalationSummary:
+        return await self._escalation_command(escalation_id, EscalationWorkflow.add_note,
+                                              build(NoteRequest, owner=owner, text=text),
+                                              request_id)
+
+    async def set_escalation_severity(self, escalation_id: str, owner: str,
+                                      severity: Priority | str, reason: str,
+                                      request_id: str | None = None) -> EscalationSummary:
+        req = build(SeverityRequest, owner=owner, reason=reason,
+                    severity=parse_choice(Priority, severity, "severity"))
+        return await self._escalation_command(escalation_id, EscalationWorkflow.change_severity,
+                                              req, request_id)
+
+    async def resolve_escalation(self, escalation_id: str, owner: str, reason: str,
+                                 actions: Sequence[str | Action] = (),
+                                 policy_ids: Sequence[str] = (),
+                                 request_id: str | None = None) -> EscalationSummary:
+        """Resolve with the decision the review case carries out (none: back to its queue)."""
+        pack = self.pack()
+        if unknown := [p for p in policy_ids if p not in pack.by_id]:
+            raise InvalidInput(f"unknown policy id(s) {', '.join(unknown)}")
+        req = build(ResolveRequest, owner=owner, reason=reason, actions=parse_actions(actions),
+                    policy_ids=list(policy_ids))
+        return await self._escalation_command(escalation_id, EscalationWorkflow.resolve, req,
+                                              request_id)
+
+    async def hand_off_escalation(self, escalation_id: str, owner: str,
+                                  to: HandOffTo | str, reason: str,
+                                  request_id: str | None = None) -> EscalationSummary:
+        req = build(HandOffRequest, owner=owner, reason=reason,
+                    to=parse_choice(HandOffTo, to, "hand-off"))
+        return await self._escalation_command(escalation_id, EscalationWorkflow.hand_off, req,
+                                              request_id)
+
+    def _escalation(self, escalation_id: str) -> Any:
+        return self.temporal.get_workflow_handle_for(EscalationWorkflow.run, escalation_id)
+
+    async def _escalation_command(self, escalation_id: str, update: Any, req: Any,
+                                  request_id: str | None) -> EscalationSummary:
+        return await self._guard(self._escalation(escalation_id).execute_update(
+            update, req, id=request_id or f"{update.__name__}-{uuid.uuid4()}",
+            rpc_timeout=self.command_timeout), escalation_id)
 
     # -- error mapping -------------------------------------------------------------------------
     async def _guard(self, call: Any, case_id: str) -> Any:

@@ -24,6 +24,7 @@ from domain.core import (
     SubjectKind,
     unsafe_chars,
 )
+from domain.escalation.models import EscalationSource, HandOffTo
 
 EXIT_CODES: dict[type[errors.CaseworkError], int] = {
     errors.InvalidInput: 2, errors.Refused: 3, errors.NotFound: 4, errors.EmptyQueue: 5,
@@ -180,6 +181,69 @@ async def appeal_decide(args: argparse.Namespace) -> None:
     _emit(args, await c.decide_appeal(args.appeal_id, args.reviewer, args.outcome,
                                       args.action or [], args.policy or [], args.reason),
           _case_line)
+def _escalation_line(e: Any) -> str:
+    ack = f" ack by {e.ack_deadline:%Y-%m-%d %H:%MZ}" if e.state == "open" and e.ack_deadline else ""
+    return (f"{e.escalation_id} {e.state:<13} {e.severity.value} owner {e.owner or '-'}{ack}"
+            f"{' BREACHED' if e.sla_breached else ''} {e.subject} ({e.source.value})")
+
+
+def _escalation_detail(e: Any) -> str:
+    lines = [_escalation_line(e), f"  opened by {e.opened_by}: {_safe(e.reason)}"]
+    if e.review_case_id:
+        lines.append(f"  review case {e.review_case_id}")
+    lines += [f"  note {n.at:%Y-%m-%d %H:%MZ} {n.by}: {_safe(n.text)}" for n in e.notes]
+    if e.resolution:
+        r = e.resolution
+        lines.append(f"  resolved by {r.resolved_by}: {', '.join(a.value for a in r.actions) or '-'}"
+                     f" under {', '.join(r.policy_ids) or '-'}: {_safe(r.reason)}")
+    if e.handed_off_to:
+        lines.append(f"  handed off to {e.handed_off_to.value}")
+    lines.append(f"  leadership updates sent: {e.updates_sent}")
+    return "\n".join(lines)
+
+
+async def escalation_open(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.open_escalation(args.subject, args.source, args.reason, args.severity,
+                                        opened_by=args.opened_by, owner=args.owner,
+                                        request_id=args.request_id), _escalation_line)
+
+
+async def escalation_show(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.show_escalation(args.escalation_id), _escalation_detail)
+
+
+async def escalation_ack(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.acknowledge_escalation(args.escalation_id, args.owner,
+                                               request_id=args.request_id), _escalation_line)
+
+
+async def escalation_note(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.note_escalation(args.escalation_id, args.owner, args.text,
+                                        request_id=args.request_id), _escalation_line)
+
+
+async def escalation_severity(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.set_escalation_severity(args.escalation_id, args.owner, args.severity,
+                                                args.reason, request_id=args.request_id),
+          _escalation_line)
+
+
+async def escalation_resolve(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.resolve_escalation(args.escalation_id, args.owner, args.reason,
+                                           actions=args.action or [], policy_ids=args.policy or [],
+                                           request_id=args.request_id), _escalation_line)
+
+
+async def escalation_handoff(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.hand_off_escalation(args.escalation_id, args.owner, args.to, args.reason,
+                                            request_id=args.request_id), _escalation_line)
 
 
 async def queue_list(args: argparse.Namespace) -> None:
@@ -398,6 +462,41 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--action", nargs="+", help="modified: the lesser actions; overturned "
                     "no_action: the actions that should have applied")
     sp.add_argument("--policy", nargs="+")
+    esc = sub.add_parser("escalation", help="sensitive escalations").add_subparsers(
+        dest="cmd", required=True)
+    sp = cmd(esc, "open", escalation_open, "open an escalation (once per subject, source and "
+             "request)")
+    sp.add_argument("--subject", required=True, help="KIND:ID, e.g. seller:U-0042")
+    sp.add_argument("--source", required=True, help="|".join(
+        s.value for s in EscalationSource if not s.from_a_case))
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--severity", required=True, help="P0|P1|P2|P3 (P0 pages the on-call owner)")
+    sp.add_argument("--opened-by", help="who opens it (default: the source)")
+    sp.add_argument("--owner", help="assign an owner (default: whoever acknowledges it)")
+    sp.add_argument("--request-id", help="idempotency key (default: derived from the reason)")
+    cmd(esc, "show", escalation_show, "the escalation as it is now").add_argument("escalation_id")
+
+    def owned(name: str, fn: Callable[..., Coroutine[Any, Any, None]],
+              helptext: str) -> argparse.ArgumentParser:
+        sp = cmd(esc, name, fn, helptext)
+        sp.add_argument("escalation_id")
+        sp.add_argument("--owner", required=True, help="the acting owner")
+        sp.add_argument("--request-id", help="idempotency key for retries")
+        return sp
+
+    owned("ack", escalation_ack, "acknowledge it (and own it, unless assigned)")
+    owned("note", escalation_note, "add a note (the first starts the investigation)").add_argument(
+        "--text", required=True)
+    sp = owned("severity", escalation_severity, "change its severity")
+    sp.add_argument("--severity", required=True, help="P0|P1|P2|P3")
+    sp.add_argument("--reason", required=True)
+    sp = owned("resolve", escalation_resolve,
+               "resolve it, handing a decision back to its review case")
+    sp.add_argument("--action", nargs="+", help="actions the review case carries out")
+    sp.add_argument("--policy", nargs="+", help="policy ids from the pack")
+    sp.add_argument("--reason", required=True)
+    sp = owned("handoff", escalation_handoff, "hand it off outside casework")
+    sp.add_argument("--to", required=True, help="|".join(t.value for t in HandOffTo))
     sp.add_argument("--reason", required=True)
 
     queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)

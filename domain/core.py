@@ -152,6 +152,17 @@ class Event(StrEnum):
     DEPENDENCY_DOWN = "dependency_down"
     DEPENDENCY_BACK = "dependency_back"
     MESSAGE_FAILED = "message_failed"
+    # escalations
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    NOTE_ADDED = "note_added"
+    SEVERITY_CHANGED = "severity_changed"
+    ON_CALL_PAGED = "on_call_paged"
+    LEADERSHIP_UPDATED = "leadership_updated"
+    RESOLVED = "resolved"
+    HANDED_OFF = "handed_off"
+    HANDED_BACK = "handed_back"
+    HAND_BACK_REFUSED = "hand_back_refused"
 
 
 class MessageKind(StrEnum):
@@ -165,6 +176,8 @@ class MessageKind(StrEnum):
     APPROVAL_NEEDED = "approval_needed"
     HELD_TOO_LONG = "held_too_long"
     APPEAL_OUTCOME = "appeal_outcome"
+    ON_CALL = "on_call"  # a P0 escalation, to the on-call owner at once
+    LEADERSHIP_UPDATE = "leadership_update"  # an open escalation's status, on a schedule
 
 
 OPS = "ops"  # where staff messages go when a case has no queue lead yet

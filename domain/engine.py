@@ -38,6 +38,11 @@ class Declaration:
     reasons: dict[str, Callable[..., str | None]] = field(default_factory=dict)
     noun: str = "case"  # what the refusals call the record: "cannot claim a case in …"
 
+    @property
+    def a_noun(self) -> str:
+        """The noun with its article: "a case", "an escalation"."""
+        return f"{'an' if self.noun[:1] in 'aeiou' else 'a'} {self.noun}"
+
     def machine(self, model: object, machine_cls: type[Machine] = Machine,
                 **kw: Any) -> Machine:
         return machine_cls(model=model, states=self.states, transitions=self.transitions,
@@ -62,18 +67,18 @@ class Lifecycle:
 
     def check(self, trigger: str, *args: Any) -> None:
         """Raise Refused unless `trigger` may fire now with these arguments."""
-        noun = self.declaration.noun
+        noun = self.declaration.a_noun
         if trigger not in self.machine.events:
             raise Refused(f"unknown step {trigger!r}")
         if self.state not in self.machine.events[trigger].transitions:
             allowed = ", ".join(self.allowed_from(trigger))
-            raise Refused(f"cannot {trigger.replace('_', ' ')} a {noun} in state "
+            raise Refused(f"cannot {trigger.replace('_', ' ')} {noun} in state "
                           f"{self.state!r} (allowed from: {allowed})")
         why_not = self.declaration.reasons.get(trigger)
         if why_not and (reason := why_not(self.model, *args)):
             raise Refused(reason)
         if not getattr(self.model, f"may_{trigger}")(*args):
-            raise Refused(f"cannot {trigger.replace('_', ' ')} a {noun} in state "
+            raise Refused(f"cannot {trigger.replace('_', ' ')} {noun} in state "
                           f"{self.state!r} now")
 
     def fire(self, trigger: str, *args: Any) -> str:

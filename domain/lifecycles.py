@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from domain.appeal.lifecycle import APPEAL
 from domain.engine import Declaration
+from domain.escalation.lifecycle import ESCALATION
 from domain.review.lifecycle import REVIEW
 
-LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL)}
+LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL, ESCALATION)}

@@ -19,6 +19,7 @@ from domain.core import (
     SubjectFacts,
 )
 from domain.errors import InvalidInput
+from domain.escalation.models import EscalationPolicy, EscalationSetup
 from domain.review.models import (
     AutoEnforcement,
     PolicyHit,
@@ -86,6 +87,12 @@ class SourceDefault(_Strict):
     priority: Priority
 
 
+class EscalationConfig(EscalationPolicy):
+    """The pack's `[escalation]` table: checked as strictly as the rest of the file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class PolicyPack(_Strict):
     version: str
     policies: list[Policy]
@@ -100,6 +107,7 @@ class PolicyPack(_Strict):
     max_hold_hours: float = Field(default=48, gt=0)
     appeals_queue: str = "appeals"
     dispute_settlement: str = "a certified out-of-court dispute settlement body (DSA Art. 21)"
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -171,6 +179,10 @@ class PolicyPack(_Strict):
             approval_sla_hours=self.approval_sla_hours,
             max_hold_hours=self.max_hold_hours,
         )
+
+    def escalation_setup(self) -> EscalationSetup:
+        return EscalationSetup(policy=self.escalation,
+                               dependency_alert_minutes=self.dependency_alert_minutes)
 
     @cached_property
     def floors(self) -> dict[Source, Priority]:

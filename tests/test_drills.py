@@ -80,8 +80,8 @@ async def test_a_refusal_is_final_and_recorded(dev: CaseworkClient, dev_env: Wor
                                                sandbox: SandboxMarketplace) -> None:
     case_id = await _decide_with_drill(dev, cli_env(dev_env, settings), "--mode", "refuse")
     case = await _state(dev, case_id, "closed")
-    [failed] = [e for e in case.timeline if e.event == "action_failed"]
-    assert "refused" in failed.detail
+    failed = [e for e in case.timeline if e.event == "action_failed"]
+    assert len(failed) == 1 and "refused" in failed[0].detail, case.timeline
     assert case.enforcement == [] and case.statement_puid is None
     assert sandbox.enforcement_count(SUBJECT, Action.REMOVE) == 0
     events = (await dev.temporal.get_workflow_handle(case_id).fetch_history()).events
@@ -89,7 +89,7 @@ async def test_a_refusal_is_final_and_recorded(dev: CaseworkClient, dev_env: Wor
                if e.activity_task_scheduled_event_attributes.activity_type.name == "apply_action"}
     [started] = [e.activity_task_started_event_attributes for e in events
                  if e.activity_task_started_event_attributes.scheduled_event_id in applies]
-    assert started.attempt == 1  # not retried
+    assert started.attempt == 1, started  # not retried
     [failure] = [e.activity_task_failed_event_attributes.failure for e in events
                  if e.activity_task_failed_event_attributes.scheduled_event_id in applies]
     assert failure.application_failure_info.type == "ActionRefused"

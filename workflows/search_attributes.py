@@ -11,8 +11,7 @@ from temporalio.common import (
     TypedSearchAttributes,
 )
 
-from domain.core import Subject
-from domain.review.models import CaseState
+from domain.core import LedgerRecord, Subject
 
 CASE_ID = SearchAttributeKey.for_keyword("CaseId")
 STATE = SearchAttributeKey.for_keyword("CaseState")
@@ -42,8 +41,9 @@ def cli_flags() -> list[str]:
     return flags
 
 
-def _values(case: CaseState) -> list[tuple[SearchAttributeKey, Any]]:  # type: ignore[type-arg]
-    """Each attribute's value for the case; None means unset."""
+def _values(case: LedgerRecord) -> list[tuple[SearchAttributeKey, Any]]:  # type: ignore[type-arg]
+    """Each attribute's value for the record (its ledger row, whatever its lifecycle); None
+    means unset."""
     return [
         (CASE_ID, case.case_id),
         (STATE, case.state),
@@ -62,12 +62,12 @@ def _update(key: SearchAttributeKey, value: Any) -> SearchAttributeUpdate:  # ty
     return key.value_unset() if value is None else key.value_set(value)
 
 
-def updates(case: CaseState) -> list[SearchAttributeUpdate]:  # type: ignore[type-arg]
+def updates(case: LedgerRecord) -> list[SearchAttributeUpdate]:  # type: ignore[type-arg]
     """Every attribute, as runs from before `upsert-changed-attributes` upserted them."""
     return [_update(k, v) for k, v in _values(case)]
 
 
-def changes(current: TypedSearchAttributes, case: CaseState
+def changes(current: TypedSearchAttributes, case: LedgerRecord
             ) -> list[SearchAttributeUpdate]:  # type: ignore[type-arg]
     """Only the attributes whose value differs from what the workflow carries now."""
     return [_update(k, v) for k, v in _values(case) if current.get(k) != v]

@@ -1,4 +1,4 @@
-"""Record review-workflow histories for the replay test: `python -m tests.histories.record`.
+"""Record workflow histories (review, escalation) for the replay test: `python -m tests.histories.record`.
 
 Runs each scenario on a time-skipping server and writes `<scenario>.json` beside this file,
 only where that file does not exist yet (`--force` overwrites): committed histories stand for
@@ -163,6 +163,35 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
     out["held_approved_appealed_closed"] = ref.case_id
     out["appeal_modified"] = appeal.appeal_id
+
+    esc = await c.open_escalation("seller:U-07", "press", "Journalist asks about fake medicines",
+                                  "P2", opened_by="comms-1")
+    await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.ack_deadline)
+    await env.sleep(timedelta(minutes=61))
+    await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.sla_breached)
+    await c.acknowledge_escalation(esc.escalation_id, "olga")
+    await c.note_escalation(esc.escalation_id, "olga", "Asked the seller team for sales data")
+    await c.set_escalation_severity(esc.escalation_id, "olga", "P2", "contained")
+    await env.sleep(timedelta(hours=4, minutes=1))
+    await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.updates_sent)
+    await c.resolve_escalation(esc.escalation_id, "olga", "Statement published")
+    await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.state == "closed")
+    out["escalation_breached_updated_resolved"] = esc.escalation_id
+
+    esc = await c.open_escalation("seller:U-11", "law_enforcement", "Police request", "P0",
+                                  owner="olga")
+    await c.acknowledge_escalation(esc.escalation_id, "olga")
+    await c.hand_off_escalation(esc.escalation_id, "olga", "law_enforcement", "Police lead it")
+    await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.state == "closed")
+    out["escalation_p0_paged_handed_off"] = esc.escalation_id
+
+    ref = await c.open_case("listing:L-0015", "user_report", reporter="b10")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    esc = await c.escalate(ref.case_id, "lee", "Seller threatens staff", "P1")
+    await c.acknowledge_escalation(esc.escalation_id, "olga")
+    await c.resolve_escalation(esc.escalation_id, "olga", "Back to the reviewer")
+    await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.state == "closed")
+    out["escalation_from_a_case_resolved"] = esc.escalation_id
     return out
 
 

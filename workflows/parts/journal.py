@@ -17,7 +17,6 @@ with workflow.unsafe.imports_passed_through():
 class Record(Protocol):
     """What the shared workflow parts need of a lifecycle's state."""
 
-    case_id: str
     case_uid: str
     state: str
     timeline: list[TimelineEvent]
@@ -26,6 +25,9 @@ class Record(Protocol):
     waiting_on: str | None
     queue_lead: str
     dependency_alert_minutes: float
+
+    @property
+    def case_id(self) -> str: ...  # the workflow id (an escalation's is its escalation id)
 
     def ledger_record(self, since: int = 0) -> LedgerRecord: ...
 
@@ -50,16 +52,16 @@ class Journal:
 
     async def commit(self) -> None:
         record = self.record
+        row = record.ledger_record(since=record.committed)  # search attributes show it too
         if workflow.patched("upsert-changed-attributes"):
-            changes = search_attributes.changes(workflow.info().typed_search_attributes, record)
+            changes = search_attributes.changes(workflow.info().typed_search_attributes, row)
         else:  # runs from before upserted every attribute at every commit
-            changes = search_attributes.updates(record)
+            changes = search_attributes.updates(row)
         if changes:
             workflow.upsert_search_attributes(changes)
         workflow.set_current_details(self._details(record))
         revision = record.revision  # events added while the write runs go with the next commit
-        await workflow.execute_local_activity_method(
-            self._write, record.ledger_record(since=record.committed), **LOCAL)
+        await workflow.execute_local_activity_method(self._write, row, **LOCAL)
         record.committed = max(record.committed, revision)
 
     async def quiet_until(self, until: datetime | None) -> bool:

@@ -1,0 +1,295 @@
+"""EscalationWorkflow: one sensitive matter, from opening to closure, driven by the escalation
+lifecycle and composed of the shared parts (Journal, Outbound, run_states).
+
+At its start it reads the pack's escalation settings (an activity, so the workflow stays
+deterministic). Unacknowledged past its acknowledgement deadline it breaches: marked, severity
+raised one step, the lead and leadership told, a new deadline set. Once acknowledged,
+leadership hears its status every `update_every_hours`; a P0 pages the on-call owner once.
+Owner commands are Updates whose validators ask the declaration (a refusal changes nothing).
+A resolution is handed back to the review case the escalation came from, then it closes.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case_activities import CaseActivities
+    from activities.escalation import EscalationActivities
+    from domain.core import Actor, Event, HandBack, MessageKind, Priority, TimelineEvent
+    from domain.engine import Lifecycle
+    from domain.errors import check_intake
+    from domain.escalation.lifecycle import ACTIVE, ESCALATION
+    from domain.escalation.models import (
+        MAX_NOTES,
+        AckRequest,
+        EscalationInput,
+        EscalationState,
+        EscalationSummary,
+        HandBackRequest,
+        HandOffRequest,
+        Note,
+        NoteRequest,
+        OwnerCommand,
+        ResolveRequest,
+        SeverityRequest,
+    )
+    from domain.sla import deadline
+    from workflows.parts.journal import Journal
+    from workflows.parts.loop import run_states
+    from workflows.parts.options import ACT
+    from workflows.parts.outbound import Outbound, why
+
+WAITING = ("open", *ACTIVE)
+
+
+@workflow.defn
+class EscalationWorkflow:
+    @workflow.init
+    def __init__(self, inp: EscalationInput) -> None:
+        req, info = inp.request, workflow.info()
+        self.esc = inp.carried or EscalationState(
+            escalation_id=info.workflow_id, case_uid=info.first_execution_run_id,
+            subject=req.subject, source=req.source, state="open", severity=req.severity,
+            owner=req.owner, review_case_id=req.review_case_id, reason=req.reason,
+            opened_by=req.opened_by, opened_at=workflow.now())
+        self.lc = Lifecycle(ESCALATION, self.esc)
+        self.journal = Journal(self.esc, CaseActivities.record_case, _details)
+        self.out = Outbound(self.journal, CaseActivities.notify)
+        if inp.carried is None:
+            case = f" from case {req.review_case_id}" if req.review_case_id else ""
+            owner = f", owner {req.owner}" if req.owner else ""
+            self.journal.event(req.opened_by, Event.OPENED,
+                               f"{req.source.value} {req.severity.value} about {req.subject}"
+                               f"{case}{owner}: {req.reason}")
+
+    @workflow.run
+    async def run(self, inp: EscalationInput) -> EscalationState:
+        if self.esc.policy is None:
+            await self._set_up()
+        await run_states(self, self.esc, final={"closed"}, waiting=WAITING,
+                         settled=self._settled,
+                         carry=lambda esc: EscalationInput(request=inp.request, carried=esc))
+        await self._settled()
+        return self.esc
+
+    async def _settled(self) -> None:
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished()
+                                      and self.out.idle())
+
+    async def _set_up(self) -> None:
+        """The pack's settings: the acknowledgement deadline counts from the opening."""
+        esc = self.esc
+        setup = await self.out.call("the policy pack", EscalationActivities.escalation_setup,
+                                    esc.escalation_id, ACT)
+        esc.policy, esc.dependency_alert_minutes = setup.policy, setup.dependency_alert_minutes
+        esc.queue_lead = setup.policy.lead
+        esc.ack_deadline = deadline(esc.opened_at, setup.policy.ack_sla_hours)
+        await self.journal.commit()
+        await self._page_on_call()
+
+    # -- queries -------------------------------------------------------------------------------
+    @workflow.query
+    def snapshot(self) -> EscalationState:
+        return self.esc
+
+    @workflow.query
+    def summary(self) -> EscalationSummary:
+        return self.esc.summary()
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEvent]:
+        return self.esc.timeline
+
+    # -- updates -------------------------------------------------------------------------------
+    @workflow.update
+    def opened(self) -> EscalationSummary:
+        """The answer to opening it (the same request again gets the escalation as it is)."""
+        return self.esc.summary()
+
+    def _check(self, trigger: str, req: OwnerCommand) -> None:
+        check_intake(req)
+        self.lc.check(trigger, req)
+
+    @workflow.update
+    async def acknowledge(self, req: AckRequest) -> EscalationSummary:
+        esc = self.esc
+        self.lc.fire("acknowledge", req)
+        esc.owner, esc.acknowledged_at = req.owner, workflow.now()
+        late = " (after its deadline)" if esc.sla_breached else ""
+        self.journal.event(req.owner, Event.ACKNOWLEDGED, f"owned by {req.owner}{late}")
+        return await self._answer()
+
+    @acknowledge.validator
+    def _check_acknowledge(self, req: AckRequest) -> None:
+        self._check("acknowledge", req)
+
+    @workflow.update
+    async def add_note(self, req: NoteRequest) -> EscalationSummary:
+        esc = self.esc
+        began = esc.state == "acknowledged"
+        self.lc.fire("note", req)
+        esc.notes = [*esc.notes, Note(at=workflow.now(), by=req.owner, text=req.text)][-MAX_NOTES:]
+        if began:
+            self.journal.event(req.owner, Event.INVESTIGATING)
+        self.journal.event(req.owner, Event.NOTE_ADDED, req.text)
+        return await self._answer()
+
+    @add_note.validator
+    def _check_add_note(self, req: NoteRequest) -> None:
+        self._check("note", req)
+
+    @workflow.update
+    async def change_severity(self, req: SeverityRequest) -> EscalationSummary:
+        esc = self.esc
+        self.lc.fire("change_severity", req)
+        before, esc.severity = esc.severity, req.severity
+        self.journal.event(req.owner, Event.SEVERITY_CHANGED,
+                           f"{before.value} -> {req.severity.value}: {req.reason}")
+        answer = await self._answer()
+        await self._page_on_call()
+        return answer
+
+    @change_severity.validator
+    def _check_change_severity(self, req: SeverityRequest) -> None:
+        self._check("change_severity", req)
+
+    @workflow.update
+    async def resolve(self, req: ResolveRequest) -> EscalationSummary:
+        esc = self.esc
+        self.lc.fire("resolve", req)
+        esc.resolution = HandBack(escalation_id=esc.escalation_id, resolved_by=req.owner,
+                                  policy_ids=req.policy_ids, actions=req.actions,
+                                  reason=req.reason)
+        decided = ", ".join(a.value for a in req.actions) or "no actions"
+        to = f"; for case {esc.review_case_id}" if esc.review_case_id else ""
+        self.journal.event(req.owner, Event.RESOLVED, f"{decided}{to}: {req.reason}")
+        return await self._answer()
+
+    @resolve.validator
+    def _check_resolve(self, req: ResolveRequest) -> None:
+        self._check("resolve", req)
+
+    @workflow.update
+    async def hand_off(self, req: HandOffRequest) -> EscalationSummary:
+        self.lc.fire("hand_off", req)
+        self.esc.handed_off_to = req.to
+        self.journal.event(req.owner, Event.HANDED_OFF, f"to {req.to.value}: {req.reason}")
+        return await self._answer()
+
+    @hand_off.validator
+    def _check_hand_off(self, req: HandOffRequest) -> None:
+        self._check("hand_off", req)
+
+    async def _answer(self) -> EscalationSummary:
+        await self.journal.commit()
+        return self.esc.summary()
+
+    # -- states --------------------------------------------------------------------------------
+    async def _in_open(self) -> None:
+        """Wait for the acknowledgement; past its deadline, breach."""
+        if await self.journal.quiet_until(self.esc.ack_deadline):
+            await self._breach()
+
+    async def _breach(self) -> None:
+        esc = self.esc
+        assert esc.policy is not None and esc.ack_deadline is not None
+        self.lc.fire("breach_sla")
+        esc.breaches += 1
+        esc.sla_breached = True
+        before, esc.severity = esc.severity, esc.severity.raised()
+        missed, esc.ack_deadline = esc.ack_deadline, deadline(workflow.now(),
+                                                              esc.policy.ack_sla_hours)
+        detail = (f"not acknowledged by {missed:%Y-%m-%dT%H:%MZ} (breach {esc.breaches}); "
+                  f"severity {before.value} -> {esc.severity.value}; lead and leadership told")
+        self.journal.event(Actor.SLA_CLOCK, Event.SLA_BREACHED, detail)
+        await self.journal.commit()
+        text = f"Escalation {esc.escalation_id} about {esc.subject} was not acknowledged: {detail}"
+        for who, address in (("lead", esc.policy.lead), ("leadership", esc.policy.leadership)):
+            await self.out.tell_staff(f"breach-{esc.breaches}-{who}", address,
+                                      MessageKind.SLA_BREACH, text)
+        await self._page_on_call()
+
+    async def _page_on_call(self) -> None:
+        """A P0 (opened so, raised by the owner or by a breach) pages the on-call owner once."""
+        esc = self.esc
+        if esc.severity is not Priority.P0 or esc.on_call_paged or esc.policy is None:
+            return
+        esc.on_call_paged = True
+        self.journal.event(Actor.NOTIFIER, Event.ON_CALL_PAGED, esc.policy.on_call)
+        await self.journal.commit()
+        await self.out.tell_staff("on-call", esc.policy.on_call, MessageKind.ON_CALL,
+                                  f"P0 escalation {esc.escalation_id} ({esc.source.value}) about "
+                                  f"{esc.subject}: {esc.reason}. {_status(esc)}")
+
+    async def _await_work(self) -> None:
+        """Owned and open: leadership hears its status on schedule until it is settled."""
+        if await self.journal.quiet_until(self.esc.next_update_at()):
+            await self._report_status()
+
+    async def _report_status(self) -> None:
+        esc = self.esc
+        assert esc.policy is not None
+        self.lc.fire("report_status")
+        esc.updates_sent += 1
+        self.journal.event(Actor.NOTIFIER, Event.LEADERSHIP_UPDATED,
+                           f"update {esc.updates_sent} to {esc.policy.leadership}")
+        await self.journal.commit()
+        await self.out.tell_staff(f"update-{esc.updates_sent}", esc.policy.leadership,
+                                  MessageKind.LEADERSHIP_UPDATE,
+                                  f"Escalation {esc.escalation_id} ({esc.source.value}) about "
+                                  f"{esc.subject}. {_status(esc)}")
+
+    async def _in_resolved(self) -> None:
+        esc = self.esc
+        if esc.review_case_id and not esc.handed_back:
+            await self._hand_back()
+        await self._close()
+
+    async def _hand_back(self) -> None:
+        """The review case gets the decision (it continues from there). A refusal is final:
+        the lead is told, and the escalation closes with its decision on record."""
+        esc = self.esc
+        assert esc.resolution is not None and esc.review_case_id is not None
+        try:
+            await self.out.call("the review case", EscalationActivities.hand_back,
+                                HandBackRequest(review_case_id=esc.review_case_id,
+                                                hand_back=esc.resolution), ACT)
+        except ActivityError as e:
+            self.journal.event(Actor.NOTIFIER, Event.HAND_BACK_REFUSED, why(e))
+            await self.out.tell_staff(
+                "hand-back", esc.queue_lead, MessageKind.NEEDS_ATTENTION,
+                f"Escalation {esc.escalation_id} was resolved but case {esc.review_case_id} "
+                f"did not take the decision back: {why(e)}. Decision: {esc.resolution.reason}")
+        else:
+            self.journal.event(Actor.NOTIFIER, Event.HANDED_BACK, esc.review_case_id)
+        esc.handed_back = True
+
+    async def _close(self) -> None:
+        self.lc.fire("close")
+        self.esc.closed_at = workflow.now()
+        self.journal.event(Actor.NOTIFIER, Event.CLOSED)
+        await self.journal.commit()
+
+    _in_acknowledged = _in_investigating = _await_work
+    _in_handed_off = _close
+
+
+def _status(esc: EscalationState) -> str:
+    """What leadership reads: state, owner, age, severity, latest note."""
+    minutes = int((workflow.now() - esc.opened_at).total_seconds() // 60)
+    note = f"{esc.notes[-1].text} ({esc.notes[-1].by})" if esc.notes else "none yet"
+    return (f"State {esc.state}, owner {esc.owner or 'none'}, open {minutes // 60}h"
+            f"{minutes % 60:02d}m, severity {esc.severity.value}. Latest note: {note}")
+
+
+def _details(esc: EscalationState) -> str:
+    """What the Temporal UI shows for the escalation now."""
+    line = (f"**{esc.state}** · {esc.source.value} escalation · {esc.subject} · "
+            f"{esc.severity.value} · owner {esc.owner or 'none'}")
+    if esc.state == "open" and esc.ack_deadline:
+        line += f" · acknowledge by {esc.ack_deadline:%Y-%m-%d %H:%MZ}"
+    if esc.waiting_on:
+        line += f"\n\nwaiting on {esc.waiting_on}"
+    return line
