@@ -78,6 +78,7 @@ from domain.review.models import (
     CaseRef,
     CaseState,
     DecideRequest,
+    EscalateRequest,
     HoldRequest,
     RetryRequest,
 )
@@ -343,13 +344,12 @@ class CaseworkClient:
 
     async def escalate(self, case_id: str, reviewer: str, reason: str, severity: Priority | str,
                        request_id: str | None = None) -> EscalationSummary:
-        """Open an escalation about review case `case_id` (the review side's `escalate`
-        command, which moves the case itself to `escalated`, opens it the same way)."""
-        case = await self._guard(self._handle(case_id).query(
-            ReviewWorkflow.summary, rpc_timeout=self.read_timeout), case_id)
-        return await self.open_escalation(case.subject, EscalationSource.REVIEWER, reason,
-                                          severity, opened_by=reviewer, review_case_id=case_id,
-                                          request_id=request_id)
+        """Take review case `case_id` to an escalation owner: the case waits in `escalated`
+        (its SLA paused) for the resolution it then carries out."""
+        req = build(EscalateRequest, reviewer=reviewer, reason=reason,
+                    severity=parse_choice(Priority, severity, "severity"))
+        return await self._command(case_id, ReviewWorkflow.escalate, req,
+                                   request_id or f"escalate-{uuid.uuid4()}")
 
     async def show_escalation(self, escalation_id: str) -> EscalationState:
         return await self._guard(self._escalation(escalation_id).query(

@@ -141,6 +141,12 @@ async def case_resume(args: argparse.Namespace) -> None:
     _emit(args, await c.resume(args.case_id, args.reviewer), _case_line)
 
 
+async def case_escalate(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.escalate(args.case_id, args.reviewer, args.reason, args.severity),
+          _escalation_line)
+
+
 async def case_approve(args: argparse.Namespace) -> None:
     c = await _client(args)
     _emit(args, await c.approve(args.case_id, args.approver), _case_line)
@@ -437,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd(case, "resume", case_resume, "resume a case on hold (its SLA runs on)")
     sp.add_argument("case_id")
     sp.add_argument("--reviewer", required=True)
+    sp = cmd(case, "escalate", case_escalate, "take a case to an escalation owner")
+    sp.add_argument("case_id")
+    sp.add_argument("--reviewer", required=True)
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--severity", default="P1", help="P0..P3")
     sp = cmd(case, "approve", case_approve, "approve a severe decision (a second person)")
     sp.add_argument("case_id")
     sp.add_argument("--approver", required=True)

@@ -143,6 +143,8 @@ class Event(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
     APPEALED = "appealed"
+    ESCALATED = "escalated"
+    ESCALATION_RESOLVED = "escalation_resolved"
     APPEAL_FILED = "appeal_filed"
     APPEAL_DECIDED = "appeal_decided"
     REVERSED = "reversed"

@@ -181,12 +181,14 @@ async def test_resolve_hands_the_decision_back_to_its_review_case(
 
 
 async def test_a_hand_back_the_case_cannot_take_is_told_to_the_lead(dev: CaseworkClient) -> None:
-    """A review case without the Update (or one that has ended) refuses for good."""
+    """A review case that is not waiting for it (never escalated, or ended) refuses for good."""
     ref = await dev.open_case("listing:L-0015", "user_report", reporter="buyer-5")
-    opened = await dev.escalate(ref.case_id, "alice", "Seller threatens staff", "P1")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    args = ("listing:L-0015", "reviewer", "Seller threatens staff", "P1")
+    opened = await dev.open_escalation(*args, opened_by="alice", review_case_id=ref.case_id)
     assert (opened.review_case_id, opened.source, opened.subject) == (
         ref.case_id, "reviewer", Subject.parse("listing:L-0015"))
-    assert (await dev.escalate(ref.case_id, "alice", "Seller threatens staff", "P1")
+    assert (await dev.open_escalation(*args, opened_by="alice", review_case_id=ref.case_id)
             ).escalation_id == opened.escalation_id
     await dev.acknowledge_escalation(opened.escalation_id, "olga")
     await dev.resolve_escalation(opened.escalation_id, "olga", "Back to the reviewer")

@@ -22,6 +22,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
+    from activities.escalation import EscalationActivities
     from activities.intake import IntakeActivities
     from domain.appeal.models import (
         AppealRef,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimRequest,
         Decision,
         Event,
+        HandBack,
         MessageKind,
         Notification,
         Report,
@@ -52,6 +54,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.engine import Lifecycle
     from domain.errors import check_intake
+    from domain.escalation.models import (
+        RESOLVE_ESCALATION,
+        EscalationSource,
+        EscalationSummary,
+        OpenRequest,
+    )
     from domain.policy import reprioritise
     from domain.review.lifecycle import JOINABLE, REVIEW
     from domain.review.models import (
@@ -61,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         CaseRef,
         CaseState,
         DecideRequest,
+        EscalateRequest,
         ForwardRequest,
         Hold,
         HoldRequest,
@@ -78,7 +87,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.outbound import NeedsPerson, Outbound, why
     from workflows.parts.queueing import Queueing
 
-WAITING = ("queued", "in_review", "on_hold", "awaiting_approval", "appealable",
+WAITING = ("queued", "in_review", "on_hold", "escalated", "awaiting_approval", "appealable",
            "needs_attention")
 LEASE = timedelta(minutes=30)  # a resumed case's claim
 FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its follow-up
@@ -99,7 +108,8 @@ class ReviewWorkflow:
         self.lc = Lifecycle(REVIEW, self.case)
         self.journal = Journal(self.case, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
-        self.queueing = Queueing(self.case, self.lc, self.journal, self.out)
+        self.queueing = Queueing(self.case, self.lc, self.journal, self.out,
+                                 on_breach=self._breached)
         if inp.carried is None:
             follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
             self.journal.event(_actor(inp.report), Event.OPENED,
@@ -376,6 +386,68 @@ class ReviewWorkflow:
         seller = case.facts.seller_id if case.facts else None
         return Filing(appellant=appellant_for(req.appellant, seller, case.reporters()),
                       at=workflow.now())
+
+    @workflow.update
+    async def escalate(self, req: EscalateRequest) -> EscalationSummary:
+        """To an escalation owner: the case waits, its SLA paused, for the resolution."""
+        return await self._escalate(req, EscalationSource.REVIEWER)
+
+    @escalate.validator
+    def _check_escalate(self, req: EscalateRequest) -> None:
+        self._allowed("escalate", req)
+
+    async def _escalate(self, req: EscalateRequest, source: EscalationSource
+                        ) -> EscalationSummary:
+        case = self.case
+        self.lc.fire("escalate", req)
+        case.assignee = case.lease_expires_at = case.sla_deadline = case.hold = None
+        escalations = sum(e.event == Event.ESCALATED for e in case.timeline)
+        opened = await self.out.call(
+            "the escalations", EscalationActivities.open_escalation,
+            OpenRequest(subject=case.subject, source=source, reason=req.reason,
+                        severity=req.severity, opened_by=req.reviewer,
+                        request_id=f"{case.case_uid}-{escalations + 1}",
+                        review_case_id=case.case_id), ACT)
+        case.escalation_id = opened.escalation_id
+        self.journal.event(req.reviewer, Event.ESCALATED,
+                           f"{opened.escalation_id} ({source.value}, {req.severity.value}): "
+                           f"{req.reason}")
+        await self.journal.commit()
+        return opened
+
+    @workflow.update(name=RESOLVE_ESCALATION)
+    async def resolve_escalation(self, back: HandBack) -> CaseSummary:
+        """The escalation's resolution: its decision, carried out as the case's own, or back
+        to the queue under a fresh SLA."""
+        case = self.case
+        if back.actions:
+            self.lc.fire("return_decision", back)
+            case.decision = self._decision(back.resolved_by, back.policy_ids, back.actions,
+                                           back.reason, automated=False)
+        else:
+            self.lc.fire("return_to_queue", back)
+            case.sla_deadline = deadline(workflow.now(), case.sla_hours[case.priority])
+        self.journal.event(back.resolved_by, Event.ESCALATION_RESOLVED,
+                           f"{back.escalation_id}: "
+                           f"{_describe(case.decision) if back.actions else back.reason}")
+        await self.journal.commit()
+        return case.summary()
+
+    @resolve_escalation.validator
+    def _check_hand_back(self, back: HandBack) -> None:
+        self._allowed("return_decision" if back.actions else "return_to_queue", back)
+
+    async def _breached(self, breaches: int) -> None:
+        """A second breach takes the case to an escalation owner (runs from before only
+        flagged it)."""
+        if (breaches == 2 and self.case.state in self.lc.allowed_from("escalate")
+                and workflow.patched("second-breach-escalates")):
+            await self._escalate(EscalateRequest(
+                reviewer=Actor.SLA_CLOCK, reason=f"SLA missed twice in {self.case.queue}",
+                severity=self.case.priority), EscalationSource.SLA)
+
+    async def _in_escalated(self) -> None:
+        await self.journal.quiet_until(None)
 
     @workflow.update
     async def decide(self, req: DecideRequest) -> CaseSummary:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from domain.appeal.models import Filing, why_not_appeal
-from domain.core import Action, SubjectKind
+from domain.core import Action, Actor, HandBack, SubjectKind
 from domain.engine import Declaration, Guards
 from domain.review.models import (
     ApproveRequest,
     CaseState,
     DecideRequest,
+    EscalateRequest,
     HoldRequest,
     RetryRequest,
 )
@@ -21,6 +22,7 @@ REVIEW_STATES = [
     "queued",
     "in_review",
     "on_hold",
+    "escalated",
     "decided",
     "awaiting_approval",
     "enforcing",
@@ -31,7 +33,7 @@ REVIEW_STATES = [
     "closed",
 ]
 # A report joins the case while it is still to be decided; later it opens a follow-up case.
-JOINABLE = ["screening", "queued", "in_review", "on_hold"]
+JOINABLE = ["screening", "queued", "in_review", "on_hold", "escalated"]
 
 REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "auto_action", "source": "screening", "dest": "auto_actioned"},
@@ -42,6 +44,14 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "hold", "source": "in_review", "dest": "on_hold", "conditions": "hold_ok"},
     {"trigger": "resume", "source": "on_hold", "dest": "in_review", "conditions": "resume_ok"},
     {"trigger": "decide", "source": "in_review", "dest": "decided", "conditions": "decision_ok"},
+    # A sensitive matter goes to an escalation owner (a reviewer's call, or a second SLA
+    # breach); the owner's resolution comes back as the decision, or the case is queued again.
+    {"trigger": "escalate", "source": ["queued", "in_review", "on_hold"], "dest": "escalated",
+     "conditions": "escalation_ok"},
+    {"trigger": "return_decision", "source": "escalated", "dest": "decided",
+     "conditions": "hand_back_ok"},
+    {"trigger": "return_to_queue", "source": "escalated", "dest": "queued",
+     "conditions": "hand_back_ok"},
     # Severe actions wait for a second person (four eyes) before they execute.
     {"trigger": "seek_approval", "source": ["auto_actioned", "decided"],
      "dest": "awaiting_approval", "conditions": "needs_approval"},
@@ -83,21 +93,43 @@ class ReviewGuards(Guards):
         case = self.case
         if req.reviewer != case.assignee:
             return f"only the assignee ({case.assignee}) may decide this case, not {req.reviewer}"
+        return self._unsound(req.policy_ids, req.actions)
+
+    def _unsound(self, policy_ids: list[str], actions: list[Action]) -> str | None:
+        """What is wrong with a decision on this case, whoever makes it."""
+        case = self.case
         known = {p.id for p in case.policies}
-        if unknown := [p for p in req.policy_ids if p not in known]:
+        if unknown := [p for p in policy_ids if p not in known]:
             return f"unknown policy id(s) {', '.join(unknown)}; the pack has {', '.join(sorted(known))}"
-        if Action.NO_ACTION in req.actions and len(req.actions) > 1:
+        if Action.NO_ACTION in actions and len(actions) > 1:
             return "no_action cannot be combined with other actions"
-        if any(a.restricts or a is Action.WARN for a in req.actions) and not req.policy_ids:
+        if any(a.restricts or a is Action.WARN for a in actions) and not policy_ids:
             return "a decision that acts must cite at least one policy id"
-        if len(set(req.actions)) != len(req.actions):
+        if len(set(actions)) != len(actions):
             return "each action may be named once"
-        for a in req.actions:
+        for a in actions:
             if a.targets is SubjectKind.LISTING and case.subject.kind is not SubjectKind.LISTING:
                 return f"{a.value} acts on listings; this case is about a {case.subject.kind.value}"
             if a.targets is SubjectKind.SHOP and case.subject.kind is SubjectKind.SELLER:
                 return f"{a.value} acts on a shop; this case is about a seller"
         return None
+
+    def why_not_escalate(self, req: EscalateRequest) -> str | None:
+        holder = self.case.assignee
+        if holder is not None and req.reviewer not in (holder, Actor.SLA_CLOCK):
+            return f"{holder} holds this case: only they may escalate it"
+        return None
+
+    def escalation_ok(self, req: EscalateRequest) -> bool:
+        return self.why_not_escalate(req) is None
+
+    def why_not_hand_back(self, back: HandBack) -> str | None:
+        if back.escalation_id != self.case.escalation_id:
+            return f"this case is escalated to {self.case.escalation_id}, not {back.escalation_id}"
+        return self._unsound(back.policy_ids, back.actions) if back.actions else None
+
+    def hand_back_ok(self, back: HandBack) -> bool:
+        return self.why_not_hand_back(back) is None
 
     def decision_ok(self, req: DecideRequest) -> bool:
         return self.why_not_decide(req) is None
@@ -160,4 +192,7 @@ REVIEW = Declaration(
     name="review", states=REVIEW_STATES, transitions=REVIEW_TRANSITIONS, guards=ReviewGuards,
     reasons={"decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry,
              "hold": ReviewGuards.why_not_hold, "resume": ReviewGuards.why_not_hold,
-             "approve": ReviewGuards.why_not_approve, "appeal": ReviewGuards.why_not_appeal})
+             "approve": ReviewGuards.why_not_approve, "appeal": ReviewGuards.why_not_appeal,
+             "escalate": ReviewGuards.why_not_escalate,
+             "return_decision": ReviewGuards.why_not_hand_back,
+             "return_to_queue": ReviewGuards.why_not_hand_back})

@@ -96,6 +96,14 @@ class Hold(Model):
     lead_told: bool = False
 
 
+class EscalateRequest(Model):
+    """A sensitive matter for an escalation owner (legal, press, child safety…)."""
+
+    reviewer: Ident
+    reason: Reason
+    severity: Priority = Priority.P1
+
+
 class ApproveRequest(Model):
     """A second person approves a severe decision before it executes."""
 
@@ -145,6 +153,7 @@ class CaseState(Tracked):
     approved_by: str | None = None
     appeal: AppealRef | None = None
     appeal_outcome: str | None = None
+    escalation_id: str | None = None
 
     def reporters(self) -> list[str]:
         """The people who reported the subject (automated sources are not people)."""

@@ -192,6 +192,16 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await c.resolve_escalation(esc.escalation_id, "olga", "Back to the reviewer")
     await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.state == "closed")
     out["escalation_from_a_case_resolved"] = esc.escalation_id
+
+    ref = await c.open_case("listing:L-0062", "user_report", reporter="b11")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.claim(ref.case_id, "lee")
+    esc = await c.escalate(ref.case_id, "lee", "Seller is a public figure", "P1")
+    await c.acknowledge_escalation(esc.escalation_id, "olga")
+    await c.resolve_escalation(esc.escalation_id, "olga", "Counterfeit: remove", ["remove"],
+                               ["counterfeit"])
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    out["case_escalated_resolved_enforced"] = ref.case_id
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,8 +21,10 @@ class Queueing:
     (`claim`, `expire_lease`, `breach_sla`); this part carries them out the same way for every
     queued record."""
 
-    def __init__(self, record: Any, lc: Lifecycle, journal: Journal, out: Outbound) -> None:
+    def __init__(self, record: Any, lc: Lifecycle, journal: Journal, out: Outbound,
+                 on_breach: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.record, self.lc, self.journal, self.out = record, lc, journal, out
+        self._on_breach = on_breach  # what the workflow does on top (a second breach escalates)
 
     def claim(self, req: ClaimRequest) -> None:
         """A claim changes the record before its handler's first await (races lose)."""
@@ -64,10 +67,12 @@ class Queueing:
                   f"priority {before.value} -> {record.priority.value}; lead "
                   f"{record.queue_lead} notified")
         if record.breaches >= 2:
-            detail += "; second breach: escalation required"
+            detail += "; second breach"
         self.journal.event(Actor.SLA_CLOCK, Event.SLA_BREACHED, detail)
         await self.journal.commit()
         await self.out.tell_staff(f"breach-{record.breaches}", record.queue_lead,
                                   MessageKind.SLA_BREACH,
                                   f"Case {record.case_id} in {record.queue} missed its SLA: "
                                   f"{detail}")
+        if self._on_breach:
+            await self._on_breach(record.breaches)
