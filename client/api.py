@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from temporalio.client import (
@@ -22,6 +23,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.intake import file_report
+from client.directory import Directory
 from config.connection import connect
 from config.pack_file import PackFile
 from config.settings import Settings
@@ -44,7 +46,9 @@ from domain.errors import (
     Refused,
     Unavailable,
     build,
+    parse_members,
 )
+from domain.people import Role
 from domain.policy import PolicyPack
 from domain.review.models import (
     CaseRef,
@@ -71,12 +75,7 @@ def report_id_for(subject: Subject, source: Source, reporter: str | None, text: 
 
 
 def parse_actions(names: Sequence[str | Action]) -> list[Action]:
-    try:
-        return [Action(n) for n in names]
-    except ValueError:
-        bad = [str(n) for n in names if n not in Action.__members__.values()]
-        known = ", ".join(a.value for a in Action)
-        raise InvalidInput(f"unknown action(s) {', '.join(bad)}; known: {known}") from None
+    return parse_members(Action, names, "action")
 
 
 class CaseworkClient:
@@ -108,6 +107,12 @@ class CaseworkClient:
         if self._ledger is None:
             self._ledger = Ledger(self.settings.ledger_url)
         return self._ledger
+
+    @cached_property
+    def directory(self) -> Directory:
+        """The people who may act: every command for a person asks it before anything is
+        sent to Temporal."""
+        return Directory(self.ledger, self._known_queue)
 
     def pack(self) -> PolicyPack:
         return self._pack.get()
@@ -161,22 +166,28 @@ class CaseworkClient:
     async def claim(self, case_id: str, reviewer: str, lease_minutes: int = 30,
                     request_id: str | None = None) -> CaseSummary:
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
-        return await self._guard(self._handle(case_id).execute_update(
-            ReviewWorkflow.claim, req, id=request_id or f"claim-{uuid.uuid4()}",
-            rpc_timeout=self.command_timeout), case_id)
+        await self._require_on_case(case_id, reviewer, Role.REVIEWER)
+        return await self._send_claim(case_id, req, request_id)
 
     async def claim_next(self, queue: str, reviewer: str, lease_minutes: int = 30
                          ) -> CaseSummary:
         """Claim the most urgent unassigned case of the queue. The ledger proposes, the
         workflow disposes: a case someone else got first refuses, and the next is tried."""
         self._known_queue(queue)
-        build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)  # fail before looping
+        req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
+        self.directory.require(reviewer, Role.REVIEWER, queue=queue)  # the candidates' queue
         for entry in self.ledger.queue(queue, states=("queued",), limit=CLAIM_CANDIDATES):
             try:
-                return await self.claim(entry.case_id, reviewer, lease_minutes)
+                return await self._send_claim(entry.case_id, req, None)
             except (Refused, NotFound):
                 continue
         raise EmptyQueue(f"no unassigned case in queue {queue!r}")
+
+    async def _send_claim(self, case_id: str, req: ClaimRequest, request_id: str | None
+                          ) -> CaseSummary:
+        return await self._guard(self._handle(case_id).execute_update(
+            ReviewWorkflow.claim, req, id=request_id or f"claim-{uuid.uuid4()}",
+            rpc_timeout=self.command_timeout), case_id)
 
     async def decide(self, case_id: str, reviewer: str, policy_ids: Sequence[str],
                      actions: Sequence[str | Action], reason: str,
@@ -187,6 +198,7 @@ class CaseworkClient:
             raise InvalidInput(f"unknown policy id(s) {', '.join(unknown)}")
         req = build(DecideRequest, reviewer=reviewer, policy_ids=list(policy_ids), actions=acts,
                     reason=reason)
+        await self._require_on_case(case_id, reviewer, Role.REVIEWER)
         return await self._guard(self._handle(case_id).execute_update(
             ReviewWorkflow.decide, req, id=request_id or f"decide-{uuid.uuid4()}",
             rpc_timeout=self.command_timeout), case_id)
@@ -196,9 +208,20 @@ class CaseworkClient:
         """Resume a case waiting in `needs_attention` once its cause is repaired; `repin`
         states its reasons from the current pack (when the fix was a pack edit)."""
         req = build(RetryRequest, operator=operator, reason=reason, repin=repin)
+        self.directory.require(operator, Role.OPS)
         return await self._guard(self._handle(case_id).execute_update(
             ReviewWorkflow.retry, req, id=request_id or f"retry-{uuid.uuid4()}",
             rpc_timeout=self.command_timeout), case_id)
+
+    async def _require_on_case(self, case_id: str, person_id: str, role: Role) -> None:
+        """Refuse unless the person may act in `role` on the case's queue. Who they are is
+        checked before the case is asked about. The queue comes from the case's `summary`
+        query, the state the Update's validator will see: the ledger row is written after
+        the change and may lag it (or be empty during a `ledger rebuild --fresh`)."""
+        self.directory.require(person_id, role)
+        summary = await self._guard(self._handle(case_id).query(
+            ReviewWorkflow.summary, rpc_timeout=self.read_timeout), case_id)
+        self.directory.require(person_id, role, queue=summary.queue)
 
     def _handle(self, case_id: str) -> Any:
         return self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)

@@ -5,17 +5,35 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
 
 from config.codec import Keyring, data_converter
 from domain.errors import Unavailable
+from domain.people import ALL_QUEUES, Person, Role
+from ledger.store import Ledger
 
 T = TypeVar("T")
 
 # A fixed key set, committed on purpose (NOT a secret): recorded histories replay with it.
 TEST_KEYS = Path(__file__).parent / "codec-test-keys.json"
 CONVERTER = data_converter(Keyring.load(TEST_KEYS))
+
+# Who acts in the tests: reviewers of every queue, and an operator.
+TEST_PEOPLE = [
+    *(Person(id=r, name=r.title(), roles=[Role.REVIEWER], queues=[ALL_QUEUES])
+      for r in ("alice", "bob", "carol", "dana", "erin", "fay", "gus", "hal", "ida", "jo",
+                "kim", *(f"reviewer-{i}" for i in range(7)))),
+    Person(id="ops-1", name="Ops One", roles=[Role.OPS]),
+]
+
+
+def seed_directory(ledger_url: str) -> None:
+    """Put the tests' people in the ledger's directory."""
+    with closing(Ledger(ledger_url)) as ledger:
+        for person in TEST_PEOPLE:
+            ledger.put_person(person)
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool],
