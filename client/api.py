@@ -214,14 +214,17 @@ class CaseworkClient:
             rpc_timeout=self.command_timeout), case_id)
 
     async def _require_on_case(self, case_id: str, person_id: str, role: Role) -> None:
-        """Refuse unless the person may act in `role` on the case's queue. Who they are is
-        checked before the case is asked about. The queue comes from the case's `summary`
-        query, the state the Update's validator will see: the ledger row is written after
-        the change and may lag it (or be empty during a `ledger rebuild --fresh`)."""
+        """Refuse unless the person may act in `role` on the case's queue; who they are is
+        checked before the case is looked up. The queue is set once, by screening: it is read
+        from the case's ledger row (one indexed read; the workflow's `summary` query waits for
+        a worker, +100-200 ms per claim and decide under the bench's load), and from that
+        query only when the ledger has no row (not routed yet, unknown, or a ledger lagging or
+        being rebuilt)."""
         self.directory.require(person_id, role)
-        summary = await self._guard(self._handle(case_id).query(
-            ReviewWorkflow.summary, rpc_timeout=self.read_timeout), case_id)
-        self.directory.require(person_id, role, queue=summary.queue)
+        row = self.ledger.case(case_id)
+        queue = row.queue if row else (await self._guard(self._handle(case_id).query(
+            ReviewWorkflow.summary, rpc_timeout=self.read_timeout), case_id)).queue
+        self.directory.require(person_id, role, queue=queue)
 
     def _handle(self, case_id: str) -> Any:
         return self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)

@@ -304,6 +304,12 @@ class Ledger:
         )
         return [_entry(r) for r in rows]
 
+    def case(self, case_id: str) -> QueueEntry | None:
+        """The row of the latest case under this id (None before screening has routed it)."""
+        rows = self._read(f"SELECT {_CASE_COLUMNS} FROM cases WHERE case_id = ? "
+                          "ORDER BY opened_at DESC LIMIT 1", (case_id,))
+        return _entry(rows[0]) if rows else None
+
     def count(self, states: Sequence[str]) -> int:
         """How many cases are in these states (the queue index answers it)."""
         marks = ", ".join("?" * len(states))

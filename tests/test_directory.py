@@ -9,7 +9,7 @@ import pytest
 
 from client.api import CaseworkClient
 from config.settings import Settings
-from domain.errors import InvalidInput, Refused
+from domain.errors import InvalidInput, NotFound, Refused
 from domain.people import Person, Role, parse_roles, why_not
 from tests.helpers import eventually
 
@@ -98,3 +98,15 @@ async def test_refused_people_change_nothing_in_the_case(dev: CaseworkClient) ->
     ] + [(lambda: dev.retry(ref.case_id, "alice", "x"), "'alice' lacks the ops role")])
     case = await dev.show(ref.case_id)
     assert (case.state, case.assignee, case.decision) == ("in_review", "alice", None)
+
+
+async def test_without_a_ledger_row_the_queue_comes_from_the_case(dev: CaseworkClient) -> None:
+    people(dev)
+    ref = await dev.open_case("listing:L-0001", "user_report", reporter="buyer-9")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    dev.ledger.clear_derived()  # a ledger being rebuilt
+    with pytest.raises(Refused, match="'hana' is not in queue 'ip'"):
+        await dev.claim(ref.case_id, "hana")
+    with pytest.raises(NotFound, match="no case"):
+        await dev.claim(f"{dev.settings.case_prefix}-listing-NOPE", "alice")
+    assert (await dev.claim(ref.case_id, "alice")).assignee == "alice"
