@@ -95,6 +95,16 @@ def test_queue_is_most_urgent_first(ledger: Ledger) -> None:
     assert (ledger.count(("queued",)), ledger.count(("closed", "queued"))) == (3, 4)
 
 
+def test_a_case_row_is_the_latest_case_under_its_id(ledger: Ledger) -> None:
+    assert ledger.case("case-listing-L-1") is None
+    ledger.record_case(snapshot(1, state="closed"))
+    later = snapshot(1).model_copy(update={"case_uid": "uid-1b", "queue": "fraud",
+                                           "opened_at": NOW + timedelta(days=1)})
+    ledger.record_case(later)
+    row = ledger.case("case-listing-L-1")
+    assert row is not None and (row.case_uid, row.queue) == ("uid-1b", "fraud")
+
+
 def test_outbox_lands_a_message_once(ledger: Ledger) -> None:
     assert ledger.put_message("m1", "c1", "outbox", "a@b", "outcome", "hi")
     assert not ledger.put_message("m1", "c1", "outbox", "a@b", "outcome", "hi")
