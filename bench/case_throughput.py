@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bare import BareWorkflow, done, noop  # noqa: E402
-from harness import load_listings, report  # noqa: E402
+from harness import add_reviewers, load_listings, report  # noqa: E402
 from temporalio.client import Client, WithStartWorkflowOperation  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
@@ -42,6 +42,8 @@ from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
 from workflows import search_attributes  # noqa: E402
 
+REVIEWERS = 7
+
 
 def pct(values: list[float], q: float) -> float:
     return round(statistics.quantiles(values, n=100)[int(q) - 1], 1) if len(values) > 1 else 0.0
@@ -55,6 +57,7 @@ class Casework:
     def __init__(self, client: Client, settings: Settings, listings: list[str]) -> None:
         self.cw = CaseworkClient(client, settings)
         self.listings = listings
+        add_reviewers(self.cw.ledger, REVIEWERS)
         self.screening: set[str] = set()
 
     async def open(self, i: int) -> str:
@@ -73,10 +76,10 @@ class Casework:
                 self.screening.discard(case_id)
 
     async def claim(self, i: int, case_id: str) -> None:
-        await self.cw.claim(case_id, f"reviewer-{i % 7}")
+        await self.cw.claim(case_id, f"reviewer-{i % REVIEWERS}")
 
     async def decide(self, i: int, case_id: str) -> None:
-        await self.cw.decide(case_id, f"reviewer-{i % 7}", ["counterfeit"], [Action.REMOVE],
+        await self.cw.decide(case_id, f"reviewer-{i % REVIEWERS}", ["counterfeit"], [Action.REMOVE],
                              "bench decision")
 
     def finished(self) -> int:

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import load_listings, report  # noqa: E402
+from harness import add_reviewers, load_listings, report  # noqa: E402
 
 from client.api import CaseworkClient  # noqa: E402
 from config.settings import Settings  # noqa: E402
@@ -169,6 +169,7 @@ async def soak(n: int, concurrency: int, kills: int, deadline_s: float) -> dict[
         stack.start()
         settings = Settings(data_dir=data)
         cw = await CaseworkClient.connect(settings, address=f"localhost:{stack.temporal_port}")
+        add_reviewers(cw.ledger, REVIEWERS)  # beside the demo directory `make run` seeds
         driver = Driver(cw, listings)
         give_up = time.monotonic() + deadline_s
         try:

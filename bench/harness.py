@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from domain.people import ALL_QUEUES, Person, Role
+from ledger.store import Ledger
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 
@@ -19,6 +21,13 @@ def load_listings(sandbox: SandboxMarketplace, n: int, prefix: str) -> list[str]
              "image_hashes": [], "created_on": "2026-06-01"} for i in range(n)]
     sandbox.load(sellers, shops, rows)
     return [f"listing:{row['id']}" for row in rows]
+
+
+def add_reviewers(ledger: Ledger, n: int) -> None:
+    """`reviewer-0` … `reviewer-<n-1>` in the directory, reviewers of every queue."""
+    for i in range(n):
+        ledger.put_person(Person(id=f"reviewer-{i}", name=f"Reviewer {i}", roles=[Role.REVIEWER],
+                                 queues=[ALL_QUEUES]))
 
 
 def report(result: dict[str, Any], as_json: bool) -> None:

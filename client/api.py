@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from temporalio.client import (
@@ -25,10 +26,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.escalation import escalation_id_for, open_escalation, open_request_id
 from activities.intake import file_report
+from client.directory import Directory
 from config.connection import connect
 from config.pack_file import PackFile
 from config.settings import Settings
 from domain.appeal.models import (
+    APPEALS_QUEUE,
     AppealDecideRequest,
     AppealRef,
     AppealRequest,
@@ -59,6 +62,7 @@ from domain.errors import (
     Refused,
     Unavailable,
     build,
+    parse_members,
 )
 from domain.escalation.models import (
     AckRequest,
@@ -72,6 +76,7 @@ from domain.escalation.models import (
     ResolveRequest,
     SeverityRequest,
 )
+from domain.people import Role
 from domain.policy import PolicyPack
 from domain.review.models import (
     ApproveRequest,
@@ -103,12 +108,7 @@ def report_id_for(subject: Subject, source: Source, reporter: str | None, text: 
 
 
 def parse_actions(names: Sequence[str | Action]) -> list[Action]:
-    try:
-        return [Action(n) for n in names]
-    except ValueError:
-        bad = [str(n) for n in names if n not in Action.__members__.values()]
-        known = ", ".join(a.value for a in Action)
-        raise InvalidInput(f"unknown action(s) {', '.join(bad)}; known: {known}") from None
+    return parse_members(Action, names, "action")
 
 
 def parse_choice(kind: type[Any], value: Any, what: str) -> Any:
@@ -149,6 +149,12 @@ class CaseworkClient:
         if self._ledger is None:
             self._ledger = Ledger(self.settings.ledger_url)
         return self._ledger
+
+    @cached_property
+    def directory(self) -> Directory:
+        """The people who may act: every command for a person asks it before anything is
+        sent to Temporal."""
+        return Directory(self.ledger, self._known_queue)
 
     def pack(self) -> PolicyPack:
         return self._pack.get()
@@ -202,22 +208,28 @@ class CaseworkClient:
     async def claim(self, case_id: str, reviewer: str, lease_minutes: int = 30,
                     request_id: str | None = None) -> CaseSummary:
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
-        return await self._guard(self._handle(case_id).execute_update(
-            ReviewWorkflow.claim, req, id=request_id or f"claim-{uuid.uuid4()}",
-            rpc_timeout=self.command_timeout), case_id)
+        await self._require_on_case(case_id, reviewer)
+        return await self._send_claim(case_id, req, request_id)
 
     async def claim_next(self, queue: str, reviewer: str, lease_minutes: int = 30
                          ) -> CaseSummary:
         """Claim the most urgent unassigned case of the queue. The ledger proposes, the
         workflow disposes: a case someone else got first refuses, and the next is tried."""
         self._known_queue(queue)
-        build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)  # fail before looping
+        req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
+        self.directory.require(reviewer, _role_for(queue), queue=queue)  # the candidates' queue
         for entry in self.ledger.queue(queue, states=("queued",), limit=CLAIM_CANDIDATES):
             try:
-                return await self.claim(entry.case_id, reviewer, lease_minutes)
+                return await self._send_claim(entry.case_id, req, None)
             except (Refused, NotFound):
                 continue
         raise EmptyQueue(f"no unassigned case in queue {queue!r}")
+
+    async def _send_claim(self, case_id: str, req: ClaimRequest, request_id: str | None
+                          ) -> CaseSummary:
+        """Reviews and appeals alike: both answer the `claim` Update."""
+        return await self._command(case_id, ReviewWorkflow.claim, req,
+                                   request_id or f"claim-{uuid.uuid4()}")
 
     async def decide(self, case_id: str, reviewer: str, policy_ids: Sequence[str],
                      actions: Sequence[str | Action], reason: str,
@@ -228,25 +240,29 @@ class CaseworkClient:
             raise InvalidInput(f"unknown policy id(s) {', '.join(unknown)}")
         req = build(DecideRequest, reviewer=reviewer, policy_ids=list(policy_ids), actions=acts,
                     reason=reason)
-        return await self._guard(self._handle(case_id).execute_update(
-            ReviewWorkflow.decide, req, id=request_id or f"decide-{uuid.uuid4()}",
-            rpc_timeout=self.command_timeout), case_id)
+        await self._require_on_case(case_id, reviewer, Role.REVIEWER)
+        return await self._command(case_id, ReviewWorkflow.decide, req,
+                                   request_id or f"decide-{uuid.uuid4()}")
 
     async def hold(self, case_id: str, reviewer: str, reason: str,
                    request_id: str | None = None) -> CaseSummary:
         """Put a claimed case on hold (waiting for information): its SLA clock stops."""
+        await self._require_on_case(case_id, reviewer, Role.REVIEWER)
         return await self._command(case_id, ReviewWorkflow.hold, build(
             HoldRequest, reviewer=reviewer, reason=reason), request_id or f"hold-{uuid.uuid4()}")
 
     async def resume(self, case_id: str, reviewer: str,
                      request_id: str | None = None) -> CaseSummary:
         """Resume a held case: its SLA runs on with the time it had left."""
+        await self._require_on_case(case_id, reviewer, Role.REVIEWER)
         return await self._command(case_id, ReviewWorkflow.resume, build(
             HoldRequest, reviewer=reviewer), request_id or f"resume-{uuid.uuid4()}")
 
     async def approve(self, case_id: str, approver: str,
                       request_id: str | None = None) -> CaseSummary:
-        """The second person's approval a severe decision waits for."""
+        """The second person's approval a severe decision waits for (a senior of the
+        case's queue)."""
+        await self._require_on_case(case_id, approver, Role.SENIOR)
         return await self._command(case_id, ReviewWorkflow.approve, build(
             ApproveRequest, approver=approver), request_id or f"approve-{uuid.uuid4()}")
 
@@ -259,9 +275,23 @@ class CaseworkClient:
         """Resume a case waiting in `needs_attention` once its cause is repaired; `repin`
         states its reasons from the current pack (when the fix was a pack edit)."""
         req = build(RetryRequest, operator=operator, reason=reason, repin=repin)
-        return await self._guard(self._handle(case_id).execute_update(
-            ReviewWorkflow.retry, req, id=request_id or f"retry-{uuid.uuid4()}",
-            rpc_timeout=self.command_timeout), case_id)
+        self.directory.require(operator, Role.OPS)
+        return await self._command(case_id, ReviewWorkflow.retry, req,
+                                   request_id or f"retry-{uuid.uuid4()}")
+
+    async def _require_on_case(self, case_id: str, person_id: str,
+                               role: Role | None = None) -> None:
+        """Refuse unless the person may act in `role` on the case's queue; who they are is
+        checked before the case is looked up. The queue is set once, by screening: it is read
+        from the case's ledger row (one indexed read; the workflow's `summary` query waits for
+        a worker, +100-200 ms per claim and decide under the bench's load), and from that
+        query only when the ledger has no row (not routed yet, unknown, or a ledger lagging or
+        being rebuilt)."""
+        self.directory.require(person_id, role or Role.REVIEWER)
+        row = self.ledger.case(case_id)
+        queue = row.queue if row else (await self._guard(self._handle(case_id).query(
+            ReviewWorkflow.summary, rpc_timeout=self.read_timeout), case_id)).queue
+        self.directory.require(person_id, role or _role_for(queue), queue=queue)
 
     def _handle(self, case_id: str) -> Any:
         return self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
@@ -320,6 +350,7 @@ class CaseworkClient:
             raise InvalidInput(f"unknown outcome {outcome!r}; known: {known}") from None
         req = build(AppealDecideRequest, reviewer=reviewer, outcome=verdict,
                     actions=parse_actions(actions), policy_ids=list(policy_ids), reason=reason)
+        await self._require_on_case(appeal_id, reviewer, Role.APPEALS)
         return await self._command(appeal_id, AppealWorkflow.decide, req,
                                    request_id or f"appeal-decide-{uuid.uuid4()}")
     # -- escalations ---------------------------------------------------------------------------
@@ -348,6 +379,7 @@ class CaseworkClient:
         (its SLA paused) for the resolution it then carries out."""
         req = build(EscalateRequest, reviewer=reviewer, reason=reason,
                     severity=parse_choice(Priority, severity, "severity"))
+        await self._require_on_case(case_id, reviewer, Role.REVIEWER)
         return await self._command(case_id, ReviewWorkflow.escalate, req,
                                    request_id or f"escalate-{uuid.uuid4()}")
 
@@ -400,9 +432,10 @@ class CaseworkClient:
 
     async def _escalation_command(self, escalation_id: str, update: Any, req: Any,
                                   request_id: str | None) -> EscalationSummary:
-        return await self._guard(self._escalation(escalation_id).execute_update(
-            update, req, id=request_id or f"{update.__name__}-{uuid.uuid4()}",
-            rpc_timeout=self.command_timeout), escalation_id)
+        """Escalation owners act on escalations (the workflow checks who owns which one)."""
+        self.directory.require(req.owner, Role.ESCALATION_OWNER)
+        return await self._command(escalation_id, update, req,
+                                   request_id or f"{update.__name__}-{uuid.uuid4()}")
 
     # -- error mapping -------------------------------------------------------------------------
     async def _guard(self, call: Any, case_id: str) -> Any:
@@ -427,6 +460,11 @@ class CaseworkClient:
                 raise Unavailable(f"case {case_id} did not answer in time: is a casework "
                                   "worker running?") from None
             raise Refused(e.message) from None
+
+
+def _role_for(queue: str) -> Role:
+    """Who works a queue: appeals are for the appeals role, the rest for reviewers."""
+    return Role.APPEALS if queue == APPEALS_QUEUE else Role.REVIEWER
 
 
 def _from_failure(cause: BaseException | None) -> CaseworkError:

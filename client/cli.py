@@ -25,6 +25,7 @@ from domain.core import (
     unsafe_chars,
 )
 from domain.escalation.models import EscalationSource, HandOffTo
+from domain.people import Role
 
 EXIT_CODES: dict[type[errors.CaseworkError], int] = {
     errors.InvalidInput: 2, errors.Refused: 3, errors.NotFound: 4, errors.EmptyQueue: 5,
@@ -335,6 +336,31 @@ async def sandbox_load(args: argparse.Namespace) -> None:
           lambda r: f"sandbox holds {r['listings']} listings")
 
 
+def _person_line(p: Any) -> str:
+    return (f"{p.id:<16} {'active' if p.active else 'disabled':<8} "
+            f"{','.join(r.value for r in p.roles):<28} {','.join(p.queues) or '-':<24} {p.name}")
+
+
+def _directory() -> Any:
+    from client.api import CaseworkClient
+
+    return CaseworkClient(None).directory
+
+
+async def reviewer_list(args: argparse.Namespace) -> None:
+    _emit(args, _directory().people(),
+          lambda ps: "\n".join(_person_line(p) for p in ps) or "(nobody)")
+
+
+async def reviewer_add(args: argparse.Namespace) -> None:
+    _emit(args, _directory().add(args.person_id, args.name, args.role, args.queue or []),
+          _person_line)
+
+
+async def reviewer_disable(args: argparse.Namespace) -> None:
+    _emit(args, _directory().disable(args.person_id), _person_line)
+
+
 def _drill_line(f: dict[str, Any]) -> str:
     return f"{f['operation']} fails ({f['mode']}) until {f['until'] or 'healed'}"
 
@@ -518,6 +544,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("queue")
     sp.add_argument("--reviewer", required=True)
     sp.add_argument("--lease-minutes", type=int, default=30)
+
+    rv = sub.add_parser("reviewer", help="the directory of people and their roles").add_subparsers(
+        dest="cmd", required=True)
+    cmd(rv, "list", reviewer_list, "everyone in the directory, disabled people too")
+    sp = cmd(rv, "add", reviewer_add, "add a person, or update one (and make them active)")
+    sp.add_argument("person_id", metavar="ID")
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--role", action="append", required=True,
+                    help=f"{'|'.join(Role)} (repeat for more)")
+    sp.add_argument("--queue", action="append",
+                    help="a queue they work, '*' for every queue (repeat for more)")
+    cmd(rv, "disable", reviewer_disable, "stop a person acting (their record stays)").add_argument(
+        "person_id", metavar="ID")
 
     st = sub.add_parser("statements", help="statements of reasons").add_subparsers(
         dest="cmd", required=True)

@@ -4,11 +4,14 @@ Workflows raise them across the Temporal boundary as `ApplicationError(type=<cla
 the client turns that type back into the class, so callers catch the same exception either way.
 """
 
+from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=StrEnum)
 
 
 class CaseworkError(Exception):
@@ -67,3 +70,13 @@ def build(model: type[M], **fields: Any) -> M:
 def check_intake(value: BaseModel) -> None:
     """Raise InvalidInput unless `value` (decoded leniently) meets the intake rules."""
     build(type(value), **value.model_dump())
+
+
+def parse_members(kind: type[E], names: Sequence[str | E], what: str) -> list[E]:
+    """Names to members of `kind`; unknown ones are InvalidInput listing the known values."""
+    try:
+        return [kind(n) for n in names]
+    except ValueError:
+        bad = [str(n) for n in names if n not in kind.__members__.values()]
+        known = ", ".join(m.value for m in kind)
+        raise InvalidInput(f"unknown {what}(s) {', '.join(bad)}; known: {known}") from None

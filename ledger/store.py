@@ -32,6 +32,7 @@ from domain.core import (
     TimelineEvent,
 )
 from domain.errors import InvalidInput, Unavailable
+from domain.people import Person
 
 T = TypeVar("T")
 
@@ -90,6 +91,15 @@ SCHEMA = [
         body TEXT NOT NULL,
         PRIMARY KEY (case_uid, report_key)
     )""",
+    """CREATE TABLE IF NOT EXISTS people (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        queues TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS outbox (
         message_id TEXT PRIMARY KEY,
         case_id TEXT NOT NULL,
@@ -109,6 +119,8 @@ _CASE_COLUMNS = (
 _AUDIT_COLUMNS = "case_uid, case_id, seq, at, actor, event, detail"
 _LIFECYCLE_COLUMN = "lifecycle TEXT NOT NULL DEFAULT 'review'"
 _OUTBOX_COLUMNS = "message_id, case_id, channel, recipient, kind, body, created_at"
+_PEOPLE_COLUMNS = "id, name, roles, queues, active, created_at, updated_at"
+_PERSON = f"SELECT {_PEOPLE_COLUMNS} FROM people WHERE id = ?"
 
 _UPSERT_CASE = (
     f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 17)}) "
@@ -237,6 +249,43 @@ class Ledger:
 
         return self._db.transaction(put, write=True)
 
+    # -- the directory of people (a record of its own: not derived, kept by a rebuild) --------
+    def put_person(self, person: Person) -> Person:
+        """Add a person or replace their name, roles, queues and active flag (the time they
+        were first added stays); the stored person."""
+        now = _iso(datetime.now(UTC))
+
+        def upsert(cur: _Cursor) -> Person:
+            cur.execute(
+                f"INSERT INTO people ({_PEOPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, roles = excluded.roles, "
+                "queues = excluded.queues, active = excluded.active, "
+                "updated_at = excluded.updated_at",
+                (person.id, person.name, json.dumps([r.value for r in person.roles]),
+                 json.dumps(person.queues), int(person.active), now, now))
+            return _person(cur.query(_PERSON, (person.id,))[0])
+
+        return self._db.transaction(upsert, write=True)
+
+    def disable_person(self, person_id: str) -> Person | None:
+        """Mark a person inactive (again: nothing changes); None if there is no such person."""
+
+        def disable(cur: _Cursor) -> Person | None:
+            cur.execute("UPDATE people SET active = 0, updated_at = ? WHERE id = ? AND active = 1",
+                        (_iso(datetime.now(UTC)), person_id))
+            rows = cur.query(_PERSON, (person_id,))
+            return _person(rows[0]) if rows else None
+
+        return self._db.transaction(disable, write=True)
+
+    def person(self, person_id: str) -> Person | None:
+        rows = self._read(_PERSON, (person_id,))
+        return _person(rows[0]) if rows else None
+
+    def people(self) -> list[Person]:
+        """Everyone in the directory, disabled people too, by id."""
+        return [_person(r) for r in self._read(f"SELECT {_PEOPLE_COLUMNS} FROM people ORDER BY id")]
+
     # -- reads -----------------------------------------------------------------------------------
     def queue(
         self, queue: str | None = None,
@@ -255,6 +304,12 @@ class Ledger:
             (*params, limit),
         )
         return [_entry(r) for r in rows]
+
+    def case(self, case_id: str) -> QueueEntry | None:
+        """The row of the latest case under this id (None before screening has routed it)."""
+        rows = self._read(f"SELECT {_CASE_COLUMNS} FROM cases WHERE case_id = ? "
+                          "ORDER BY opened_at DESC LIMIT 1", (case_id,))
+        return _entry(rows[0]) if rows else None
 
     def count(self, states: Sequence[str]) -> int:
         """How many cases are in these states (the queue index answers it)."""
@@ -335,6 +390,12 @@ def _entry(r: Sequence[Any]) -> QueueEntry:
         subject=Subject(kind=SubjectKind(kind), id=sid), policy_ids=json.loads(policy_ids),
         opened_at=_dt(opened), updated_at=_dt(updated),  # type: ignore[arg-type]
     )
+
+
+def _person(r: Sequence[Any]) -> Person:
+    pid, name, roles, queues, active, created, updated = r
+    return Person(id=pid, name=name, roles=json.loads(roles), queues=json.loads(queues),
+                  active=bool(active), created_at=_dt(created), updated_at=_dt(updated))
 
 
 def _first_line(e: BaseException) -> str:

@@ -1,10 +1,11 @@
 """`make run`: the whole stack on one machine, stopped cleanly by Ctrl-C.
 
 Temporal dev server (SQLite file under data/, web UI, casework's search attributes), the worker,
-the sandbox marketplace with its demo data, and a handful of demo cases on first start. Running
-it again keeps the cases of the last run (same SQLite files). Payloads are encrypted under a
-development key made on first start (`data/codec-keys.json`); the web UI decrypts them through
-casework's codec endpoint.
+the sandbox marketplace with its demo data, a demo directory of people (while the directory is
+empty) and a handful of demo cases on first start. Running it again keeps the cases and people
+of the last run (same SQLite files). Payloads are encrypted under a development key made on
+first start (`data/codec-keys.json`); the web UI decrypts them through casework's codec
+endpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from client import codec_server
 from client.api import CaseworkClient
 from config import codec
 from config.settings import Settings
+from domain.people import ALL_QUEUES, Person, Role
+from ledger.store import Ledger
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
@@ -35,6 +38,29 @@ DEMO_REPORTS = [
     ("listing:L-0048", "user_report", "buyer-555", "Recalled product", "recalled-products"),
     ("listing:L-0100", "user_report", "buyer-009", "Wrong colour in photo", None),
 ]
+
+
+DEMO_PEOPLE = [
+    Person(id="alice", name="Alice Moreau", roles=[Role.REVIEWER], queues=["ip", "fraud", "general"]),
+    Person(id="bilal", name="Bilal Haddad", roles=[Role.REVIEWER],
+           queues=["dangerous_goods", "regulated_goods", "product_safety", "wildlife"]),
+    Person(id="chen", name="Chen Wei", roles=[Role.REVIEWER], queues=["adult", "hate", "child_safety"]),
+    Person(id="dana", name="Dana Kowalski", roles=[Role.REVIEWER, Role.SENIOR], queues=[ALL_QUEUES]),
+    Person(id="emeka", name="Emeka Obi", roles=[Role.APPEALS, Role.SENIOR], queues=[ALL_QUEUES]),
+    Person(id="farah", name="Farah Nasser", roles=[Role.ESCALATION_OWNER]),
+    Person(id="gabriel", name="Gabriel Costa", roles=[Role.OPS]),
+    Person(id="helena", name="Helena Berg", roles=[Role.LEAD, Role.REVIEWER], queues=[ALL_QUEUES]),
+    Person(id="ivan", name="Ivan Petrov", roles=[Role.ADMIN]),
+]
+
+
+def seed_demo_directory(ledger: Ledger) -> int:
+    """Put the demo people in an empty directory (a directory with anyone in it is kept)."""
+    if ledger.people():
+        return 0
+    for person in DEMO_PEOPLE:
+        ledger.put_person(person)
+    return len(DEMO_PEOPLE)
 
 
 async def open_demo_cases(client: CaseworkClient, sandbox: SandboxMarketplace) -> int:
@@ -79,6 +105,9 @@ async def main() -> None:
         with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
             w = worker_module.build_worker(client.temporal, settings, executor)
             async with w:
+                if seeded := seed_demo_directory(client.ledger):
+                    print(f"seeded the directory with {seeded} demo people "
+                          "(casework reviewer list)")
                 marker = settings.data_dir / ".demo-cases-opened"
                 if settings.demo_cases and not marker.exists():
                     n = await open_demo_cases(client, sandbox)
@@ -112,6 +141,7 @@ casework is running.
   codec endpoint   {codec_url}  (the UI decrypts payloads here; keys: {keys})
   data             {settings.data_dir}
 Try, in another terminal:
+  {cw} reviewer list
   {cw} queue list
   {cw} queue claim ip --reviewer alice
   {cw} case decide CASE_ID --reviewer alice --policy counterfeit --action remove --reason "replica"

@@ -22,7 +22,7 @@ from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from tests import pg
-from tests.helpers import CONVERTER, TEST_KEYS
+from tests.helpers import CONVERTER, TEST_KEYS, seed_directory
 from workflows import search_attributes
 
 
@@ -34,6 +34,7 @@ def settings(tmp_path: Path) -> Settings:
                  task_queue=f"casework-{tag}", case_prefix=f"t{tag}",
                  codec_keys="", codec_keys_file=str(TEST_KEYS))
     SandboxMarketplace(s.sandbox_db).load(*demo.generate())
+    seed_directory(s.ledger_url)
     return s
 
 

@@ -5,17 +5,42 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
 from config.codec import Keyring, data_converter
 from domain.errors import Unavailable
+from domain.people import ALL_QUEUES, Person, Role
+from ledger.store import Ledger
 
 T = TypeVar("T")
 
 # A fixed key set, committed on purpose (NOT a secret): recorded histories replay with it.
 TEST_KEYS = Path(__file__).parent / "codec-test-keys.json"
 CONVERTER = data_converter(Keyring.load(TEST_KEYS))
+
+# Who acts in the tests: reviewers of every queue, and an operator.
+TEST_PEOPLE = [
+    *(Person(id=r, name=r.title(), roles=[Role.REVIEWER], queues=[ALL_QUEUES])
+      for r in ("bob", "carol", "dana", "erin", "fay", "gus", "hal", "ida", "jo",
+                "kim", *(f"reviewer-{i}" for i in range(7)))),
+    Person(id="ops-1", name="Ops One", roles=[Role.OPS]),
+    *(Person(id=r, name=r.title(), roles=[Role.REVIEWER], queues=[ALL_QUEUES])
+      for r in ("lee", "lead-1")),
+    *(Person(id=a, name=a.title(), roles=[Role.REVIEWER, Role.APPEALS], queues=[ALL_QUEUES])
+      for a in ("alice", "max", "nina")),  # alice: the decider an appeal must not go to
+    *(Person(id=s, name=s.title(), roles=[Role.REVIEWER, Role.SENIOR], queues=[ALL_QUEUES])
+      for s in ("sam", "senior-sam")),
+    *(Person(id=o, name=o.title(), roles=[Role.ESCALATION_OWNER]) for o in ("olga", "mallory")),
+]
+
+
+def seed_directory(ledger_url: str) -> None:
+    """Put the tests' people in the ledger's directory."""
+    with closing(Ledger(ledger_url)) as ledger:
+        for person in TEST_PEOPLE:
+            ledger.put_person(person)
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool],

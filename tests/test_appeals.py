@@ -28,9 +28,11 @@ async def test_an_overturned_removal_is_reinstated_once_and_the_story_is_told(
     await eventually(lambda: dev.appeal(appeal.appeal_id), lambda a: a.state == "queued")
     with pytest.raises(Refused, match="someone else reviews the appeal"):
         await dev.claim(appeal.appeal_id, "alice")  # the original decider
-    claimed = await dev.claim_next("appeals", "bob")
+    with pytest.raises(Refused, match="lacks the appeals role"):
+        await dev.claim_next("appeals", "kim")  # a reviewer, not on the appeals team
+    claimed = await dev.claim_next("appeals", "max")
     assert claimed.case_id == appeal.appeal_id
-    await dev.decide_appeal(appeal.appeal_id, "bob", "overturned", [], [],
+    await dev.decide_appeal(appeal.appeal_id, "max", "overturned", [], [],
                             "invoice and serial check out")
 
     done = await eventually(lambda: dev.appeal(appeal.appeal_id),
@@ -66,10 +68,10 @@ async def test_a_reporters_appeal_against_no_action_that_is_overturned_removes(
     appeal = await dev.file_appeal(ref.case_id, "It is real tortoiseshell", appellant="buyer-7")
     assert appeal.appellant.kind.value == "reporter"
     await eventually(lambda: dev.appeal(appeal.appeal_id), lambda a: a.state == "queued")
-    await dev.claim(appeal.appeal_id, "carol")
+    await dev.claim(appeal.appeal_id, "nina")
     with pytest.raises(Refused, match="names the actions"):
-        await dev.decide_appeal(appeal.appeal_id, "carol", "overturned", [], [], "yes")
-    await dev.decide_appeal(appeal.appeal_id, "carol", "overturned", ["remove"], ["wildlife"],
+        await dev.decide_appeal(appeal.appeal_id, "nina", "overturned", [], [], "yes")
+    await dev.decide_appeal(appeal.appeal_id, "nina", "overturned", ["remove"], ["wildlife"],
                             "CITES Appendix I species")
     done = await eventually(lambda: dev.appeal(appeal.appeal_id),
                             lambda a: a.state == "closed")

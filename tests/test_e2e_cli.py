@@ -114,8 +114,16 @@ async def test_bad_input_is_one_line_and_nonzero(dev: CaseworkClient, dev_env: W
           "--action", "obliterate", "--reason", "x"], 2, "unknown action"),
         (["case", "decide", ref.case_id, "--reviewer", "alice", "--policy", "no-such-policy",
           "--action", "remove", "--reason", "x"], 2, "unknown policy"),
-        (["case", "decide", ref.case_id, "--reviewer", "mallory", "--policy", "weapons",
+        (["case", "decide", ref.case_id, "--reviewer", "bob", "--policy", "weapons",
           "--action", "remove", "--reason", "x"], 3, "only the assignee"),
+        (["case", "decide", ref.case_id, "--reviewer", "nobody-x", "--policy", "weapons",
+          "--action", "remove", "--reason", "x"], 3, "unknown person 'nobody-x'"),
+        (["queue", "claim", "ip", "--reviewer", "ops-1"], 3, "'ops-1' lacks the reviewer role"),
+        (["reviewer", "add", "zoe", "--name", "Zoe", "--role", "boss"], 2,
+         "unknown role(s) boss; known: reviewer, senior, appeals"),
+        (["reviewer", "add", "zoe", "--name", "Zoe", "--role", "reviewer", "--queue", "ipp"], 2,
+         "unknown queue 'ipp'"),
+        (["reviewer", "disable", "zoe"], 4, "unknown person 'zoe'"),
         (["queue", "claim", "no-such-queue", "--reviewer", "bob"], 2, "unknown queue"),
         (["queue", "claim", "hate", "--reviewer", "bob"], 5, "no unassigned case"),
         (["case", "show", "case-listing-NOPE"], 4, "no case"),
@@ -204,3 +212,31 @@ async def test_ledger_rebuild_writes_queue_audit_and_statements_again(
     assert len(after["audit"]) == len(before["audit"]) + 1
     assert [r for r in after["cases"] if r["case_id"] != waiting.case_id] == [
         r for r in before["cases"] if r["case_id"] != waiting.case_id]
+
+
+async def test_reviewer_list_add_disable(dev: CaseworkClient, dev_env: WorkflowEnvironment,
+                                         settings: Settings) -> None:
+    env = cli_env(dev_env, settings)
+    listed = await cli_json(env, "reviewer", "list")
+    assert {"alice", "ops-1"} <= {p["id"] for p in listed}
+    assert {"id", "name", "roles", "queues", "active"} <= set(listed[0])
+    added = await cli_json(env, "reviewer", "add", "zoe", "--name", "Zoe Adams", "--role",
+                           "senior", "--role", "reviewer", "--queue", "ip", "--queue", "hate")
+    assert (added["id"], added["roles"], added["queues"], added["active"]) == (
+        "zoe", ["reviewer", "senior"], ["hate", "ip"], True)
+
+    ref = await dev.open_case("listing:L-0001", "user_report", reporter="buyer-9")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    disabled = await cli_json(env, "reviewer", "disable", "zoe")
+    assert not disabled["active"]
+    assert await cli_json(env, "reviewer", "disable", "zoe") == disabled  # again: nothing changes
+    assert "disabled" in (await run_cli(env, "reviewer", "list")).stdout
+    refused = await run_cli(env, "queue", "claim", "ip", "--reviewer", "zoe", ok=False)
+    assert refused.returncode == 3 and "'zoe' is disabled" in refused.stderr
+
+    again = await cli_json(env, "reviewer", "add", "zoe", "--name", "Zoe Adams", "--role",
+                           "reviewer", "--queue", "ip")
+    assert (again["active"], again["roles"], again["created_at"]) == (
+        True, ["reviewer"], added["created_at"])
+    claimed = await cli_json(env, "queue", "claim", "ip", "--reviewer", "zoe")
+    assert (claimed["case_id"], claimed["assignee"]) == (ref.case_id, "zoe")

@@ -59,8 +59,8 @@ async def test_a_seller_suspension_waits_for_a_second_person(
         dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
     ref = await dev.open_case("listing:L-0019", "user_report", reporter="buyer-1")
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
-    await dev.claim(ref.case_id, "alice")
-    await dev.decide(ref.case_id, "alice", ["weapons"], ["remove", "suspend_seller"],
+    await dev.claim(ref.case_id, "sam")  # a senior deciding: still not their own approver
+    await dev.decide(ref.case_id, "sam", ["weapons"], ["remove", "suspend_seller"],
                      "brass knuckles, third strike")
     waiting = await eventually(lambda: dev.show(ref.case_id),
                                lambda c: c.state == "awaiting_approval")
@@ -69,7 +69,9 @@ async def test_a_seller_suspension_waits_for_a_second_person(
     assert sandbox.enforcement_count(Subject.parse("listing:L-0019"), Action.REMOVE) == 0
     assert [m["kind"] for m in dev.ledger.messages(ref.case_id)] == ["approval_needed"]
     with pytest.raises(Refused, match="a second person must approve"):
-        await dev.approve(ref.case_id, "alice")
+        await dev.approve(ref.case_id, "sam")
+    with pytest.raises(Refused, match="'bob' lacks the senior role"):
+        await dev.approve(ref.case_id, "bob")
     assert (await dev.show(ref.case_id)).state == "awaiting_approval"
 
     await dev.approve(ref.case_id, "senior-sam")

@@ -25,6 +25,7 @@ from domain.core import (
     TimelineEvent,
 )
 from domain.errors import InvalidInput, Unavailable
+from domain.people import ALL_QUEUES, Person, Role
 from domain.review.models import CaseState
 from ledger.store import SCHEMA, Ledger
 from tests import pg
@@ -94,10 +95,47 @@ def test_queue_is_most_urgent_first(ledger: Ledger) -> None:
     assert (ledger.count(("queued",)), ledger.count(("closed", "queued"))) == (3, 4)
 
 
+def test_a_case_row_is_the_latest_case_under_its_id(ledger: Ledger) -> None:
+    assert ledger.case("case-listing-L-1") is None
+    ledger.record_case(snapshot(1, state="closed"))
+    later = snapshot(1).model_copy(update={"case_uid": "uid-1b", "queue": "fraud",
+                                           "opened_at": NOW + timedelta(days=1)})
+    ledger.record_case(later)
+    row = ledger.case("case-listing-L-1")
+    assert row is not None and (row.case_uid, row.queue) == ("uid-1b", "fraud")
+
+
 def test_outbox_lands_a_message_once(ledger: Ledger) -> None:
     assert ledger.put_message("m1", "c1", "outbox", "a@b", "outcome", "hi")
     assert not ledger.put_message("m1", "c1", "outbox", "a@b", "outcome", "hi")
     assert len(ledger.messages("c1")) == 1
+
+
+def test_the_directory_adds_updates_lists_and_disables_people(ledger: Ledger) -> None:
+    assert ledger.person("alice") is None and ledger.people() == []
+    added = ledger.put_person(Person(id="alice", name="Alice", roles=[Role.REVIEWER],
+                                     queues=["ip", "fraud"]))
+    assert (added.roles, added.queues, added.active) == ([Role.REVIEWER], ["fraud", "ip"], True)
+    assert added.created_at == added.updated_at is not None
+    ledger.put_person(Person(id="ops-1", name="Ops", roles=[Role.OPS]))
+
+    updated = ledger.put_person(Person(id="alice", name="Alice M.", roles=[Role.SENIOR,
+                                       Role.REVIEWER], queues=[ALL_QUEUES]))
+    assert (updated.name, updated.roles, updated.queues) == (
+        "Alice M.", [Role.REVIEWER, Role.SENIOR], ["*"])
+    assert updated.created_at == added.created_at
+    assert updated.updated_at is not None and updated.updated_at > added.updated_at
+    assert ledger.person("alice") == updated
+
+    disabled = ledger.disable_person("alice")
+    assert disabled is not None and not disabled.active
+    assert ledger.disable_person("alice") == disabled  # again: nothing changes
+    assert ledger.disable_person("nobody") is None
+    assert [(p.id, p.active) for p in ledger.people()] == [("alice", False), ("ops-1", True)]
+
+    ledger.clear_derived()  # the directory is a record of its own, not derived from workflows
+    assert [p.id for p in ledger.people()] == ["alice", "ops-1"]
+    assert "people" not in ledger.dump()
 
 
 def fill(ledger: Ledger) -> None:

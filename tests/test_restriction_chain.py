@@ -139,8 +139,11 @@ async def test_postgresql_restarted_mid_run_loses_nothing(
     if pg_cluster is None:
         pytest.skip("CASEWORK_TEST_PG_URL names a server these tests may not restart")
     own = dataclasses.replace(settings, ledger_url=pg_url)
+    # The workers' ledger is what goes away: commands are checked against the test's own
+    # directory (a client refuses every command while its directory is out of reach).
+    ledger = CaseworkClient(None, own).ledger
     async with worker_module.build_worker(dev_env.client, own, executor):
-        cw = CaseworkClient(dev_env.client, own)
+        cw = CaseworkClient(dev_env.client, settings)
         refs = [await cw.open_case(f"listing:L-{n:04d}", "user_report", reporter=f"b-{n}")
                 for n in range(101, 109)]
         for ref in refs:
@@ -157,9 +160,8 @@ async def test_postgresql_restarted_mid_run_loses_nothing(
         for ref in refs:
             case = await eventually(lambda r=ref: cw.show(r.case_id),
                                     lambda c: c.state == "closed", timeout=60)
-            assert [e.seq for e in cw.ledger.audit(ref.case_id)] == [
-                e.seq for e in case.timeline]
-        assert len([r for r in cw.ledger.dump()["cases"] if r["state"] == "closed"]) == len(refs)
+            assert [e.seq for e in ledger.audit(ref.case_id)] == [e.seq for e in case.timeline]
+        assert len([r for r in ledger.dump()["cases"] if r["state"] == "closed"]) == len(refs)
 
 
 def test_a_statement_the_dsa_rules_refuse_needs_a_person_and_a_repin_mends_it(

@@ -89,8 +89,8 @@ async def test_worker_killed_mid_reversal_and_restarted(dev_env: WorkflowEnviron
         appeal = await client.file_appeal(ref.case_id, "permit attached")
         await eventually(lambda: client.appeal(appeal.appeal_id), lambda a: a.state == "queued",
                          timeout=30)
-        await client.claim(appeal.appeal_id, "bob")
-        await client.decide_appeal(appeal.appeal_id, "bob", "overturned", [], [], "permit valid")
+        await client.claim(appeal.appeal_id, "max")
+        await client.decide_appeal(appeal.appeal_id, "max", "overturned", [], [], "permit valid")
         reversals = lambda: _reversals(sandbox, subject)  # noqa: E731
         await eventually(reversals, lambda n: n == 1, timeout=30)  # landed, not yet reported
         workers[1].send_signal(signal.SIGKILL)

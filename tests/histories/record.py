@@ -25,7 +25,7 @@ from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from tests.conftest import add_search_attributes
-from tests.helpers import CONVERTER, eventually
+from tests.helpers import CONVERTER, eventually, seed_directory
 
 HERE = Path(__file__).parent
 
@@ -209,6 +209,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), ledger_url=f"sqlite:///{tmp}/ledger.db")
         SandboxMarketplace(settings.sandbox_db).load(*demo.generate())
+        seed_directory(settings.ledger_url)
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=devserver.binary("temporal-test-server"),
             data_converter=CONVERTER)

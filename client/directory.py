@@ -1,0 +1,52 @@
+"""The directory of people as the client uses it: every surface that acts for a person asks
+`require` before it sends anything to Temporal, and the `casework reviewer` commands manage it.
+
+Refusals are consistent: acting as someone unknown, disabled, without the role or outside the
+queue is `Refused` (an authorisation failure, exit 3), so a refused person never reads as a
+missing case; managing a person the directory does not hold (`disable`) is `NotFound`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from domain.errors import NotFound, Refused, build
+from domain.people import ALL_QUEUES, Person, Role, parse_roles, unknown, why_not
+from ledger.store import Ledger
+
+
+class Directory:
+    """`check_queue` raises InvalidInput for a queue casework does not know."""
+
+    def __init__(self, ledger: Ledger, check_queue: Callable[[str], None]) -> None:
+        self._ledger = ledger
+        self._check_queue = check_queue
+
+    def require(self, person_id: str, role: Role, queue: str | None = None) -> Person:
+        """The active person `person_id` holding `role` (and working `queue`, if given), or
+        Refused with the reason in one line."""
+        person = self._ledger.person(person_id)
+        if reason := why_not(person_id, person, role, queue):
+            raise Refused(reason)
+        assert person is not None
+        return person
+
+    def people(self) -> list[Person]:
+        return self._ledger.people()
+
+    def add(self, person_id: str, name: str, roles: Sequence[str | Role],
+            queues: Sequence[str] = ()) -> Person:
+        """Add a person, or update one (re-adding a disabled person makes them active)."""
+        for queue in queues:
+            if queue != ALL_QUEUES:
+                self._check_queue(queue)
+        person = build(Person, id=person_id, name=name, roles=parse_roles(roles),
+                       queues=list(queues))
+        return self._ledger.put_person(person)
+
+    def disable(self, person_id: str) -> Person:
+        """Disable a person (idempotent): they may no longer act; their record stays."""
+        person = self._ledger.disable_person(person_id)
+        if person is None:
+            raise NotFound(unknown(person_id))
+        return person
