@@ -65,3 +65,24 @@ async def test_a_second_sla_breach_escalates_the_case(
     esc = await ts.show_escalation(case.escalation_id)
     assert (esc.source.value, esc.review_case_id, esc.opened_by) == ("sla", ref.case_id,
                                                                      "sla-clock")
+
+
+async def test_a_handed_off_escalation_sends_its_case_back_to_the_queue(
+        dev: CaseworkClient) -> None:
+    ref = await dev.open_case("listing:L-0100", "user_report", reporter="buyer-1")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    esc = await dev.escalate(ref.case_id, "lead-1", "Police ask about the seller", "P1")
+    await dev.acknowledge_escalation(esc.escalation_id, "olga")
+    await dev.hand_off_escalation(esc.escalation_id, "olga", "law_enforcement", "theirs now")
+    case = await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    back = next(e for e in case.timeline if e.event == "escalation_resolved")
+    assert "handed off to law_enforcement" in back.detail
+
+
+async def test_a_hold_on_an_unclaimed_case_is_refused(dev: CaseworkClient) -> None:
+    ref = await dev.open_case("listing:L-0100", "user_report", reporter="buyer-1")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    before = await dev.show(ref.case_id)
+    with pytest.raises(Refused, match="cannot hold a case in state 'queued'"):
+        await dev.hold(ref.case_id, "alice", "waiting")
+    assert await dev.show(ref.case_id) == before

@@ -242,8 +242,16 @@ class EscalationWorkflow:
                                   f"{esc.subject}. {_status(esc)}")
 
     async def _in_resolved(self) -> None:
+        """The review case it came from gets the resolution; a hand-off sends that case back
+        to its queue (the matter is handled outside now; the marketplace decision is not)."""
         esc = self.esc
         if esc.review_case_id and not esc.handed_back:
+            if esc.resolution is None:
+                assert esc.handed_off_to is not None
+                esc.resolution = HandBack(
+                    escalation_id=esc.escalation_id, resolved_by=esc.owner or Actor.INTAKE,
+                    reason=f"handed off to {esc.handed_off_to.value}; the case goes back to "
+                           "its queue")
             await self._hand_back()
         await self._close()
 
@@ -273,7 +281,7 @@ class EscalationWorkflow:
         await self.journal.commit()
 
     _in_acknowledged = _in_investigating = _await_work
-    _in_handed_off = _close
+    _in_handed_off = _in_resolved
 
 
 def _status(esc: EscalationState) -> str:
