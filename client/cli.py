@@ -269,7 +269,7 @@ async def ledger_rebuild(args: argparse.Namespace) -> None:
     from client.rebuild import rebuild
 
     c = await _client(args)
-    report = await rebuild(c.temporal, c.ledger, c.settings.case_prefix, fresh=args.fresh)
+    report = await rebuild(c.temporal, c.ledger, c.settings.task_queue, fresh=args.fresh)
     _emit(args, report, lambda r: f"rebuilt {r.cases} case(s) and {r.statements} statement(s)"
           + "".join(f"\n  unreadable: {u}" for u in r.unreadable))
 

@@ -11,13 +11,19 @@ are records of their own, not derived, and are kept either way.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from domain.appeal.models import AppealState
+from domain.escalation.models import EscalationState
 from domain.review.models import CaseState
 from ledger.store import Ledger
 
-WORKFLOW = "ReviewWorkflow"
+# Every lifecycle's workflow and the state its snapshot query and result carry.
+STATES: dict[str, type[Any]] = {"ReviewWorkflow": CaseState, "AppealWorkflow": AppealState,
+                                "EscalationWorkflow": EscalationState}
 
 
 class RebuildReport(BaseModel):
@@ -26,20 +32,24 @@ class RebuildReport(BaseModel):
     unreadable: list[str] = []
 
 
-async def rebuild(client: Client, ledger: Ledger, case_prefix: str, fresh: bool = False
+async def rebuild(client: Client, ledger: Ledger, task_queue: str, fresh: bool = False
                   ) -> RebuildReport:
+    """Every record this deployment's workers run (its task queue): reviews, appeals,
+    escalations."""
     report = RebuildReport()
-    cases: list[CaseState] = []
-    async for wf in client.list_workflows(f"WorkflowType = '{WORKFLOW}'"):
-        if not wf.id.startswith(f"{case_prefix}-") or (
-                wf.status is WorkflowExecutionStatus.CONTINUED_AS_NEW):
+    cases: list[Any] = []
+    types = ", ".join(f"'{t}'" for t in STATES)
+    async for wf in client.list_workflows(
+            f"TaskQueue = '{task_queue}' AND WorkflowType IN ({types})"):
+        if wf.status is WorkflowExecutionStatus.CONTINUED_AS_NEW:
             continue
-        handle = client.get_workflow_handle(wf.id, run_id=wf.run_id, result_type=CaseState)
+        state = STATES[wf.workflow_type]
+        handle = client.get_workflow_handle(wf.id, run_id=wf.run_id, result_type=state)
         try:
             if wf.status is WorkflowExecutionStatus.COMPLETED:
                 cases.append(await handle.result(follow_runs=False))
             else:  # running, or ended without a result: a query replays it on a worker
-                cases.append(await handle.query("snapshot", result_type=CaseState))
+                cases.append(await handle.query("snapshot", result_type=state))
         except Exception as e:  # noqa: BLE001 - reported; the other cases are still rebuilt
             report.unreadable.append(f"{wf.id} ({wf.run_id}): {str(e).splitlines()[0]}")
     if fresh:
@@ -47,7 +57,8 @@ async def rebuild(client: Client, ledger: Ledger, case_prefix: str, fresh: bool 
     for case in cases:
         ledger.record_case(case.ledger_record(), restore=True)
         report.cases += 1
-        if case.statement is not None and case.statement_puid:
-            ledger.put_statement(case.statement_puid, case.case_id, case.statement)
+        statement, puid = getattr(case, "statement", None), getattr(case, "statement_puid", None)
+        if statement is not None and puid:
+            ledger.put_statement(puid, case.case_id, statement)
             report.statements += 1
     return report

@@ -196,13 +196,19 @@ async def test_ledger_rebuild_writes_queue_audit_and_statements_again(
     closed = await eventually(lambda: dev.temporal.get_workflow_handle(cleared.case_id)
                               .describe(), lambda d: d.status.name == "COMPLETED")
     assert closed.status is not None
+    appeal = await dev.file_appeal(restricted.case_id, "genuine")  # every lifecycle is rebuilt
+    esc = await dev.open_escalation("seller:U-03", "press", "A journalist asks", "P2")
+    await eventually(lambda: dev.appeal(appeal.appeal_id), lambda a: a.state == "queued")
+    await eventually(lambda: dev.show_escalation(esc.escalation_id), lambda e: e.ack_deadline)
     before = dev.ledger.dump()
-    assert {r["state"] for r in before["cases"]} == {"appealable", "closed", "queued"}
+    assert {(r["lifecycle"], r["state"]) for r in before["cases"]} == {
+        ("review", "appealed"), ("review", "closed"), ("review", "queued"),
+        ("appeal", "queued"), ("escalation", "open")}
     assert len(before["statements"]) == 1
 
     env = cli_env(dev_env, settings)
     rebuilt = await cli_json(env, "ledger", "rebuild", "--fresh")
-    assert (rebuilt["cases"], rebuilt["statements"], rebuilt["unreadable"]) == (3, 1, [])
+    assert (rebuilt["cases"], rebuilt["statements"], rebuilt["unreadable"]) == (5, 1, [])
     assert dev.ledger.dump() == before
     # A ledger that lost rows (say, restored from last night's backup) while cases ran on:
     dev.ledger.clear_derived()
