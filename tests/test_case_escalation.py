@@ -81,7 +81,7 @@ async def test_a_handed_off_escalation_sends_its_case_back_to_the_queue(
 
 async def test_a_hold_on_an_unclaimed_case_is_refused(dev: CaseworkClient) -> None:
     ref = await dev.open_case("listing:L-0100", "user_report", reporter="buyer-1")
-    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued" and c.committed == c.revision)
     before = await dev.show(ref.case_id)
     with pytest.raises(Refused, match="cannot hold a case in state 'queued'"):
         await dev.hold(ref.case_id, "alice", "waiting")

@@ -100,8 +100,8 @@ async def test_a_non_owner_is_refused_with_the_reason_and_nothing_changes(
         dev: CaseworkClient) -> None:
     opened = await dev.open_escalation("seller:U-05", "legal", "Trademark owner threatens "
                                        "suit", "P2", owner="olga")
-    before = await eventually(lambda: dev.show_escalation(opened.escalation_id),
-                              lambda e: e.ack_deadline is not None)
+    before = await eventually(lambda: dev.show_escalation(opened.escalation_id),  # settled
+                              lambda e: e.ack_deadline is not None and e.committed == e.revision)
     with pytest.raises(Refused, match=r"only the owner \(olga\) may act on this escalation, "
                                       "not mallory"):
         await dev.acknowledge_escalation(opened.escalation_id, "mallory")
