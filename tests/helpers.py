@@ -70,3 +70,9 @@ async def removed(cw: Any, subject: Any, reporter: str = "buyer-1") -> str:
     await cw.decide(ref.case_id, "alice", ["counterfeit"], ["remove"], "replica")
     await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "appealable")
     return str(ref.case_id)
+
+
+def settled_in(state: str) -> Callable[[Any], bool]:
+    """The record is in `state` and its ledger commit for it has returned (before that, a
+    snapshot still changes: it is no baseline for "nothing changed")."""
+    return lambda r: r.state == state and r.committed == r.revision

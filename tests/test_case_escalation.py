@@ -12,7 +12,7 @@ from client.api import CaseworkClient
 from domain.core import Action, Subject
 from domain.errors import Refused
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import eventually
+from tests.helpers import eventually, settled_in
 
 
 async def test_an_escalated_case_carries_out_the_owners_resolution(
@@ -81,7 +81,7 @@ async def test_a_handed_off_escalation_sends_its_case_back_to_the_queue(
 
 async def test_a_hold_on_an_unclaimed_case_is_refused(dev: CaseworkClient) -> None:
     ref = await dev.open_case("listing:L-0100", "user_report", reporter="buyer-1")
-    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued" and c.committed == c.revision)
+    await eventually(lambda: dev.show(ref.case_id), settled_in("queued"))
     before = await dev.show(ref.case_id)
     with pytest.raises(Refused, match="cannot hold a case in state 'queued'"):
         await dev.hold(ref.case_id, "alice", "waiting")

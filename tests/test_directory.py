@@ -11,7 +11,7 @@ from client.api import CaseworkClient
 from config.settings import Settings
 from domain.errors import InvalidInput, NotFound, Refused
 from domain.people import Person, Role, parse_roles, why_not
-from tests.helpers import eventually
+from tests.helpers import eventually, settled_in
 
 REVIEWER = Person(id="ann", name="Ann", roles=[Role.REVIEWER], queues=["ip"])
 
@@ -69,7 +69,7 @@ async def test_who_is_refused_before_anything_reaches_temporal(settings: Setting
 async def test_refused_people_change_nothing_in_the_case(dev: CaseworkClient) -> None:
     people(dev)
     ref = await dev.open_case("listing:L-0001", "user_report", reporter="buyer-9")  # queue ip
-    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued" and c.committed == c.revision)
+    await eventually(lambda: dev.show(ref.case_id), settled_in("queued"))
     handle = dev.temporal.get_workflow_handle(ref.case_id)
 
     async def unchanged(calls: list[tuple[Callable[[], Awaitable[Any]], str]]) -> None:
