@@ -20,6 +20,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker
 from activities.case_activities import CaseActivities
 from activities.escalation import EscalationActivities
 from activities.intake import IntakeActivities
+from activities.takedown import TakedownActivities
 from config.pack_file import PackFile
 from config.settings import Settings
 from ledger.store import Ledger
@@ -29,8 +30,9 @@ from marketplace.sandbox import SandboxMarketplace
 from workflows.appeal import AppealWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.review import ReviewWorkflow
+from workflows.takedown import TakedownWorkflow
 
-WORKFLOWS = [ReviewWorkflow, AppealWorkflow, EscalationWorkflow]
+WORKFLOWS = [ReviewWorkflow, AppealWorkflow, EscalationWorkflow, TakedownWorkflow]
 
 
 def build_marketplace(settings: Settings) -> Marketplace:
@@ -64,11 +66,14 @@ def build_worker(client: Client, settings: Settings,
     cases = build_activities(settings)
     escalations = EscalationActivities(client, cases.pack, settings.task_queue,
                                        settings.case_prefix)
+    takedowns = TakedownActivities(cases.ledger, cases.marketplace, cases.pack, client,
+                                   settings.case_prefix)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[*cases.all(), IntakeActivities(client).forward_report, *escalations.all()],
+        activities=[*cases.all(), IntakeActivities(client).forward_report, *escalations.all(),
+                    *takedowns.all()],
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=int(os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS", "1000")),

@@ -50,6 +50,7 @@ from domain.core import (
     Report,
     Source,
     Subject,
+    TakedownItem,
     TimelineEvent,
 )
 from domain.errors import (
@@ -87,10 +88,20 @@ from domain.review.models import (
     HoldRequest,
     RetryRequest,
 )
+from domain.takedown.models import (
+    ApproveJob,
+    AuthorityOrder,
+    JobCommand,
+    JobSummary,
+    TakedownInput,
+    TakedownRequest,
+    parse_ids,
+)
 from ledger.store import Ledger
 from workflows.appeal import AppealWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.review import ReviewWorkflow
+from workflows.takedown import TakedownWorkflow
 
 CLAIM_CANDIDATES = 25
 
@@ -295,6 +306,60 @@ class CaseworkClient:
 
     def _handle(self, case_id: str) -> Any:
         return self.temporal.get_workflow_handle_for(ReviewWorkflow.run, case_id)
+
+    # -- takedown jobs ---------------------------------------------------------------------------
+    async def takedown(self, lines: Sequence[str], action: str | Action, reason: str,
+                       requester: str, policy_ids: Sequence[str] = (),
+                       order: AuthorityOrder | None = None) -> JobSummary:
+        """Start a bulk takedown (or an authority's order, entered by `requester`) over
+        `KIND:ID` lines. Bad lines are reported by number and nothing starts; each subject is
+        acted on once. The same job asked again (same requester, action, order and subjects) is
+        the same job."""
+        subjects = parse_ids(list(lines))
+        [act] = parse_actions([action])
+        if unknown := [p for p in policy_ids if p not in self.pack().by_id]:
+            raise InvalidInput(f"unknown policy id(s) {', '.join(unknown)}")
+        self.directory.require(requester, Role.REVIEWER)
+        req = build(TakedownRequest, action=act, policy_ids=list(policy_ids), reason=reason,
+                    requester=requester, items=len(subjects),
+                    kinds=sorted({s.kind for s in subjects}), order=order)
+        digest = hashlib.sha256("\x1f".join(
+            [requester, act.value, order.reference if order else "", *map(str, subjects)]
+        ).encode()).hexdigest()[:16]
+        job_id = f"{self.settings.case_prefix}-takedown-{digest}"
+        self.ledger.put_takedown_items(job_id, subjects)
+        try:
+            await self.temporal.start_workflow(
+                TakedownWorkflow.run, TakedownInput(job_id=job_id, subject=subjects[0],
+                                                    request=req),
+                id=job_id, task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+        except RPCError as e:
+            raise Unavailable(f"Temporal unavailable: {e.message}") from None
+        return await self.takedown_status(job_id)
+
+    async def takedown_status(self, job_id: str) -> JobSummary:
+        handle = self.temporal.get_workflow_handle_for(TakedownWorkflow.run, job_id)
+        return await self._guard(handle.query(TakedownWorkflow.progress,
+                                              rpc_timeout=self.read_timeout), job_id)
+
+    def takedown_items(self, job_id: str) -> list[TakedownItem]:
+        """Each item's outcome (done, failed with its error, skipped, reversed)."""
+        return self.ledger.takedown_items(job_id)
+
+    async def approve_takedown(self, job_id: str, approver: str) -> JobSummary:
+        self.directory.require(approver, Role.SENIOR)
+        return await self._command(job_id, TakedownWorkflow.approve,
+                                   build(ApproveJob, approver=approver), f"approve-{job_id}")
+
+    async def steer_takedown(self, job_id: str, command: str, requester: str) -> JobSummary:
+        """pause, resume, cancel or reverse a job, as its requester."""
+        self.directory.require(requester, Role.REVIEWER)
+        updates = {"pause": TakedownWorkflow.pause, "resume": TakedownWorkflow.resume,
+                   "cancel": TakedownWorkflow.cancel, "reverse": TakedownWorkflow.reverse}
+        return await self._command(job_id, updates[command],
+                                   build(JobCommand, requester=requester),
+                                   f"{command}-{uuid.uuid4()}")
 
     # -- appeals ---------------------------------------------------------------------------------
     async def file_appeal(self, case_id: str, text: str = "", appellant: str | None = None

@@ -253,6 +253,75 @@ async def escalation_handoff(args: argparse.Namespace) -> None:
                                             request_id=args.request_id), _escalation_line)
 
 
+def _job_line(j: Any) -> str:
+    p = j.progress
+    eta = f" eta {p.eta_s:.0f}s" if p.eta_s is not None else ""
+    order = f" order {j.order.reference} ({j.order.authority})" if j.order else ""
+    return (f"{j.job_id} {j.state:<16} {j.action.value} done {p.done} failed {p.failed} "
+            f"skipped {p.skipped} reversed {p.reversed} of {p.total} at {p.rate_per_s}/s{eta}"
+            f"{order}")
+
+
+def _bar(j: Any, width: int = 40) -> str:
+    p = j.progress
+    filled = int(width * (p.total - p.remaining) / p.total) if p.total else width
+    return f"[{'#' * filled}{'.' * (width - filled)}] {_job_line(j)}"
+
+
+def _read_ids(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError as e:
+        raise errors.InvalidInput(f"cannot read --file {path}: {e.strerror}") from None
+
+
+async def takedown_bulk(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.takedown(_read_ids(args.file), args.action, args.reason,
+                                 args.requester, args.policy or []), _job_line)
+
+
+async def takedown_order(args: argparse.Namespace) -> None:
+    from datetime import date
+
+    from domain.takedown.models import AuthorityOrder
+
+    try:
+        due = date.fromisoformat(args.deadline)
+    except ValueError:
+        raise errors.InvalidInput(f"--deadline {args.deadline!r} is not YYYY-MM-DD") from None
+    order = errors.build(AuthorityOrder, authority=args.authority, reference=args.reference,
+                         legal_ground=args.legal_ground, deadline=due)
+    c = await _client(args)
+    _emit(args, await c.takedown(_read_ids(args.file), args.action, args.legal_ground,
+                                 args.requester, args.policy or [], order=order), _job_line)
+
+
+async def takedown_status(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    if args.items:
+        _emit(args, c.takedown_items(args.job_id), lambda items: "\n".join(
+            f"{i.seq:>7} {i.subject!s:<22} {i.status:<9} {i.detail}" for i in items))
+        return
+    job = await c.takedown_status(args.job_id)
+    while args.watch and not args.json and job.state in ("planned", "pending_approval",
+                                                         "executing", "reversing"):
+        print(_safe(_bar(job)), end="\r", flush=True)
+        await asyncio.sleep(1)
+        job = await c.takedown_status(args.job_id)
+    _emit(args, job, _bar if args.watch else _job_line)
+
+
+async def takedown_approve(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.approve_takedown(args.job_id, args.approver), _job_line)
+
+
+async def takedown_steer(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.steer_takedown(args.job_id, args.cmd, args.requester), _job_line)
+
+
 async def queue_list(args: argparse.Namespace) -> None:
     from client.api import CaseworkClient
 
@@ -312,7 +381,7 @@ def _sandbox() -> Any:
 
 async def sandbox_list(args: argparse.Namespace) -> None:
     kind = SubjectKind(args.kind) if args.kind else None
-    rows = _sandbox().list(kind)
+    rows = _sandbox().list(kind, limit=args.limit)
     _emit(args, rows, lambda rs: "\n".join(
         f"{r['subject']:<16} {r['status']:<17} {r.get('title') or r.get('name')}" for r in rs))
 
@@ -536,6 +605,32 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--to", required=True, help="|".join(t.value for t in HandOffTo))
     sp.add_argument("--reason", required=True)
 
+    td = sub.add_parser("takedown", help="bulk takedowns and authority orders").add_subparsers(
+        dest="cmd", required=True)
+    sp = cmd(td, "bulk", takedown_bulk, "one action on the subjects of a file (KIND:ID lines)")
+    sp.add_argument("--file", required=True)
+    sp.add_argument("--action", required=True)
+    sp.add_argument("--policy", nargs="+")
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--requester", required=True)
+    sp = cmd(td, "order", takedown_order, "an authority's order (DSA Art. 9): no approval wait")
+    for flag in ("--authority", "--reference", "--file", "--action", "--legal-ground",
+                 "--deadline"):
+        sp.add_argument(flag, required=True)
+    sp.add_argument("--requester", required=True, help="who enters the order (and may steer it)")
+    sp.add_argument("--policy", nargs="+")
+    sp = cmd(td, "status", takedown_status, "a job's progress (--items: each item's outcome)")
+    sp.add_argument("job_id")
+    sp.add_argument("--watch", action="store_true", help="a live progress bar")
+    sp.add_argument("--items", action="store_true")
+    sp = cmd(td, "approve", takedown_approve, "approve a big job (a senior, not its requester)")
+    sp.add_argument("job_id")
+    sp.add_argument("--approver", required=True)
+    for name in ("pause", "resume", "cancel", "reverse"):
+        sp = cmd(td, name, takedown_steer, f"{name} a job (its requester)")
+        sp.add_argument("job_id")
+        sp.add_argument("--requester", required=True)
+
     queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)
     sp = cmd(queue, "list", queue_list, "open cases, most urgent first")
     sp.add_argument("queue", nargs="?")
@@ -575,8 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sb = sub.add_parser("sandbox", help="the sandbox marketplace").add_subparsers(
         dest="cmd", required=True)
-    cmd(sb, "list", sandbox_list, "subjects and their status").add_argument(
-        "--kind", choices=[k.value for k in SubjectKind])
+    sp = cmd(sb, "list", sandbox_list, "subjects and their status")
+    sp.add_argument("--kind", choices=[k.value for k in SubjectKind])
+    sp.add_argument("--limit", type=int, default=1000)
     cmd(sb, "show", sandbox_show, "one subject").add_argument("subject")
     cmd(sb, "load", sandbox_load, "load the demo data")
     sp = cmd(sb, "fail", sandbox_fail, "drill: make a marketplace operation fail on purpose")

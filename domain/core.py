@@ -143,6 +143,14 @@ class Event(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
     APPEALED = "appealed"
+    EXECUTING = "executing"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    REVERSING = "reversing"
+    COMPLETED = "completed"
+    PARTIALLY_FAILED = "partially_failed"
+    REPORTED = "reported"
+    TAKEDOWN_RECORDED = "takedown_recorded"
     ESCALATED = "escalated"
     ESCALATION_RESOLVED = "escalation_resolved"
     APPEAL_FILED = "appeal_filed"
@@ -178,6 +186,7 @@ class MessageKind(StrEnum):
     APPROVAL_NEEDED = "approval_needed"
     HELD_TOO_LONG = "held_too_long"
     APPEAL_OUTCOME = "appeal_outcome"
+    ORDER_REPORT = "order_report"
     ON_CALL = "on_call"  # a P0 escalation, to the on-call owner at once
     LEADERSHIP_UPDATE = "leadership_update"  # an open escalation's status, on a schedule
 
@@ -578,3 +587,13 @@ class Tracked(Model):
         return LedgerRecord(
             **self.summary().model_dump(), policy_ids=self.policy_ids, opened_at=self.opened_at,
             timeline=[e for e in self.timeline if e.seq > since])
+
+
+class TakedownItem(Model):
+    """One subject of a takedown job as the ledger keeps it."""
+
+    seq: int
+    subject: Subject
+    status: str
+    detail: str = ""
+    seller_id: str | None = None

@@ -6,5 +6,7 @@ from domain.appeal.lifecycle import APPEAL
 from domain.engine import Declaration
 from domain.escalation.lifecycle import ESCALATION
 from domain.review.lifecycle import REVIEW
+from domain.takedown.lifecycle import TAKEDOWN
 
-LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL, ESCALATION)}
+LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL, ESCALATION,
+                                                          TAKEDOWN)}

@@ -82,6 +82,19 @@ class QueueConfig(_Strict):
         return self.sla_hours.get(priority, DEFAULT_SLA_HOURS[priority])
 
 
+class TakedownConfig(_Strict):
+    """Bulk takedowns: above `approval_above` items a second person approves (within
+    `approval_sla_hours`); the marketplace is acted on at most `rate_per_s` times a second, in
+    batches; a finished job stays reversible for `reversible_days`."""
+
+    approval_above: int = Field(default=100, ge=0)
+    approval_sla_hours: float = Field(default=4, gt=0)
+    rate_per_s: float = Field(default=50, gt=0)
+    batch_size: int = Field(default=500, ge=1, le=5_000)
+    reversible_days: float = Field(default=184, gt=0)
+    queue: str = "takedowns"
+
+
 class SourceDefault(_Strict):
     queue: str
     priority: Priority
@@ -106,6 +119,7 @@ class PolicyPack(_Strict):
     # A case on hold longer than this is brought to the lead.
     max_hold_hours: float = Field(default=48, gt=0)
     appeals_queue: str = "appeals"
+    takedowns: TakedownConfig = Field(default_factory=TakedownConfig)
     dispute_settlement: str = "a certified out-of-court dispute settlement body (DSA Art. 21)"
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
 
@@ -114,7 +128,8 @@ class PolicyPack(_Strict):
         ids = [p.id for p in self.policies]
         if len(ids) != len(set(ids)):
             raise ValueError("duplicate policy ids")
-        queues = {p.queue for p in self.policies} | {s.queue for s in self.sources.values()}
+        queues = ({p.queue for p in self.policies} | {s.queue for s in self.sources.values()}
+                  | {self.takedowns.queue})
         if missing := sorted((queues | {self.default_queue}) - set(self.queues)):
             raise ValueError(f"queues without configuration: {', '.join(missing)}")
         return self

@@ -29,6 +29,7 @@ from domain.core import (
     Report,
     Subject,
     SubjectKind,
+    TakedownItem,
     TimelineEvent,
 )
 from domain.errors import InvalidInput, Unavailable
@@ -91,6 +92,18 @@ SCHEMA = [
         body TEXT NOT NULL,
         PRIMARY KEY (case_uid, report_key)
     )""",
+    """CREATE TABLE IF NOT EXISTS takedown_items (
+        job_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        seller_id TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+    )""",
+    "CREATE INDEX IF NOT EXISTS takedown_items_status_idx ON takedown_items (job_id, status)",
     """CREATE TABLE IF NOT EXISTS people (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -286,6 +299,50 @@ class Ledger:
         """Everyone in the directory, disabled people too, by id."""
         return [_person(r) for r in self._read(f"SELECT {_PEOPLE_COLUMNS} FROM people ORDER BY id")]
 
+    # -- takedown jobs: their items, one row each, numbered from 1 ---------------------------------
+    def put_takedown_items(self, job_id: str, subjects: Sequence[Subject]) -> int:
+        """The job's items, once (a job planned again keeps its rows); how many it has."""
+        now = _iso(datetime.now(UTC))
+
+        def put(cur: _Cursor) -> int:
+            cur.execute_many(
+                "INSERT INTO takedown_items (job_id, seq, subject_kind, subject_id, status, "
+                "detail, seller_id, updated_at) VALUES (?, ?, ?, ?, 'pending', '', NULL, ?) "
+                "ON CONFLICT (job_id, seq) DO NOTHING",
+                [(job_id, seq, s.kind.value, s.id, now) for seq, s in enumerate(subjects, 1)])
+            return int(cur.query("SELECT COUNT(*) FROM takedown_items WHERE job_id = ?",
+                                 (job_id,))[0][0])
+
+        return self._db.transaction(put, write=True)
+
+    def takedown_items(self, job_id: str, after: int = 0, until: int | None = None,
+                       status: str | None = None) -> list[TakedownItem]:
+        """The job's items in seq order, `after` < seq <= `until`, of one status if given."""
+        sql, params = "SELECT seq, subject_kind, subject_id, status, detail, seller_id " \
+            "FROM takedown_items WHERE job_id = ? AND seq > ?", [job_id, after]
+        if until is not None:
+            sql, params = sql + " AND seq <= ?", [*params, until]
+        if status is not None:
+            sql, params = sql + " AND status = ?", [*params, status]
+        return [TakedownItem(seq=seq, subject=Subject(kind=SubjectKind(k), id=i), status=st,
+                             detail=d, seller_id=sel)
+                for seq, k, i, st, d, sel in self._read(sql + " ORDER BY seq", params)]
+
+    def set_takedown_item(self, job_id: str, seq: int, status: str, detail: str,
+                          seller_id: str | None = None) -> None:
+        self._write(
+            "UPDATE takedown_items SET status = ?, detail = ?, "
+            "seller_id = COALESCE(?, seller_id), updated_at = ? WHERE job_id = ? AND seq = ?",
+            (status, detail, seller_id, _iso(datetime.now(UTC)), job_id, seq))
+
+    def takedown_counts(self, job_id: str, after: int = 0, until: int | None = None
+                        ) -> dict[str, int]:
+        sql, params = ("SELECT status, COUNT(*) FROM takedown_items WHERE job_id = ? AND seq > ?",
+                       [job_id, after])
+        if until is not None:
+            sql, params = sql + " AND seq <= ?", [*params, until]
+        return {s: int(n) for s, n in self._read(sql + " GROUP BY status", params)}
+
     # -- reads -----------------------------------------------------------------------------------
     def queue(
         self, queue: str | None = None,
@@ -421,6 +478,9 @@ class _Cursor:
         """Run one statement; the number of rows it changed."""
         self._cur.execute(sql.replace("?", "%s") if self.postgres else sql, params)
         return int(self._cur.rowcount)
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cur.executemany(sql.replace("?", "%s") if self.postgres else sql, rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         self.execute(sql, params)

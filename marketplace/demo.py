@@ -1,9 +1,10 @@
-"""Deterministic demo data for the sandbox marketplace: 24 shops, 240 listings.
+"""Deterministic demo data for the sandbox marketplace: 25 shops, 600 listings.
 
-Most listings are clean; about one in five breaks a policy of the pack in a realistic way
-(replica watches, switchblades, prescription drugs without prescription, recalled sleepers,
-ivory, scam-priced phones…). Ids are stable: `listing:L-0001` … `listing:L-0240`,
-`shop:S-01` … `shop:S-24`, `seller:U-01` … `seller:U-24`.
+In the 24 themed shops most listings are clean; about one in five breaks a policy of the pack
+in a realistic way (replica watches, switchblades, prescription drugs without prescription,
+recalled sleepers, ivory, scam-priced phones…). The 25th, a warehouse clearance shop, holds 360
+clean listings to try bulk takedowns on. Ids are stable: `listing:L-0001` … `listing:L-0600`,
+`shop:S-01` … `shop:S-25`, `seller:U-01` … `seller:U-25`.
 """
 
 from __future__ import annotations
@@ -109,4 +110,30 @@ def generate(seed: int = 42) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
                 "image_hashes": hashes or [f"{rng.getrandbits(64):016x}"],
                 "created_on": created,
             })
+    _clearance(rng, start, sellers, shops, listings)
     return sellers, shops, listings
+
+
+CLEARANCE = 360
+
+
+def _clearance(rng: random.Random, start: date, sellers: list[dict[str, Any]],
+               shops: list[dict[str, Any]], listings: list[dict[str, Any]]) -> None:
+    """The warehouse clearance shop: many clean listings of every category."""
+    sellers.append({"id": "U-25", "name": "Clearance Seller", "email": "seller25@sandbox.example",
+                    "is_trader": 1, "prior_violations": 0, "status": "active",
+                    "created_on": (start - timedelta(days=400)).isoformat()})
+    shops.append({"id": "S-25", "seller_id": "U-25", "name": "Warehouse Clearance",
+                  "status": "active", "description": "Warehouse Clearance: end-of-line stock",
+                  "created_on": (start - timedelta(days=390)).isoformat()})
+    goods = [item for items in CLEAN.values() for item in items]
+    first = len(listings)
+    for n in range(first + 1, first + CLEARANCE + 1):
+        title, price = goods[n % len(goods)]
+        listings.append({
+            "id": f"L-{n:04d}", "shop_id": "S-25", "title": f"{title} (clearance lot {n})",
+            "description": f"{title}. End-of-line stock.", "category": "misc",
+            "price": round(price * 0.7, 2), "status": "active", "flags": [],
+            "image_hashes": [f"{rng.getrandbits(64):016x}"],
+            "created_on": (start + timedelta(days=n % 300)).isoformat(),
+        })

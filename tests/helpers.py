@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import dataclasses
+import shutil
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import closing
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from temporalio.client import Client
+
+import worker as worker_module
+from client.api import CaseworkClient
 from config.codec import Keyring, data_converter
+from config.settings import ROOT, Settings
 from domain.errors import Unavailable
 from domain.people import ALL_QUEUES, Person, Role
 from ledger.store import Ledger
@@ -34,6 +42,21 @@ TEST_PEOPLE = [
       for s in ("sam", "senior-sam")),
     *(Person(id=o, name=o.title(), roles=[Role.ESCALATION_OWNER]) for o in ("olga", "mallory")),
 ]
+
+
+@asynccontextmanager
+async def own_pack_worker(client: Client, settings: Settings,
+                          executor: concurrent.futures.ThreadPoolExecutor, pack_extra: str = "",
+                          **changes: Any) -> AsyncIterator[CaseworkClient]:
+    """A worker reading a copy of the pack the test may change (`pack_extra` appended), with
+    `changes` to its settings."""
+    pack = settings.data_dir / "pack.toml"
+    shutil.copy(ROOT / "policies" / "pack.toml", pack)
+    with pack.open("a") as f:
+        f.write(pack_extra)
+    own = dataclasses.replace(settings, policy_pack=pack, **changes)
+    async with worker_module.build_worker(client, own, executor):
+        yield CaseworkClient(client, own)
 
 
 def seed_directory(ledger_url: str) -> None:

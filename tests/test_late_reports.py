@@ -39,7 +39,7 @@ async def test_a_report_after_the_decision_opens_a_follow_up_case(dev: CaseworkC
     outcomes = [m for m in dev.ledger.messages() if m["kind"] == "outcome"]
     assert sorted(m["recipient"] for m in outcomes) == ["reporter:buyer-1", "reporter:buyer-2"]
     told = next(m["body"] for m in outcomes if m["case_id"] == late.case_id)
-    assert "Already in force under case" in told and "No further action" in told
+    assert "Already in force: remove." in told and "No further action" in told
 
 
 async def test_a_follow_up_never_applies_an_action_twice(dev: CaseworkClient,

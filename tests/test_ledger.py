@@ -111,6 +111,18 @@ def test_outbox_lands_a_message_once(ledger: Ledger) -> None:
     assert len(ledger.messages("c1")) == 1
 
 
+def test_a_jobs_items_are_put_once_and_counted_by_status(ledger: Ledger) -> None:
+    subjects = [Subject.parse(f"listing:L-{n}") for n in range(1, 2_001)]
+    assert ledger.put_takedown_items("j1", subjects) == 2_000
+    assert ledger.put_takedown_items("j1", subjects[:10]) == 2_000  # planned again: kept
+    ledger.set_takedown_item("j1", 2, "done", "removed", seller_id="U-1")
+    ledger.set_takedown_item("j1", 3, "skipped", "no listing")
+    assert ledger.takedown_counts("j1", 0, 10) == {"pending": 8, "done": 1, "skipped": 1}
+    [item] = ledger.takedown_items("j1", 1, 2)
+    assert (item.subject, item.status, item.seller_id) == (subjects[1], "done", "U-1")
+    assert [i.seq for i in ledger.takedown_items("j1", status="skipped")] == [3]
+
+
 def test_the_directory_adds_updates_lists_and_disables_people(ledger: Ledger) -> None:
     assert ledger.person("alice") is None and ledger.people() == []
     added = ledger.put_person(Person(id="alice", name="Alice", roles=[Role.REVIEWER],

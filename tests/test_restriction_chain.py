@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
-from config.settings import ROOT, Settings
+from config.settings import Settings
 from domain.core import (
     Action,
     Decision,
@@ -30,7 +29,7 @@ from domain.errors import Refused
 from domain.review.models import CaseState
 from marketplace.sandbox import SandboxMarketplace
 from tests import pg
-from tests.helpers import eventually
+from tests.helpers import eventually, own_pack_worker
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -40,11 +39,9 @@ async def slow_enforcement(dev_env: WorkflowEnvironment, settings: Settings,
                            executor: concurrent.futures.ThreadPoolExecutor
                            ) -> AsyncIterator[CaseworkClient]:
     """A worker whose marketplace holds each action for 3 s, reading a pack of the test's own."""
-    pack = settings.data_dir / "pack.toml"
-    shutil.copy(ROOT / "policies" / "pack.toml", pack)
-    own = dataclasses.replace(settings, policy_pack=pack, sandbox_apply_delay_s=3.0)
-    async with worker_module.build_worker(dev_env.client, own, executor):
-        yield CaseworkClient(dev_env.client, own)
+    async with own_pack_worker(dev_env.client, settings, executor,
+                               sandbox_apply_delay_s=3.0) as cw:
+        yield cw
 
 
 def _drop_policy(pack: Path, policy_id: str) -> None:

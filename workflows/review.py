@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         CaseSummary,
         ClaimRequest,
         Decision,
+        EnforcementResult,
         Event,
         HandBack,
         MessageKind,
@@ -80,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sla import appeal_deadline, deadline
     from domain.statement import puid_for
+    from domain.takedown.models import TakedownNote
     from workflows.appeal import AppealWorkflow
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
@@ -387,6 +389,18 @@ class ReviewWorkflow:
         return Filing(appellant=appellant_for(req.appellant, seller, case.reporters()),
                       at=workflow.now())
 
+    @workflow.signal
+    async def record_takedown(self, note: TakedownNote) -> None:
+        """A takedown job acted on this case's subject: recorded, and in force (so a decision
+        here does not apply it a second time)."""
+        assert note.subject is not None
+        self.case.in_force.append(EnforcementResult(
+            action=note.action, target=note.subject, applied=True,
+            detail=f"takedown job {note.job_id}", applied_at=workflow.now()))
+        self.journal.event(Actor.ENFORCER, Event.TAKEDOWN_RECORDED,
+                           f"{note.action.value} by takedown job {note.job_id}: {note.reason}")
+        await self.journal.commit()
+
     @workflow.update
     async def escalate(self, req: EscalateRequest) -> EscalationSummary:
         """To an escalation owner: the case waits, its SLA paused, for the resolution."""
@@ -589,9 +603,9 @@ class ReviewWorkflow:
         for action in case.decision.actions:
             if action in done or action is Action.NO_ACTION:
                 continue
-            if action in in_force:  # a follow-up never applies an action twice
+            if action in in_force:  # never applied twice (a follow-up, a takedown job)
                 self.journal.event(Actor.ENFORCER, Event.ALREADY_IN_FORCE,
-                            f"{action.value} is in force under {case.followup_of}")
+                                   f"{action.value}: {_in_force(case, action)}")
                 continue
             try:
                 result = await self.out.call(
@@ -748,6 +762,12 @@ def _describe(d: Decision) -> str:
     return f"{', '.join(a.value for a in d.actions)} under {policies}: {d.reason}"
 
 
+def _in_force(case: CaseState, action: Action) -> str:
+    """Who put an action in force before this case's decision."""
+    by = next((e.detail for e in case.in_force if e.action is action and e.detail), None)
+    return f"in force by {by}" if by else f"in force under {case.followup_of}"
+
+
 def _outcome(case: CaseState) -> str:
     """What a reporter is told: only actions that landed count as carried out, and what an
     earlier case put in force is said to be so."""
@@ -757,8 +777,7 @@ def _outcome(case: CaseState) -> str:
     landed = [e.action for e in case.enforcement]
     text = f"Your report about {case.subject} was reviewed."
     if in_force:
-        text += (f" Already in force under case {case.followup_of}: "
-                 f"{', '.join(a.value for a in in_force)}.")
+        text += f" Already in force: {', '.join(a.value for a in in_force)}."
     if not decided:
         text += (" No further action was taken." if in_force else
                  " We found no violation of our policies or the law and took no action.")

@@ -1,0 +1,201 @@
+"""Takedown jobs' activities: a batch of items acted on (or reversed) at a paced rate, each at
+most once; the takedown recorded on the subjects' open review cases; one notice per seller; an
+authority's completion report.
+
+A batch reads its items from the ledger and writes each one's outcome back before the next;
+the marketplace key is the job's and the subject's, so a batch retried after a crash finds what
+it already did (the ledger row, or the marketplace's "already applied") and never acts twice.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from config.pack_file import PackFile
+from domain.core import (
+    Decision,
+    EnforcementResult,
+    MessageKind,
+    Report,
+    Source,
+    Subject,
+    TakedownItem,
+)
+from domain.review.models import StatementRequest
+from domain.statement import build_statement, puid_for
+from domain.takedown.models import (
+    BatchRequest,
+    BatchResult,
+    ItemStatus,
+    JobNotice,
+    TakedownNote,
+    TakedownSettings,
+)
+from ledger.store import Ledger
+from marketplace.base import Marketplace, MarketplaceError
+
+ATTEMPTS = 3  # per item, for answers that may pass; then the item is reported failed
+_BACKOFF_S = (0.2, 0.5, 1.0)
+
+
+class TakedownActivities:
+    def __init__(self, ledger: Ledger, marketplace: Marketplace, pack: PackFile,
+                 client: Client, case_prefix: str) -> None:
+        self.ledger, self.marketplace, self.pack = ledger, marketplace, pack
+        self.client, self.case_prefix = client, case_prefix
+
+    @activity.defn
+    def takedown_settings(self, policy_ids: list[str]) -> TakedownSettings:
+        pack = self.pack.get()
+        cfg = pack.takedowns
+        return TakedownSettings(
+            approval_above=cfg.approval_above, approval_sla_hours=cfg.approval_sla_hours,
+            rate_per_s=cfg.rate_per_s, batch_size=cfg.batch_size,
+            reversible_days=cfg.reversible_days,
+            queue_lead=pack.queues[cfg.queue].lead,
+            citations=[pack.by_id[p].ref() for p in policy_ids if p in pack.by_id],
+            pack_version=pack.version, dependency_alert_minutes=pack.dependency_alert_minutes)
+
+    @activity.defn
+    def act_on_batch(self, req: BatchRequest) -> BatchResult:
+        """Act on (or reverse) the batch's items at the job's rate, heartbeating each; the
+        result is counted from the ledger, so a retried batch counts exactly."""
+        until = req.after_seq + req.size
+        wanted = ItemStatus.DONE if req.reverse else ItemStatus.PENDING
+        items = self.ledger.takedown_items(req.job_id, req.after_seq, until, status=wanted)
+        interval, next_at = 1.0 / req.rate_per_s, time.monotonic()
+        for item in items:
+            next_at = max(next_at, time.monotonic())
+            time.sleep(max(next_at - time.monotonic(), 0))
+            next_at += interval
+            self._one(req, item)
+            activity.heartbeat(item.seq)
+        counts = self.ledger.takedown_counts(req.job_id, req.after_seq, until)
+        last = max((i.seq for i in self.ledger.takedown_items(req.job_id, req.after_seq, until)),
+                   default=req.after_seq)
+        return BatchResult(last_seq=last, done=counts.get(ItemStatus.DONE, 0),
+                           failed=counts.get(ItemStatus.FAILED, 0),
+                           skipped=counts.get(ItemStatus.SKIPPED, 0),
+                           reversed=counts.get(ItemStatus.REVERSED, 0),
+                           exhausted=last < until)
+
+    def _one(self, req: BatchRequest, item: TakedownItem) -> None:
+        key = f"{req.job_uid}:{item.subject}:{req.action.value}"
+        for attempt in range(ATTEMPTS):
+            try:
+                if req.reverse:
+                    target = self.marketplace.resolve(item.subject, req.action)
+                    done = self.marketplace.reverse(target, req.action, f"{key}:reversal",
+                                                    req.reason)
+                    self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.REVERSED,
+                                                  done.detail)
+                    return
+                facts = self.marketplace.facts(item.subject)
+                target = self.marketplace.resolve(item.subject, req.action)
+                done = self.marketplace.apply(target, req.action, key, req.reason)
+            except MarketplaceError as e:
+                if e.final:
+                    self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.SKIPPED,
+                                                  " ".join(str(e).split()))
+                    return
+                if attempt == ATTEMPTS - 1:
+                    self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.FAILED,
+                                                  " ".join(str(e).split()))
+                    return
+                time.sleep(_BACKOFF_S[attempt])
+                continue
+            self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.DONE, done.detail,
+                                          seller_id=facts.seller_id)
+            if req.action.restricts:
+                self._state_reasons(req, item, facts, done.applied)
+            return
+
+    def _state_reasons(self, req: BatchRequest, item: TakedownItem, facts: Any,
+                       applied: bool) -> None:
+        """Each restricted subject's statement of reasons; an authority's order is named as
+        the source of the notice."""
+        now = datetime.now(UTC)
+        order = req.order
+        reason = req.reason + (f" (order {order.reference} of {order.authority}: "
+                               f"{order.legal_ground})" if order else "")
+        request = StatementRequest(
+            case_id=req.job_id, puid=puid_for(req.job_id, str(item.seq)), subject=item.subject,
+            decision=Decision(decided_by=req.requester, policy_ids=req.policy_ids,
+                              actions=[req.action], reason=reason, decided_at=now,
+                              automated=False, citations=req.citations,
+                              pack_version=req.pack_version),
+            enforcement=[EnforcementResult(action=req.action, target=item.subject,
+                                           applied=applied, detail="", applied_at=now)],
+            opener=Report(report_id=req.job_id, received_at=now,
+                          source=Source.LAW_ENFORCEMENT if order else Source.INTERNAL,
+                          reporter=order.authority if order else None),
+            had_hits=False, facts=facts)
+        if not req.citations:
+            return  # no policy to state (an order under its own legal ground only)
+        statement = build_statement(request, req.citations[0], facts, now.date())
+        self.ledger.put_statement(request.puid, req.job_id,
+                                  statement.model_dump(mode="json", exclude_none=True))
+
+    @activity.defn
+    async def record_on_cases(self, note: TakedownNote) -> int:
+        """Tell the subjects' open review cases that this job acted on them (a signal each)."""
+        told = 0
+        items = self.ledger.takedown_items(note.job_id, note.after_seq, note.until_seq,
+                                           status=ItemStatus.DONE)
+        for item in items:
+            case_id = f"{self.case_prefix}-{item.subject.kind.value}-{item.subject.id}"
+            row = self.ledger.case(case_id)
+            if row is None or row.state == "closed":
+                continue
+            try:
+                await self.client.get_workflow_handle(case_id).signal(
+                    "record_takedown", note.model_copy(update={"subject": item.subject}))
+                told += 1
+            except RPCError:
+                continue  # the case has just ended: nothing to record on
+            activity.heartbeat(item.seq)
+        return told
+
+    @activity.defn
+    def notify_sellers(self, job: JobNotice) -> int:
+        """One notice per seller for the whole job, listing the subjects restricted."""
+        by_seller: dict[str, list[Subject]] = {}
+        for item in self.ledger.takedown_items(job.job_id, status=ItemStatus.DONE):
+            by_seller.setdefault(item.seller_id or "unknown", []).append(item.subject)
+        for seller, subjects in sorted(by_seller.items()):
+            activity.heartbeat(seller)
+            address = self.marketplace.seller_contact(seller) if seller != "unknown" else seller
+            listed = ", ".join(str(s) for s in subjects[:50])
+            more = f" and {len(subjects) - 50} more" if len(subjects) > 50 else ""
+            self.ledger.put_message(
+                f"{job.job_uid}-seller-{seller}", job.job_id, "outbox", address,
+                MessageKind.STATEMENT_OF_REASONS,
+                f"{job.action.value} on {len(subjects)} of your subjects: {listed}{more}. "
+                f"{job.reason} Each has its statement of reasons; you may appeal within six "
+                "months.")
+        return len(by_seller)
+
+    @activity.defn
+    def report_to_authority(self, job: JobNotice) -> int:
+        """An authority's order: what was done, when, and what could not be and why, item by
+        item, to the authority's channel."""
+        assert job.order is not None
+        lines = [f"{i.seq}\t{i.subject}\t{i.status}\t{i.detail}"
+                 for i in self.ledger.takedown_items(job.job_id)]
+        self.ledger.put_message(
+            f"{job.job_uid}-report", job.job_id, "outbox", f"authority:{job.order.authority}",
+            MessageKind.ORDER_REPORT,
+            f"Order {job.order.reference} ({job.order.legal_ground}): {job.action.value}, "
+            f"finished {datetime.now(UTC):%Y-%m-%dT%H:%MZ}.\n" + "\n".join(lines))
+        return len(lines)
+
+    def all(self) -> list[Any]:
+        return [self.takedown_settings, self.act_on_batch, self.record_on_cases,
+                self.notify_sellers, self.report_to_authority]
+

@@ -1,0 +1,71 @@
+"""The takedown lifecycle, declared once: a job from its plan to its end (or its reversal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.engine import Declaration, Guards
+from domain.takedown.models import ApproveJob, JobCommand, TakedownState
+
+TAKEDOWN_STATES = ["planned", "pending_approval", "executing", "paused", "completed",
+                   "partially_failed", "cancelled", "reversing", "reversed", "closed"]
+FINISHED = ["completed", "partially_failed", "cancelled"]
+
+TAKEDOWN_TRANSITIONS: list[dict[str, Any]] = [
+    # Above the pack's size, a senior other than the requester approves; an authority's order
+    # executes at once (DSA Art. 9).
+    {"trigger": "await_approval", "source": "planned", "dest": "pending_approval",
+     "conditions": "needs_approval"},
+    {"trigger": "start", "source": "planned", "dest": "executing", "unless": "needs_approval"},
+    {"trigger": "approve", "source": "pending_approval", "dest": "executing",
+     "conditions": "approval_ok"},
+    {"trigger": "breach_sla", "source": "pending_approval", "dest": None},
+    # Pause and cancel take effect once the batch in flight is done.
+    {"trigger": "pause", "source": "executing", "dest": "paused", "conditions": "by_requester"},
+    {"trigger": "resume", "source": "paused", "dest": "executing", "conditions": "by_requester"},
+    {"trigger": "cancel", "source": ["pending_approval", "executing", "paused"],
+     "dest": "cancelled", "conditions": "by_requester"},
+    {"trigger": "finish", "source": "executing", "dest": "partially_failed",
+     "conditions": "has_failures"},
+    {"trigger": "finish", "source": "executing", "dest": "completed", "unless": "has_failures"},
+    {"trigger": "reverse", "source": FINISHED, "dest": "reversing", "conditions": "by_requester"},
+    {"trigger": "finish_reversal", "source": "reversing", "dest": "reversed"},
+    {"trigger": "close", "source": [*FINISHED, "reversed"], "dest": "closed"},
+]
+
+
+class TakedownGuards(Guards):
+    record: TakedownState
+
+    def needs_approval(self) -> bool:
+        job = self.record
+        return job.request.order is None and job.request.items > job.settings.approval_above
+
+    def why_not_approve(self, req: ApproveJob) -> str | None:
+        if req.approver == self.record.request.requester:
+            return (f"{req.approver} asked for this job: a second person approves "
+                    f"{self.record.request.items} items")
+        return None
+
+    def approval_ok(self, req: ApproveJob) -> bool:
+        return self.why_not_approve(req) is None
+
+    def why_not_command(self, req: JobCommand) -> str | None:
+        requester = self.record.request.requester
+        if req.requester != requester:
+            return f"only the requester ({requester}) may steer this job, not {req.requester}"
+        return None
+
+    def by_requester(self, req: JobCommand) -> bool:
+        return self.why_not_command(req) is None
+
+    def has_failures(self) -> bool:
+        return self.record.progress.failed > 0
+
+
+TAKEDOWN = Declaration(
+    name="takedown", states=TAKEDOWN_STATES, transitions=TAKEDOWN_TRANSITIONS,
+    guards=TakedownGuards, noun="job",
+    reasons={"approve": TakedownGuards.why_not_approve,
+             **{t: TakedownGuards.why_not_command
+                for t in ("pause", "resume", "cancel", "reverse")}})

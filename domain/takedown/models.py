@@ -1,0 +1,220 @@
+"""The takedown lifecycle's requests and results: one action on many subjects (a bulk job or an
+authority's order), in paced batches, each subject acted on at most once, reversible as a whole.
+
+The items live in the ledger (a job may name hundreds of thousands of subjects: far more than a
+workflow's payloads may carry); the workflow carries counts and the position it has reached.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from domain.core import (
+    Action,
+    Ident,
+    Model,
+    PolicyIds,
+    PolicyRef,
+    Reason,
+    Subject,
+    SubjectKind,
+    Tracked,
+)
+from domain.errors import InvalidInput
+
+MAX_ITEMS = 1_000_000
+TAKEDOWN_QUEUE = "takedowns"
+
+
+class ItemStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"  # acted on (or found acted on under this job's key: never twice)
+    FAILED = "failed"  # retried, then given up: the error is kept
+    SKIPPED = "skipped"  # the marketplace does not know it, or refuses it for good
+    REVERSED = "reversed"
+
+
+def parse_ids(lines: list[str]) -> list[Subject]:
+    """`KIND:ID` per line (blank lines and `#` comments ignored), each subject once. Every bad
+    line is reported by its number; nothing is accepted from a file with one."""
+    subjects: dict[str, Subject] = {}
+    bad: list[str] = []
+    for n, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            subject = Subject.parse(text)
+        except InvalidInput as e:
+            bad.append(f"line {n}: {e}")
+            continue
+        subjects.setdefault(str(subject), subject)
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise InvalidInput(f"{len(bad)} bad line(s): {'; '.join(bad[:5])}{more}")
+    if not subjects:
+        raise InvalidInput("no subjects: the file names none")
+    if len(subjects) > MAX_ITEMS:
+        raise InvalidInput(f"{len(subjects)} subjects: a job takes at most {MAX_ITEMS}")
+    return list(subjects.values())
+
+
+class AuthorityOrder(Model):
+    """An order to act against illegal content (DSA Art. 9): executed without the approval
+    wait; its effect is reported back to the authority."""
+
+    authority: Ident
+    reference: Ident
+    legal_ground: Reason
+    deadline: date
+
+
+class TakedownRequest(Model):
+    """A job as a requester asks for it; its items are already in the ledger."""
+
+    action: Action
+    policy_ids: PolicyIds = Field(default_factory=list)
+    reason: Reason
+    requester: Ident
+    items: int = Field(ge=1, le=MAX_ITEMS)
+    kinds: list[SubjectKind] = Field(default_factory=list)
+    order: AuthorityOrder | None = None
+
+
+class TakedownSettings(Model):
+    """What the pack says for takedowns, read once by an activity: when a second person
+    approves, how fast the marketplace may be acted on, and the policies cited."""
+
+    approval_above: int = 100
+    approval_sla_hours: float = 4
+    rate_per_s: float = 50
+    batch_size: int = 500
+    reversible_days: float = 184
+    queue_lead: str = ""
+    citations: list[PolicyRef] = Field(default_factory=list)
+    pack_version: str = ""
+    dependency_alert_minutes: float = 10
+
+
+class Progress(Model):
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    reversed: int = 0
+    total: int = 0
+    rate_per_s: float = 0.0
+    eta_s: float | None = None
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done - self.failed - self.skipped
+
+
+class BatchRequest(Model):
+    """One batch for an activity: the items after `after_seq`, at most `size` of them."""
+
+    job_id: str
+    job_uid: str
+    after_seq: int
+    size: int
+    action: Action
+    reverse: bool = False
+    reason: str
+    rate_per_s: float
+    requester: str
+    policy_ids: list[str] = Field(default_factory=list)
+    citations: list[PolicyRef] = Field(default_factory=list)
+    pack_version: str = ""
+    order: AuthorityOrder | None = None
+
+
+class BatchResult(Model):
+    """What a batch did, counted from the ledger (so a retried batch counts exactly)."""
+
+    last_seq: int
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    reversed: int = 0
+    exhausted: bool = False  # no items after `last_seq`
+
+
+class TakedownNote(Model):
+    """What a review case records of a job that acted on its subject."""
+
+    job_id: str
+    action: Action
+    reason: str
+    after_seq: int = 0
+    until_seq: int = 0
+    subject: Subject | None = None
+
+
+class JobNotice(Model):
+    """What the job's closing messages need: the sellers' notices, an authority's report."""
+
+    job_id: str
+    job_uid: str
+    action: Action
+    reason: str
+    order: AuthorityOrder | None = None
+
+
+class TakedownState(Tracked):
+    lifecycle: str = "takedown"
+    queue: str = TAKEDOWN_QUEUE
+    request: TakedownRequest
+    settings: TakedownSettings = Field(default_factory=TakedownSettings)
+    progress: Progress = Field(default_factory=Progress)
+    position: int = 0  # the last item seq acted on (or reversed, while reversing)
+    approved_by: str | None = None
+    in_flight: bool = False  # a batch is acting now: pause and cancel take effect after it
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    sellers_notified: bool = False
+    reported: bool = False
+
+    @property
+    def policy_ids(self) -> list[str]:
+        return sorted(self.request.policy_ids)
+
+
+class TakedownInput(Model):
+    job_id: str
+    subject: Subject  # what the job is listed under (its first item)
+    request: TakedownRequest
+    carried: TakedownState | None = None
+
+
+class JobCommand(Model):
+    """pause / resume / cancel / reverse, by the job's requester."""
+
+    requester: Ident
+
+
+class ApproveJob(Model):
+    approver: Ident
+
+
+class JobSummary(Model):
+    job_id: str
+    state: str
+    action: Action
+    requester: str
+    order: AuthorityOrder | None = None
+    progress: Progress
+    approved_by: str | None = None
+    in_flight: bool = False
+
+
+def job_summary(state: TakedownState) -> JobSummary:
+    return JobSummary(job_id=state.case_id, state=state.state, action=state.request.action,
+                      requester=state.request.requester, order=state.request.order,
+                      progress=state.progress, approved_by=state.approved_by,
+                      in_flight=state.in_flight)
+
+
+TakedownInput.model_rebuild()

@@ -1,0 +1,296 @@
+"""TakedownWorkflow: one action on many subjects, in paced batches, each at most once.
+
+The items wait in the ledger; each batch is one heartbeating activity that acts on the next
+items at the pack's rate and counts what it did from the ledger. Between batches the job obeys
+pause, resume and cancel (so each takes effect within one batch), reports its progress, and
+continues as new well before its history nears 10,000 events. A big job waits for a senior who
+is not the requester; an authority's order does not. At the end each seller gets one notice
+for the job and an authority its report; a finished job can be reversed as a whole.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case_activities import CaseActivities
+    from activities.takedown import TakedownActivities
+    from domain.core import Actor, CaseSummary, Event, Priority, TimelineEvent
+    from domain.engine import Lifecycle
+    from domain.errors import check_intake
+    from domain.sla import deadline
+    from domain.takedown.lifecycle import FINISHED, TAKEDOWN
+    from domain.takedown.models import (
+        ApproveJob,
+        BatchRequest,
+        BatchResult,
+        JobCommand,
+        JobNotice,
+        JobSummary,
+        Progress,
+        TakedownInput,
+        TakedownNote,
+        TakedownState,
+        job_summary,
+    )
+    from workflows.parts.journal import Journal
+    from workflows.parts.loop import run_states
+    from workflows.parts.options import ACT, LONG
+    from workflows.parts.outbound import Outbound
+    from workflows.parts.queueing import Queueing
+
+MAX_EVENTS = 5_000  # continue as new past this: no run's history nears 10,000 events
+WAITING = ("pending_approval", "executing", "paused", "reversing", *FINISHED)
+
+
+@workflow.defn
+class TakedownWorkflow:
+    @workflow.init
+    def __init__(self, inp: TakedownInput) -> None:
+        info = workflow.info()
+        self.job = inp.carried or TakedownState(
+            case_id=info.workflow_id, case_uid=info.first_execution_run_id,
+            subject=inp.subject, state="planned", opened_at=workflow.now(),
+            request=inp.request, progress=Progress(total=inp.request.items))
+        self.lc = Lifecycle(TAKEDOWN, self.job)
+        self.journal = Journal(self.job, CaseActivities.record_case, _details)
+        self.out = Outbound(self.journal, CaseActivities.notify)
+        self.queueing = Queueing(self.job, self.lc, self.journal, self.out)
+        if inp.carried is None:
+            req = inp.request
+            source = f"order {req.order.reference} of {req.order.authority}" if req.order else (
+                "bulk")
+            self.journal.event(req.requester, Event.OPENED,
+                               f"{source}: {req.action.value} on {req.items} subject(s): "
+                               f"{req.reason}")
+
+    @workflow.run
+    async def run(self, inp: TakedownInput) -> JobSummary:
+        await run_states(self, self.job, final={"closed"}, waiting=WAITING,
+                         settled=self._settled, max_events=MAX_EVENTS,
+                         carry=lambda job: TakedownInput(job_id=job.case_id, subject=job.subject,
+                                                         request=job.request, carried=job))
+        await self._settled()
+        return job_summary(self.job)
+
+    async def _settled(self) -> None:
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self.out.idle())
+
+    # -- queries -------------------------------------------------------------------------------
+    @workflow.query
+    def progress(self) -> JobSummary:
+        return job_summary(self.job)
+
+    @workflow.query
+    def snapshot(self) -> TakedownState:
+        return self.job
+
+    @workflow.query
+    def summary(self) -> CaseSummary:
+        return self.job.summary()
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEvent]:
+        return self.job.timeline
+
+    # -- updates -------------------------------------------------------------------------------
+    @workflow.update
+    async def approve(self, req: ApproveJob) -> JobSummary:
+        self.lc.fire("approve", req)
+        self.job.approved_by, self.job.sla_deadline = req.approver, None
+        self.journal.event(req.approver, Event.APPROVED, f"{self.job.request.items} item(s)")
+        await self.journal.commit()
+        return job_summary(self.job)
+
+    @approve.validator
+    def _check_approve(self, req: ApproveJob) -> None:
+        check_intake(req)
+        self.lc.check("approve", req)
+
+    async def _steer(self, trigger: str, req: JobCommand) -> JobSummary:
+        self.lc.fire(trigger, req)
+        self.journal.event(req.requester, Event(trigger_event(trigger)),
+                           f"at item {self.job.position} of {self.job.request.items}")
+        await self.journal.commit()
+        return job_summary(self.job)
+
+    @workflow.update
+    async def pause(self, req: JobCommand) -> JobSummary:
+        """New actions stop once the batch in flight is done."""
+        return await self._steer("pause", req)
+
+    @pause.validator
+    def _check_pause(self, req: JobCommand) -> None:
+        self._allowed("pause", req)
+
+    @workflow.update
+    async def resume(self, req: JobCommand) -> JobSummary:
+        return await self._steer("resume", req)
+
+    @resume.validator
+    def _check_resume(self, req: JobCommand) -> None:
+        self._allowed("resume", req)
+
+    @workflow.update
+    async def cancel(self, req: JobCommand) -> JobSummary:
+        """Done items stay done; the rest are left untouched."""
+        return await self._steer("cancel", req)
+
+    @cancel.validator
+    def _check_cancel(self, req: JobCommand) -> None:
+        self._allowed("cancel", req)
+
+    @workflow.update
+    async def reverse(self, req: JobCommand) -> JobSummary:
+        """Undo every item the job acted on (once each)."""
+        self.job.position = 0
+        return await self._steer("reverse", req)
+
+    @reverse.validator
+    def _check_reverse(self, req: JobCommand) -> None:
+        self._allowed("reverse", req)
+
+    def _allowed(self, trigger: str, req: JobCommand) -> None:
+        check_intake(req)
+        self.lc.check(trigger, req)
+
+    # -- states --------------------------------------------------------------------------------
+    async def _in_planned(self) -> None:
+        job = self.job
+        job.settings = await self.out.call("the pack", TakedownActivities.takedown_settings,
+                                           job.request.policy_ids, ACT)
+        job.queue_lead = job.settings.queue_lead
+        job.dependency_alert_minutes = job.settings.dependency_alert_minutes
+        if self.lc.model.needs_approval():
+            self.lc.fire("await_approval")
+            job.sla_hours = {p: job.settings.approval_sla_hours for p in Priority}
+            job.sla_deadline = deadline(workflow.now(), job.settings.approval_sla_hours)
+            self.journal.event(Actor.INTAKE, Event.AWAITING_APPROVAL,
+                               f"{job.request.items} items need a second person by "
+                               f"{job.sla_deadline:%Y-%m-%dT%H:%MZ}")
+        else:
+            self.lc.fire("start")
+            self.journal.event(Actor.INTAKE, Event.EXECUTING, _plan(job))
+        await self.journal.commit()
+
+    async def _in_pending_approval(self) -> None:
+        await self.queueing.wait()
+
+    async def _in_executing(self) -> None:
+        """One batch, then back to the loop (which may continue as new)."""
+        job = self.job
+        job.started_at = job.started_at or workflow.now()
+        before = job.position
+        result = await self._batch(reverse=False)
+        job.position = result.last_seq
+        elapsed = (workflow.now() - job.started_at).total_seconds()
+        p = job.progress
+        p.done, p.failed, p.skipped = (p.done + result.done, p.failed + result.failed,
+                                       p.skipped + result.skipped)
+        p.rate_per_s = round((p.done + p.failed + p.skipped) / elapsed, 2) if elapsed else 0.0
+        p.eta_s = round(p.remaining / p.rate_per_s, 1) if p.rate_per_s else None
+        await self.out.call("the review cases", TakedownActivities.record_on_cases,
+                            TakedownNote(job_id=job.case_id, action=job.request.action,
+                                         reason=job.request.reason,
+                                         after_seq=before, until_seq=result.last_seq), LONG)
+        if result.exhausted and job.state == "executing":
+            self.lc.fire("finish")
+            job.finished_at = workflow.now()
+            self.journal.event(Actor.ENFORCER, Event(job.state), _counts(p))
+        await self.journal.commit()
+
+    async def _batch(self, reverse: bool) -> BatchResult:
+        job, req = self.job, self.job.request
+        size = job.settings.batch_size
+        batch = BatchRequest(
+            job_id=job.case_id, job_uid=job.case_uid, after_seq=job.position, size=size,
+            action=req.action, reverse=reverse, reason=req.reason,
+            rate_per_s=job.settings.rate_per_s, requester=req.requester,
+            policy_ids=req.policy_ids, citations=job.settings.citations,
+            pack_version=job.settings.pack_version, order=req.order)
+        # The batch heartbeats each item; it may take size / rate seconds and more.
+        opts = {**LONG, "start_to_close_timeout": timedelta(
+            seconds=max(120, 4 * size / job.settings.rate_per_s))}
+        job.in_flight = True
+        try:
+            return await self.out.call("the marketplace", TakedownActivities.act_on_batch,
+                                       batch, opts)
+        finally:
+            job.in_flight = False
+
+    async def _in_paused(self) -> None:
+        await self.journal.quiet_until(None)
+
+    async def _in_completed(self) -> None:
+        """Sellers told (one notice each), an authority its report; then reversible for the
+        pack's days, and closed."""
+        job = self.job
+        notice = JobNotice(job_id=job.case_id, job_uid=job.case_uid, action=job.request.action,
+                           reason=job.request.reason, order=job.request.order)
+        if not job.sellers_notified:
+            sellers = await self.out.call("the outbox", TakedownActivities.notify_sellers,
+                                          notice, LONG)
+            job.sellers_notified = True
+            self.journal.event(Actor.NOTIFIER, Event.SELLER_NOTIFIED, f"{sellers} seller(s)")
+            await self.journal.commit()
+        if job.request.order and not job.reported:
+            items = await self.out.call("the outbox", TakedownActivities.report_to_authority,
+                                        notice, LONG)
+            job.reported = True
+            self.journal.event(Actor.NOTIFIER, Event.REPORTED,
+                               f"{items} item(s) to {job.request.order.authority}")
+            await self.journal.commit()
+        until = (job.finished_at or workflow.now()) + timedelta(
+            days=job.settings.reversible_days)
+        if await self.journal.quiet_until(until):
+            self.lc.fire("close")
+            self.journal.event(Actor.SLA_CLOCK, Event.CLOSED, "no longer reversible")
+            await self.journal.commit()
+
+    async def _in_cancelled(self) -> None:
+        self.job.finished_at = self.job.finished_at or workflow.now()
+        await self._in_completed()
+
+    _in_partially_failed = _in_completed
+
+    async def _in_reversing(self) -> None:
+        job = self.job
+        result = await self._batch(reverse=True)
+        job.position = result.last_seq
+        job.progress.reversed += result.reversed
+        if result.exhausted:
+            self.lc.fire("finish_reversal")
+            self.journal.event(Actor.ENFORCER, Event.REVERSED,
+                               f"{job.progress.reversed} item(s) reversed")
+        await self.journal.commit()
+
+    async def _in_reversed(self) -> None:
+        self.lc.fire("close")
+        self.journal.event(Actor.SLA_CLOCK, Event.CLOSED)
+        await self.journal.commit()
+
+
+def trigger_event(trigger: str) -> str:
+    return {"pause": "paused", "resume": "resumed", "cancel": "cancelled",
+            "reverse": "reversing"}[trigger]
+
+
+def _plan(job: TakedownState) -> str:
+    s = job.settings
+    return (f"{job.request.items} item(s) in batches of {s.batch_size} at {s.rate_per_s}/s")
+
+
+def _counts(p: Progress) -> str:
+    return f"done {p.done}, failed {p.failed}, skipped {p.skipped} of {p.total}"
+
+
+def _details(job: TakedownState) -> str:
+    p = job.progress
+    line = (f"**{job.state}** · {job.request.action.value} on {p.total} · {_counts(p)}"
+            f" · {p.rate_per_s}/s")
+    if job.waiting_on:
+        line += f"\n\nwaiting on {job.waiting_on}"
+    return line
