@@ -75,7 +75,6 @@ class TakedownActivities:
             time.sleep(max(next_at - time.monotonic(), 0))
             next_at += interval
             self._one(req, item)
-            activity.heartbeat(item.seq)
         counts = self.ledger.takedown_counts(req.job_id, req.after_seq, until)
         last = max((i.seq for i in self.ledger.takedown_items(req.job_id, req.after_seq, until)),
                    default=req.after_seq)
@@ -88,6 +87,7 @@ class TakedownActivities:
     def _one(self, req: BatchRequest, item: TakedownItem) -> None:
         key = f"{req.job_uid}:{item.subject}:{req.action.value}"
         for attempt in range(ATTEMPTS):
+            activity.heartbeat(item.seq)  # each marketplace call is bounded by its timeout
             try:
                 if req.reverse:
                     target = self.marketplace.resolve(item.subject, req.action)
@@ -97,6 +97,7 @@ class TakedownActivities:
                                                   done.detail)
                     return
                 facts = self.marketplace.facts(item.subject)
+                activity.heartbeat(item.seq)
                 target = self.marketplace.resolve(item.subject, req.action)
                 done = self.marketplace.apply(target, req.action, key, req.reason)
             except MarketplaceError as e:

@@ -6,6 +6,7 @@ case ledger. Every refusal surfaces as a typed `domain.errors` exception and cha
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -336,7 +337,17 @@ class CaseworkClient:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
         except RPCError as e:
             raise Unavailable(f"Temporal unavailable: {e.message}") from None
-        return await self.takedown_status(job_id)
+        return await self._planned(job_id)
+
+    async def _planned(self, job_id: str, wait_s: float = 10) -> JobSummary:
+        """The job once it has read the pack and knows whether it waits for approval (or as
+        it is after `wait_s`, with no worker to plan it)."""
+        deadline = asyncio.get_running_loop().time() + wait_s
+        job = await self.takedown_status(job_id)
+        while job.state == "planned" and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+            job = await self.takedown_status(job_id)
+        return job
 
     async def takedown_status(self, job_id: str) -> JobSummary:
         handle = self.temporal.get_workflow_handle_for(TakedownWorkflow.run, job_id)

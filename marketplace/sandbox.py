@@ -285,6 +285,13 @@ class SandboxMarketplace:
                 "SELECT COUNT(*) FROM enforcement WHERE subject_kind = ? AND subject_id = ? "
                 "AND action = ?", (target.kind.value, target.id, name)).fetchone()[0])
 
+    def enforcement_counts(self, action: Action) -> dict[str, int]:
+        """How often `action` was applied, by subject (`kind:id`): one read for a bulk job."""
+        with self._conn() as c:
+            return {f"{k}:{i}": int(n) for k, i, n in c.execute(
+                "SELECT subject_kind, subject_id, COUNT(*) FROM enforcement WHERE action = ? "
+                "GROUP BY subject_kind, subject_id", (action.value,))}
+
     def is_empty(self) -> bool:
         with self._conn() as c:
             return c.execute("SELECT COUNT(*) FROM listings").fetchone()[0] == 0

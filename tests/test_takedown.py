@@ -12,7 +12,8 @@ from client.api import CaseworkClient
 from config.settings import Settings
 from domain.core import Action, Subject
 from domain.errors import InvalidInput, Refused
-from domain.takedown.models import AuthorityOrder
+from domain.takedown.lifecycle import FINISHED
+from domain.takedown.models import AuthorityOrder, JobSummary
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import eventually, own_pack_worker
 
@@ -31,9 +32,11 @@ async def small_batches(dev_env: WorkflowEnvironment, settings: Settings,
         yield cw
 
 
-async def _finished(cw: CaseworkClient, job_id: str, state: str = "completed") -> object:
-    return await eventually(lambda: cw.takedown_status(job_id), lambda j: j.state == state,
-                            timeout=60, interval=0.2)
+async def _finished(cw: CaseworkClient, job_id: str, state: str = "completed") -> JobSummary:
+    """The job in `state`, its sellers (and an order's authority) told."""
+    return await eventually(lambda: cw.takedown_status(job_id), lambda j: j.state == state and (
+        state not in FINISHED or j.sellers_notified and (j.reported or not j.order)),
+        timeout=60, interval=0.2)
 
 
 async def test_a_bulk_job_acts_once_on_each_subject_and_tells_each_seller_once(

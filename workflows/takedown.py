@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
-    from workflows.parts.options import ACT, LONG
+    from workflows.parts.options import ACT, ENFORCE, LONG
     from workflows.parts.outbound import Outbound
     from workflows.parts.queueing import Queueing
 
@@ -211,8 +211,9 @@ class TakedownWorkflow:
             rate_per_s=job.settings.rate_per_s, requester=req.requester,
             policy_ids=req.policy_ids, citations=job.settings.citations,
             pack_version=job.settings.pack_version, order=req.order)
-        # The batch heartbeats each item; it may take size / rate seconds and more.
-        opts = {**LONG, "start_to_close_timeout": timedelta(
+        # The batch heartbeats before each marketplace call (each bounded by its timeout): a
+        # batch on a dead worker is retried within ENFORCE's heartbeat timeout.
+        opts = {**ENFORCE, "start_to_close_timeout": timedelta(
             seconds=max(120, 4 * size / job.settings.rate_per_s))}
         job.in_flight = True
         try:

@@ -208,13 +208,16 @@ class JobSummary(Model):
     progress: Progress
     approved_by: str | None = None
     in_flight: bool = False
+    sellers_notified: bool = False
+    reported: bool = False  # an order's completion report is with the authority
 
 
 def job_summary(state: TakedownState) -> JobSummary:
     return JobSummary(job_id=state.case_id, state=state.state, action=state.request.action,
                       requester=state.request.requester, order=state.request.order,
                       progress=state.progress, approved_by=state.approved_by,
-                      in_flight=state.in_flight)
+                      in_flight=state.in_flight, sellers_notified=state.sellers_notified,
+                      reported=state.reported)
 
 
 TakedownInput.model_rebuild()
