@@ -1,7 +1,9 @@
-"""The baseline of bench/case_throughput.py: a case's Temporal traffic with no domain logic."""
+"""The baselines: a case's Temporal traffic with no domain logic (bench/case_throughput.py);
+a bulk job's count of activities with no-op bodies (bench/bulk_takedown.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import activity, workflow
@@ -53,3 +55,25 @@ class BareWorkflow:
             self.step += 1
             await workflow.execute_local_activity(noop, "ledger", **_OPTS)
         return name
+
+
+@activity.defn
+def act_on_item(seq: int) -> int:
+    return seq
+
+
+@workflow.defn
+class BareBulkWorkflow:
+    """N no-op activities, `batch` at a time; continues as new before its history grows."""
+
+    @workflow.run
+    async def run(self, n: int, batch: int, done: int = 0) -> int:
+        while done < n:
+            if workflow.info().get_current_history_length() > 5_000:
+                workflow.continue_as_new(args=[n, batch, done])
+            size = min(batch, n - done)
+            await asyncio.gather(*(workflow.execute_activity(
+                act_on_item, done + i, start_to_close_timeout=timedelta(seconds=60))
+                for i in range(size)))
+            done += size
+        return done

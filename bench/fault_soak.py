@@ -23,7 +23,6 @@ import collections
 import contextlib
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import add_reviewers, load_listings, report  # noqa: E402
+from harness import add_reviewers, free_port, load_listings, report  # noqa: E402
 
 from client.api import CaseworkClient  # noqa: E402
 from config.settings import Settings  # noqa: E402
@@ -46,12 +45,6 @@ from stack import devserver  # noqa: E402
 
 T = TypeVar("T")
 REVIEWERS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Stack:

@@ -1,8 +1,11 @@
-"""What the benchmarks share: their listings in the sandbox and how they print figures."""
+"""What the benchmarks share: their listings in the sandbox, free ports, peak memory and how
+they print figures."""
 
 from __future__ import annotations
 
 import json
+import socket
+from pathlib import Path
 from typing import Any
 
 from domain.people import ALL_QUEUES, Person, Role
@@ -28,6 +31,20 @@ def add_reviewers(ledger: Ledger, n: int) -> None:
     for i in range(n):
         ledger.put_person(Person(id=f"reviewer-{i}", name=f"Reviewer {i}", roles=[Role.REVIEWER],
                                  queues=[ALL_QUEUES]))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A live process's resident high-water mark (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
 def report(result: dict[str, Any], as_json: bool) -> None:
