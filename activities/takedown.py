@@ -24,7 +24,6 @@ from domain.core import (
     MessageKind,
     Report,
     Source,
-    Subject,
     TakedownItem,
 )
 from domain.review.models import StatementRequest
@@ -166,21 +165,19 @@ class TakedownActivities:
     @activity.defn
     def notify_sellers(self, job: JobNotice) -> int:
         """One notice per seller for the whole job, listing the subjects restricted."""
-        by_seller: dict[str, list[Subject]] = {}
-        for item in self.ledger.takedown_items(job.job_id, status=ItemStatus.DONE):
-            by_seller.setdefault(item.seller_id or "unknown", []).append(item.subject)
-        for seller, subjects in sorted(by_seller.items()):
+        sellers = self.ledger.takedown_sellers(job.job_id, ItemStatus.DONE, sample=50)
+        for seller, count, subjects in sellers:
             activity.heartbeat(seller)
-            address = self.marketplace.seller_contact(seller) if seller != "unknown" else seller
-            listed = ", ".join(str(s) for s in subjects[:50])
-            more = f" and {len(subjects) - 50} more" if len(subjects) > 50 else ""
+            address = self.marketplace.seller_contact(seller) if seller else "unknown"
+            listed = ", ".join(str(s) for s in subjects)
+            more = f" and {count - len(subjects)} more" if count > len(subjects) else ""
             self.ledger.put_message(
-                f"{job.job_uid}-seller-{seller}", job.job_id, "outbox", address,
+                f"{job.job_uid}-seller-{seller or 'unknown'}", job.job_id, "outbox", address,
                 MessageKind.STATEMENT_OF_REASONS,
-                f"{job.action.value} on {len(subjects)} of your subjects: {listed}{more}. "
+                f"{job.action.value} on {count} of your subjects: {listed}{more}. "
                 f"{job.reason} Each has its statement of reasons; you may appeal within six "
                 "months.")
-        return len(by_seller)
+        return len(sellers)
 
     @activity.defn
     def report_to_authority(self, job: JobNotice) -> int:

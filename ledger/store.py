@@ -328,6 +328,22 @@ class Ledger:
                              detail=d, seller_id=sel)
                 for seq, k, i, st, d, sel in self._read(sql + " ORDER BY seq", params)]
 
+    def takedown_sellers(self, job_id: str, status: str, sample: int = 50
+                         ) -> list[tuple[str | None, int, list[Subject]]]:
+        """Per seller: how many of the job's items have this status, and the first `sample` of
+        them (aggregated in the database, so a 100k-item job never sits in memory)."""
+        rows = self._read(
+            "SELECT seller_id, n, subject_kind, subject_id FROM (SELECT seller_id, subject_kind, "
+            "subject_id, seq, ROW_NUMBER() OVER (PARTITION BY seller_id ORDER BY seq) AS rn, "
+            "COUNT(*) OVER (PARTITION BY seller_id) AS n FROM takedown_items "
+            "WHERE job_id = ? AND status = ?) AS t WHERE rn <= ? ORDER BY seller_id, seq",
+            [job_id, status, sample])
+        out: dict[str | None, tuple[str | None, int, list[Subject]]] = {}
+        for seller, n, kind, sid in rows:
+            out.setdefault(seller, (seller, int(n), []))[2].append(
+                Subject(kind=SubjectKind(kind), id=sid))
+        return list(out.values())
+
     def set_takedown_item(self, job_id: str, seq: int, status: str, detail: str,
                           seller_id: str | None = None) -> None:
         self._write(

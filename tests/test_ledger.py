@@ -121,6 +121,11 @@ def test_a_jobs_items_are_put_once_and_counted_by_status(ledger: Ledger) -> None
     [item] = ledger.takedown_items("j1", 1, 2)
     assert (item.subject, item.status, item.seller_id) == (subjects[1], "done", "U-1")
     assert [i.seq for i in ledger.takedown_items("j1", status="skipped")] == [3]
+    for seq in range(4, 60):
+        ledger.set_takedown_item("j1", seq, "done", "removed", seller_id="U-2")
+    [(one, n1, s1), (two, n2, s2)] = ledger.takedown_sellers("j1", "done", sample=50)
+    assert (one, n1, s1) == ("U-1", 1, [subjects[1]])
+    assert (two, n2, len(s2), s2[0]) == ("U-2", 56, 50, subjects[3])
 
 
 def test_the_directory_adds_updates_lists_and_disables_people(ledger: Ledger) -> None:
