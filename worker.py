@@ -20,6 +20,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker
 from activities.case_activities import CaseActivities
 from activities.escalation import EscalationActivities
 from activities.intake import IntakeActivities
+from activities.shop_review import ShopReviewActivities
 from activities.takedown import TakedownActivities
 from config.pack_file import PackFile
 from config.settings import Settings
@@ -30,9 +31,11 @@ from marketplace.sandbox import SandboxMarketplace
 from workflows.appeal import AppealWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.review import ReviewWorkflow
+from workflows.shop_review import ShopReviewWorkflow
 from workflows.takedown import TakedownWorkflow
 
-WORKFLOWS = [ReviewWorkflow, AppealWorkflow, EscalationWorkflow, TakedownWorkflow]
+WORKFLOWS = [ReviewWorkflow, AppealWorkflow, EscalationWorkflow, TakedownWorkflow,
+             ShopReviewWorkflow]
 
 
 def build_marketplace(settings: Settings) -> Marketplace:
@@ -68,12 +71,14 @@ def build_worker(client: Client, settings: Settings,
                                        settings.case_prefix)
     takedowns = TakedownActivities(cases.ledger, cases.marketplace, cases.pack, client,
                                    settings.case_prefix)
+    shops = ShopReviewActivities(cases.ledger, cases.marketplace, cases.pack, client,
+                                 settings.task_queue, settings.case_prefix)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[*cases.all(), IntakeActivities(client).forward_report, *escalations.all(),
-                    *takedowns.all()],
+                    *takedowns.all(), *shops.all()],
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=int(os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS", "1000")),

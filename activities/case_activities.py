@@ -45,16 +45,20 @@ def _bad_data(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidInput", non_retryable=True)
 
 
+def marketplace_failure(e: MarketplaceError) -> ApplicationError:
+    """A marketplace error for Temporal, by name and on one line: the final ones
+    (SubjectNotFound, ActionRefused) non-retryable, MarketplaceUnavailable retryable."""
+    return ApplicationError(" ".join(str(e).split()), type=type(e).__name__,
+                            non_retryable=e.final)
+
+
 def _marketplace_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Report the marketplace's errors to Temporal by name, on one line: the final ones
-    (SubjectNotFound, ActionRefused) as non-retryable, MarketplaceUnavailable as retryable."""
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except MarketplaceError as e:
-            raise ApplicationError(" ".join(str(e).split()), type=type(e).__name__,
-                                   non_retryable=e.final) from None
+            raise marketplace_failure(e) from None
     return wrapper
 
 

@@ -25,6 +25,7 @@ from domain.core import (
     Report,
     Source,
     TakedownItem,
+    case_id_for,
 )
 from domain.review.models import StatementRequest
 from domain.statement import build_statement, puid_for
@@ -149,7 +150,7 @@ class TakedownActivities:
         items = self.ledger.takedown_items(note.job_id, note.after_seq, note.until_seq,
                                            status=ItemStatus.DONE)
         for item in items:
-            case_id = f"{self.case_prefix}-{item.subject.kind.value}-{item.subject.id}"
+            case_id = case_id_for(item.subject, self.case_prefix)
             row = self.ledger.case(case_id)
             if row is None or row.state == "closed":
                 continue

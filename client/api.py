@@ -51,8 +51,10 @@ from domain.core import (
     Report,
     Source,
     Subject,
+    SubjectKind,
     TakedownItem,
     TimelineEvent,
+    case_id_for,
 )
 from domain.errors import (
     BY_NAME,
@@ -89,6 +91,14 @@ from domain.review.models import (
     HoldRequest,
     RetryRequest,
 )
+from domain.shop_review.models import (
+    ShopDecision,
+    ShopOutcome,
+    ShopReviewInput,
+    ShopReviewRequest,
+    ShopReviewSummary,
+    shop_review_id,
+)
 from domain.takedown.models import (
     ApproveJob,
     AuthorityOrder,
@@ -102,14 +112,10 @@ from ledger.store import Ledger
 from workflows.appeal import AppealWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.review import ReviewWorkflow
+from workflows.shop_review import ShopReviewWorkflow
 from workflows.takedown import TakedownWorkflow
 
 CLAIM_CANDIDATES = 25
-
-
-def case_id_for(subject: Subject, prefix: str = "case") -> str:
-    """One open case per subject: the workflow id is derived from it."""
-    return f"{prefix}-{subject.kind.value}-{subject.id}"
 
 
 def report_id_for(subject: Subject, source: Source, reporter: str | None, text: str,
@@ -371,6 +377,49 @@ class CaseworkClient:
         return await self._command(job_id, updates[command],
                                    build(JobCommand, requester=requester),
                                    f"{command}-{uuid.uuid4()}")
+
+    # -- shop reviews ----------------------------------------------------------------------------
+    async def shop_review(self, shop_id: str, requester: str, reason: str | None = None
+                          ) -> ShopReviewSummary:
+        """Review every listing of a shop (ops); the shop's open review is joined, not doubled.
+        Returns once the review has found the shop (NotFound when the marketplace has none)."""
+        self.directory.require(requester, Role.OPS)
+        req = build(ShopReviewRequest, shop_id=shop_id, requester=requester, reason=reason)
+        review_id = shop_review_id(req.shop_id, self.settings.case_prefix)
+        try:
+            await self.temporal.start_workflow(
+                ShopReviewWorkflow.run, ShopReviewInput(
+                    review_id=review_id, subject=Subject(kind=SubjectKind.SHOP, id=shop_id),
+                    request=req),
+                id=review_id, task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+        except RPCError as e:
+            raise Unavailable(f"Temporal unavailable: {e.message}") from None
+        deadline = asyncio.get_running_loop().time() + 10
+        review = await self.shop_status(review_id)
+        while (not review.seller_id and review.state == "screening"
+               and asyncio.get_running_loop().time() < deadline):
+            await asyncio.sleep(0.1)
+            review = await self.shop_status(review_id)
+        if review.state == "abandoned":
+            raise NotFound(f"the marketplace has no shop {shop_id!r}")
+        return review
+
+    async def shop_status(self, review_id: str) -> ShopReviewSummary:
+        handle = self.temporal.get_workflow_handle_for(ShopReviewWorkflow.run, review_id)
+        return await self._guard(handle.query(ShopReviewWorkflow.progress,
+                                              rpc_timeout=self.read_timeout), review_id)
+
+    async def decide_shop(self, review_id: str, decider: str, outcome: str, reason: str,
+                          policy_ids: Sequence[str] = ()) -> ShopReviewSummary:
+        """The shop-level decision, by a senior who did not ask for the review."""
+        self.directory.require(decider, Role.SENIOR)
+        [how] = parse_members(ShopOutcome, [outcome], "outcome")
+        if unknown := [p for p in policy_ids if p not in self.pack().by_id]:
+            raise InvalidInput(f"unknown policy id(s) {', '.join(unknown)}")
+        return await self._command(review_id, ShopReviewWorkflow.decide, build(
+            ShopDecision, decider=decider, outcome=how, reason=reason,
+            policy_ids=list(policy_ids)), f"decide-{uuid.uuid4()}")
 
     # -- appeals ---------------------------------------------------------------------------------
     async def file_appeal(self, case_id: str, text: str = "", appellant: str | None = None

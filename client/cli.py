@@ -322,6 +322,49 @@ async def takedown_steer(args: argparse.Namespace) -> None:
     _emit(args, await c.steer_takedown(args.job_id, args.cmd, args.requester), _job_line)
 
 
+async def shop_review(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.shop_review(args.shop_id, args.requester, args.reason),
+          _review_line)
+
+
+async def shop_status(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    review = await c.shop_status(args.review_id)
+    while args.watch and not args.json and review.state == "screening":
+        print(_safe(_review_line(review)), end="\r", flush=True)
+        await asyncio.sleep(1)
+        review = await c.shop_status(args.review_id)
+    _emit(args, review, _review_report)
+
+
+async def shop_decide(args: argparse.Namespace) -> None:
+    c = await _client(args)
+    _emit(args, await c.decide_shop(args.review_id, args.decider, args.outcome, args.reason,
+                                    args.policy or []), _review_line)
+
+
+def _review_line(r: Any) -> str:
+    line = (f"{r.review_id}  {r.state:<17} shop {r.shop_id}  screened {r.screened}  "
+            f"hits {r.hits}")
+    if r.decision:
+        line += f"  decided {r.decision.outcome} by {r.decision.decider}"
+    if r.job_ids:
+        line += f"  jobs {', '.join(r.job_ids)}"
+    return line
+
+
+def _review_report(r: Any) -> str:
+    lines = [_review_line(r)]
+    if r.history:
+        h = r.history
+        lines.append(f"seller {h.seller_id}: {h.strikes} upheld violation(s) in "
+                     f"{h.window_days:g} days, {h.prior_violations} on the marketplace")
+    lines += [f"  {f.subject!s:<20} {f.policy_id:<22} {f.rule:<14} {f.case_id}  {f.evidence}"
+              for f in r.findings]
+    return "\n".join(lines)
+
+
 async def queue_list(args: argparse.Namespace) -> None:
     from client.api import CaseworkClient
 
@@ -630,6 +673,22 @@ def build_parser() -> argparse.ArgumentParser:
         sp = cmd(td, name, takedown_steer, f"{name} a job (its requester)")
         sp.add_argument("job_id")
         sp.add_argument("--requester", required=True)
+
+    shop = sub.add_parser("shop", help="shop-level reviews").add_subparsers(
+        dest="cmd", required=True)
+    sp = cmd(shop, "review", shop_review, "screen every listing of a shop for one decision")
+    sp.add_argument("shop_id")
+    sp.add_argument("--requester", required=True, help="who asks (the ops role)")
+    sp.add_argument("--reason")
+    sp = cmd(shop, "status", shop_status, "a shop review's progress, findings and history")
+    sp.add_argument("review_id")
+    sp.add_argument("--watch", action="store_true", help="follow the screening")
+    sp = cmd(shop, "decide", shop_decide, "the shop-level decision (a senior, not the requester)")
+    sp.add_argument("review_id")
+    sp.add_argument("--decider", required=True)
+    sp.add_argument("--outcome", required=True, help="clear|warn|remove_hits|suspend_shop")
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--policy", nargs="+", help="what a warning or suspension cites")
 
     queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)
     sp = cmd(queue, "list", queue_list, "open cases, most urgent first")

@@ -156,6 +156,8 @@ class Event(StrEnum):
     APPEAL_FILED = "appeal_filed"
     APPEAL_DECIDED = "appeal_decided"
     REVERSED = "reversed"
+    CLEARED = "cleared"
+    STRIKE = "strike"
     REVERSAL_FAILED = "reversal_failed"
     NOTIFIED = "notified"
     CLOSED = "closed"
@@ -587,6 +589,11 @@ class Tracked(Model):
         return LedgerRecord(
             **self.summary().model_dump(), policy_ids=self.policy_ids, opened_at=self.opened_at,
             timeline=[e for e in self.timeline if e.seq > since])
+
+
+def case_id_for(subject: Subject, prefix: str = "case") -> str:
+    """One open review case per subject: the workflow id is derived from it."""
+    return f"{prefix}-{subject.kind.value}-{subject.id}"
 
 
 class TakedownItem(Model):

@@ -6,7 +6,8 @@ from domain.appeal.lifecycle import APPEAL
 from domain.engine import Declaration
 from domain.escalation.lifecycle import ESCALATION
 from domain.review.lifecycle import REVIEW
+from domain.shop_review.lifecycle import SHOP_REVIEW
 from domain.takedown.lifecycle import TAKEDOWN
 
 LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL, ESCALATION,
-                                                          TAKEDOWN)}
+                                                          TAKEDOWN, SHOP_REVIEW)}

@@ -95,6 +95,18 @@ class TakedownConfig(_Strict):
     queue: str = "takedowns"
 
 
+class ShopReviewConfig(_Strict):
+    """Shop reviews: listings screened `page_size` at a time; the senior's decision due within
+    `decision_sla_hours` in `queue`; a seller with `strike_threshold` upheld violations within
+    `strike_window_days` gets a shop review by itself."""
+
+    page_size: int = Field(default=100, ge=1, le=1_000)
+    decision_sla_hours: float = Field(default=24, gt=0)
+    queue: str = "takedowns"
+    strike_threshold: int = Field(default=3, ge=1)
+    strike_window_days: float = Field(default=90, gt=0)
+
+
 class SourceDefault(_Strict):
     queue: str
     priority: Priority
@@ -120,6 +132,7 @@ class PolicyPack(_Strict):
     max_hold_hours: float = Field(default=48, gt=0)
     appeals_queue: str = "appeals"
     takedowns: TakedownConfig = Field(default_factory=TakedownConfig)
+    shop_reviews: ShopReviewConfig = Field(default_factory=ShopReviewConfig)
     dispute_settlement: str = "a certified out-of-court dispute settlement body (DSA Art. 21)"
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
 
@@ -129,7 +142,7 @@ class PolicyPack(_Strict):
         if len(ids) != len(set(ids)):
             raise ValueError("duplicate policy ids")
         queues = ({p.queue for p in self.policies} | {s.queue for s in self.sources.values()}
-                  | {self.takedowns.queue})
+                  | {self.takedowns.queue, self.shop_reviews.queue})
         if missing := sorted((queues | {self.default_queue}) - set(self.queues)):
             raise ValueError(f"queues without configuration: {', '.join(missing)}")
         return self

@@ -34,6 +34,7 @@ from domain.core import (
 )
 from domain.errors import InvalidInput, Unavailable
 from domain.people import Person
+from domain.shop_review.models import Strike
 
 T = TypeVar("T")
 
@@ -104,6 +105,16 @@ SCHEMA = [
         PRIMARY KEY (job_id, seq)
     )""",
     "CREATE INDEX IF NOT EXISTS takedown_items_status_idx ON takedown_items (job_id, status)",
+    """CREATE TABLE IF NOT EXISTS strikes (
+        case_uid TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        seller_id TEXT NOT NULL,
+        shop_id TEXT,
+        policy_ids TEXT NOT NULL,
+        at TEXT NOT NULL,
+        overturned INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS strikes_seller_idx ON strikes (seller_id, at)",
     """CREATE TABLE IF NOT EXISTS people (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -358,6 +369,24 @@ class Ledger:
         if until is not None:
             sql, params = sql + " AND seq <= ?", [*params, until]
         return {s: int(n) for s, n in self._read(sql + " GROUP BY status", params)}
+
+    def put_strike(self, strike: Strike, at: datetime) -> None:
+        """A seller's upheld violation, once per review case."""
+        self._write(
+            "INSERT INTO strikes (case_uid, case_id, seller_id, shop_id, policy_ids, at, "
+            "overturned) VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (case_uid) DO NOTHING",
+            (strike.case_uid, strike.case_id, strike.seller_id, strike.shop_id,
+             json.dumps(strike.policy_ids), _iso(at)))
+
+    def overturn_strike(self, case_uid: str) -> None:
+        """An appeal overturned the decision: the violation no longer counts."""
+        self._write("UPDATE strikes SET overturned = 1 WHERE case_uid = ?", (case_uid,))
+
+    def strikes(self, seller_id: str, since: datetime) -> list[str]:
+        """The review cases of the seller's upheld violations since `since`, oldest first."""
+        return [r[0] for r in self._read(
+            "SELECT case_id FROM strikes WHERE seller_id = ? AND at >= ? AND overturned = 0 "
+            "ORDER BY at", (seller_id, _iso(since)))]
 
     # -- reads -----------------------------------------------------------------------------------
     def queue(

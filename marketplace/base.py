@@ -27,6 +27,14 @@ class ApplyResult(BaseModel):
     detail: str
 
 
+class ListingPage(BaseModel):
+    """One page of a shop's listings, in id order; `next_after` is the cursor for the next page
+    (None on the last)."""
+
+    listings: list[SubjectFacts]
+    next_after: str | None = None
+
+
 class MarketplaceError(Exception):
     final: ClassVar[bool] = False
 
@@ -63,3 +71,7 @@ class Marketplace(Protocol):
         ...
 
     def seller_contact(self, seller_id: str) -> str: ...
+
+    def shop_listings(self, shop_id: str, after: str | None, limit: int) -> ListingPage:
+        """The shop's listings after the cursor `after`, at most `limit` of them."""
+        ...

@@ -4,7 +4,8 @@ Endpoints: `GET {base}/subjects/{kind}/{id}` answers SubjectFacts,
 `GET {base}/subjects/{kind}/{id}/owner?action=A` answers the target subject,
 `POST {base}/actions` applies an action and honours the `Idempotency-Key` header, answering
 `{"applied": true|false, "detail": …}` (`false`: this key had already acted),
-`GET {base}/sellers/{id}/contact` answers `{"address": …}`.
+`GET {base}/sellers/{id}/contact` answers `{"address": …}`,
+`GET {base}/shops/{id}/listings?after=CURSOR&limit=N` answers a ListingPage.
 
 The contract, and how an answer is classified (see marketplace/base.py):
 - Every answer casework acts on is `application/json`. A 2xx whose body does not have the
@@ -26,6 +27,7 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Literal, TypeVar
 
@@ -40,6 +42,7 @@ from domain.errors import first_problem
 from marketplace.base import (
     ActionRefused,
     ApplyResult,
+    ListingPage,
     MarketplaceError,
     MarketplaceUnavailable,
     SubjectNotFound,
@@ -155,3 +158,8 @@ class HttpMarketplace:
 
     def seller_contact(self, seller_id: str) -> str:
         return self._call(_Contact, "GET", f"/sellers/{seller_id}/contact").address
+
+    def shop_listings(self, shop_id: str, after: str | None, limit: int) -> ListingPage:
+        query = urllib.parse.urlencode({"limit": limit, **({"after": after} if after else {})})
+        shop = urllib.parse.quote(shop_id, safe="")
+        return self._call(ListingPage, "GET", f"/shops/{shop}/listings?{query}")

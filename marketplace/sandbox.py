@@ -25,7 +25,13 @@ from domain.core import (
     SubjectFacts,
     SubjectKind,
 )
-from marketplace.base import ActionRefused, ApplyResult, MarketplaceUnavailable, SubjectNotFound
+from marketplace.base import (
+    ActionRefused,
+    ApplyResult,
+    ListingPage,
+    MarketplaceUnavailable,
+    SubjectNotFound,
+)
 
 T = TypeVar("T")
 
@@ -212,6 +218,20 @@ class SandboxMarketplace:
             mode = self._drill(c, "seller_contact")
             seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))
             return self._answer("seller_contact", mode, str(seller["email"]))
+
+    def shop_listings(self, shop_id: str, after: str | None, limit: int) -> ListingPage:
+        """Pages of a shop's listings (the `facts` drill fails them too)."""
+        with self._conn() as c:
+            mode = self._drill(c, "facts")
+            self._row(c, Subject(kind=SubjectKind.SHOP, id=shop_id))
+            ids = [r[0] for r in c.execute(
+                "SELECT id FROM listings WHERE shop_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (shop_id, after or "", limit + 1))]
+            page = ListingPage(
+                listings=[self._facts(c, Subject(kind=SubjectKind.LISTING, id=i))
+                          for i in ids[:limit]],
+                next_after=ids[limit - 1] if len(ids) > limit else None)
+            return self._answer("facts", mode, page)
 
     # -- drills ----------------------------------------------------------------------------------
     def fail(self, operation: str, mode: str, for_s: float | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
+    from activities.shop_review import ShopReviewActivities
     from domain.appeal.lifecycle import APPEAL, VERDICTS
     from domain.appeal.models import (
         AppealDecideRequest,
@@ -192,6 +193,10 @@ class AppealWorkflow:
             appeal.reversed.append(result)
             self.journal.event(Actor.ENFORCER, Event.REVERSED,
                                f"{action.reversal} on {result.target}: {result.detail}")
+        if verdict.outcome is Outcome.OVERTURNED and workflow.patched("overturn-strikes"):
+            # The seller's violation no longer counts towards a shop review (idempotent).
+            await self.out.call("the ledger", ShopReviewActivities.overturn_strike,
+                                appeal.review_case_uid, ACT)
         await self.journal.commit()
 
     async def _apply_instead(self) -> None:

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.escalation import EscalationActivities
     from activities.intake import IntakeActivities
+    from activities.shop_review import ShopReviewActivities
     from domain.appeal.models import (
         AppealRef,
         AppealRequest,
@@ -79,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         RetryRequest,
         ScreenRequest,
     )
+    from domain.shop_review.models import Strike
     from domain.sla import appeal_deadline, deadline
     from domain.statement import puid_for
     from domain.takedown.models import TakedownNote
@@ -634,6 +636,7 @@ class ReviewWorkflow:
             await self._park(str(e))
             return
         if self.lc.model.restricts():
+            await self._count_strike()
             self.lc.fire("open_appeal_window")
         else:
             self.lc.fire("close")
@@ -675,6 +678,29 @@ class ReviewWorkflow:
                 f"Warning about {case.subject}: {decision.reason}"), ACT)
             case.notified.append("seller-warning")
             self.journal.event(Actor.NOTIFIER, Event.SELLER_WARNED, "")
+
+    async def _count_strike(self) -> None:
+        """The restriction is an upheld violation of the seller's (until an appeal overturns
+        it); at the pack's threshold the shop gets a review by itself."""
+        case, facts = self.case, self.case.facts
+        if (not workflow.patched("strikes-start-shop-reviews") or "strike" in case.notified
+                or facts is None or not facts.seller_id):
+            return
+        assert case.decision is not None
+        try:
+            result = await self.out.call(
+                "the ledger", ShopReviewActivities.record_strike,
+                Strike(case_id=case.case_id, case_uid=case.case_uid, seller_id=facts.seller_id,
+                       shop_id=facts.shop_id, policy_ids=case.decision.policy_ids), ACT)
+        except ActivityError as e:  # the strike is not counted; the case goes on
+            self.journal.event(Actor.WATCHDOG, Event.STRIKE, f"not counted: {why(e)}")
+        else:
+            self.journal.event(Actor.POLICY_ENGINE, Event.STRIKE,
+                               f"seller {facts.seller_id}: {result.strikes} upheld violation(s),"
+                               f" threshold {result.threshold}"
+                               + (f"; shop review {result.review_id}" if result.review_id
+                                  else ""))
+        case.notified.append("strike")
 
     async def _tell_reporters(self) -> None:
         """Every reporter hears the outcome once, told only what was carried out."""

@@ -10,9 +10,11 @@ for the job and an authority its report; a finished job can be reversed as a who
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
@@ -20,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.core import Actor, CaseSummary, Event, Priority, TimelineEvent
     from domain.engine import Lifecycle
     from domain.errors import check_intake
+    from domain.shop_review.models import EnforcementDone
     from domain.sla import deadline
     from domain.takedown.lifecycle import FINISHED, TAKEDOWN
     from domain.takedown.models import (
@@ -244,12 +247,24 @@ class TakedownWorkflow:
             self.journal.event(Actor.NOTIFIER, Event.REPORTED,
                                f"{items} item(s) to {job.request.order.authority}")
             await self.journal.commit()
+        if job.request.shop_review_id and not job.review_told:
+            await self._tell_review(job.request.shop_review_id)
         until = (job.finished_at or workflow.now()) + timedelta(
             days=job.settings.reversible_days)
         if await self.journal.quiet_until(until):
             self.lc.fire("close")
             self.journal.event(Actor.SLA_CLOCK, Event.CLOSED, "no longer reversible")
             await self.journal.commit()
+
+    async def _tell_review(self, review_id: str) -> None:
+        """The shop review whose decision this job carries out hears how it went."""
+        job, p = self.job, self.job.progress
+        with contextlib.suppress(FailureError):  # the review has ended: nothing to tell
+            await workflow.get_external_workflow_handle(review_id).signal(
+                "enforcement_finished", EnforcementDone(job_id=job.case_id, state=job.state,
+                                                        done=p.done, failed=p.failed,
+                                                        skipped=p.skipped))
+        job.review_told = True
 
     async def _in_cancelled(self) -> None:
         self.job.finished_at = self.job.finished_at or workflow.now()

@@ -13,7 +13,7 @@ FINISHED = ["completed", "partially_failed", "cancelled"]
 
 TAKEDOWN_TRANSITIONS: list[dict[str, Any]] = [
     # Above the pack's size, a senior other than the requester approves; an authority's order
-    # executes at once (DSA Art. 9).
+    # executes at once (DSA Art. 9), as does a senior's shop-level decision (already two people).
     {"trigger": "await_approval", "source": "planned", "dest": "pending_approval",
      "conditions": "needs_approval"},
     {"trigger": "start", "source": "planned", "dest": "executing", "unless": "needs_approval"},
@@ -39,7 +39,8 @@ class TakedownGuards(Guards):
 
     def needs_approval(self) -> bool:
         job = self.record
-        return job.request.order is None and job.request.items > job.settings.approval_above
+        return (job.request.order is None and job.request.shop_review_id is None
+                and job.request.items > job.settings.approval_above)
 
     def why_not_approve(self, req: ApproveJob) -> str | None:
         if req.approver == self.record.request.requester:

@@ -82,6 +82,7 @@ class TakedownRequest(Model):
     items: int = Field(ge=1, le=MAX_ITEMS)
     kinds: list[SubjectKind] = Field(default_factory=list)
     order: AuthorityOrder | None = None
+    shop_review_id: str | None = None  # a senior's shop-level decision: told when done
 
 
 class TakedownSettings(Model):
@@ -176,6 +177,7 @@ class TakedownState(Tracked):
     finished_at: AwareDatetime | None = None
     sellers_notified: bool = False
     reported: bool = False
+    review_told: bool = False  # the shop review this job carries out knows it finished
 
     @property
     def policy_ids(self) -> list[str]:
