@@ -424,7 +424,10 @@ def _sandbox() -> Any:
 
 async def sandbox_list(args: argparse.Namespace) -> None:
     kind = SubjectKind(args.kind) if args.kind else None
-    rows = _sandbox().list(kind, limit=args.limit)
+    rows = _sandbox().list(kind, limit=args.limit, shop=args.shop)
+    if args.ids:  # a takedown's id file
+        _emit(args, rows, lambda rs: "\n".join(r["subject"] for r in rs))
+        return
     _emit(args, rows, lambda rs: "\n".join(
         f"{r['subject']:<16} {r['status']:<17} {r.get('title') or r.get('name')}" for r in rs))
 
@@ -732,6 +735,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd(sb, "list", sandbox_list, "subjects and their status")
     sp.add_argument("--kind", choices=[k.value for k in SubjectKind])
     sp.add_argument("--limit", type=int, default=1000)
+    sp.add_argument("--shop", help="only this shop's listings")
+    sp.add_argument("--ids", action="store_true", help="KIND:ID lines, for a takedown's --file")
     cmd(sb, "show", sandbox_show, "one subject").add_argument("subject")
     cmd(sb, "load", sandbox_load, "load the demo data")
     sp = cmd(sb, "fail", sandbox_fail, "drill: make a marketplace operation fail on purpose")

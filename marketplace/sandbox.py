@@ -269,12 +269,16 @@ class SandboxMarketplace:
         c.execute("UPDATE sellers SET prior_violations = MAX(prior_violations + ?, 0) "
                   "WHERE id = ?", (step, seller_id))
 
-    def list(self, kind: SubjectKind | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        kinds = [kind] if kind else list(SubjectKind)
+    def list(self, kind: SubjectKind | None = None, limit: int = 1000,
+             shop: str | None = None) -> list[dict[str, Any]]:
+        """Subjects in id order; `shop`: only that shop's listings."""
+        kinds = [SubjectKind.LISTING] if shop else [kind] if kind else list(SubjectKind)
+        where, params = ("WHERE shop_id = ?", [shop]) if shop else ("", [])
         out: list[dict[str, Any]] = []
         with self._conn() as c:
             for k in kinds:
-                for row in c.execute(f"SELECT * FROM {_TABLES[k]} ORDER BY id LIMIT ?", (limit,)):
+                for row in c.execute(f"SELECT * FROM {_TABLES[k]} {where} ORDER BY id LIMIT ?",
+                                     (*params, limit)):
                     out.append(self._describe(c, k, row))
         return out
 

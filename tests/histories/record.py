@@ -1,4 +1,4 @@
-"""Record workflow histories (review, escalation) for the replay test: `python -m tests.histories.record`.
+"""Record workflow histories (every lifecycle) for the replay test: `python -m tests.histories.record`.
 
 Runs each scenario on a time-skipping server and writes `<scenario>.json` beside this file,
 only where that file does not exist yet (`--force` overwrites): committed histories stand for
@@ -11,7 +11,7 @@ import asyncio
 import concurrent.futures
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from temporalio.client import WithStartWorkflowOperation
@@ -21,11 +21,13 @@ from temporalio.testing import WorkflowEnvironment
 import worker as worker_module
 from client.api import CaseworkClient
 from config.settings import Settings
+from domain.shop_review.models import shop_review_id
+from domain.takedown.models import AuthorityOrder
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from tests.conftest import add_search_attributes
-from tests.helpers import CONVERTER, eventually, seed_directory
+from tests.helpers import CONVERTER, eventually, removed, seed_directory
 
 HERE = Path(__file__).parent
 
@@ -202,6 +204,39 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
                                ["counterfeit"])
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
     out["case_escalated_resolved_enforced"] = ref.case_id
+
+    job = await c.takedown([f"listing:L-{n:04d}" for n in range(241, 251)], "remove",
+                           "clearance sweep", "alice", ["counterfeit"])
+    await eventually(lambda: c.takedown_status(job.job_id),
+                     lambda j: j.state == "completed" and j.sellers_notified)
+    await c.steer_takedown(job.job_id, "reverse", "alice")
+    await eventually(lambda: c.takedown_status(job.job_id), lambda j: j.state == "closed")
+    out["takedown_completed_reversed"] = job.job_id
+
+    order = AuthorityOrder(authority="bnetza", reference="ORD-7", deadline=date(2026, 12, 31),
+                           legal_ground="Illegal product under national law")
+    job = await c.takedown(["listing:L-0251", "listing:L-9999"], "remove", order.legal_ground,
+                           "alice", order=order)
+    await eventually(lambda: c.takedown_status(job.job_id), lambda j: j.reported)
+    await env.sleep(timedelta(days=185))
+    await eventually(lambda: c.takedown_status(job.job_id), lambda j: j.state == "closed")
+    out["authority_order_reported_closed"] = job.job_id
+
+    for listing in ("listing:L-0037", "listing:L-0038", "listing:L-0039"):
+        case_id = await removed(c, listing)
+    out["third_strike_starts_a_shop_review"] = case_id
+    review_id = shop_review_id("S-04", c.settings.case_prefix)
+    await eventually(lambda: c.shop_status(review_id), lambda r: r.state == "awaiting_decision")
+    await c.decide_shop(review_id, "sam", "suspend_shop", "three counterfeits in a month")
+    await eventually(lambda: c.shop_status(review_id), lambda r: r.state == "enforced")
+    out["shop_review_by_strikes_suspended"] = review_id
+
+    review = await c.shop_review("S-16", "ops-1")
+    await eventually(lambda: c.shop_status(review.review_id),
+                     lambda r: r.state == "awaiting_decision")
+    await c.decide_shop(review.review_id, "sam", "remove_hits", "five breaches")
+    await eventually(lambda: c.shop_status(review.review_id), lambda r: r.state == "enforced")
+    out["shop_review_hits_removed"] = review.review_id
     return out
 
 
