@@ -205,3 +205,23 @@ def test_screening_a_subject_the_marketplace_refuses_to_describe_still_queues_it
         ActivityEnvironment().run(activities.screen_case,
                                   ScreenRequest(subject=LISTING, reports=[report]))
     assert not ambiguous.value.non_retryable
+
+
+def test_a_shops_listings_are_paged_and_a_bad_page_is_retried(
+        server: ScriptedMarketplace) -> None:
+    facts = {"kind": "listing", "id": "L-0001", "title": "Mug", "seller_id": "U-01",
+             "shop_id": "S/1", "created_on": "2026-01-05", "status": "active"}
+    server.answers = [answer(200, {"listings": [facts], "next_after": "L-0001"}),
+                      answer(200, {"listings": []}),
+                      answer(200, HTML, "text/html"),
+                      answer(404, {"error": "not_found", "detail": "no shop S/1"})]
+    m = HttpMarketplace(server.url, timeout=1)
+    first = m.shop_listings("S/1", None, 1)
+    assert ([f.id for f in first.listings], first.next_after) == (["L-0001"], "L-0001")
+    assert m.shop_listings("S/1", "L-0001", 1).next_after is None
+    with pytest.raises(MarketplaceUnavailable):
+        m.shop_listings("S/1", None, 1)
+    with pytest.raises(SubjectNotFound):
+        m.shop_listings("S/1", None, 1)
+    assert [path for _, path, _ in server.seen][:2] == [
+        "/api/shops/S%2F1/listings?limit=1", "/api/shops/S%2F1/listings?limit=1&after=L-0001"]
