@@ -48,7 +48,7 @@ async def test_a_shop_review_finds_exactly_the_known_violations_and_queues_one_d
                                                     "U-07")
     review = await eventually(lambda: cw.shop_status(review.review_id),
                               lambda r: r.state == "awaiting_decision", timeout=60)
-    assert (review.screened, review.hits) == (10, 3)
+    assert (review.pages, review.screened, review.hits) == (4, 10, 3)  # pages of 3
     assert {str(f.subject) for f in review.findings} == known
     assert review.history is not None and review.history.seller_id == "U-07"
     for f in review.findings:  # each hit is on its review case, opened by the review

@@ -12,6 +12,7 @@ tell the review when they are done.
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         EnforcementDone,
         HistoryRequest,
         ScreenPage,
+        SellerHistory,
         ShopDecision,
         ShopEnforcement,
         ShopOutcome,
@@ -37,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, LONG
-    from workflows.parts.outbound import Outbound
+    from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
 
 MAX_EVENTS = 5_000
@@ -115,9 +117,8 @@ class ShopReviewWorkflow:
     async def enforcement_finished(self, done: EnforcementDone) -> None:
         """A takedown job carrying out the decision has finished (once per job)."""
         review = self.review
-        if done.job_id not in review.job_ids or any(j.job_id == done.job_id
-                                                      for j in review.jobs):
-            return
+        if any(j.job_id == done.job_id for j in review.jobs):
+            return  # (a job may finish before the activity that started it has answered)
         review.jobs.append(done)
         self.journal.event(Actor.ENFORCER, Event.ENFORCED,
                            f"job {done.job_id} {done.state}: done {done.done}, failed "
@@ -142,11 +143,20 @@ class ShopReviewWorkflow:
                                    f"the marketplace has no shop {review.request.shop_id}")
                 await self.journal.commit()
                 return
-        page = await self.out.call(
-            "the marketplace", ShopReviewActivities.screen_page,
-            ScreenPage(review_id=review.case_id, review_uid=review.case_uid,
-                       shop_id=review.request.shop_id, after=review.cursor,
-                       limit=review.settings.page_size), LONG)
+        try:
+            page = await self.out.call(
+                "the marketplace", ShopReviewActivities.screen_page,
+                ScreenPage(review_id=review.case_id, review_uid=review.case_uid,
+                           shop_id=review.request.shop_id, after=review.cursor,
+                           limit=review.settings.page_size), LONG)
+        except ActivityError as e:  # the marketplace says for good it cannot list the shop
+            self.lc.fire("abandon")
+            review.closed_at = workflow.now()
+            self.journal.event(Actor.POLICY_ENGINE, Event.CLOSED,
+                               f"screening stopped after {review.progress.screened} "
+                               f"listing(s): {why(e)}")
+            await self.journal.commit()
+            return
         p = review.progress
         p.pages, p.screened, p.hits = (p.pages + 1, p.screened + page.screened,
                                        p.hits + len(page.findings))
@@ -161,10 +171,15 @@ class ShopReviewWorkflow:
     async def _screened(self) -> None:
         review = self.review
         assert review.settings is not None
-        review.history = await self.out.call(
-            "the marketplace", ShopReviewActivities.seller_history,
-            HistoryRequest(seller_id=review.settings.seller_id,
-                           window_days=review.settings.strike_window_days), ACT)
+        ask = HistoryRequest(seller_id=review.settings.seller_id,
+                             window_days=review.settings.strike_window_days)
+        try:
+            review.history = await self.out.call(
+                "the marketplace", ShopReviewActivities.seller_history, ask, ACT)
+        except ActivityError as e:  # the senior decides without the marketplace's count
+            review.history = SellerHistory(seller_id=ask.seller_id, window_days=ask.window_days)
+            self.journal.event(Actor.POLICY_ENGINE, Event.NOTE_ADDED,
+                               f"the seller's history is incomplete: {why(e)}")
         self.lc.fire("screened")
         hours = review.settings.decision_sla_hours
         review.sla_hours = {p: hours for p in Priority}
@@ -195,7 +210,8 @@ class ShopReviewWorkflow:
             self.journal.event(Actor.ENFORCER, Event.EXECUTING,
                                f"takedown job(s) {', '.join(review.job_ids)}")
             await self.journal.commit()
-        await workflow.wait_condition(lambda: len(review.jobs) >= len(review.job_ids))
+        await workflow.wait_condition(
+            lambda: {j.job_id for j in review.jobs} >= set(review.job_ids))
         self.lc.fire("finish")
         review.closed_at = workflow.now()
         self.journal.event(Actor.ENFORCER, Event(review.state),

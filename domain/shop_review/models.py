@@ -169,6 +169,7 @@ class ShopReviewSummary(Model):
     shop_id: str
     seller_id: str = ""
     requester: str
+    pages: int = 0
     screened: int
     hits: int
     findings: list[Finding] = Field(default_factory=list)
@@ -182,7 +183,8 @@ def review_summary(state: ShopReviewState) -> ShopReviewSummary:
     return ShopReviewSummary(
         review_id=state.case_id, state=state.state, shop_id=state.request.shop_id,
         seller_id=state.settings.seller_id if state.settings else "",
-        requester=state.request.requester, screened=state.progress.screened,
+        requester=state.request.requester, pages=state.progress.pages,
+        screened=state.progress.screened,
         hits=state.progress.hits, findings=state.findings, history=state.history,
         decision=state.decision, job_ids=state.job_ids, jobs=state.jobs)
 
