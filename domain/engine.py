@@ -63,7 +63,9 @@ class Lifecycle:
         return str(self.model.state)
 
     def allowed_from(self, trigger: str) -> list[str]:
-        return sorted(self.machine.events[trigger].transitions)
+        """The states `trigger` may fire from (none: the lifecycle does not declare it)."""
+        event = self.machine.events.get(trigger)
+        return sorted(event.transitions) if event else []
 
     def check(self, trigger: str, *args: Any) -> None:
         """Raise Refused unless `trigger` may fire now with these arguments."""

@@ -27,7 +27,7 @@ from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from tests.conftest import add_search_attributes
-from tests.helpers import CONVERTER, eventually, removed, seed_directory
+from tests.helpers import CONVERTER, eventually, seed_directory
 
 HERE = Path(__file__).parent
 
@@ -218,16 +218,15 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     job = await c.takedown(["listing:L-0251", "listing:L-9999"], "remove", order.legal_ground,
                            "alice", order=order)
     await eventually(lambda: c.takedown_status(job.job_id), lambda j: j.reported)
-    await env.sleep(timedelta(days=185))
-    await eventually(lambda: c.takedown_status(job.job_id), lambda j: j.state == "closed")
-    out["authority_order_reported_closed"] = job.job_id
+    out["authority_order_reported"] = job.job_id
 
-    for listing in ("listing:L-0037", "listing:L-0038", "listing:L-0039"):
-        case_id = await removed(c, listing)
+    for listing in ("listing:L-0211", "listing:L-0212", "listing:L-0218"):
+        case_id = await _restricted(c, listing)
     out["third_strike_starts_a_shop_review"] = case_id
-    review_id = shop_review_id("S-04", c.settings.case_prefix)
+    review_id = shop_review_id("S-22", c.settings.case_prefix)
     await eventually(lambda: c.shop_status(review_id), lambda r: r.state == "awaiting_decision")
-    await c.decide_shop(review_id, "sam", "suspend_shop", "three counterfeits in a month")
+    await c.decide_shop(review_id, "sam", "suspend_shop", "three counterfeits in a month",
+                        ["counterfeit"])
     await eventually(lambda: c.shop_status(review_id), lambda r: r.state == "enforced")
     out["shop_review_by_strikes_suspended"] = review_id
 
@@ -238,6 +237,18 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await eventually(lambda: c.shop_status(review.review_id), lambda r: r.state == "enforced")
     out["shop_review_hits_removed"] = review.review_id
     return out
+
+
+async def _restricted(c: CaseworkClient, subject: str) -> str:
+    """A case about `subject` in its appeal window: restricted automatically or by alice."""
+    ref = await c.open_case(subject, "user_report", reporter="b12", text="fake")
+    case = await eventually(lambda: c.show(ref.case_id),
+                            lambda s: s.state in ("queued", "appealable"))
+    if case.state == "queued":
+        await c.claim(ref.case_id, "alice")
+        await c.decide(ref.case_id, "alice", ["counterfeit"], ["remove"], "replica")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    return str(ref.case_id)
 
 
 async def main() -> None:
