@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
 from client.api import CaseworkClient
+from config.settings import Settings
 from domain.core import Priority
 from domain.sla import appeal_deadline
-from tests.helpers import eventually
+from tests.helpers import eventually, own_pack_worker
 from workflows import search_attributes
 
 
@@ -83,3 +85,25 @@ async def test_appeal_window_closes_the_case_after_six_months(ts: CaseworkClient
 
 async def _async(value):  # noqa: ANN001, ANN202 - adapts a sync read to `eventually`
     return value
+
+
+async def test_a_job_waiting_for_approval_and_a_shop_review_waiting_for_its_decision_breach(
+        ts_env: WorkflowEnvironment, settings: Settings,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    """Lifecycles without claims breach their SLA too: marked, and the queue's lead told."""
+    async with own_pack_worker(ts_env.client, settings, executor,
+                               "\n[takedowns]\napproval_above = 2\n") as cw:
+        job = await cw.takedown(["listing:L-0241", "listing:L-0242", "listing:L-0243"],
+                                "remove", "sweep", "alice")
+        review = await cw.shop_review("S-03", "ops-1")
+        await eventually(lambda: cw.shop_status(review.review_id),
+                         lambda r: r.state == "awaiting_decision")
+        await ts_env.sleep(timedelta(hours=25))
+        for record_id, state in ((job.job_id, "pending_approval"),
+                                 (review.review_id, "awaiting_decision")):
+            told = await eventually(lambda r=record_id: _async(cw.ledger.messages(r)),
+                                    lambda ms: any(m["kind"] == "sla_breach" for m in ms))
+            assert [m["recipient"] for m in told if m["kind"] == "sla_breach"][0] == (
+                "lead-takedowns@casework.example")
+            row = cw.ledger.case(record_id)
+            assert row is not None and (row.state, row.sla_breached) == (state, True)
