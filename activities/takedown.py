@@ -111,10 +111,10 @@ class TakedownActivities:
                     return
                 time.sleep(_BACKOFF_S[attempt])
                 continue
+            if req.action.restricts:  # before the item is done: a crash between the two
+                self._state_reasons(req, item, facts, done.applied)  # states it again (once)
             self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.DONE, done.detail,
                                           seller_id=facts.seller_id)
-            if req.action.restricts:
-                self._state_reasons(req, item, facts, done.applied)
             return
 
     def _state_reasons(self, req: BatchRequest, item: TakedownItem, facts: Any,
