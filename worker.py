@@ -69,8 +69,7 @@ def build_worker(client: Client, settings: Settings,
     cases = build_activities(settings)
     escalations = EscalationActivities(client, cases.pack, settings.task_queue,
                                        settings.case_prefix)
-    takedowns = TakedownActivities(cases.ledger, cases.marketplace, cases.pack, client,
-                                   settings.case_prefix)
+    takedowns = TakedownActivities(cases.ledger, cases.marketplace, cases.pack, client)
     shops = ShopReviewActivities(cases.ledger, cases.marketplace, cases.pack, client,
                                  settings.task_queue, settings.case_prefix)
     return Worker(

@@ -146,8 +146,8 @@ class ShopReviewActivities:
         recent = await asyncio.to_thread(self.ledger.strikes, strike.seller_id,
                                          now - timedelta(days=cfg.strike_window_days))
         result = StrikeResult(strikes=len(recent), threshold=cfg.strike_threshold)
-        if len(recent) < cfg.strike_threshold or not strike.shop_id:
-            return result
+        if len(recent) != cfg.strike_threshold or not strike.shop_id:
+            return result  # only the strike that crosses the threshold starts a review
         review_id = shop_review_id(strike.shop_id, self.case_prefix)
         request = ShopReviewRequest(
             shop_id=strike.shop_id, requester=STRIKES,

@@ -25,7 +25,6 @@ from domain.core import (
     Report,
     Source,
     TakedownItem,
-    case_id_for,
 )
 from domain.review.models import StatementRequest
 from domain.statement import build_statement, puid_for
@@ -36,6 +35,7 @@ from domain.takedown.models import (
     JobNotice,
     TakedownNote,
     TakedownSettings,
+    order_citation,
 )
 from ledger.store import Ledger
 from marketplace.base import Marketplace, MarketplaceError
@@ -46,9 +46,9 @@ _BACKOFF_S = (0.2, 0.5, 1.0)
 
 class TakedownActivities:
     def __init__(self, ledger: Ledger, marketplace: Marketplace, pack: PackFile,
-                 client: Client, case_prefix: str) -> None:
+                 client: Client) -> None:
         self.ledger, self.marketplace, self.pack = ledger, marketplace, pack
-        self.client, self.case_prefix = client, case_prefix
+        self.client = client
 
     @activity.defn
     def takedown_settings(self, policy_ids: list[str]) -> TakedownSettings:
@@ -72,7 +72,9 @@ class TakedownActivities:
         interval, next_at = 1.0 / req.rate_per_s, time.monotonic()
         for item in items:
             next_at = max(next_at, time.monotonic())
-            time.sleep(max(next_at - time.monotonic(), 0))
+            while (wait := next_at - time.monotonic()) > 0:  # paced, heartbeating while slow
+                time.sleep(min(wait, 5.0))
+                activity.heartbeat(item.seq)
             next_at += interval
             self._one(req, item)
         counts = self.ledger.takedown_counts(req.job_id, req.after_seq, until)
@@ -82,6 +84,7 @@ class TakedownActivities:
                            failed=counts.get(ItemStatus.FAILED, 0),
                            skipped=counts.get(ItemStatus.SKIPPED, 0),
                            reversed=counts.get(ItemStatus.REVERSED, 0),
+                           reversal_failed=counts.get(ItemStatus.REVERSAL_FAILED, 0),
                            exhausted=last < until)
 
     def _one(self, req: BatchRequest, item: TakedownItem) -> None:
@@ -101,13 +104,18 @@ class TakedownActivities:
                 target = self.marketplace.resolve(item.subject, req.action)
                 done = self.marketplace.apply(target, req.action, key, req.reason)
             except MarketplaceError as e:
+                error = " ".join(str(e).split())
+                if req.reverse and (e.final or attempt == ATTEMPTS - 1):
+                    # The item stays on record as acted on, with why it is still in force.
+                    self.ledger.set_takedown_item(req.job_id, item.seq,
+                                                  ItemStatus.REVERSAL_FAILED, error)
+                    return
                 if e.final:
                     self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.SKIPPED,
-                                                  " ".join(str(e).split()))
+                                                  error)
                     return
                 if attempt == ATTEMPTS - 1:
-                    self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.FAILED,
-                                                  " ".join(str(e).split()))
+                    self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.FAILED, error)
                     return
                 time.sleep(_BACKOFF_S[attempt])
                 continue
@@ -137,9 +145,10 @@ class TakedownActivities:
                           source=Source.LAW_ENFORCEMENT if order else Source.INTERNAL,
                           reporter=order.authority if order else None),
             had_hits=False, facts=facts)
-        if not req.citations:
-            return  # no policy to state (an order under its own legal ground only)
-        statement = build_statement(request, req.citations[0], facts, now.date())
+        citation = req.citations[0] if req.citations else order_citation(order)
+        if citation is None:
+            return  # a job of an action that restricts nothing
+        statement = build_statement(request, citation, facts, now.date())
         self.ledger.put_statement(request.puid, req.job_id,
                                   statement.model_dump(mode="json", exclude_none=True))
 
@@ -147,19 +156,17 @@ class TakedownActivities:
     async def record_on_cases(self, note: TakedownNote) -> int:
         """Tell the subjects' open review cases that this job acted on them (a signal each)."""
         told = 0
+        status = ItemStatus.REVERSED if note.reversed else ItemStatus.DONE
         items = self.ledger.takedown_items(note.job_id, note.after_seq, note.until_seq,
-                                           status=ItemStatus.DONE)
+                                           status=status)
         for item in items:
-            case_id = case_id_for(item.subject, self.case_prefix)
-            row = self.ledger.case(case_id)
-            if row is None or row.state == "closed":
-                continue
-            try:
-                await self.client.get_workflow_handle(case_id).signal(
-                    "record_takedown", note.model_copy(update={"subject": item.subject}))
-                told += 1
-            except RPCError:
-                continue  # the case has just ended: nothing to record on
+            for case_id in self.ledger.open_review_cases(item.subject):  # follow-ups too
+                try:
+                    await self.client.get_workflow_handle(case_id).signal(
+                        "record_takedown", note.model_copy(update={"subject": item.subject}))
+                    told += 1
+                except RPCError:
+                    continue  # the case has just ended: nothing to record on
             activity.heartbeat(item.seq)
         return told
 
@@ -190,8 +197,9 @@ class TakedownActivities:
         self.ledger.put_message(
             f"{job.job_uid}-report", job.job_id, "outbox", f"authority:{job.order.authority}",
             MessageKind.ORDER_REPORT,
-            f"Order {job.order.reference} ({job.order.legal_ground}): {job.action.value}, "
-            f"finished {datetime.now(UTC):%Y-%m-%dT%H:%MZ}.\n" + "\n".join(lines))
+            f"Order {job.order.reference} ({job.order.legal_ground}), due "
+            f"{job.order.deadline:%Y-%m-%d}: {job.action.value}, finished "
+            f"{datetime.now(UTC):%Y-%m-%dT%H:%MZ}.\n" + "\n".join(lines))
         return len(lines)
 
     def all(self) -> list[Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
+    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
@@ -324,16 +325,22 @@ class CaseworkClient:
         the same job."""
         subjects = parse_ids(list(lines))
         [act] = parse_actions([action])
+        if act is Action.NO_ACTION:
+            raise InvalidInput("a takedown acts: no_action is not an action for a job")
         if unknown := [p for p in policy_ids if p not in self.pack().by_id]:
             raise InvalidInput(f"unknown policy id(s) {', '.join(unknown)}")
+        if act.restricts and not policy_ids and order is None:
+            raise InvalidInput(f"name the policy a {act.value} job enforces (--policy): each "
+                               "subject gets a statement of reasons citing it")
         self.directory.require(requester, Role.REVIEWER)
         req = build(TakedownRequest, action=act, policy_ids=list(policy_ids), reason=reason,
                     requester=requester, items=len(subjects),
                     kinds=sorted({s.kind for s in subjects}), order=order)
         digest = hashlib.sha256("\x1f".join(
-            [requester, act.value, order.reference if order else "", *map(str, subjects)]
-        ).encode()).hexdigest()[:16]
+            [requester, act.value, reason, order.reference if order else "",
+             *map(str, subjects)]).encode()).hexdigest()[:16]
         job_id = f"{self.settings.case_prefix}-takedown-{digest}"
+        await self._not_ended(job_id)
         self.ledger.put_takedown_items(job_id, subjects)
         try:
             await self.temporal.start_workflow(
@@ -344,6 +351,20 @@ class CaseworkClient:
         except RPCError as e:
             raise Unavailable(f"Temporal unavailable: {e.message}") from None
         return await self._planned(job_id)
+
+    async def _not_ended(self, job_id: str) -> None:
+        """The same job asked again joins it while it runs; once it has ended it is refused
+        (its items are spent: a new job needs a new reason)."""
+        try:
+            desc = await self.temporal.get_workflow_handle(job_id).describe(
+                rpc_timeout=self.read_timeout)
+        except RPCError as e:
+            if e.status is RPCStatusCode.NOT_FOUND:
+                return
+            raise Unavailable(f"Temporal unavailable: {e.message}") from None
+        if desc.status is not WorkflowExecutionStatus.RUNNING:
+            raise Refused(f"job {job_id} with these subjects and this reason has ended "
+                          f"({desc.status.name.lower()}); give a new reason to act again")
 
     async def _planned(self, job_id: str, wait_s: float = 10) -> JobSummary:
         """The job once it has read the pack and knows whether it waits for approval (or as

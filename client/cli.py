@@ -268,6 +268,17 @@ def _bar(j: Any, width: int = 40) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {_job_line(j)}"
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _read_ids(path: str) -> list[str]:
     try:
         return Path(path).read_text().splitlines()
@@ -696,7 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
     queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)
     sp = cmd(queue, "list", queue_list, "open cases, most urgent first")
     sp.add_argument("queue", nargs="?")
-    sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--limit", type=_positive, default=50)
     sp = cmd(queue, "claim", queue_claim, "claim the most urgent unassigned case")
     sp.add_argument("queue")
     sp.add_argument("--reviewer", required=True)
@@ -734,7 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", required=True)
     sp = cmd(sb, "list", sandbox_list, "subjects and their status")
     sp.add_argument("--kind", choices=[k.value for k in SubjectKind])
-    sp.add_argument("--limit", type=int, default=1000)
+    sp.add_argument("--limit", type=_positive, default=1000)
     sp.add_argument("--shop", help="only this shop's listings")
     sp.add_argument("--ids", action="store_true", help="KIND:ID lines, for a takedown's --file")
     cmd(sb, "show", sandbox_show, "one subject").add_argument("subject")

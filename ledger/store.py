@@ -413,6 +413,13 @@ class Ledger:
                           "ORDER BY opened_at DESC LIMIT 1", (case_id,))
         return _entry(rows[0]) if rows else None
 
+    def open_review_cases(self, subject: Subject) -> list[str]:
+        """The subject's review cases not yet closed (a case and its open follow-ups)."""
+        return [r[0] for r in self._read(
+            "SELECT DISTINCT case_id FROM cases WHERE subject_kind = ? AND subject_id = ? "
+            "AND lifecycle = 'review' AND state <> 'closed'",
+            (subject.kind.value, subject.id))]
+
     def count(self, states: Sequence[str]) -> int:
         """How many cases are in these states (the queue index answers it)."""
         marks = ", ".join("?" * len(states))

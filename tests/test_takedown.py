@@ -62,6 +62,39 @@ async def test_a_bulk_job_acts_once_on_each_subject_and_tells_each_seller_once(
     assert [e.event for e in recorded.timeline][-1] == "takedown_recorded"
     again = await cw.takedown(lines, "remove", "counterfeit sweep", "alice", ["counterfeit"])
     assert again.job_id == job.job_id  # the same job asked again is the same job
+    await cw.steer_takedown(job.job_id, "reverse", "alice")
+    back = await _finished(cw, job.job_id, "closed")
+    assert (back.progress.reversed, back.progress.reversal_failed) == (20, 0)
+    lifted = await eventually(lambda: cw.show(case.case_id), lambda c: not c.in_force)
+    assert "remove reversed by takedown job" in lifted.timeline[-1].detail
+    with pytest.raises(Refused, match="has ended"):
+        await cw.takedown(lines, "remove", "counterfeit sweep", "alice", ["counterfeit"])
+
+
+async def test_a_reverse_sent_while_a_batch_runs_restores_everything(
+        small_batches: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    cw = small_batches
+    job = await cw.takedown(CLEARANCE, "disable", "recall", "bob", ["recalled-products"])
+    await eventually(lambda: cw.takedown_status(job.job_id),
+                     lambda j: j.progress.done >= 10 and j.in_flight, interval=0.02)
+    await cw.steer_takedown(job.job_id, "cancel", "bob")
+    await cw.steer_takedown(job.job_id, "reverse", "bob")  # the batch may still be acting
+    back = await _finished(cw, job.job_id, "closed")
+    assert back.progress.reversed == back.progress.done > 0
+    assert sandbox_disabled(sandbox) == []
+
+
+async def test_what_cannot_be_reversed_or_acted_on_is_refused(
+        small_batches: CaseworkClient) -> None:
+    cw = small_batches
+    job = await cw.takedown(CLEARANCE[:2], "warn", "final warning", "bob")
+    await _finished(cw, job.job_id)
+    with pytest.raises(Refused, match="warn cannot be reversed"):
+        await cw.steer_takedown(job.job_id, "reverse", "bob")
+    with pytest.raises(InvalidInput, match="no_action is not an action"):
+        await cw.takedown(CLEARANCE[:2], "no_action", "x", "bob")
+    with pytest.raises(InvalidInput, match="name the policy"):
+        await cw.takedown(CLEARANCE[:2], "remove", "x", "bob")
 
 
 async def test_pause_resume_cancel_and_reverse(small_batches: CaseworkClient,
@@ -122,7 +155,7 @@ async def test_an_authority_order_runs_at_once_and_reports_every_item(
                            legal_ground="Art. 9 DSA order, Opium Act s. 3",
                            deadline="2026-12-01")  # type: ignore[arg-type]
     job = await cw.takedown([*LISTINGS, "listing:L-9998"], "remove", order.legal_ground,
-                            "dana", ["drugs"], order=order)
+                            "dana", order=order)  # no policy of the pack: the order's ground
     done = await _finished(cw, job.job_id)  # 61 items, no approval wait
     assert (done.progress.done, done.progress.skipped) == (60, 1)
     [report] = [m for m in cw.ledger.messages(job.job_id) if m["kind"] == "order_report"]
@@ -132,6 +165,8 @@ async def test_an_authority_order_runs_at_once_and_reports_every_item(
     sor = next(s for s in cw.statements() if s["puid"].startswith(job.job_id))
     assert sor["source_type"] == "SOURCE_TYPE_OTHER_NOTIFICATION"
     assert sor["source_identity"] == "police-nl" and "ORD-2026-117" in sor["decision_facts"]
+    assert sor["illegal_content_legal_ground"] == order.legal_ground
+    assert len([s for s in cw.statements() if s["puid"].startswith(job.job_id)]) == 60
 
 
 @pytest.mark.parametrize(("lines", "why"), [

@@ -396,11 +396,23 @@ class ReviewWorkflow:
         """A takedown job acted on this case's subject: recorded, and in force (so a decision
         here does not apply it a second time)."""
         assert note.subject is not None
-        self.case.in_force.append(EnforcementResult(
-            action=note.action, target=note.subject, applied=True,
-            detail=f"takedown job {note.job_id}", applied_at=workflow.now()))
-        self.journal.event(Actor.ENFORCER, Event.TAKEDOWN_RECORDED,
-                           f"{note.action.value} by takedown job {note.job_id}: {note.reason}")
+        by_job = f"takedown job {note.job_id}"
+        mine = [e for e in self.case.in_force if e.detail == by_job and e.action is note.action]
+        if note.reversed:  # the job undid it: no longer in force
+            if not mine:
+                return
+            self.case.in_force = [e for e in self.case.in_force if e not in mine]
+            self.journal.event(Actor.ENFORCER, Event.TAKEDOWN_RECORDED,
+                               f"{note.action.value} reversed by takedown job {note.job_id}")
+        else:
+            if mine:
+                return  # told again (a retried activity)
+            self.case.in_force.append(EnforcementResult(
+                action=note.action, target=note.subject, applied=True, detail=by_job,
+                applied_at=workflow.now()))
+            self.journal.event(Actor.ENFORCER, Event.TAKEDOWN_RECORDED,
+                               f"{note.action.value} by takedown job {note.job_id}: "
+                               f"{note.reason}")
         await self.journal.commit()
 
     @workflow.update

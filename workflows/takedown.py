@@ -188,7 +188,8 @@ class TakedownWorkflow:
         job.started_at = job.started_at or workflow.now()
         before = job.position
         result = await self._batch(reverse=False)
-        job.position = result.last_seq
+        if job.state != "reversing":  # a reverse sent during the batch starts from the top
+            job.position = result.last_seq
         elapsed = (workflow.now() - job.started_at).total_seconds()
         p = job.progress
         p.done, p.failed, p.skipped = (p.done + result.done, p.failed + result.failed,
@@ -207,7 +208,8 @@ class TakedownWorkflow:
 
     async def _batch(self, reverse: bool) -> BatchResult:
         job, req = self.job, self.job.request
-        size = job.settings.batch_size
+        # A batch lasts a minute at most at the job's rate (well inside its timeouts).
+        size = min(job.settings.batch_size, max(1, int(job.settings.rate_per_s * 60)))
         batch = BatchRequest(
             job_id=job.case_id, job_uid=job.case_uid, after_seq=job.position, size=size,
             action=req.action, reverse=reverse, reason=req.reason,
@@ -274,16 +276,28 @@ class TakedownWorkflow:
 
     async def _in_reversing(self) -> None:
         job = self.job
+        before = job.position
         result = await self._batch(reverse=True)
         job.position = result.last_seq
         job.progress.reversed += result.reversed
+        job.progress.reversal_failed += result.reversal_failed
+        if workflow.patched("reversal-recorded-on-cases"):
+            await self.out.call("the review cases", TakedownActivities.record_on_cases,
+                                TakedownNote(job_id=job.case_id, action=job.request.action,
+                                             reason=job.request.reason, after_seq=before,
+                                             until_seq=result.last_seq, reversed=True), LONG)
         if result.exhausted:
             self.lc.fire("finish_reversal")
+            failed = job.progress.reversal_failed
             self.journal.event(Actor.ENFORCER, Event.REVERSED,
-                               f"{job.progress.reversed} item(s) reversed")
+                               f"{job.progress.reversed} item(s) reversed"
+                               + (f", {failed} the marketplace would not undo" if failed
+                                  else ""))
         await self.journal.commit()
 
     async def _in_reversed(self) -> None:
+        if self.job.request.shop_review_id and not self.job.review_told:
+            await self._tell_review(self.job.request.shop_review_id)
         self.lc.fire("close")
         self.journal.event(Actor.SLA_CLOCK, Event.CLOSED)
         await self.journal.commit()

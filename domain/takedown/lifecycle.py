@@ -28,7 +28,7 @@ TAKEDOWN_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "finish", "source": "executing", "dest": "partially_failed",
      "conditions": "has_failures"},
     {"trigger": "finish", "source": "executing", "dest": "completed", "unless": "has_failures"},
-    {"trigger": "reverse", "source": FINISHED, "dest": "reversing", "conditions": "by_requester"},
+    {"trigger": "reverse", "source": FINISHED, "dest": "reversing", "conditions": "reversible"},
     {"trigger": "finish_reversal", "source": "reversing", "dest": "reversed"},
     {"trigger": "close", "source": [*FINISHED, "reversed"], "dest": "closed"},
 ]
@@ -60,6 +60,15 @@ class TakedownGuards(Guards):
     def by_requester(self, req: JobCommand) -> bool:
         return self.why_not_command(req) is None
 
+    def why_not_reverse(self, req: JobCommand) -> str | None:
+        action = self.record.request.action
+        if action.reversal is None:
+            return f"{action.value} cannot be reversed"
+        return self.why_not_command(req)
+
+    def reversible(self, req: JobCommand) -> bool:
+        return self.why_not_reverse(req) is None
+
     def has_failures(self) -> bool:
         return self.record.progress.failed > 0
 
@@ -68,5 +77,5 @@ TAKEDOWN = Declaration(
     name="takedown", states=TAKEDOWN_STATES, transitions=TAKEDOWN_TRANSITIONS,
     guards=TakedownGuards, noun="job",
     reasons={"approve": TakedownGuards.why_not_approve,
-             **{t: TakedownGuards.why_not_command
-                for t in ("pause", "resume", "cancel", "reverse")}})
+             "reverse": TakedownGuards.why_not_reverse,
+             **{t: TakedownGuards.why_not_command for t in ("pause", "resume", "cancel")}})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, computed_field
 
 from domain.core import (
     Action,
@@ -18,6 +18,7 @@ from domain.core import (
     Model,
     PolicyIds,
     PolicyRef,
+    Priority,
     Reason,
     Subject,
     SubjectKind,
@@ -35,6 +36,7 @@ class ItemStatus(StrEnum):
     FAILED = "failed"  # retried, then given up: the error is kept
     SKIPPED = "skipped"  # the marketplace does not know it, or refuses it for good
     REVERSED = "reversed"
+    REVERSAL_FAILED = "reversal_failed"  # acted on, and the marketplace would not undo it
 
 
 def parse_ids(lines: list[str]) -> list[Subject]:
@@ -72,6 +74,20 @@ class AuthorityOrder(Model):
     deadline: date
 
 
+def order_citation(order: AuthorityOrder | None) -> PolicyRef | None:
+    """What a statement cites for an order that names no policy of the pack: the order's own
+    legal ground, as illegal content of a category the order does not specify."""
+    if order is None:
+        return None
+    return PolicyRef(
+        id=f"order-{order.reference}", title=f"Order {order.reference} of {order.authority}",
+        queue=TAKEDOWN_QUEUE, priority=Priority.P0,
+        category="STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE",
+        ground="DECISION_GROUND_ILLEGAL_CONTENT", legal_reference=order.legal_ground,
+        explanation=f"Order {order.reference} of {order.authority} (DSA Art. 9) to act against "
+                    "this content as illegal.")
+
+
 class TakedownRequest(Model):
     """A job as a requester asks for it; its items are already in the ledger."""
 
@@ -105,10 +121,12 @@ class Progress(Model):
     failed: int = 0
     skipped: int = 0
     reversed: int = 0
+    reversal_failed: int = 0
     total: int = 0
     rate_per_s: float = 0.0
     eta_s: float | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def remaining(self) -> int:
         return self.total - self.done - self.failed - self.skipped
@@ -140,11 +158,13 @@ class BatchResult(Model):
     failed: int = 0
     skipped: int = 0
     reversed: int = 0
+    reversal_failed: int = 0
     exhausted: bool = False  # no items after `last_seq`
 
 
 class TakedownNote(Model):
-    """What a review case records of a job that acted on its subject."""
+    """What a review case records of a job that acted on its subject (or, `reversed`, undid
+    what it did)."""
 
     job_id: str
     action: Action
@@ -152,6 +172,7 @@ class TakedownNote(Model):
     after_seq: int = 0
     until_seq: int = 0
     subject: Subject | None = None
+    reversed: bool = False
 
 
 class JobNotice(Model):
