@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Sequence
 
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
@@ -65,7 +66,8 @@ def use_bytecode_cache(settings: Settings) -> None:
 
 
 def build_worker(client: Client, settings: Settings,
-                 executor: concurrent.futures.ThreadPoolExecutor) -> Worker:
+                 executor: concurrent.futures.ThreadPoolExecutor,
+                 workflows: Sequence[type] = tuple(WORKFLOWS)) -> Worker:
     cases = build_activities(settings)
     escalations = EscalationActivities(client, cases.pack, settings.task_queue,
                                        settings.case_prefix)
@@ -75,7 +77,7 @@ def build_worker(client: Client, settings: Settings,
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
+        workflows=list(workflows),
         activities=[*cases.all(), IntakeActivities(client).forward_report, *escalations.all(),
                     *takedowns.all(), *shops.all()],
         activity_executor=executor,

@@ -376,6 +376,39 @@ def _review_report(r: Any) -> str:
     return "\n".join(lines)
 
 
+async def ops_stuck(args: argparse.Namespace) -> None:
+    from client.ops import Ops
+    from domain.ops import StuckKind
+
+    kind = errors.parse_members(StuckKind, [args.kind], "kind")[0] if args.kind else None
+    rows = await Ops(await _client(args)).stuck(kind)
+    _emit(args, rows, lambda rs: "\n".join(
+        f"{r.case_id}  {r.lifecycle:<11} {r.state:<17} {r.kind:<21} {r.reason}\n"
+        f"    -> {r.suggested}" for r in rs) or "(nothing stuck)")
+
+
+async def ops_explain(args: argparse.Namespace) -> None:
+    from client.ops import Ops
+
+    _emit(args, await Ops(await _client(args)).explain(args.case_id), _explanation)
+
+
+def _explanation(x: Any) -> str:
+    since = f" since {x.since:%Y-%m-%d %H:%M:%SZ}" if x.since else ""
+    lines = [f"{x.case_id}  {x.lifecycle}  {x.state}{since}  (workflow {x.status})"]
+    if x.waiting_on:
+        lines.append(f"waits on {x.waiting_on}")
+    if x.task_attempt > 1:
+        lines.append(f"its workflow task is on attempt {x.task_attempt}: it keeps failing")
+    lines += [f"activity {a.activity}: attempt {a.attempt}, {a.state}"
+              + (f", last error: {a.last_failure}" if a.last_failure else "")
+              for a in x.pending_activities]
+    lines += ["recent:"] + [f"  {e.at:%Y-%m-%d %H:%M:%SZ}  {e.actor:<14} {e.event:<18} "
+                            f"{e.detail}" for e in x.recent]
+    lines += [f"stuck: {s.kind}: {s.reason}\n  repair: {s.suggested}" for s in x.stuck]
+    return "\n".join(lines)
+
+
 async def queue_list(args: argparse.Namespace) -> None:
     from client.api import CaseworkClient
 
@@ -703,6 +736,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--outcome", required=True, help="clear|warn|remove_hits|suspend_shop")
     sp.add_argument("--reason", required=True)
     sp.add_argument("--policy", nargs="+", help="what a warning or suspension cites")
+
+    ops = sub.add_parser("ops", help="find and explain stuck records").add_subparsers(
+        dest="cmd", required=True)
+    sp = cmd(ops, "stuck", ops_stuck, "stuck records of every lifecycle, why, and the repair")
+    sp.add_argument("--kind", help="only this kind (e.g. needs_attention, task_failing)")
+    sp = cmd(ops, "explain", ops_explain, "one record: state, waits, activities, recent events")
+    sp.add_argument("case_id")
 
     queue = sub.add_parser("queue", help="queues").add_subparsers(dest="cmd", required=True)
     sp = cmd(queue, "list", queue_list, "open cases, most urgent first")

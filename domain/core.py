@@ -536,6 +536,8 @@ class QueueEntry(Model):
     policy_ids: list[str]
     opened_at: datetime
     updated_at: datetime
+    waiting_on: str | None = None  # a dependency failing past its alert
+    state_since: datetime | None = None  # when the row entered its state
 
 
 

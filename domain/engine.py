@@ -39,6 +39,15 @@ class Declaration:
     noun: str = "case"  # what the refusals call the record: "cannot claim a case in …"
 
     @property
+    def final_states(self) -> list[str]:
+        """States no transition leaves: the record's life is over there."""
+        sources: set[str] = set()
+        for t in self.transitions:
+            src = t["source"]
+            sources.update([src] if isinstance(src, str) else src)
+        return [s for s in self.states if s not in sources]
+
+    @property
     def a_noun(self) -> str:
         """The noun with its article: "a case", "an escalation"."""
         return f"{'an' if self.noun[:1] in 'aeiou' else 'a'} {self.noun}"

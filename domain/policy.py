@@ -107,6 +107,24 @@ class ShopReviewConfig(_Strict):
     strike_window_days: float = Field(default=90, gt=0)
 
 
+class OpsConfig(_Strict):
+    """When ops call a record stuck: longer than `state_hours[state]` in a state (states not
+    named are looked after by their own SLA or are meant to rest), a claim held longer than
+    `claim_hours`, a job paused longer than `paused_hours` or executing with no progress for
+    `stalled_minutes`, an activity past `retry_attempts`. `grace_minutes` lets a lapsed lease
+    or a deadline's own timer act first. Short values make drills quick."""
+
+    state_hours: dict[str, float] = Field(default_factory=lambda: {
+        "screening": 1, "enforcing": 1, "notifying": 1, "decided": 1, "planned": 1,
+        "reversing": 2, "filed": 1, "upheld": 1, "overturned": 1, "modified": 1,
+        "notified": 1, "resolved": 1, "on_hold": 48})
+    claim_hours: float = Field(default=8, gt=0)
+    paused_hours: float = Field(default=24, gt=0)
+    stalled_minutes: float = Field(default=30, gt=0)
+    retry_attempts: int = Field(default=3, ge=1)
+    grace_minutes: float = Field(default=5, ge=0)
+
+
 class SourceDefault(_Strict):
     queue: str
     priority: Priority
@@ -133,6 +151,7 @@ class PolicyPack(_Strict):
     appeals_queue: str = "appeals"
     takedowns: TakedownConfig = Field(default_factory=TakedownConfig)
     shop_reviews: ShopReviewConfig = Field(default_factory=ShopReviewConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
     dispute_settlement: str = "a certified out-of-court dispute settlement body (DSA Art. 21)"
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
 

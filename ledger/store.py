@@ -138,25 +138,32 @@ SCHEMA = [
 _CASE_COLUMNS = (
     "case_uid, case_id, revision, state, queue, priority, priority_rank, assignee, lease_expires_at, "
     "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, lifecycle, "
-    "updated_at"
+    "waiting_on, state_since, updated_at"
 )
 _AUDIT_COLUMNS = "case_uid, case_id, seq, at, actor, event, detail"
-_LIFECYCLE_COLUMN = "lifecycle TEXT NOT NULL DEFAULT 'review'"
+# Columns added since the first release: ledgers made before get them (`lifecycle`: their
+# rows are reviews; `state_since` NULL: since the row's last write).
+_ADDED_COLUMNS = {"lifecycle": "lifecycle TEXT NOT NULL DEFAULT 'review'",
+                  "waiting_on": "waiting_on TEXT", "state_since": "state_since TEXT"}
 _OUTBOX_COLUMNS = "message_id, case_id, channel, recipient, kind, body, created_at"
 _PEOPLE_COLUMNS = "id, name, roles, queues, active, created_at, updated_at"
 _PERSON = f"SELECT {_PEOPLE_COLUMNS} FROM people WHERE id = ?"
 
 _UPSERT_CASE = (
-    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 17)}) "
+    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 19)}) "
     "ON CONFLICT (case_uid) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS.split(", ") if c != "case_uid")
+    + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS.split(", ")
+                if c not in ("case_uid", "state_since"))
+    # when the row entered its state: kept while the state stays (the SET reads the old row)
+    + ", state_since = CASE WHEN cases.state = excluded.state THEN cases.state_since "
+      "ELSE excluded.state_since END"
     + " WHERE cases.revision < excluded.revision"
 )
 
 # What a rebuild must reproduce, as (table, columns, order): write times left out. The outbox
 # (what was sent) and ledger-held reports are records of their own, not derived from workflows.
 _DUMPED = (
-    ("cases", _CASE_COLUMNS.removesuffix(", updated_at"), "case_uid"),
+    ("cases", _CASE_COLUMNS.removesuffix(", state_since, updated_at"), "case_uid"),
     ("audit", _AUDIT_COLUMNS, "case_uid, seq"),
     ("statements", "puid, case_id, body", "puid"),
 )
@@ -204,12 +211,13 @@ class Ledger:
         (a rebuild from the workflows): write every event the ledger lacks, whatever the
         revision of its row, so a rebuild is safe while workers write.
         """
+        now = _iso(datetime.now(UTC))
         row = (
             case.case_uid, case.case_id, case.revision, case.state, case.queue, case.priority.value,
             case.priority.rank, case.assignee, _iso(case.lease_expires_at),
             _iso(case.sla_deadline), int(case.sla_breached), case.subject.kind.value,
             case.subject.id, json.dumps(case.policy_ids), _iso(case.opened_at), case.lifecycle,
-            _iso(datetime.now(UTC)),
+            case.waiting_on, now, now,
         )
 
         def upsert(cur: _Cursor) -> bool:
@@ -426,6 +434,13 @@ class Ledger:
         return int(self._read(f"SELECT COUNT(*) FROM cases WHERE state IN ({marks})",
                               tuple(states))[0][0])
 
+    def open_rows(self, final: Sequence[str]) -> list[QueueEntry]:
+        """Every record not in one of the `final` states, oldest first (ops' stuck scan)."""
+        marks = ", ".join("?" * len(final))
+        return [_entry(r) for r in self._read(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE state NOT IN ({marks}) ORDER BY opened_at",
+            tuple(final))]
+
     def queue_depths(self) -> dict[str, int]:
         return dict(self._read(
             "SELECT queue, COUNT(*) FROM cases WHERE state = 'queued' GROUP BY queue"))
@@ -481,16 +496,17 @@ def _create_schema(cur: _Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(?)", (int.from_bytes(b"casework"),))
     for stmt in SCHEMA:
         cur.execute(stmt)
-    # Added since the first release: ledgers made before get the column (their rows: reviews).
-    if cur.postgres:
-        cur.execute(f"ALTER TABLE cases ADD COLUMN IF NOT EXISTS {_LIFECYCLE_COLUMN}")
-    elif "lifecycle" not in {r[1] for r in cur.query("PRAGMA table_info(cases)")}:
-        cur.execute(f"ALTER TABLE cases ADD COLUMN {_LIFECYCLE_COLUMN}")
+    have = set() if cur.postgres else {r[1] for r in cur.query("PRAGMA table_info(cases)")}
+    for name, column in _ADDED_COLUMNS.items():
+        if cur.postgres:
+            cur.execute(f"ALTER TABLE cases ADD COLUMN IF NOT EXISTS {column}")
+        elif name not in have:
+            cur.execute(f"ALTER TABLE cases ADD COLUMN {column}")
 
 
 def _entry(r: Sequence[Any]) -> QueueEntry:
     (case_uid, case_id, _rev, state, queue, priority, _rank, assignee, lease, sla, breached, kind, sid,
-     policy_ids, opened, lifecycle, updated) = r
+     policy_ids, opened, lifecycle, waiting_on, state_since, updated) = r
     return QueueEntry(
         lifecycle=lifecycle,
         case_uid=case_uid, case_id=case_id, state=state, queue=queue, priority=Priority(priority),
@@ -498,6 +514,7 @@ def _entry(r: Sequence[Any]) -> QueueEntry:
         lease_expires_at=_dt(lease), sla_deadline=_dt(sla), sla_breached=bool(breached),
         subject=Subject(kind=SubjectKind(kind), id=sid), policy_ids=json.loads(policy_ids),
         opened_at=_dt(opened), updated_at=_dt(updated),  # type: ignore[arg-type]
+        waiting_on=waiting_on, state_since=_dt(state_since) or _dt(updated),
     )
 
 

@@ -13,7 +13,11 @@ from workflows import search_attributes
 # Measured on this kind of machine (TEMPORAL-NOTES): WAL + synchronous=normal runs a case-like
 # load ~2.6x faster and stays crash-safe; a faster transfer poller cuts one case's latency ~4x.
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
-DYNAMIC_CONFIG = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000"]
+# A workflow task failing twice in a row sets `TemporalReportedProblems` (default: 5), so
+# `casework ops stuck` and the UI find it through visibility within seconds.
+DYNAMIC_CONFIG = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+                  "--dynamic-config-value",
+                  "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=2"]
 
 
 def binary(name: str) -> str:

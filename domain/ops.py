@@ -1,0 +1,122 @@
+"""Stuck records, as ops see them: each kind with its reason and the command that repairs it.
+
+Pure rules over a record's ledger row (and, for what only Temporal knows, the facts the caller
+read from it); `client/ops.py` gathers the rows and facts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from domain.core import Model, QueueEntry
+from domain.policy import OpsConfig
+
+# Where a record waits for a decision, an approval or an acknowledgement under its SLA.
+AWAITING = {"awaiting_approval": "an approval", "pending_approval": "an approval",
+            "awaiting_decision": "a senior's decision", "open": "an acknowledgement",
+            "on_hold": "the end of its hold"}
+QUEUED = {"queued"}  # unowned work under an SLA
+CLAIMED = {"in_review"}
+
+
+class StuckKind(StrEnum):
+    SLA_BREACHED_UNOWNED = "sla_breached_unowned"
+    OVERDUE = "overdue"  # an approval, hold, acknowledgement or decision past its SLA
+    IN_STATE_TOO_LONG = "in_state_too_long"
+    CLAIM_LAPSED = "claim_lapsed"
+    CLAIM_TOO_LONG = "claim_too_long"
+    NEEDS_ATTENTION = "needs_attention"
+    JOB_PAUSED = "job_paused"
+    JOB_STALLED = "job_stalled"
+    ACTIVITY_RETRYING = "activity_retrying"
+    TASK_FAILING = "task_failing"
+    LEDGER_LAG = "ledger_lag"
+
+
+class Stuck(Model):
+    case_id: str
+    lifecycle: str
+    state: str
+    queue: str
+    kind: StuckKind
+    reason: str
+    suggested: str
+    since: datetime | None = None
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    minutes = max((now - then).total_seconds() / 60, 0)
+    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
+
+
+def suggestion(row: QueueEntry, kind: StuckKind) -> str:
+    """The command that repairs it (placeholders in capitals)."""
+    cid = row.case_id
+    if kind is StuckKind.NEEDS_ATTENTION:
+        return f"casework case retry {cid} --operator OPERATOR --reason REASON"
+    if kind is StuckKind.TASK_FAILING:
+        return (f"temporal workflow reset -w {cid} --type LastWorkflowTask --reason REASON  "
+                "(after the fixed worker is deployed)")
+    if kind is StuckKind.ACTIVITY_RETRYING:
+        return f"casework ops explain {cid}  (repair the dependency it names; it retries itself)"
+    if kind in (StuckKind.JOB_PAUSED, StuckKind.JOB_STALLED):
+        return (f"casework takedown resume {cid} --requester REQUESTER" if kind is
+                StuckKind.JOB_PAUSED else f"casework takedown status {cid} --items")
+    if kind is StuckKind.OVERDUE:
+        return {"takedown": f"casework takedown approve {cid} --approver SENIOR",
+                "shop_review": f"casework shop decide {cid} --decider SENIOR --outcome OUTCOME "
+                               "--reason REASON",
+                "escalation": f"casework escalation ack {cid} --owner OWNER"}.get(
+            row.lifecycle, f"casework case approve {cid} --approver SENIOR"
+            if row.state == "awaiting_approval" else
+            f"casework case resume {cid} --reviewer {row.assignee or 'REVIEWER'}")
+    if kind in (StuckKind.SLA_BREACHED_UNOWNED, StuckKind.CLAIM_LAPSED,
+                StuckKind.CLAIM_TOO_LONG):
+        return f"casework queue claim {row.queue} --reviewer REVIEWER"
+    if kind is StuckKind.LEDGER_LAG:
+        return "casework ledger rebuild"
+    return f"casework ops explain {cid}"
+
+
+def stuck_in_ledger(row: QueueEntry, now: datetime, cfg: OpsConfig) -> list[Stuck]:
+    """What the ledger row alone shows."""
+    found: list[tuple[StuckKind, str, datetime | None]] = []
+    grace = timedelta(minutes=cfg.grace_minutes)
+    since = row.state_since or row.updated_at
+    if row.state == "needs_attention":
+        found.append((StuckKind.NEEDS_ATTENTION, f"needs a person for {_ago(now, since)}",
+                      since))
+    if row.state in QUEUED and row.sla_breached and not row.assignee:
+        found.append((StuckKind.SLA_BREACHED_UNOWNED, "SLA breached and nobody has claimed it",
+                      row.sla_deadline))
+    if row.state in AWAITING and (row.sla_breached or (
+            row.sla_deadline and row.sla_deadline + grace < now)):
+        found.append((StuckKind.OVERDUE, f"waiting for {AWAITING[row.state]} past its SLA "
+                      f"for {_ago(now, since)}", row.sla_deadline))
+    if row.state in CLAIMED and row.lease_expires_at and row.lease_expires_at + grace < now:
+        found.append((StuckKind.CLAIM_LAPSED, f"{row.assignee}'s lease ended "
+                      f"{_ago(now, row.lease_expires_at)} ago and the claim still holds",
+                      row.lease_expires_at))
+    elif (row.state in CLAIMED and row.assignee
+          and since + timedelta(hours=cfg.claim_hours) < now):
+        found.append((StuckKind.CLAIM_TOO_LONG, f"claimed by {row.assignee} for "
+                      f"{_ago(now, since)}", since))
+    if row.lifecycle == "takedown" and row.state == "paused" and (
+            since + timedelta(hours=cfg.paused_hours) < now):
+        found.append((StuckKind.JOB_PAUSED, f"paused for {_ago(now, since)}", since))
+    if row.lifecycle == "takedown" and row.state == "executing" and (
+            row.updated_at + timedelta(minutes=cfg.stalled_minutes) < now):
+        found.append((StuckKind.JOB_STALLED, f"no progress for {_ago(now, row.updated_at)}",
+                      row.updated_at))
+    if (hours := cfg.state_hours.get(row.state)) is not None and (
+            since + timedelta(hours=hours) < now) and not found:
+        found.append((StuckKind.IN_STATE_TOO_LONG, f"in {row.state} for {_ago(now, since)} "
+                      f"(threshold {hours:g} h)", since))
+    return [stuck(row, kind, reason, at) for kind, reason, at in found]
+
+
+def stuck(row: QueueEntry, kind: StuckKind, reason: str, since: datetime | None = None
+          ) -> Stuck:
+    return Stuck(case_id=row.case_id, lifecycle=row.lifecycle, state=row.state, queue=row.queue,
+                 kind=kind, reason=reason, suggested=suggestion(row, kind), since=since)
