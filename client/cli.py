@@ -393,6 +393,38 @@ async def ops_explain(args: argparse.Namespace) -> None:
     _emit(args, await Ops(await _client(args)).explain(args.case_id), _explanation)
 
 
+async def ops_backlog(args: argparse.Namespace) -> None:
+    from client.ops import Ops
+
+    ops = Ops(await _client(args))
+    while args.watch and not args.json:
+        print("\033[2J\033[H" + _backlog(ops.backlog()), flush=True)
+        await asyncio.sleep(args.every)
+    _emit(args, ops.backlog(), _backlog)
+
+
+def _backlog(queues: list[Any]) -> str:
+    lines = [f"{'queue':<16} {'open':>5} {'breached':>8} {'oldest h':>8} {'24h SLA':>8}  states"]
+    for q in queues:
+        sla = f"{q.sla_compliance_24h:.0%}" if q.sla_compliance_24h is not None else "-"
+        states = ", ".join(f"{s} {n}" for s, n in q.by_state.items())
+        lines.append(f"{q.queue:<16} {q.open:>5} {q.breached:>8} {q.oldest_age_h:>8} "
+                     f"{sla:>8}  {states}")
+    return "\n".join(lines)
+
+
+async def ops_workers(args: argparse.Namespace) -> None:
+    from client.ops import Ops
+
+    w = await Ops(await _client(args)).workers()
+    _emit(args, w, lambda w: "\n".join(
+        [f"task queue {w.task_queue}: " + ("workers polling" if w.ok else
+                                           "NO WORKER has polled in the last minute")]
+        + [f"  {p.kind:<8} {p.identity}  last poll {p.age_s}s ago" for p in w.pollers]))
+    if not w.ok:
+        raise errors.Unavailable(f"no casework worker polls task queue {w.task_queue}")
+
+
 def _explanation(x: Any) -> str:
     since = f" since {x.since:%Y-%m-%d %H:%M:%SZ}" if x.since else ""
     lines = [f"{x.case_id}  {x.lifecycle}  {x.state}{since}  (workflow {x.status})"]
@@ -741,6 +773,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", required=True)
     sp = cmd(ops, "stuck", ops_stuck, "stuck records of every lifecycle, why, and the repair")
     sp.add_argument("--kind", help="only this kind (e.g. needs_attention, task_failing)")
+    sp = cmd(ops, "backlog", ops_backlog, "per queue: open by state, oldest, breached, 24 h SLA")
+    sp.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
+    sp.add_argument("--every", type=_positive, default=5, help="seconds between refreshes")
+    cmd(ops, "workers", ops_workers, "who polls casework's task queue (exit 6: nobody)")
     sp = cmd(ops, "explain", ops_explain, "one record: state, waits, activities, recent events")
     sp.add_argument("case_id")
 

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.enums.v1 import PendingActivityState, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -51,6 +53,30 @@ class Explanation(BaseModel):
     stuck: list[Stuck] = []
 
 
+class QueueBacklog(BaseModel):
+    queue: str
+    open: int
+    by_state: dict[str, int]
+    breached: int
+    oldest_opened_at: datetime | None = None
+    oldest_age_h: float = 0
+    decided_24h: int = 0
+    sla_compliance_24h: float | None = None  # share decided within their SLA (None: none)
+
+
+class Poller(BaseModel):
+    kind: str  # workflow | activity
+    identity: str
+    last_access: datetime | None = None
+    age_s: float | None = None
+
+
+class Workers(BaseModel):
+    task_queue: str
+    pollers: list[Poller]
+    ok: bool  # a worker polls both kinds of task within the last minute
+
+
 class Ops:
     def __init__(self, cw: CaseworkClient) -> None:
         self.cw = cw
@@ -69,6 +95,49 @@ class Ops:
             if desc is not None:
                 found += _from_description(row, desc, cfg.retry_attempts)
         return [s for s in found if kind is None or s.kind is kind]
+
+    def backlog(self) -> list[QueueBacklog]:
+        now = datetime.now(UTC)
+        decided = self.cw.ledger.decided_since(now - timedelta(hours=24))
+        queues: dict[str, QueueBacklog] = {}
+        for queue, state, n, breached, oldest in self.cw.ledger.backlog(FINAL):
+            q = queues.setdefault(queue, QueueBacklog(queue=queue, open=0, by_state={},
+                                                      breached=0))
+            q.open, q.breached = q.open + n, q.breached + breached
+            q.by_state[state] = n
+            opened = datetime.fromisoformat(oldest)
+            if q.oldest_opened_at is None or opened < q.oldest_opened_at:
+                q.oldest_opened_at = opened
+                q.oldest_age_h = round((now - opened).total_seconds() / 3600, 1)
+        for queue, (n, late) in decided.items():
+            q = queues.setdefault(queue, QueueBacklog(queue=queue, open=0, by_state={},
+                                                      breached=0))
+            q.decided_24h, q.sla_compliance_24h = n, round((n - late) / n, 3)
+        return sorted(queues.values(), key=lambda q: q.queue)
+
+    async def workers(self) -> Workers:
+        """Who polls casework's task queue, and when they last did."""
+        now = datetime.now(UTC)
+        pollers = []
+        for kind, tq_type in (("workflow", TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+                              ("activity", TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)):
+            try:
+                answer = await self.cw.temporal.workflow_service.describe_task_queue(
+                    DescribeTaskQueueRequest(
+                        namespace=self.cw.temporal.namespace, task_queue_type=tq_type,
+                        task_queue=TaskQueue(name=self.cw.settings.task_queue)),
+                    timeout=self.cw.read_timeout)
+            except RPCError as e:
+                raise Unavailable(f"Temporal: {e.message}") from None
+            for p in answer.pollers:
+                seen = p.last_access_time.ToDatetime(tzinfo=UTC) if p.HasField(
+                    "last_access_time") else None
+                pollers.append(Poller(kind=kind, identity=p.identity, last_access=seen,
+                                      age_s=round((now - seen).total_seconds(), 1)
+                                      if seen else None))
+        fresh = {p.kind for p in pollers if p.age_s is not None and p.age_s < 60}
+        return Workers(task_queue=self.cw.settings.task_queue, pollers=pollers,
+                       ok=fresh == {"workflow", "activity"})
 
     async def _failing_tasks(self, rows: dict[str, QueueEntry]) -> list[Stuck]:
         query = (f"TaskQueue = '{self.cw.settings.task_queue}' AND ExecutionStatus = 'Running' "

@@ -105,6 +105,7 @@ SCHEMA = [
         PRIMARY KEY (job_id, seq)
     )""",
     "CREATE INDEX IF NOT EXISTS takedown_items_status_idx ON takedown_items (job_id, status)",
+    "CREATE INDEX IF NOT EXISTS audit_event_idx ON audit (event, at)",
     """CREATE TABLE IF NOT EXISTS strikes (
         case_uid TEXT PRIMARY KEY,
         case_id TEXT NOT NULL,
@@ -440,6 +441,23 @@ class Ledger:
         return [_entry(r) for r in self._read(
             f"SELECT {_CASE_COLUMNS} FROM cases WHERE state NOT IN ({marks}) ORDER BY opened_at",
             tuple(final))]
+
+    def backlog(self, final: Sequence[str]) -> list[tuple[str, str, int, int, str]]:
+        """Per queue and state of the open records: how many, how many breached, the oldest
+        opening."""
+        marks = ", ".join("?" * len(final))
+        return [(q, st, int(n), int(b or 0), str(oldest)) for q, st, n, b, oldest in self._read(
+            f"SELECT queue, state, COUNT(*), SUM(sla_breached), MIN(opened_at) FROM cases "
+            f"WHERE state NOT IN ({marks}) GROUP BY queue, state ORDER BY queue, state",
+            tuple(final))]
+
+    def decided_since(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """Per queue: records decided since `since`, and how many of them past their SLA."""
+        return {q: (int(n), int(b or 0)) for q, n, b in self._read(
+            "SELECT c.queue, COUNT(DISTINCT c.case_uid), "
+            "COUNT(DISTINCT CASE WHEN c.sla_breached = 1 THEN c.case_uid END) "
+            "FROM audit a JOIN cases c ON c.case_uid = a.case_uid "
+            "WHERE a.event = 'decided' AND a.at >= ? GROUP BY c.queue", (_iso(since),))}
 
     def queue_depths(self) -> dict[str, int]:
         return dict(self._read(

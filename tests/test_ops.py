@@ -117,3 +117,22 @@ async def test_a_failing_workflow_task_is_found_and_reset_after_the_fix(
         await eventually(lambda: cw.show(case_id), lambda c: c.state == "queued", timeout=60)
         await eventually(lambda: ops.stuck(StuckKind.TASK_FAILING),
                          lambda rs: not _of(rs, case_id), timeout=60)
+
+
+async def test_backlog_per_queue_and_the_workers_polling(
+        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    ops = Ops(dev)
+    for listing in ("listing:L-0001", "listing:L-0049"):
+        ref = await dev.open_case(listing, "user_report", reporter="buyer-3")
+        await eventually(lambda r=ref: dev.show(r.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    await dev.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "ivory")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
+    queues = {q.queue: q for q in ops.backlog()}
+    assert queues["ip"].by_state == {"queued": 1} and queues["ip"].oldest_age_h >= 0
+    assert (queues["wildlife"].decided_24h, queues["wildlife"].sla_compliance_24h) == (1, 1.0)
+    workers = await ops.workers()
+    assert workers.ok and {p.kind for p in workers.pollers} == {"workflow", "activity"}
+    env = {**cli_env(dev_env, settings), "CASEWORK_TASK_QUEUE": "nobody-polls-this"}
+    proc = await run_cli(env, "ops", "workers", ok=False)
+    assert proc.returncode == 6 and "NO WORKER" in proc.stdout
