@@ -425,6 +425,40 @@ async def ops_workers(args: argparse.Namespace) -> None:
         raise errors.Unavailable(f"no casework worker polls task queue {w.task_queue}")
 
 
+async def ops_repair(args: argparse.Namespace) -> None:
+    """One record by its id, or a batch (`--query`, `--all-stuck [--kind]`): a dry run that
+    lists what would change unless `--yes`."""
+    from client.ops import Ops
+    from domain.ops import StuckKind
+
+    ops = Ops(await _client(args))
+    batch = args.query is not None or args.all_stuck
+    if batch == (args.case_id is not None):
+        raise errors.InvalidInput("give one ID, or --query/--all-stuck for a batch")
+    kind = errors.parse_members(StuckKind, [args.kind], "kind")[0] if args.kind else None
+    ids = await ops.targets(args.query, kind) if batch else [args.case_id]
+    if batch and not args.yes:
+        _emit(args, [{"case_id": i, "repair": args.cmd, "done": False, "detail": "dry run"}
+                     for i in ids], lambda rs: "\n".join(
+            f"would {args.cmd} {r['case_id']}" for r in rs) + f"\n{len(ids)} record(s); "
+            "add --yes to repair them")
+        return
+    results, failed = [], []
+    for case_id in ids:
+        try:
+            results.append(await ops.repair(args.cmd, case_id, args.operator, args.reason,
+                                            to=args.to, priority=args.priority,
+                                            severity=args.severity))
+        except errors.CaseworkError as e:
+            if not batch:
+                raise
+            failed.append(f"{case_id}: {e}")
+    _emit(args, results, lambda rs: "\n".join(f"{r.repair} {r.case_id}: {r.detail}"
+                                               for r in rs))
+    if failed:
+        raise errors.Refused(f"{len(failed)} of {len(ids)} not repaired: {'; '.join(failed)}")
+
+
 def _explanation(x: Any) -> str:
     since = f" since {x.since:%Y-%m-%d %H:%M:%SZ}" if x.since else ""
     lines = [f"{x.case_id}  {x.lifecycle}  {x.state}{since}  (workflow {x.status})"]
@@ -777,6 +811,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
     sp.add_argument("--every", type=_positive, default=5, help="seconds between refreshes")
     cmd(ops, "workers", ops_workers, "who polls casework's task queue (exit 6: nobody)")
+    from client.ops import REPAIRS
+
+    for name in REPAIRS:
+        sp = cmd(ops, name, ops_repair, f"{name} a record (or a batch: --query, --all-stuck)")
+        sp.add_argument("case_id", nargs="?")
+        sp.add_argument("--operator", required=True, help="who repairs (the ops role)")
+        sp.add_argument("--reason", required=True)
+        sp.add_argument("--query", help="a visibility query (within casework's task queue)")
+        sp.add_argument("--all-stuck", action="store_true", help="every stuck record")
+        sp.add_argument("--kind", help="with --all-stuck: only this kind")
+        sp.add_argument("--yes", action="store_true", help="act (a batch is a dry run without)")
+        sp.add_argument("--to", help="reassign: the person who takes the claim")
+        sp.add_argument("--priority", help="bump: to this priority (default: one step up)")
+        sp.add_argument("--severity", default="P1", help="escalate: the escalation's severity")
     sp = cmd(ops, "explain", ops_explain, "one record: state, waits, activities, recent events")
     sp.add_argument("case_id")
 

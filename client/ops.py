@@ -9,22 +9,31 @@ retrying and for a ledger row that lags its workflow. No history is read for the
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.api.enums.v1 import PendingActivityState, TaskQueueType
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType, PendingActivityState, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeTaskQueueRequest,
+    ResetActivityRequest,
+    ResetWorkflowExecutionRequest,
+)
 from temporalio.client import WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.api import CaseworkClient
-from domain.core import QueueEntry, TimelineEvent
-from domain.errors import NotFound, Unavailable
+from client.api import CaseworkClient, parse_choice
+from domain.core import CaseSummary, Priority, QueueEntry, TimelineEvent
+from domain.errors import InvalidInput, NotFound, Refused, Unavailable, build
 from domain.lifecycles import LIFECYCLES
-from domain.ops import Stuck, StuckKind, stuck, stuck_in_ledger
+from domain.ops import OpsRepair, Stuck, StuckKind, stuck, stuck_in_ledger
+from domain.people import Role
+from domain.review.models import EscalateRequest
 from workflows import search_attributes
+from workflows.review import ReviewWorkflow
 
 FINAL = sorted({s for d in LIFECYCLES.values() for s in d.final_states})
 WORKING = {"screening", "enforcing", "notifying", "decided", "planned", "executing", "reversing",
@@ -77,6 +86,16 @@ class Workers(BaseModel):
     ok: bool  # a worker polls both kinds of task within the last minute
 
 
+REPAIRS = ("reassign", "release", "bump", "retry", "escalate", "reset")
+
+
+class RepairResult(BaseModel):
+    case_id: str
+    repair: str
+    done: bool
+    detail: str
+
+
 class Ops:
     def __init__(self, cw: CaseworkClient) -> None:
         self.cw = cw
@@ -95,6 +114,108 @@ class Ops:
             if desc is not None:
                 found += _from_description(row, desc, cfg.retry_attempts)
         return [s for s in found if kind is None or s.kind is kind]
+
+    # -- repairs -------------------------------------------------------------------------------
+    async def repair(self, repair: str, case_id: str, operator: str, reason: str,
+                     to: str | None = None, priority: str | None = None,
+                     severity: str = "P1") -> RepairResult:
+        """One repair on one record, by an operator (the ops role), for a reason; each lands on
+        the record's timeline."""
+        if repair not in REPAIRS:
+            raise InvalidInput(f"unknown repair {repair!r}; known: {', '.join(REPAIRS)}")
+        req = build(OpsRepair, operator=operator, reason=reason, reviewer=to,
+                    priority=parse_choice(Priority, priority, "priority") if priority else None)
+        self.cw.directory.require(operator, Role.OPS)
+        if repair == "reassign":
+            if not to:
+                raise InvalidInput("reassign needs --to PERSON")
+            await self.cw._require_on_case(case_id, to)  # noqa: SLF001 - the client's own rule
+        run = {"release": lambda: self._update(case_id, "ops_release", req),
+               "reassign": lambda: self._update(case_id, "ops_reassign", req),
+               "bump": lambda: self._update(case_id, "ops_bump", req),
+               "retry": lambda: self._retry_now(case_id, req),
+               "escalate": lambda: self._escalate(case_id, req, severity),
+               "reset": lambda: self._reset(case_id, req)}[repair]
+        return RepairResult(case_id=case_id, repair=repair, done=True, detail=await run())
+
+    async def _update(self, case_id: str, update: str, req: OpsRepair) -> str:
+        summary = await self.cw._guard(  # noqa: SLF001 - the client's error mapping
+            self.cw.temporal.get_workflow_handle(case_id).execute_update(
+                update, req, id=f"{update}-{uuid.uuid4()}", result_type=CaseSummary,
+                rpc_timeout=self.cw.command_timeout), case_id)
+        return f"{summary.state}, {summary.priority.value}, assignee {summary.assignee}"
+
+    async def _retry_now(self, case_id: str, req: OpsRepair) -> str:
+        """Parked cases resume; activities waiting out a retry backoff run again now."""
+        row = self.cw.ledger.case(case_id)
+        if row is not None and row.state == "needs_attention":
+            summary = await self.cw.retry(case_id, req.operator, req.reason)
+            return f"resumed: {summary.state}"
+        desc = await self._describe(case_id)
+        waiting = [a for a in desc.raw_description.pending_activities
+                   if a.attempt > 1] if desc else []
+        if not waiting:
+            raise Refused(f"{case_id} has no activity retrying and is not parked")
+        for a in waiting:
+            await self.cw.temporal.workflow_service.reset_activity(ResetActivityRequest(
+                namespace=self.cw.temporal.namespace, id=a.activity_id,
+                execution=WorkflowExecution(workflow_id=case_id), identity=req.operator),
+                timeout=self.cw.command_timeout)
+        names = ", ".join(a.activity_type.name for a in waiting)
+        await self._note(case_id, req, f"retried now: {names}")
+        return f"retried now: {names}"
+
+    async def _escalate(self, case_id: str, req: OpsRepair, severity: str) -> str:
+        row = self.cw.ledger.case(case_id)
+        if row is None or row.lifecycle != "review":
+            raise Refused(f"{case_id} is no review case: only review cases are escalated")
+        if row.assignee:
+            await self._update(case_id, "ops_release", req)
+        esc = await self.cw._command(  # noqa: SLF001
+            case_id, ReviewWorkflow.escalate, build(EscalateRequest, reviewer=req.operator, reason=req.reason,
+                                       severity=parse_choice(Priority, severity, "severity")),
+            f"escalate-{uuid.uuid4()}")
+        return f"escalated: {esc.escalation_id}"
+
+    async def _reset(self, case_id: str, req: OpsRepair) -> str:
+        """Back to the last workflow task that completed (after a fixed deploy): the events
+        since are replayed on today's code."""
+        handle = self.cw.temporal.get_workflow_handle(case_id)
+        last = 0
+        try:
+            async for event in handle.fetch_history_events():
+                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                    last = event.event_id
+        except RPCError as e:
+            if e.status is RPCStatusCode.NOT_FOUND:
+                raise NotFound(f"no workflow {case_id}") from None
+            raise Unavailable(f"Temporal: {e.message}") from None
+        if not last:
+            raise Refused(f"{case_id} has no completed workflow task to go back to")
+        answer = await self.cw.temporal.workflow_service.reset_workflow_execution(
+            ResetWorkflowExecutionRequest(
+                namespace=self.cw.temporal.namespace,
+                workflow_execution=WorkflowExecution(workflow_id=case_id),
+                reason=f"{req.operator}: {req.reason}", workflow_task_finish_event_id=last,
+                request_id=str(uuid.uuid4())), timeout=self.cw.command_timeout)
+        await self._note(case_id, req, f"reset to event {last}: {req.reason}")
+        return f"reset to event {last}: run {answer.run_id}"
+
+    async def _note(self, case_id: str, req: OpsRepair, text: str) -> None:
+        await self.cw.temporal.get_workflow_handle(case_id).signal(
+            "ops_note", req.model_copy(update={"reason": text}))
+
+    async def targets(self, query: str | None = None, kind: StuckKind | None = None
+                      ) -> list[str]:
+        """The records a batch repair acts on: a visibility query (within casework's task
+        queue), or the stuck ones (of a kind)."""
+        if query is None:
+            return sorted({s.case_id for s in await self.stuck(kind)})
+        scoped = f"TaskQueue = '{self.cw.settings.task_queue}' AND ({query})"
+        try:
+            return sorted({wf.id async for wf in self.cw.temporal.list_workflows(scoped)})
+        except RPCError as e:
+            raise InvalidInput(f"the server refused the query: {e.message}") from None
 
     def backlog(self) -> list[QueueBacklog]:
         now = datetime.now(UTC)

@@ -158,6 +158,7 @@ class Event(StrEnum):
     REVERSED = "reversed"
     CLEARED = "cleared"
     STRIKE = "strike"
+    OPS_REPAIRED = "ops_repaired"
     REVERSAL_FAILED = "reversal_failed"
     NOTIFIED = "notified"
     CLOSED = "closed"

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.core import Model, QueueEntry
+from pydantic import Field
+
+from domain.core import Ident, Model, Priority, QueueEntry, Reason
 from domain.policy import OpsConfig
 
 # Where a record waits for a decision, an approval or an acknowledgement under its SLA.
@@ -18,6 +20,16 @@ AWAITING = {"awaiting_approval": "an approval", "pending_approval": "an approval
             "on_hold": "the end of its hold"}
 QUEUED = {"queued"}  # unowned work under an SLA
 CLAIMED = {"in_review"}
+
+
+class OpsRepair(Model):
+    """A repair, by an operator, for a reason: both go on the record's timeline."""
+
+    operator: Ident
+    reason: Reason
+    reviewer: Ident | None = None  # reassign: who holds the claim now
+    lease_minutes: int = Field(default=30, ge=1, le=8 * 60)
+    priority: Priority | None = None  # bump: to this priority (default: one step up)
 
 
 class StuckKind(StrEnum):
@@ -53,16 +65,17 @@ def _ago(now: datetime, then: datetime) -> str:
 def suggestion(row: QueueEntry, kind: StuckKind) -> str:
     """The command that repairs it (placeholders in capitals)."""
     cid = row.case_id
+    ops = "--operator OPERATOR --reason REASON"
     if kind is StuckKind.NEEDS_ATTENTION:
-        return f"casework case retry {cid} --operator OPERATOR --reason REASON"
+        return f"casework case retry {cid} {ops}  (once its cause is repaired)"
     if kind is StuckKind.TASK_FAILING:
-        return (f"temporal workflow reset -w {cid} --type LastWorkflowTask --reason REASON  "
-                "(after the fixed worker is deployed)")
+        return f"casework ops reset {cid} {ops}  (once the fixed worker is deployed)"
     if kind is StuckKind.ACTIVITY_RETRYING:
-        return f"casework ops explain {cid}  (repair the dependency it names; it retries itself)"
-    if kind in (StuckKind.JOB_PAUSED, StuckKind.JOB_STALLED):
-        return (f"casework takedown resume {cid} --requester REQUESTER" if kind is
-                StuckKind.JOB_PAUSED else f"casework takedown status {cid} --items")
+        return f"casework ops retry {cid} {ops}  (once the dependency it names is repaired)"
+    if kind is StuckKind.JOB_PAUSED:
+        return f"casework takedown resume {cid} --requester REQUESTER"
+    if kind is StuckKind.JOB_STALLED:
+        return f"casework ops explain {cid}"
     if kind is StuckKind.OVERDUE:
         return {"takedown": f"casework takedown approve {cid} --approver SENIOR",
                 "shop_review": f"casework shop decide {cid} --decider SENIOR --outcome OUTCOME "
@@ -71,9 +84,10 @@ def suggestion(row: QueueEntry, kind: StuckKind) -> str:
             row.lifecycle, f"casework case approve {cid} --approver SENIOR"
             if row.state == "awaiting_approval" else
             f"casework case resume {cid} --reviewer {row.assignee or 'REVIEWER'}")
-    if kind in (StuckKind.SLA_BREACHED_UNOWNED, StuckKind.CLAIM_LAPSED,
-                StuckKind.CLAIM_TOO_LONG):
-        return f"casework queue claim {row.queue} --reviewer REVIEWER"
+    if kind is StuckKind.SLA_BREACHED_UNOWNED:
+        return f"casework ops reassign {cid} --to REVIEWER {ops}"
+    if kind in (StuckKind.CLAIM_LAPSED, StuckKind.CLAIM_TOO_LONG):
+        return f"casework ops release {cid} {ops}"
     if kind is StuckKind.LEDGER_LAG:
         return "casework ledger rebuild"
     return f"casework ops explain {cid}"

@@ -3,10 +3,8 @@ it, and explain one; the repair then lets the record complete."""
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
-import subprocess
 from typing import Any
 
 from temporalio import workflow
@@ -21,7 +19,6 @@ from domain.errors import Unavailable
 from domain.ops import StuckKind
 from domain.review.models import CaseInput, CaseState
 from marketplace.sandbox import SandboxMarketplace
-from stack import devserver
 from tests.helpers import eventually, own_pack_worker
 from tests.test_e2e_cli import cli_env, run_cli
 from workflows.review import ReviewWorkflow
@@ -52,7 +49,8 @@ async def test_a_parked_case_is_found_explained_and_repaired_as_suggested(
     assert "needs_attention" in explained.stdout and "notify failed" in explained.stdout
 
     sandbox.heal()
-    command = row.suggested.replace("OPERATOR", "ops-1").replace("REASON", "contact-fixed")
+    command = row.suggested.split("  ")[0].replace("OPERATOR", "ops-1").replace(
+        "REASON", "contact-fixed")
     await run_cli(env, *command.split()[1:])  # the suggested repair, as written
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
     assert not _of(await ops.stuck(), ref.case_id)
@@ -104,19 +102,21 @@ async def test_a_failing_workflow_task_is_found_and_reset_after_the_fix(
                                 lambda rs: bool(_of(rs, case_id)), timeout=60)
     [row] = _of(rows, case_id)
     assert "WorkflowTaskFailed" in row.reason and row.suggested.startswith(
-        f"temporal workflow reset -w {case_id} --type LastWorkflowTask")
+        f"casework ops reset {case_id} --operator")
     explained = await ops.explain(case_id)
     assert explained.task_attempt > 1 and explained.state == "queued"
     async with worker_module.build_worker(dev_env.client, settings, executor):  # the fix
-        address = dev_env.client.service_client.config.target_host
-        command = row.suggested.split("  ")[0].replace("REASON", "fixed-release").split()
-        done = await asyncio.to_thread(
-            subprocess.run, [devserver.binary("temporal"), *command[1:], "--address", address],
-            capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
+        command = row.suggested.split("  ")[0].replace("OPERATOR", "ops-1").replace(
+            "REASON", "fixed-release")
+        await run_cli(cli_env(dev_env, settings), *command.split()[1:])
         await eventually(lambda: cw.show(case_id), lambda c: c.state == "queued", timeout=60)
         await eventually(lambda: ops.stuck(StuckKind.TASK_FAILING),
                          lambda rs: not _of(rs, case_id), timeout=60)
+        [note] = [e for e in await cw.timeline(case_id) if e.event == "ops_repaired"]
+        assert note.actor == "ops-1" and "fixed-release" in note.detail
+        await cw.claim(case_id, "alice")  # the case goes on under the fixed code
+        await cw.decide(case_id, "alice", [], ["no_action"], "fine")
+        await eventually(lambda: cw.show(case_id), lambda c: c.state == "closed")
 
 
 async def test_backlog_per_queue_and_the_workers_polling(

@@ -47,10 +47,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, ENFORCE
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
+    from workflows.parts.repairs import Repairs
 
 
 @workflow.defn
-class AppealWorkflow:
+class AppealWorkflow(Repairs):
     @workflow.init
     def __init__(self, inp: AppealInput) -> None:
         info = workflow.info()

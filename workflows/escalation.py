@@ -40,12 +40,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT
     from workflows.parts.outbound import Outbound, why
+    from workflows.parts.repairs import Repairs
 
 WAITING = ("open", *ACTIVE)
 
 
 @workflow.defn
-class EscalationWorkflow:
+class EscalationWorkflow(Repairs):
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
         req, info = inp.request, workflow.info()

@@ -90,6 +90,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, ENFORCE, LONG
     from workflows.parts.outbound import NeedsPerson, Outbound, why
     from workflows.parts.queueing import Queueing
+    from workflows.parts.repairs import Repairs
 
 WAITING = ("queued", "in_review", "on_hold", "escalated", "awaiting_approval", "appealable",
            "needs_attention")
@@ -98,7 +99,7 @@ FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its foll
 
 
 @workflow.defn
-class ReviewWorkflow:
+class ReviewWorkflow(Repairs):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         self._opener_filed = inp.carried is not None

@@ -41,13 +41,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, LONG
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
+    from workflows.parts.repairs import Repairs
 
 MAX_EVENTS = 5_000
 WAITING = ("screening", "awaiting_decision", "enforcing")
 
 
 @workflow.defn
-class ShopReviewWorkflow:
+class ShopReviewWorkflow(Repairs):
     @workflow.init
     def __init__(self, inp: ShopReviewInput) -> None:
         info = workflow.info()

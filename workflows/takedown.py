@@ -43,13 +43,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, ENFORCE, LONG
     from workflows.parts.outbound import Outbound
     from workflows.parts.queueing import Queueing
+    from workflows.parts.repairs import Repairs
 
 MAX_EVENTS = 5_000  # continue as new past this: no run's history nears 10,000 events
 WAITING = ("pending_approval", "executing", "paused", "reversing", *FINISHED)
 
 
 @workflow.defn
-class TakedownWorkflow:
+class TakedownWorkflow(Repairs):
     @workflow.init
     def __init__(self, inp: TakedownInput) -> None:
         info = workflow.info()

@@ -16,6 +16,7 @@ APPEAL_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "enqueue", "source": "filed", "dest": "queued"},
     {"trigger": "claim", "source": "queued", "dest": "in_review", "conditions": "claim_ok"},
     {"trigger": "expire_lease", "source": "in_review", "dest": "queued"},
+    {"trigger": "release", "source": "in_review", "dest": "queued"},  # ops take a claim back
     {"trigger": "uphold", "source": "in_review", "dest": "upheld", "conditions": "verdict_ok"},
     {"trigger": "overturn", "source": "in_review", "dest": "overturned",
      "conditions": "verdict_ok"},

@@ -40,6 +40,7 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "enqueue", "source": "screening", "dest": "queued"},
     {"trigger": "claim", "source": "queued", "dest": "in_review"},
     {"trigger": "expire_lease", "source": "in_review", "dest": "queued"},
+    {"trigger": "release", "source": "in_review", "dest": "queued"},  # ops take a claim back
     # Waiting for information: the SLA clock stops and resumes with the time that was left.
     {"trigger": "hold", "source": "in_review", "dest": "on_hold", "conditions": "hold_ok"},
     {"trigger": "resume", "source": "on_hold", "dest": "in_review", "conditions": "resume_ok"},

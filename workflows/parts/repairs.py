@@ -1,0 +1,106 @@
+"""Ops' repairs, shared by every lifecycle workflow: each goes on the record's timeline with its
+operator and reason. What a lifecycle does not declare (a `release` where nothing is claimed) is
+refused by its declaration, with the reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.core import CaseSummary, ClaimRequest, Event
+    from domain.engine import Lifecycle
+    from domain.errors import Refused, check_intake
+    from domain.ops import OpsRepair
+    from domain.sla import deadline
+    from workflows.parts.journal import Journal
+    from workflows.parts.queueing import Queueing
+
+
+class Repairs:
+    lc: Lifecycle
+    journal: Journal
+    queueing: Queueing
+
+    @property
+    def _record(self) -> Any:
+        return self.journal.record
+
+    @workflow.update
+    async def ops_release(self, req: OpsRepair) -> CaseSummary:
+        """Take a claim back: the record waits in its queue again."""
+        holder = self._record.assignee
+        self._release()
+        self.journal.event(req.operator, Event.OPS_REPAIRED,
+                           f"released {holder}'s claim: {req.reason}")
+        await self.journal.commit()
+        return self._record.summary()
+
+    @ops_release.validator
+    def _check_release(self, req: OpsRepair) -> None:
+        check_intake(req)
+        self.lc.check("release")
+
+    @workflow.update
+    async def ops_reassign(self, req: OpsRepair) -> CaseSummary:
+        """Hand the record to another person (their claim, their lease)."""
+        assert req.reviewer is not None
+        holder = self._record.assignee
+        if self.lc.state == "in_review":
+            self._release()
+        self.queueing.claim(ClaimRequest(reviewer=req.reviewer, lease_minutes=req.lease_minutes))
+        self.journal.event(req.operator, Event.OPS_REPAIRED,
+                           f"reassigned from {holder or 'nobody'} to {req.reviewer}: "
+                           f"{req.reason}")
+        await self.journal.commit()
+        return self._record.summary()
+
+    @ops_reassign.validator
+    def _check_reassign(self, req: OpsRepair) -> None:
+        check_intake(req)
+        if req.reviewer is None:
+            raise Refused("reassign needs the person to hand it to (--to)")
+        if self.lc.state == "in_review":
+            self.lc.check("release")
+        elif self.lc.state not in self.lc.allowed_from("claim"):
+            raise Refused(f"cannot reassign {self.lc.declaration.a_noun} in state "
+                          f"{self.lc.state!r}")
+        why = self.lc.declaration.reasons.get("claim")
+        if why and (reason := why(self.lc.model, ClaimRequest(reviewer=req.reviewer))):
+            raise Refused(reason)
+
+    def _release(self) -> None:
+        self.lc.fire("release")
+        self._record.assignee = self._record.lease_expires_at = None
+
+    @workflow.update
+    async def ops_bump(self, req: OpsRepair) -> CaseSummary:
+        """More urgent: a higher priority, and its shorter SLA if that comes sooner."""
+        record = self._record
+        before, record.priority = record.priority, req.priority or record.priority.raised()
+        if hours := record.sla_hours.get(record.priority):
+            sooner = deadline(workflow.now(), hours)
+            record.sla_deadline = min(record.sla_deadline or sooner, sooner)
+        self.journal.event(req.operator, Event.OPS_REPAIRED,
+                           f"priority {before.value} -> {record.priority.value}: {req.reason}")
+        await self.journal.commit()
+        return record.summary()
+
+    @ops_bump.validator
+    def _check_bump(self, req: OpsRepair) -> None:
+        check_intake(req)
+        record = self._record
+        if self.lc.state in self.lc.declaration.final_states:
+            raise Refused(f"{record.case_id} is {self.lc.state}: nothing to bump")
+        target = req.priority or record.priority.raised()
+        if target.rank >= record.priority.rank:
+            raise Refused(f"{record.case_id} is {record.priority.value} already: a bump "
+                          "makes it more urgent")
+
+    @workflow.signal
+    async def ops_note(self, req: OpsRepair) -> None:
+        """A repair done from outside (an activity retried now, a reset), on the timeline."""
+        self.journal.event(req.operator, Event.OPS_REPAIRED, req.reason)
+        await self.journal.commit()
+
