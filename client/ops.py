@@ -112,7 +112,7 @@ class Ops:
                                            for r in idle[:MAX_DESCRIBED]))
         for row, desc in zip(idle, described, strict=False):
             if desc is not None:
-                found += _from_description(row, desc, cfg.retry_attempts)
+                found += await self._from_description(row, desc, cfg.retry_attempts)
         return [s for s in found if kind is None or s.kind is kind]
 
     # -- repairs -------------------------------------------------------------------------------
@@ -291,13 +291,14 @@ class Ops:
         if row is None and desc is None:
             raise NotFound(f"no case, appeal, escalation, job or review {case_id!r}")
         raw = desc.raw_description if desc else None
-        pending = [_pending(a) for a in raw.pending_activities] if raw else []
+        pending = [await self._pending(a) for a in raw.pending_activities] if raw else []
         task = raw.pending_workflow_task.attempt if raw and raw.HasField(
             "pending_workflow_task") else 0
         now = datetime.now(UTC)
         found = stuck_in_ledger(row, now, self.cw.pack().ops) if row else []
         if row and desc:
-            found += _from_description(row, desc, self.cw.pack().ops.retry_attempts)
+            found += await self._from_description(row, desc,
+                                                  self.cw.pack().ops.retry_attempts)
             if task > 1 and not any(s.kind is StuckKind.TASK_FAILING for s in found):
                 found.append(stuck(row, StuckKind.TASK_FAILING,
                                    f"its workflow task failed {task - 1} time(s)"))
@@ -309,22 +310,26 @@ class Ops:
             task_attempt=task, recent=self.cw.ledger.audit(case_id)[-8:], stuck=found)
 
 
-def _pending(a: Any) -> PendingActivity:
-    return PendingActivity(activity=a.activity_type.name, attempt=a.attempt,
-                           state=PendingActivityState.Name(a.state).removeprefix(
-                               "PENDING_ACTIVITY_STATE_").lower(),
-                           last_failure=" ".join(a.last_failure.message.split()))
+    async def _pending(self, a: Any) -> PendingActivity:
+        """A pending activity, its last error decrypted (failures are encoded at rest)."""
+        error = ""
+        if a.HasField("last_failure"):
+            decoded = await self.cw.temporal.data_converter.decode_failure(a.last_failure)
+            error = " ".join(str(decoded.cause or decoded).split())
+        return PendingActivity(activity=a.activity_type.name, attempt=a.attempt,
+                               state=PendingActivityState.Name(a.state).removeprefix(
+                                   "PENDING_ACTIVITY_STATE_").lower(), last_failure=error)
 
-
-def _from_description(row: QueueEntry, desc: WorkflowExecutionDescription,
-                      attempts: int) -> list[Stuck]:
-    out = []
-    for a in map(_pending, desc.raw_description.pending_activities):
-        if a.attempt >= attempts or row.waiting_on:
-            out.append(stuck(row, StuckKind.ACTIVITY_RETRYING,
-                             f"{a.activity} attempt {a.attempt}: {a.last_failure or a.state}"))
-    live = desc.typed_search_attributes.get(search_attributes.STATE)
-    if live and live != row.state:
-        out.append(stuck(row, StuckKind.LEDGER_LAG,
-                         f"the ledger says {row.state}, the workflow {live}"))
-    return out
+    async def _from_description(self, row: QueueEntry, desc: WorkflowExecutionDescription,
+                                attempts: int) -> list[Stuck]:
+        out = []
+        for a in [await self._pending(p) for p in desc.raw_description.pending_activities]:
+            if a.attempt >= attempts or row.waiting_on:
+                out.append(stuck(row, StuckKind.ACTIVITY_RETRYING,
+                                 f"{a.activity} attempt {a.attempt}: "
+                                 f"{a.last_failure or a.state}"))
+        live = desc.typed_search_attributes.get(search_attributes.STATE)
+        if live and live != row.state:
+            out.append(stuck(row, StuckKind.LEDGER_LAG,
+                             f"the ledger says {row.state}, the workflow {live}"))
+        return out

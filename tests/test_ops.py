@@ -3,10 +3,13 @@ it, and explain one; the repair then lets the record complete."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
+import json
 from typing import Any
 
+import pytest
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
@@ -15,7 +18,7 @@ from client.api import CaseworkClient
 from client.ops import Ops
 from config.settings import Settings
 from domain.core import Subject, case_id_for
-from domain.errors import Unavailable
+from domain.errors import InvalidInput, Refused, Unavailable
 from domain.ops import StuckKind
 from domain.review.models import CaseInput, CaseState
 from marketplace.sandbox import SandboxMarketplace
@@ -136,3 +139,65 @@ async def test_backlog_per_queue_and_the_workers_polling(
     env = {**cli_env(dev_env, settings), "CASEWORK_TASK_QUEUE": "nobody-polls-this"}
     proc = await run_cli(env, "ops", "workers", ok=False)
     assert proc.returncode == 6 and "NO WORKER" in proc.stdout
+
+
+async def test_a_batch_release_dry_run_lists_exactly_what_the_real_run_changes(
+        dev_env: WorkflowEnvironment, settings: Settings,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    async with own_pack_worker(dev_env.client, settings, executor,
+                               "\n[ops]\nclaim_hours = 0.0003\n") as cw:
+        env = {**cli_env(dev_env, settings), "CASEWORK_POLICY_PACK": str(
+            settings.data_dir / "pack.toml")}
+        held = []
+        for listing in ("listing:L-0001", "listing:L-0002", "listing:L-0049"):
+            ref = await cw.open_case(listing, "user_report", reporter="buyer-4")
+            await eventually(lambda r=ref: cw.show(r.case_id), lambda c: c.state == "queued")
+            held.append(ref.case_id)
+        for case_id in held[:2]:
+            await cw.claim(case_id, "alice")
+        await asyncio.sleep(1.5)
+        args = ("ops", "release", "--all-stuck", "--kind", "claim_too_long", "--operator",
+                "ops-1", "--reason", "alice-on-leave")
+        dry = json.loads((await run_cli(env, *args, "--json")).stdout)
+        assert sorted(r["case_id"] for r in dry) == sorted(held[:2])
+        assert [(await cw.show(c)).state for c in held[:2]] == ["in_review"] * 2  # untouched
+        done = json.loads((await run_cli(env, *args, "--yes", "--json")).stdout)
+        assert sorted(r["case_id"] for r in done) == sorted(r["case_id"] for r in dry)
+        for case_id in held[:2]:
+            case = await cw.show(case_id)
+            assert (case.state, case.assignee) == ("queued", None)
+            assert case.timeline[-1].actor == "ops-1" and "alice-on-leave" in (
+                case.timeline[-1].detail)
+        ops = Ops(cw)
+        await ops.repair("reassign", held[2], "ops-1", "urgent", to="bob")
+        await ops.repair("bump", held[2], "ops-1", "press interest")
+        case = await cw.show(held[2])
+        assert (case.state, case.assignee, case.priority.value) == ("in_review", "bob", "P1")
+        with pytest.raises(Refused, match="lacks the ops role"):
+            await ops.repair("release", held[2], "alice", "x")
+        with pytest.raises(Refused, match="cannot release"):
+            await ops.repair("release", held[0], "ops-1", "x")
+        with pytest.raises(InvalidInput, match="reason"):
+            await ops.repair("release", held[2], "ops-1", "")
+        proc = await run_cli(env, "ops", "bump", "--query", "CaseState = ", "--operator", "ops-1",
+                             "--reason", "x", ok=False)
+        assert proc.returncode == 2 and "refused the query" in proc.stderr
+
+
+async def test_an_activity_retrying_is_found_and_retried_now_after_the_repair(
+        dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    ops = Ops(dev)
+    ref = await dev.open_case("listing:L-0054", "user_report", reporter="buyer-5")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    sandbox.fail("apply_action", "error")
+    await dev.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "tortoiseshell")
+    explained = await eventually(lambda: ops.explain(ref.case_id), lambda x: any(
+        a.attempt >= 3 for a in x.pending_activities), timeout=60)
+    assert "apply_action" in explained.pending_activities[0].activity
+    assert "failed before acting" in explained.pending_activities[0].last_failure
+    sandbox.heal()
+    result = await ops.repair("retry", ref.case_id, "ops-1", "marketplace back")
+    assert "apply_action" in result.detail
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable",
+                     timeout=15)
