@@ -56,6 +56,8 @@ async def file_report(client: Client, case_id: str, subject: Subject, report: Re
         id=case_id, task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=search_attributes.at_intake(case_id, subject),
+        static_summary=f"review case about {subject}"
+        + (f" (follow-up of {followup_of})" if followup_of else ""),
     )
     update = await client.start_update_with_start_workflow(
         "file_report", report, start_workflow_operation=start, id=report.key,

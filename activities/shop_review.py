@@ -131,7 +131,9 @@ class ShopReviewActivities:
                 "TakedownWorkflow", TakedownInput(job_id=job_id, subject=subjects[0],
                                                   request=request),
                 id=job_id, task_queue=self.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=f"takedown job for shop review {req.review_id}: "
+                               f"{action.value} on {len(subjects)} subject(s)")
             job_ids.append(job_id)
             activity.heartbeat(job_id)
         return job_ids
@@ -158,7 +160,8 @@ class ShopReviewActivities:
                 review_id=review_id, subject=Subject(kind=SubjectKind.SHOP, id=strike.shop_id),
                 request=request),
             id=review_id, task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"shop review of shop:{strike.shop_id} (strike threshold)")
         return result.model_copy(update={"review_id": review_id})
 
     @activity.defn

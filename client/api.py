@@ -347,7 +347,9 @@ class CaseworkClient:
                 TakedownWorkflow.run, TakedownInput(job_id=job_id, subject=subjects[0],
                                                     request=req),
                 id=job_id, task_queue=self.settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=f"takedown job: {act.value} on {len(subjects)} subject(s)"
+                + (f", order {order.reference} of {order.authority}" if order else ""))
         except RPCError as e:
             raise Unavailable(f"Temporal unavailable: {e.message}") from None
         return await self._planned(job_id)
@@ -413,7 +415,8 @@ class CaseworkClient:
                     review_id=review_id, subject=Subject(kind=SubjectKind.SHOP, id=shop_id),
                     request=req),
                 id=review_id, task_queue=self.settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=f"shop review of shop:{req.shop_id} (asked by {requester})")
         except RPCError as e:
             raise Unavailable(f"Temporal unavailable: {e.message}") from None
         deadline = asyncio.get_running_loop().time() + 10
@@ -472,7 +475,8 @@ class CaseworkClient:
                 AppealWorkflow.run, case.appeal_input(who, req.text), id=appeal_id,
                 task_queue=self.settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                static_summary=f"appeal against {case_id}'s decision on {case.subject}")
         except WorkflowAlreadyStartedError:
             raise Refused("this decision has been appealed already (one appeal per decision)"
                           ) from None

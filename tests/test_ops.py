@@ -131,6 +131,9 @@ async def test_backlog_per_queue_and_the_workers_polling(
     await dev.claim(ref.case_id, "alice")
     await dev.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "ivory")
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
+    first = case_id_for(Subject.parse("listing:L-0001"), settings.case_prefix)
+    desc = await dev.temporal.get_workflow_handle(first).describe()
+    assert await desc.static_summary() == "review case about listing:L-0001"  # the UI's list
     queues = {q.queue: q for q in ops.backlog()}
     assert queues["ip"].by_state == {"queued": 1} and queues["ip"].oldest_age_h >= 0
     assert (queues["wildlife"].decided_24h, queues["wildlife"].sla_compliance_24h) == (1, 1.0)
