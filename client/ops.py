@@ -26,12 +26,12 @@ from temporalio.client import WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.api import CaseworkClient, parse_choice
-from domain.core import CaseSummary, Priority, QueueEntry, TimelineEvent
+from domain.core import Action, CaseSummary, ClaimRequest, Priority, QueueEntry, TimelineEvent
 from domain.errors import InvalidInput, NotFound, Refused, Unavailable, build
 from domain.lifecycles import LIFECYCLES
 from domain.ops import OpsRepair, Stuck, StuckKind, stuck, stuck_in_ledger
 from domain.people import Role
-from domain.review.models import EscalateRequest
+from domain.review.models import DecideRequest, EscalateRequest
 from workflows import search_attributes
 from workflows.review import ReviewWorkflow
 
@@ -86,7 +86,7 @@ class Workers(BaseModel):
     ok: bool  # a worker polls both kinds of task within the last minute
 
 
-REPAIRS = ("reassign", "release", "bump", "retry", "escalate", "reset")
+REPAIRS = ("reassign", "release", "bump", "retry", "escalate", "cancel", "reset")
 
 
 class RepairResult(BaseModel):
@@ -135,6 +135,7 @@ class Ops:
                "bump": lambda: self._update(case_id, "ops_bump", req),
                "retry": lambda: self._retry_now(case_id, req),
                "escalate": lambda: self._escalate(case_id, req, severity),
+               "cancel": lambda: self._cancel(case_id, req),
                "reset": lambda: self._reset(case_id, req)}[repair]
         return RepairResult(case_id=case_id, repair=repair, done=True, detail=await run())
 
@@ -176,6 +177,28 @@ class Ops:
                                        severity=parse_choice(Priority, severity, "severity")),
             f"escalate-{uuid.uuid4()}")
         return f"escalated: {esc.escalation_id}"
+
+    async def _cancel(self, case_id: str, req: OpsRepair) -> str:
+        """End a review case with no action, by the operator, through its own lifecycle: the
+        operator takes the claim and decides `no_action`, so its reporters are told as for
+        any decision."""
+        row = self.cw.ledger.case(case_id)
+        if row is None or row.lifecycle != "review":
+            raise Refused(f"{case_id} is no review case: cancel ends review cases (a takedown "
+                          "job is cancelled by its requester: casework takedown cancel)")
+        if row.state not in ("queued", "in_review"):
+            raise Refused(f"cannot cancel a case in state {row.state!r} (allowed from: "
+                          "in_review, queued)")
+        if row.state == "in_review" and row.assignee != req.operator:
+            await self._update(case_id, "ops_release", req)
+        if row.state == "queued" or row.assignee != req.operator:
+            await self.cw._command(case_id, ReviewWorkflow.claim,  # noqa: SLF001
+                                   ClaimRequest(reviewer=req.operator), f"claim-{uuid.uuid4()}")
+        summary = await self.cw._command(  # noqa: SLF001
+            case_id, ReviewWorkflow.decide,
+            build(DecideRequest, reviewer=req.operator, actions=[Action.NO_ACTION],
+                  reason=f"cancelled by ops: {req.reason}"), f"decide-{uuid.uuid4()}")
+        return f"cancelled: {summary.state}"
 
     async def _reset(self, case_id: str, req: OpsRepair) -> str:
         """Back to the last workflow task that completed (after a fixed deploy): the events

@@ -204,3 +204,25 @@ async def test_an_activity_retrying_is_found_and_retried_now_after_the_repair(
     assert "apply_action" in result.detail
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable",
                      timeout=15)
+
+
+async def test_ops_cancel_ends_a_review_case_and_its_reporter_is_told(
+        dev: CaseworkClient) -> None:
+    ops = Ops(dev)
+    ref = await dev.open_case("listing:L-0002", "user_report", reporter="buyer-7")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    result = await ops.repair("cancel", ref.case_id, "ops-1", "duplicate of a closed matter")
+    assert result.done
+    case = await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "closed")
+    assert case.decision is not None and case.decision.decided_by == "ops-1"
+    assert "cancelled by ops: duplicate" in case.decision.reason
+    told = await eventually(lambda: _ledger_messages(dev, ref.case_id),
+                            lambda ms: any(m["kind"] == "outcome" for m in ms))
+    assert [m["recipient"] for m in told if m["kind"] == "outcome"] == ["reporter:buyer-7"]
+    with pytest.raises(Refused, match="cannot cancel"):
+        await ops.repair("cancel", ref.case_id, "ops-1", "again")
+
+
+async def _ledger_messages(cw: CaseworkClient, case_id: str) -> list[dict[str, Any]]:
+    return cw.ledger.messages(case_id)
