@@ -226,3 +226,45 @@ async def test_ops_cancel_ends_a_review_case_and_its_reporter_is_told(
 
 async def _ledger_messages(cw: CaseworkClient, case_id: str) -> list[dict[str, Any]]:
     return cw.ledger.messages(case_id)
+
+
+async def test_a_breach_nobody_owns_and_a_paused_job_are_repaired_as_suggested(
+        dev_env: WorkflowEnvironment, settings: Settings,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    async with own_pack_worker(dev_env.client, settings, executor,
+                               "\n[ops]\npaused_hours = 0.0003\ngrace_minutes = 0\n"
+                               "[takedowns]\nbatch_size = 2\nrate_per_s = 4\n") as cw:
+        pack = settings.data_dir / "pack.toml"  # the general queue's P3 SLA: about a second
+        pack.write_text(pack.read_text().replace(
+            "[queues.general]\n", "[queues.general]\nsla_hours = { P3 = 0.0003 }\n", 1))
+        env = {**cli_env(dev_env, settings), "CASEWORK_POLICY_PACK": str(pack)}
+        ops = Ops(cw)
+
+        ref = await cw.open_case("listing:L-0100", "user_report", reporter="buyer-8")
+        rows = await eventually(lambda: ops.stuck(StuckKind.SLA_BREACHED_UNOWNED),
+                                lambda rs: bool(_of(rs, ref.case_id)), timeout=30)
+        command = _filled(_of(rows, ref.case_id)[0].suggested)
+        await run_cli(env, *command.split()[1:])
+        case = await cw.show(ref.case_id)
+        assert (case.state, case.assignee) == ("in_review", "bob")
+        await cw.decide(ref.case_id, "bob", [], ["no_action"], "clean listing")
+        await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "closed")
+
+        lines = [f"listing:L-{n:04d}" for n in range(241, 251)]
+        job = await cw.takedown(lines, "disable", "recall", "bob", ["recalled-products"])
+        await eventually(lambda: cw.takedown_status(job.job_id), lambda j: j.progress.done >= 2)
+        await cw.steer_takedown(job.job_id, "pause", "bob")
+        rows = await eventually(lambda: ops.stuck(StuckKind.JOB_PAUSED),
+                                lambda rs: bool(_of(rs, job.job_id)), timeout=30)
+        await run_cli(env, *_filled(_of(rows, job.job_id)[0].suggested).split()[1:])
+        done = await eventually(lambda: cw.takedown_status(job.job_id),
+                                lambda j: j.state == "completed", timeout=30)
+        assert done.progress.done == 10
+
+
+def _filled(suggested: str) -> str:
+    """A suggested command with its placeholders filled in, as an operator would."""
+    for placeholder, value in (("REVIEWER", "bob"), ("REQUESTER", "bob"),
+                               ("OPERATOR", "ops-1"), ("REASON", "repaired")):
+        suggested = suggested.replace(placeholder, value)
+    return suggested.split("  ")[0]
