@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from client.api import CaseworkClient
+from client.ops import Ops
 from config.settings import Settings
 from domain.shop_review.models import shop_review_id
 from domain.takedown.models import AuthorityOrder
@@ -236,6 +237,17 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await c.decide_shop(review.review_id, "sam", "remove_hits", "five breaches")
     await eventually(lambda: c.shop_status(review.review_id), lambda r: r.state == "enforced")
     out["shop_review_hits_removed"] = review.review_id
+
+    ops = Ops(c)
+    ref = await c.open_case("listing:L-0171", "user_report", reporter="b13")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.claim(ref.case_id, "alice")
+    await ops.repair("release", ref.case_id, "ops-1", "alice is away")
+    await ops.repair("reassign", ref.case_id, "ops-1", "urgent", to="bob")
+    await ops.repair("bump", ref.case_id, "ops-1", "press interest")
+    await c.decide(ref.case_id, "bob", [], ["no_action"], "fine")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
+    out["ops_released_reassigned_bumped"] = ref.case_id
     return out
 
 
