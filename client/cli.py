@@ -436,6 +436,8 @@ async def ops_repair(args: argparse.Namespace) -> None:
     if batch == (args.case_id is not None):
         raise errors.InvalidInput("give one ID, or --query/--all-stuck for a batch")
     kind = errors.parse_members(StuckKind, [args.kind], "kind")[0] if args.kind else None
+    if args.cmd == "reset" and args.all_stuck and kind is not StuckKind.TASK_FAILING:
+        raise errors.InvalidInput("a batch reset takes only failing tasks: --kind task_failing")
     ids = await ops.targets(args.query, kind) if batch else [args.case_id]
     if batch and not args.yes:
         _emit(args, [{"case_id": i, "repair": args.cmd, "done": False, "detail": "dry run"}

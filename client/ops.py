@@ -23,13 +23,21 @@ from temporalio.api.workflowservice.v1 import (
     ResetWorkflowExecutionRequest,
 )
 from temporalio.client import WorkflowExecutionDescription
+from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.api import CaseworkClient, parse_choice
 from domain.core import Action, CaseSummary, ClaimRequest, Priority, QueueEntry, TimelineEvent
 from domain.errors import InvalidInput, NotFound, Refused, Unavailable, build
 from domain.lifecycles import LIFECYCLES
-from domain.ops import OpsRepair, Stuck, StuckKind, stuck, stuck_in_ledger
+from domain.ops import (
+    OpsRepair,
+    Stuck,
+    StuckKind,
+    stuck,
+    stuck_in_ledger,
+    task_failing_repair,
+)
 from domain.people import Role
 from domain.review.models import DecideRequest, EscalateRequest
 from workflows import search_attributes
@@ -38,8 +46,10 @@ from workflows.review import ReviewWorkflow
 FINAL = sorted({s for d in LIFECYCLES.values() for s in d.final_states})
 WORKING = {"screening", "enforcing", "notifying", "decided", "planned", "executing", "reversing",
            "filed", "upheld", "overturned", "modified", "notified", "resolved"}
-IDLE = timedelta(minutes=2)  # working with no ledger write this long: ask Temporal why
-MAX_DESCRIBED = 50
+MAX_DESCRIBED = 50  # idle working records asked about their activities, per scan
+MAX_FAILING = 1_000
+# Set by the server on a workflow whose task keeps failing (a bug, nondeterminism).
+REPORTED_PROBLEMS = SearchAttributeKey.for_keyword_list("TemporalReportedProblems")
 
 
 class PendingActivity(BaseModel):
@@ -106,8 +116,9 @@ class Ops:
         rows = self.cw.ledger.open_rows(FINAL)
         found = [s for row in rows for s in stuck_in_ledger(row, now, cfg)]
         found += await self._failing_tasks({r.case_id: r for r in rows})
+        quiet = timedelta(minutes=cfg.idle_minutes)
         idle = [r for r in rows if r.waiting_on or (r.state in WORKING
-                                                    and r.updated_at + IDLE < now)]
+                                                    and r.updated_at + quiet < now)]
         described = await asyncio.gather(*(self._describe(r.case_id)
                                            for r in idle[:MAX_DESCRIBED]))
         for row, desc in zip(idle, described, strict=False):
@@ -126,6 +137,8 @@ class Ops:
         req = build(OpsRepair, operator=operator, reason=reason, reviewer=to,
                     priority=parse_choice(Priority, priority, "priority") if priority else None)
         self.cw.directory.require(operator, Role.OPS)
+        if self.cw.ledger.case(case_id) is None and await self._describe(case_id) is None:
+            raise NotFound(f"no case, appeal, escalation, job or review {case_id!r}")
         if repair == "reassign":
             if not to:
                 raise InvalidInput("reassign needs --to PERSON")
@@ -158,19 +171,19 @@ class Ops:
         if not waiting:
             raise Refused(f"{case_id} has no activity retrying and is not parked")
         for a in waiting:
-            await self.cw.temporal.workflow_service.reset_activity(ResetActivityRequest(
-                namespace=self.cw.temporal.namespace, id=a.activity_id,
-                execution=WorkflowExecution(workflow_id=case_id), identity=req.operator),
-                timeout=self.cw.command_timeout)
+            await self._rpc(self.cw.temporal.workflow_service.reset_activity(
+                ResetActivityRequest(namespace=self.cw.temporal.namespace, id=a.activity_id,
+                                     execution=WorkflowExecution(workflow_id=case_id),
+                                     identity=req.operator), timeout=self.cw.command_timeout))
         names = ", ".join(a.activity_type.name for a in waiting)
-        await self._note(case_id, req, f"retried now: {names}")
+        await self._note(case_id, req, f"retried now: {names}: {req.reason}")
         return f"retried now: {names}"
 
     async def _escalate(self, case_id: str, req: OpsRepair, severity: str) -> str:
         row = self.cw.ledger.case(case_id)
         if row is None or row.lifecycle != "review":
             raise Refused(f"{case_id} is no review case: only review cases are escalated")
-        if row.assignee:
+        if row.state == "in_review":
             await self._update(case_id, "ops_release", req)
         esc = await self.cw._command(  # noqa: SLF001
             case_id, ReviewWorkflow.escalate, build(EscalateRequest, reviewer=req.operator, reason=req.reason,
@@ -203,6 +216,12 @@ class Ops:
     async def _reset(self, case_id: str, req: OpsRepair) -> str:
         """Back to the last workflow task that completed (after a fixed deploy): the events
         since are replayed on today's code."""
+        desc = await self._describe(case_id)
+        failing = desc is not None and (
+            desc.raw_description.pending_workflow_task.attempt > 1
+            or desc.typed_search_attributes.get(REPORTED_PROBLEMS))
+        if not failing:
+            raise Refused(f"{case_id}'s workflow task is not failing: nothing to reset")
         handle = self.cw.temporal.get_workflow_handle(case_id)
         last = 0
         try:
@@ -215,18 +234,29 @@ class Ops:
             raise Unavailable(f"Temporal: {e.message}") from None
         if not last:
             raise Refused(f"{case_id} has no completed workflow task to go back to")
-        answer = await self.cw.temporal.workflow_service.reset_workflow_execution(
+        answer = await self._rpc(self.cw.temporal.workflow_service.reset_workflow_execution(
             ResetWorkflowExecutionRequest(
                 namespace=self.cw.temporal.namespace,
                 workflow_execution=WorkflowExecution(workflow_id=case_id),
                 reason=f"{req.operator}: {req.reason}", workflow_task_finish_event_id=last,
-                request_id=str(uuid.uuid4())), timeout=self.cw.command_timeout)
+                request_id=str(uuid.uuid4())), timeout=self.cw.command_timeout))
         await self._note(case_id, req, f"reset to event {last}: {req.reason}")
         return f"reset to event {last}: run {answer.run_id}"
 
     async def _note(self, case_id: str, req: OpsRepair, text: str) -> None:
-        await self.cw.temporal.get_workflow_handle(case_id).signal(
-            "ops_note", req.model_copy(update={"reason": text}))
+        await self._rpc(self.cw.temporal.get_workflow_handle(case_id).signal(
+            "ops_note", req.model_copy(update={"reason": text})))
+
+    @staticmethod
+    async def _rpc(call: Any) -> Any:
+        try:
+            return await call
+        except RPCError as e:
+            if e.status is RPCStatusCode.NOT_FOUND:
+                raise NotFound(e.message) from None
+            if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable(f"Temporal unavailable: {e.message}") from None
+            raise Refused(e.message) from None
 
     async def targets(self, query: str | None = None, kind: StuckKind | None = None
                       ) -> list[str]:
@@ -284,17 +314,20 @@ class Ops:
                        ok=fresh == {"workflow", "activity"})
 
     async def _failing_tasks(self, rows: dict[str, QueueEntry]) -> list[Stuck]:
+        """Records whose workflow task keeps failing, found by visibility (also those that
+        failed before their ledger row was written)."""
         query = (f"TaskQueue = '{self.cw.settings.task_queue}' AND ExecutionStatus = 'Running' "
                  "AND TemporalReportedProblems IS NOT NULL")
         out = []
         try:
-            async for wf in self.cw.temporal.list_workflows(query, limit=MAX_DESCRIBED):
-                problems = wf.search_attributes.get("TemporalReportedProblems") or []
+            async for wf in self.cw.temporal.list_workflows(query, limit=MAX_FAILING):
+                problems = ", ".join(wf.typed_search_attributes.get(REPORTED_PROBLEMS) or [])
+                reason = f"its workflow task fails ({problems})"
                 row = rows.get(wf.id)
-                if row is None:
-                    continue
-                out.append(stuck(row, StuckKind.TASK_FAILING,
-                                 f"its workflow task fails ({', '.join(map(str, problems))})"))
+                out.append(stuck(row, StuckKind.TASK_FAILING, reason) if row else Stuck(
+                    case_id=wf.id, lifecycle=wf.workflow_type, state="(not in the ledger)",
+                    queue="", kind=StuckKind.TASK_FAILING, reason=reason,
+                    suggested=task_failing_repair(wf.id)))
         except RPCError as e:
             raise Unavailable(f"Temporal visibility: {e.message}") from None
         return out
@@ -347,10 +380,11 @@ class Ops:
                                 attempts: int) -> list[Stuck]:
         out = []
         for a in [await self._pending(p) for p in desc.raw_description.pending_activities]:
-            if a.attempt >= attempts or row.waiting_on:
-                out.append(stuck(row, StuckKind.ACTIVITY_RETRYING,
-                                 f"{a.activity} attempt {a.attempt}: "
-                                 f"{a.last_failure or a.state}"))
+            if a.attempt >= attempts or (row.waiting_on and a.attempt > 1):
+                kind = (StuckKind.JOB_STALLED if a.activity == "act_on_batch"
+                        else StuckKind.ACTIVITY_RETRYING)
+                out.append(stuck(row, kind, f"{a.activity} attempt {a.attempt}: "
+                                            f"{a.last_failure or a.state}"))
         live = desc.typed_search_attributes.get(search_attributes.STATE)
         if live and live != row.state:
             out.append(stuck(row, StuckKind.LEDGER_LAG,

@@ -62,6 +62,11 @@ def _ago(now: datetime, then: datetime) -> str:
     return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
 
 
+def task_failing_repair(case_id: str) -> str:
+    return (f"casework ops reset {case_id} --operator OPERATOR --reason REASON  "
+            "(once the fixed worker is deployed)")
+
+
 def suggestion(row: QueueEntry, kind: StuckKind) -> str:
     """The command that repairs it (placeholders in capitals)."""
     cid = row.case_id
@@ -69,13 +74,13 @@ def suggestion(row: QueueEntry, kind: StuckKind) -> str:
     if kind is StuckKind.NEEDS_ATTENTION:
         return f"casework case retry {cid} {ops}  (once its cause is repaired)"
     if kind is StuckKind.TASK_FAILING:
-        return f"casework ops reset {cid} {ops}  (once the fixed worker is deployed)"
+        return task_failing_repair(cid)
     if kind is StuckKind.ACTIVITY_RETRYING:
         return f"casework ops retry {cid} {ops}  (once the dependency it names is repaired)"
     if kind is StuckKind.JOB_PAUSED:
         return f"casework takedown resume {cid} --requester REQUESTER"
     if kind is StuckKind.JOB_STALLED:
-        return f"casework ops explain {cid}"
+        return f"casework ops retry {cid} {ops}  (once the marketplace answers again)"
     if kind is StuckKind.OVERDUE:
         return {"takedown": f"casework takedown approve {cid} --approver SENIOR",
                 "shop_review": f"casework shop decide {cid} --decider SENIOR --outcome OUTCOME "
@@ -104,8 +109,7 @@ def stuck_in_ledger(row: QueueEntry, now: datetime, cfg: OpsConfig) -> list[Stuc
     if row.state in QUEUED and row.sla_breached and not row.assignee:
         found.append((StuckKind.SLA_BREACHED_UNOWNED, "SLA breached and nobody has claimed it",
                       row.sla_deadline))
-    if row.state in AWAITING and (row.sla_breached or (
-            row.sla_deadline and row.sla_deadline + grace < now)):
+    if row.state in AWAITING and row.sla_deadline and row.sla_deadline + grace < now:
         found.append((StuckKind.OVERDUE, f"waiting for {AWAITING[row.state]} past its SLA "
                       f"for {_ago(now, since)}", row.sla_deadline))
     if row.state in CLAIMED and row.lease_expires_at and row.lease_expires_at + grace < now:
@@ -119,11 +123,8 @@ def stuck_in_ledger(row: QueueEntry, now: datetime, cfg: OpsConfig) -> list[Stuc
     if row.lifecycle == "takedown" and row.state == "paused" and (
             since + timedelta(hours=cfg.paused_hours) < now):
         found.append((StuckKind.JOB_PAUSED, f"paused for {_ago(now, since)}", since))
-    if row.lifecycle == "takedown" and row.state == "executing" and (
-            row.updated_at + timedelta(minutes=cfg.stalled_minutes) < now):
-        found.append((StuckKind.JOB_STALLED, f"no progress for {_ago(now, row.updated_at)}",
-                      row.updated_at))
-    if (hours := cfg.state_hours.get(row.state)) is not None and (
+    hours = cfg.state_hours.get(f"{row.lifecycle}.{row.state}", cfg.state_hours.get(row.state))
+    if hours is not None and (
             since + timedelta(hours=hours) < now) and not found:
         found.append((StuckKind.IN_STATE_TOO_LONG, f"in {row.state} for {_ago(now, since)} "
                       f"(threshold {hours:g} h)", since))

@@ -108,21 +108,25 @@ class ShopReviewConfig(_Strict):
 
 
 class OpsConfig(_Strict):
-    """When ops call a record stuck: longer than `state_hours[state]` in a state (states not
+    """When ops call a record stuck: longer than `state_hours` in a working state (states not
     named are looked after by their own SLA or are meant to rest), a claim held longer than
-    `claim_hours`, a job paused longer than `paused_hours` or executing with no progress for
-    `stalled_minutes`, an activity past `retry_attempts`. `grace_minutes` lets a lapsed lease
-    or a deadline's own timer act first. Short values make drills quick."""
+    `claim_hours`, a job paused longer than `paused_hours`, an activity past `retry_attempts`
+    (a takedown's batch: the job stalls). `grace_minutes` lets a lapsed lease or a deadline's
+    own timer act first; a working record quiet for `idle_minutes` is asked about its
+    activities. Short values make drills quick."""
 
+    # `<lifecycle>.<state>` (or a bare state, for every lifecycle that has it)
     state_hours: dict[str, float] = Field(default_factory=lambda: {
-        "screening": 1, "enforcing": 1, "notifying": 1, "decided": 1, "planned": 1,
-        "reversing": 2, "filed": 1, "upheld": 1, "overturned": 1, "modified": 1,
-        "notified": 1, "resolved": 1, "on_hold": 48})
+        "review.screening": 1, "review.decided": 1, "review.enforcing": 1,
+        "review.notifying": 1, "review.on_hold": 48, "appeal.filed": 1, "appeal.upheld": 1,
+        "appeal.overturned": 1, "appeal.modified": 1, "appeal.notified": 1,
+        "escalation.resolved": 1, "takedown.planned": 1, "takedown.reversing": 2,
+        "shop_review.screening": 24})
     claim_hours: float = Field(default=8, gt=0)
     paused_hours: float = Field(default=24, gt=0)
-    stalled_minutes: float = Field(default=30, gt=0)
     retry_attempts: int = Field(default=3, ge=1)
     grace_minutes: float = Field(default=5, ge=0)
+    idle_minutes: float = Field(default=2, ge=0)  # a working record this quiet is described
 
 
 class SourceDefault(_Strict):

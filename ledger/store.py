@@ -156,8 +156,8 @@ _UPSERT_CASE = (
     + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS.split(", ")
                 if c not in ("case_uid", "state_since"))
     # when the row entered its state: kept while the state stays (the SET reads the old row)
-    + ", state_since = CASE WHEN cases.state = excluded.state THEN cases.state_since "
-      "ELSE excluded.state_since END"
+    + ", state_since = CASE WHEN cases.state = excluded.state AND COALESCE(cases.assignee, '')"
+      " = COALESCE(excluded.assignee, '') THEN cases.state_since ELSE excluded.state_since END"
     + " WHERE cases.revision < excluded.revision"
 )
 
@@ -452,12 +452,16 @@ class Ledger:
             tuple(final))]
 
     def decided_since(self, since: datetime) -> dict[str, tuple[int, int]]:
-        """Per queue: records decided since `since`, and how many of them past their SLA."""
+        """Per queue: records decided (an appeal's verdict, an escalation acknowledged, a job
+        approved) since `since`, and how many of them past their SLA."""
         return {q: (int(n), int(b or 0)) for q, n, b in self._read(
             "SELECT c.queue, COUNT(DISTINCT c.case_uid), "
             "COUNT(DISTINCT CASE WHEN c.sla_breached = 1 THEN c.case_uid END) "
             "FROM audit a JOIN cases c ON c.case_uid = a.case_uid "
-            "WHERE a.event = 'decided' AND a.at >= ? GROUP BY c.queue", (_iso(since),))}
+            "WHERE a.at >= ? AND (a.event = 'decided' OR (a.event = 'appeal_decided' AND "
+            "c.lifecycle = 'appeal') OR (a.event = 'acknowledged' AND c.lifecycle = "
+            "'escalation') OR (a.event = 'approved' AND c.lifecycle = 'takedown')) "
+            "GROUP BY c.queue", (_iso(since),))}
 
     def queue_depths(self) -> dict[str, int]:
         return dict(self._read(

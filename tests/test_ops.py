@@ -188,22 +188,36 @@ async def test_a_batch_release_dry_run_lists_exactly_what_the_real_run_changes(
 
 
 async def test_an_activity_retrying_is_found_and_retried_now_after_the_repair(
-        dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
-    ops = Ops(dev)
-    ref = await dev.open_case("listing:L-0054", "user_report", reporter="buyer-5")
-    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
-    await dev.claim(ref.case_id, "alice")
-    sandbox.fail("apply_action", "error")
-    await dev.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "tortoiseshell")
-    explained = await eventually(lambda: ops.explain(ref.case_id), lambda x: any(
-        a.attempt >= 3 for a in x.pending_activities), timeout=60)
-    assert "apply_action" in explained.pending_activities[0].activity
-    assert "failed before acting" in explained.pending_activities[0].last_failure
-    sandbox.heal()
-    result = await ops.repair("retry", ref.case_id, "ops-1", "marketplace back")
-    assert "apply_action" in result.detail
-    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable",
-                     timeout=15)
+        dev_env: WorkflowEnvironment, settings: Settings, sandbox: SandboxMarketplace,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    async with own_pack_worker(dev_env.client, settings, executor,
+                               "\n[ops]\nidle_minutes = 0\nretry_attempts = 2\n") as cw:
+        env = {**cli_env(dev_env, settings), "CASEWORK_POLICY_PACK": str(
+            settings.data_dir / "pack.toml")}
+        ops = Ops(cw)
+        ref = await cw.open_case("listing:L-0054", "user_report", reporter="buyer-5")
+        await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
+        await cw.claim(ref.case_id, "alice")
+        sandbox.fail("apply_action", "error")
+        await cw.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "tortoiseshell")
+        rows = await eventually(lambda: ops.stuck(StuckKind.ACTIVITY_RETRYING),
+                                lambda rs: bool(_of(rs, ref.case_id)), timeout=60)
+        [row] = _of(rows, ref.case_id)
+        assert "apply_action attempt" in row.reason and "failed before acting" in row.reason
+        explained = await ops.explain(ref.case_id)
+        assert explained.pending_activities[0].activity == "apply_action"
+        sandbox.heal()
+        await run_cli(env, *_filled(row.suggested).split()[1:])  # as suggested
+        await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "appealable",
+                         timeout=15)
+        note = [e for e in (await cw.timeline(ref.case_id)) if e.event == "ops_repaired"]
+        assert note and note[0].actor == "ops-1" and "repaired" in note[0].detail
+        proc = await run_cli(env, "ops", "release", "case-listing-NOPE", "--operator", "ops-1",
+                             "--reason", "x", ok=False)
+        assert proc.returncode == 4 and "no case" in proc.stderr
+        proc = await run_cli(env, "ops", "reset", ref.case_id, "--operator", "ops-1",
+                             "--reason", "x", ok=False)
+        assert proc.returncode == 3 and "not failing" in proc.stderr
 
 
 async def test_ops_cancel_ends_a_review_case_and_its_reporter_is_told(

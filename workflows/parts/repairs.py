@@ -79,9 +79,9 @@ class Repairs:
         """More urgent: a higher priority, and its shorter SLA if that comes sooner."""
         record = self._record
         before, record.priority = record.priority, req.priority or record.priority.raised()
-        if hours := record.sla_hours.get(record.priority):
-            sooner = deadline(workflow.now(), hours)
-            record.sla_deadline = min(record.sla_deadline or sooner, sooner)
+        hours = record.sla_hours.get(record.priority)
+        if hours and record.sla_deadline is not None:  # a paused SLA stays paused
+            record.sla_deadline = min(record.sla_deadline, deadline(workflow.now(), hours))
         self.journal.event(req.operator, Event.OPS_REPAIRED,
                            f"priority {before.value} -> {record.priority.value}: {req.reason}")
         await self.journal.commit()
