@@ -91,7 +91,9 @@ def suggestion(row: QueueEntry, kind: StuckKind) -> str:
             f"casework case resume {cid} --reviewer {row.assignee or 'REVIEWER'}")
     if kind is StuckKind.SLA_BREACHED_UNOWNED:
         return f"casework ops reassign {cid} --to REVIEWER {ops}"
-    if kind in (StuckKind.CLAIM_LAPSED, StuckKind.CLAIM_TOO_LONG):
+    if kind is StuckKind.CLAIM_LAPSED:  # the case's own timer releases it once a worker runs
+        return "casework ops workers  (a lapsed lease is released by the case once a worker runs)"
+    if kind is StuckKind.CLAIM_TOO_LONG:
         return f"casework ops release {cid} {ops}"
     if kind is StuckKind.LEDGER_LAG:
         return "casework ledger rebuild"

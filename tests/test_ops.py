@@ -282,3 +282,26 @@ def _filled(suggested: str) -> str:
                                ("OPERATOR", "ops-1"), ("REASON", "repaired")):
         suggested = suggested.replace(placeholder, value)
     return suggested.split("  ")[0]
+
+
+async def test_a_lease_left_to_lapse_with_no_worker_is_found_and_heals_when_one_runs(
+        dev_env: WorkflowEnvironment, settings: Settings,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    extra = "\n[ops]\ngrace_minutes = 0\n"
+    async with own_pack_worker(dev_env.client, settings, executor, extra) as cw:
+        ref = await cw.open_case("listing:L-0002", "user_report", reporter="buyer-9")
+        await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
+        await cw.claim(ref.case_id, "alice", lease_minutes=1)
+    await asyncio.sleep(62)  # the worker is gone: nothing fires the lease's timer
+    ops = Ops(cw)
+    [row] = _of(await ops.stuck(StuckKind.CLAIM_LAPSED), ref.case_id)
+    assert "alice's lease ended" in row.reason and row.suggested.startswith("casework ops workers")
+    env = {**cli_env(dev_env, settings), "CASEWORK_POLICY_PACK": str(
+        settings.data_dir / "pack.toml")}
+    assert (await run_cli(env, "ops", "workers", ok=False)).returncode == 6  # as suggested
+    async with own_pack_worker(dev_env.client, settings, executor, extra) as cw:
+        await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
+        assert not _of(await ops.stuck(), ref.case_id)
+        await cw.claim(ref.case_id, "bob")
+        await cw.decide(ref.case_id, "bob", [], ["no_action"], "fine")
+        await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "closed")

@@ -1,0 +1,78 @@
+"""The stuck rules over ledger rows, kind by kind, and the healthy records they leave alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from domain.core import Priority, QueueEntry, Subject
+from domain.ops import StuckKind, stuck_in_ledger
+from domain.policy import OpsConfig
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CFG = OpsConfig()
+
+
+def _row(state: str, lifecycle: str = "review", since_h: float = 0.1, **fields: Any
+         ) -> QueueEntry:
+    since = NOW - timedelta(hours=since_h)
+    base: dict[str, Any] = dict(
+        lifecycle=lifecycle, case_uid="u-1", case_id="c-1", state=state, queue="ip",
+        priority=Priority.P2, assignee=None, lease_expires_at=None,
+        sla_deadline=NOW + timedelta(hours=10), sla_breached=False,
+        subject=Subject.parse("listing:L-1"), policy_ids=[], opened_at=since,
+        updated_at=since, state_since=since)
+    return QueueEntry(**{**base, **fields})
+
+
+@pytest.mark.parametrize(("row", "kind", "suggested"), [
+    (_row("needs_attention"), StuckKind.NEEDS_ATTENTION, "casework case retry c-1"),
+    (_row("queued", sla_breached=True), StuckKind.SLA_BREACHED_UNOWNED,
+     "casework ops reassign c-1 --to REVIEWER"),
+    (_row("in_review", assignee="bob", lease_expires_at=NOW - timedelta(minutes=30)),
+     StuckKind.CLAIM_LAPSED, "casework ops workers"),
+    (_row("in_review", since_h=9, assignee="bob", lease_expires_at=NOW + timedelta(minutes=5)),
+     StuckKind.CLAIM_TOO_LONG, "casework ops release c-1"),
+    (_row("awaiting_approval", sla_deadline=NOW - timedelta(hours=1)), StuckKind.OVERDUE,
+     "casework case approve c-1 --approver SENIOR"),
+    (_row("on_hold", assignee="bob", sla_deadline=NOW - timedelta(hours=1)), StuckKind.OVERDUE,
+     "casework case resume c-1 --reviewer bob"),
+    (_row("open", lifecycle="escalation", sla_deadline=NOW - timedelta(hours=1)),
+     StuckKind.OVERDUE, "casework escalation ack c-1 --owner OWNER"),
+    (_row("awaiting_decision", lifecycle="shop_review", sla_deadline=NOW - timedelta(hours=1)),
+     StuckKind.OVERDUE, "casework shop decide c-1 --decider SENIOR"),
+    (_row("pending_approval", lifecycle="takedown", sla_deadline=NOW - timedelta(hours=1)),
+     StuckKind.OVERDUE, "casework takedown approve c-1 --approver SENIOR"),
+    (_row("paused", lifecycle="takedown", since_h=25), StuckKind.JOB_PAUSED,
+     "casework takedown resume c-1 --requester REQUESTER"),
+    (_row("screening", since_h=2), StuckKind.IN_STATE_TOO_LONG, "casework ops explain c-1"),
+    (_row("upheld", lifecycle="appeal", since_h=2), StuckKind.IN_STATE_TOO_LONG,
+     "casework ops explain c-1"),
+], ids=lambda v: v.value if isinstance(v, StuckKind) else None)
+def test_each_kind_with_its_repair(row: QueueEntry, kind: StuckKind, suggested: str) -> None:
+    [found] = stuck_in_ledger(row, NOW, CFG)
+    assert found.kind is kind and found.suggested.startswith(suggested) and found.reason
+
+
+@pytest.mark.parametrize("row", [
+    _row("appealable", since_h=24 * 90),  # the appeal window: six months at rest
+    _row("completed", lifecycle="takedown", since_h=24 * 30),  # reversible for 184 days
+    _row("queued", since_h=5),  # its SLA runs: the queue's business
+    _row("in_review", assignee="bob", lease_expires_at=NOW + timedelta(minutes=5)),
+    _row("screening", lifecycle="shop_review", since_h=3),  # a big shop screens for hours
+    _row("enforcing", lifecycle="shop_review", since_h=10),  # waits for its jobs
+    _row("on_hold", since_h=5, sla_deadline=None, sla_breached=True),  # breached once, held now
+    _row("awaiting_approval", sla_breached=True),  # its own deadline still ahead
+], ids=["appealable", "job-completed", "queued", "claimed", "shop-screening", "shop-enforcing",
+        "held-after-breach", "approval-after-breach"])
+def test_healthy_records_are_left_alone(row: QueueEntry) -> None:
+    assert stuck_in_ledger(row, NOW, CFG) == []
+
+
+def test_thresholds_are_per_lifecycle_and_state() -> None:
+    cfg = OpsConfig(state_hours={"shop_review.screening": 0.5, "enforcing": 2})
+    assert stuck_in_ledger(_row("screening", lifecycle="shop_review", since_h=1), NOW, cfg)
+    assert not stuck_in_ledger(_row("screening", since_h=1), NOW, cfg)  # reviews: not named
+    assert stuck_in_ledger(_row("enforcing", since_h=3), NOW, cfg)  # a bare state: everyone
