@@ -450,7 +450,7 @@ async def ops_repair(args: argparse.Namespace) -> None:
         try:
             results.append(await ops.repair(args.cmd, case_id, args.operator, args.reason,
                                             to=args.to, priority=args.priority,
-                                            severity=args.severity))
+                                            severity=args.severity, to_event=args.to_event))
         except errors.CaseworkError as e:
             if not batch:
                 raise
@@ -827,6 +827,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--to", help="reassign: the person who takes the claim")
         sp.add_argument("--priority", help="bump: to this priority (default: one step up)")
         sp.add_argument("--severity", default="P1", help="escalate: the escalation's severity")
+        sp.add_argument("--to-event", type=_positive,
+                        help="reset: to this completed workflow task (default: the last one)")
     sp = cmd(ops, "explain", ops_explain, "one record: state, waits, activities, recent events")
     sp.add_argument("case_id")
 

@@ -129,7 +129,7 @@ class Ops:
     # -- repairs -------------------------------------------------------------------------------
     async def repair(self, repair: str, case_id: str, operator: str, reason: str,
                      to: str | None = None, priority: str | None = None,
-                     severity: str = "P1") -> RepairResult:
+                     severity: str = "P1", to_event: int | None = None) -> RepairResult:
         """One repair on one record, by an operator (the ops role), for a reason; each lands on
         the record's timeline."""
         if repair not in REPAIRS:
@@ -149,7 +149,7 @@ class Ops:
                "retry": lambda: self._retry_now(case_id, req),
                "escalate": lambda: self._escalate(case_id, req, severity),
                "cancel": lambda: self._cancel(case_id, req),
-               "reset": lambda: self._reset(case_id, req)}[repair]
+               "reset": lambda: self._reset(case_id, req, to_event)}[repair]
         return RepairResult(case_id=case_id, repair=repair, done=True, detail=await run())
 
     async def _update(self, case_id: str, update: str, req: OpsRepair) -> str:
@@ -213,9 +213,10 @@ class Ops:
                   reason=f"cancelled by ops: {req.reason}"), f"decide-{uuid.uuid4()}")
         return f"cancelled: {summary.state}"
 
-    async def _reset(self, case_id: str, req: OpsRepair) -> str:
-        """Back to the last workflow task that completed (after a fixed deploy): the events
-        since are replayed on today's code."""
+    async def _reset(self, case_id: str, req: OpsRepair, to_event: int | None = None) -> str:
+        """Back to the last workflow task that completed, or to the completed task `to_event`
+        (the last good one, when the bad deploy completed tasks too): the events since are
+        replayed on today's code."""
         desc = await self._describe(case_id)
         failing = desc is not None and (
             desc.raw_description.pending_workflow_task.attempt > 1
@@ -223,15 +224,21 @@ class Ops:
         if not failing:
             raise Refused(f"{case_id}'s workflow task is not failing: nothing to reset")
         handle = self.cw.temporal.get_workflow_handle(case_id)
-        last = 0
+        last, completed = 0, set()
         try:
             async for event in handle.fetch_history_events():
                 if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                     last = event.event_id
+                    completed.add(last)
         except RPCError as e:
             if e.status is RPCStatusCode.NOT_FOUND:
                 raise NotFound(f"no workflow {case_id}") from None
             raise Unavailable(f"Temporal: {e.message}") from None
+        if to_event is not None:
+            if to_event not in completed:
+                raise InvalidInput(f"event {to_event} of {case_id} is no completed workflow "
+                                   f"task (those are: {', '.join(map(str, sorted(completed)))})")
+            last = to_event
         if not last:
             raise Refused(f"{case_id} has no completed workflow task to go back to")
         answer = await self._rpc(self.cw.temporal.workflow_service.reset_workflow_execution(

@@ -108,6 +108,8 @@ async def test_a_failing_workflow_task_is_found_and_reset_after_the_fix(
         f"casework ops reset {case_id} --operator")
     explained = await ops.explain(case_id)
     assert explained.task_attempt > 1 and explained.state == "queued"
+    with pytest.raises(InvalidInput, match="is no completed workflow task"):
+        await ops.repair("reset", case_id, "ops-1", "x", to_event=1)
     async with worker_module.build_worker(dev_env.client, settings, executor):  # the fix
         command = row.suggested.split("  ")[0].replace("OPERATOR", "ops-1").replace(
             "REASON", "fixed-release")

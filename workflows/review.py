@@ -375,7 +375,8 @@ class ReviewWorkflow(Repairs):
                                 appellant=filing.appellant)
         self._appeal = await workflow.start_child_workflow(
             AppealWorkflow.run, case.appeal_input(filing.appellant, req.text), id=appeal_id,
-            parent_close_policy=ParentClosePolicy.ABANDON)
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            static_summary=f"appeal against {case.case_id}'s decision on {case.subject}")
         self.journal.event(filing.appellant.id, Event.APPEALED,
                            f"{filing.appellant.kind.value} appeals: appeal {appeal_id}")
         await self.journal.commit()
