@@ -588,6 +588,47 @@ async def reviewer_disable(args: argparse.Namespace) -> None:
     _emit(args, _directory().disable(args.person_id), _person_line)
 
 
+def _credentials() -> Any:
+    from client.credentials import Credentials
+    from config.settings import Settings
+    from ledger.store import Ledger
+
+    return Credentials(Ledger(Settings().ledger_url))
+
+
+async def reviewer_password(args: argparse.Namespace) -> None:
+    """The password from stdin (its first line), never from the command line."""
+    password = sys.stdin.readline().rstrip("\n")
+    _credentials().set_password(args.person_id, password)
+    _emit(args, {"person_id": args.person_id, "password_set": True},
+          lambda r: f"password set for {r['person_id']}")
+
+
+async def token_create(args: argparse.Namespace) -> None:
+    token_id, token = _credentials().create_token(args.owner, args.scope or [])
+    _emit(args, {"token_id": token_id, "owner": args.owner, "token": token},
+          lambda r: f"{r['token']}\n(token id {r['token_id']}; shown once: keep it secret)")
+
+
+async def token_revoke(args: argparse.Namespace) -> None:
+    _credentials().revoke(args.token_id)
+    _emit(args, {"token_id": args.token_id, "revoked": True},
+          lambda r: f"revoked token {r['token_id']}")
+
+
+async def api_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from client.api import CaseworkClient
+
+    app = create_app(lambda: CaseworkClient.connect(profile=args.profile, address=args.address))
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port,
+                                           log_level="warning"))
+    print(f"casework API on http://{args.host}:{args.port} (OpenAPI at /docs)", flush=True)
+    await server.serve()
+
+
 def _drill_line(f: dict[str, Any]) -> str:
     return f"{f['operation']} fails ({f['mode']}) until {f['until'] or 'healed'}"
 
@@ -853,6 +894,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a queue they work, '*' for every queue (repeat for more)")
     cmd(rv, "disable", reviewer_disable, "stop a person acting (their record stays)").add_argument(
         "person_id", metavar="ID")
+    cmd(rv, "password", reviewer_password,
+        "set a person's password, read from stdin (at least 12 characters)").add_argument(
+        "person_id", metavar="ID")
+
+    tk = sub.add_parser("token", help="API tokens").add_subparsers(dest="cmd", required=True)
+    sp = cmd(tk, "create", token_create, "a token for a person (acts as them) or a service")
+    sp.add_argument("owner", metavar="ID")
+    sp.add_argument("--scope", action="append",
+                    help="a service's scope: read, intake, intake:<source> (repeat for more)")
+    cmd(tk, "revoke", token_revoke, "revoke a token by its id").add_argument("token_id")
 
     st = sub.add_parser("statements", help="statements of reasons").add_subparsers(
         dest="cmd", required=True)
@@ -888,6 +939,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("worker", help="run a worker", parents=[common])
     sp.set_defaults(fn=worker)
+    sp = sub.add_parser("api", help="serve the HTTP API", parents=[common])
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=_positive, default=8080)
+    sp.set_defaults(fn=api_serve)
     sp = sub.add_parser("codec-server", parents=[common],
                         help="serve the codec endpoint the Temporal UI decrypts payloads through")
     sp.set_defaults(fn=codec_server)

@@ -116,6 +116,20 @@ SCHEMA = [
         overturned INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS strikes_seller_idx ON strikes (seller_id, at)",
+    """CREATE TABLE IF NOT EXISTS credentials (
+        person_id TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS tokens (
+        token_id TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        person INTEGER NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    )""",
     """CREATE TABLE IF NOT EXISTS people (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -320,6 +334,39 @@ class Ledger:
         return [_person(r) for r in self._read(f"SELECT {_PEOPLE_COLUMNS} FROM people ORDER BY id")]
 
     # -- takedown jobs: their items, one row each, numbered from 1 ---------------------------------
+    # -- credentials (hashes only: a password or token secret is never stored) ----------------
+    def set_password_hash(self, person_id: str, password_hash: str) -> None:
+        self._write("INSERT INTO credentials (person_id, password_hash, updated_at) VALUES "
+                    "(?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET password_hash = "
+                    "excluded.password_hash, updated_at = excluded.updated_at",
+                    (person_id, password_hash, _iso(datetime.now(UTC))))
+
+    def password_hash(self, person_id: str) -> str | None:
+        rows = self._read("SELECT password_hash FROM credentials WHERE person_id = ?",
+                          (person_id,))
+        return rows[0][0] if rows else None
+
+    def put_token(self, token_id: str, secret_hash: str, owner: str, person: bool,
+                  scopes: Sequence[str]) -> None:
+        self._write("INSERT INTO tokens (token_id, secret_hash, owner, person, scopes, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (token_id, secret_hash, owner, int(person), json.dumps(sorted(scopes)),
+                     _iso(datetime.now(UTC))))
+
+    def token(self, token_id: str) -> dict[str, Any] | None:
+        """A token's row (hash, owner, person or service, scopes, revoked)."""
+        rows = self._read("SELECT secret_hash, owner, person, scopes, revoked_at FROM tokens "
+                          "WHERE token_id = ?", (token_id,))
+        if not rows:
+            return None
+        secret_hash, owner, person, scopes, revoked = rows[0]
+        return {"token_id": token_id, "secret_hash": secret_hash, "owner": owner,
+                "person": bool(person), "scopes": json.loads(scopes), "revoked": bool(revoked)}
+
+    def revoke_token(self, token_id: str) -> bool:
+        return self._write("UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND "
+                           "revoked_at IS NULL", (_iso(datetime.now(UTC)), token_id)) > 0
+
     def put_takedown_items(self, job_id: str, subjects: Sequence[Subject]) -> int:
         """The job's items, once (a job planned again keeps its rows); how many it has."""
         now = _iso(datetime.now(UTC))

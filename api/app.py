@@ -1,0 +1,202 @@
+"""casework's HTTP API: the client's operations over HTTP, for people and services alike.
+
+Every call is authenticated (`Authorization: Bearer cw_…`); the acting person is always the
+token's owner, never a name in the body. A service token acts only within its scopes and never
+as a person. Bodies are JSON with no unknown fields, at most 1 MB; errors are problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.problems import Forbidden, Unauthenticated, install, problem
+from client.api import CaseworkClient
+from client.credentials import Credentials, Principal
+from domain.core import Action, CaseSummary, QueueEntry, Source, TimelineEvent
+from domain.errors import InvalidInput, NotFound
+from domain.people import Role
+from domain.review.models import CaseRef, CaseState
+from domain.shop_review.models import ShopReviewSummary
+from domain.takedown.models import JobSummary
+
+MAX_BODY = 1_000_000
+OVERSEERS = {Role.LEAD, Role.OPS, Role.ADMIN, Role.SENIOR}  # read every queue
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReportIn(_In):
+    subject: str
+    source: str
+    reporter: str | None = None
+    text: str = ""
+    policy_hint: str | None = None
+
+
+class ClaimIn(_In):
+    lease_minutes: int = Field(default=30, ge=1, le=480)
+
+
+class DecisionIn(_In):
+    policy_ids: list[str] = Field(default_factory=list)
+    actions: list[Action] = Field(min_length=1)
+    reason: str
+
+
+class Page(BaseModel):
+    items: list[Any]
+    offset: int
+    limit: int
+    next_offset: int | None = None
+
+
+def cw(request: Request) -> CaseworkClient:
+    return request.app.state.cw  # type: ignore[no-any-return]
+
+def caller(request: Request,
+           authorization: Annotated[str | None, Header()] = None) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("sign in: send Authorization: Bearer <token>")
+    principal = request.app.state.credentials.principal(token.strip())
+    if principal is None:
+        raise Unauthenticated("the token is unknown, revoked, or its person is disabled")
+    return principal  # type: ignore[no-any-return]
+
+def person(who: Annotated[Principal, Depends(caller)]) -> Principal:
+    if not who.is_person:
+        raise Forbidden(f"{who.id} is a service: only a person may do this")
+    return who
+
+def reads(who: Principal, queue: str) -> None:
+    if not who.may_read():
+        raise Forbidden(f"{who.id}'s token has no read scope")
+    p = who.person
+    if p is not None and not (OVERSEERS & set(p.roles) or p.works(queue)):
+        raise Forbidden(f"{p.id} does not work queue {queue!r}")
+
+Client = Annotated[CaseworkClient, Depends(cw)]
+Caller = Annotated[Principal, Depends(caller)]
+AsPerson = Annotated[Principal, Depends(person)]
+
+
+
+def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
+    """The app, with its casework client made by `connect` when it starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.cw = await connect()
+        app.state.credentials = Credentials(app.state.cw.ledger)
+        yield
+
+    app = FastAPI(title="casework", lifespan=lifespan,
+                  description=(__doc__ or "").strip().splitlines()[0])
+    install(app)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return problem(413, "too-large", f"the body exceeds {MAX_BODY} bytes")
+        return await call_next(request)
+
+    @app.get("/api/me")
+    async def me(who: Caller) -> Principal:
+        return who
+
+    @app.post("/api/reports", status_code=201)
+    async def file_report(body: ReportIn, c: Client, who: Caller,
+                          idempotency_key: Annotated[str | None, Header()] = None) -> CaseRef:
+        """File a report; the same `Idempotency-Key` again answers the same case."""
+        return await _file(c, who, body, idempotency_key)
+
+    @app.post("/api/reports/batch", status_code=200)
+    async def file_reports(body: list[ReportIn], c: Client, who: Caller) -> list[Any]:
+        """Up to 100 reports; each answered on its own (a case, or its problem)."""
+        if len(body) > 100:
+            raise InvalidInput(f"{len(body)} reports: a batch takes at most 100")
+        out: list[Any] = []
+        for report in body:
+            try:
+                out.append(await _file(c, who, report, None))
+            except (InvalidInput, Forbidden) as e:
+                out.append({"type": "/problems/invalid-input" if isinstance(e, InvalidInput)
+                            else "/problems/forbidden", "detail": str(e)})
+        return out
+
+    async def _file(c: CaseworkClient, who: Principal, body: ReportIn,
+                    key: str | None) -> CaseRef:
+        try:
+            source = Source(body.source)
+        except ValueError:
+            raise InvalidInput(f"unknown source {body.source!r}") from None
+        if not who.may_file(source):
+            raise Forbidden(f"{who.id} may not file {source.value} reports")
+        reporter = who.id if who.is_person else body.reporter
+        return await c.open_case(body.subject, source, reporter=reporter, text=body.text,
+                                 policy_hint=body.policy_hint, report_id=key)
+
+    @app.get("/api/cases/{case_id}")
+    async def show_case(case_id: str, c: Client, who: Caller) -> CaseState:
+        case = await c.show(case_id)
+        reads(who, case.queue)
+        return case
+
+    @app.get("/api/cases/{case_id}/timeline")
+    async def case_timeline(case_id: str, c: Client, who: Caller) -> list[TimelineEvent]:
+        row = c.ledger.case(case_id)
+        if row is None:
+            raise NotFound(f"no case {case_id}")
+        reads(who, row.queue)
+        return await c.timeline(case_id)
+
+    @app.get("/api/queues/{queue}")
+    async def queue(queue: str, c: Client, who: Caller,
+                    offset: Annotated[int, Query(ge=0)] = 0,
+                    limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Page:
+        reads(who, queue)
+        c._known_queue(queue)  # noqa: SLF001 - the client's own check
+        rows: list[QueueEntry] = c.ledger.queue(queue, limit=offset + limit + 1)[offset:]
+        return Page(items=rows[:limit], offset=offset, limit=limit,
+                    next_offset=offset + limit if len(rows) > limit else None)
+
+    @app.post("/api/queues/{queue}/claim-next")
+    async def claim_next(queue: str, body: ClaimIn, c: Client, who: AsPerson) -> CaseSummary:
+        return await c.claim_next(queue, who.id, body.lease_minutes)
+
+    @app.post("/api/cases/{case_id}/claim")
+    async def claim(case_id: str, body: ClaimIn, c: Client, who: AsPerson) -> CaseSummary:
+        return await c.claim(case_id, who.id, body.lease_minutes)
+
+    @app.post("/api/cases/{case_id}/decision")
+    async def decide(case_id: str, body: DecisionIn, c: Client, who: AsPerson) -> CaseSummary:
+        return await c.decide(case_id, who.id, body.policy_ids, body.actions, body.reason)
+
+    @app.get("/api/takedowns/{job_id}")
+    async def takedown(job_id: str, c: Client, who: Caller) -> JobSummary:
+        reads(who, "takedowns")
+        return await c.takedown_status(job_id)
+
+    @app.get("/api/shop-reviews/{review_id}")
+    async def shop_review(review_id: str, c: Client, who: Caller) -> ShopReviewSummary:
+        reads(who, "takedowns")
+        return await c.shop_status(review_id)
+
+    @app.get("/api/statements")
+    async def statements(c: Client, who: Caller, offset: Annotated[int, Query(ge=0)] = 0,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page:
+        if not who.may_read() or (who.person and not OVERSEERS & set(who.person.roles)):
+            raise Forbidden(f"{who.id} may not export statements")
+        rows = c.statements()[offset:offset + limit + 1]
+        return Page(items=rows[:limit], offset=offset, limit=limit,
+                    next_offset=offset + limit if len(rows) > limit else None)
+
+    return app

@@ -1,0 +1,67 @@
+"""Errors as `application/problem+json` (RFC 9457): a stable type per casework error, one
+reason line, and nothing changed."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from domain.errors import (
+    CaseworkError,
+    Closed,
+    EmptyQueue,
+    InvalidInput,
+    NotFound,
+    Refused,
+    Unavailable,
+)
+
+# casework error -> (HTTP status, problem type)
+STATUS: dict[type[CaseworkError], tuple[int, str]] = {
+    InvalidInput: (422, "invalid-input"), Closed: (409, "closed"), Refused: (409, "refused"),
+    NotFound: (404, "not-found"), EmptyQueue: (404, "empty-queue"),
+    Unavailable: (503, "unavailable"),
+}
+HTTP_TYPES = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
+              405: "method-not-allowed", 413: "too-large", 415: "unsupported-media-type",
+              429: "too-many-requests"}
+
+
+class Forbidden(CaseworkError):
+    """Authenticated, but this caller may not do this."""
+
+
+class Unauthenticated(CaseworkError):
+    """No valid credentials."""
+
+
+STATUS.update({Forbidden: (403, "forbidden"), Unauthenticated: (401, "unauthenticated")})
+
+
+def problem(status: int, kind: str, detail: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"type": f"/problems/{kind}", "title": kind.replace("-", " "),
+                         "status": status, "detail": " ".join(detail.split())},
+                        status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CaseworkError)
+    async def _casework(_: Request, e: CaseworkError) -> JSONResponse:
+        status, kind = next((v for cls, v in STATUS.items() if type(e) is cls),
+                            next(v for cls, v in STATUS.items() if isinstance(e, cls)))
+        return problem(status, kind, str(e))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        first = e.errors()[0] if e.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return problem(422, "invalid-input", f"{where}: {first.get('msg')}" if where
+                       else str(first.get("msg")))
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, e: HTTPException) -> JSONResponse:
+        return problem(e.status_code, HTTP_TYPES.get(e.status_code, "error"), str(e.detail))

@@ -1,0 +1,107 @@
+"""Who is calling: people's passwords (argon2 hashes) and API tokens (stored as hashes, shown
+once), over the ledger. A person's token acts as that person; a service's token acts only within
+its scopes (`intake`, `intake:<source>`, `read`) and never as a person."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel
+
+from domain.core import Source
+from domain.errors import InvalidInput, NotFound
+from domain.people import Person
+from ledger.store import Ledger
+
+SERVICE_SCOPES = ("read", "intake", *(f"intake:{s.value}" for s in Source))
+MIN_PASSWORD = 12
+_HASHER = PasswordHasher()
+
+
+class Principal(BaseModel):
+    """The authenticated caller: a person from the directory, or a service."""
+
+    id: str
+    person: Person | None = None  # None: a service
+    scopes: list[str] = []
+
+    @property
+    def is_person(self) -> bool:
+        return self.person is not None
+
+    def may_file(self, source: Source) -> bool:
+        return self.is_person or "intake" in self.scopes or f"intake:{source.value}" in self.scopes
+
+    def may_read(self) -> bool:
+        return self.is_person or "read" in self.scopes
+
+
+class Credentials:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def set_password(self, person_id: str, password: str) -> None:
+        if self.ledger.person(person_id) is None:
+            raise NotFound(f"unknown person {person_id!r}: not in the directory")
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters")
+        self.ledger.set_password_hash(person_id, _HASHER.hash(password))
+
+    def check_password(self, person_id: str, password: str) -> Person | None:
+        """The person, if the password is theirs and they are active; else None (one answer
+        for every failure: no hint which part was wrong)."""
+        stored = self.ledger.password_hash(person_id)
+        person = self.ledger.person(person_id)
+        try:
+            _HASHER.verify(stored or _DUMMY, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if stored is None or person is None or not person.active:
+            return None
+        return person
+
+    def create_token(self, owner: str, scopes: Sequence[str] = ()) -> tuple[str, str]:
+        """(token id, token): a person's token when `owner` is in the directory, a service's
+        otherwise (it needs scopes). The token is shown once; only its hash is kept."""
+        person = self.ledger.person(owner) is not None
+        if unknown := [s for s in scopes if s not in SERVICE_SCOPES]:
+            raise InvalidInput(f"unknown scope(s) {', '.join(unknown)}; known: "
+                               f"{', '.join(SERVICE_SCOPES)}")
+        if not person and not scopes:
+            raise InvalidInput(f"{owner!r} is not in the directory: a service token needs "
+                               "--scope")
+        token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        self.ledger.put_token(token_id, _digest(secret), owner, person, scopes)
+        return token_id, f"cw_{token_id}_{secret}"
+
+    def revoke(self, token_id: str) -> None:
+        if not self.ledger.revoke_token(token_id):
+            raise NotFound(f"no active token {token_id!r}")
+
+    def principal(self, token: str) -> Principal | None:
+        """Who a bearer token stands for (None: unknown, malformed or revoked)."""
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != "cw":
+            return None
+        row = self.ledger.token(parts[1])
+        if row is None or row["revoked"] or not hmac.compare_digest(row["secret_hash"],
+                                                                    _digest(parts[2])):
+            return None
+        if not row["person"]:
+            return Principal(id=row["owner"], scopes=row["scopes"])
+        person = self.ledger.person(row["owner"])
+        if person is None or not person.active:
+            return None
+        return Principal(id=person.id, person=person)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_DUMMY = _HASHER.hash("a password nobody has")  # equal work when the person has none

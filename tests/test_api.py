@@ -1,0 +1,157 @@
+"""The HTTP API on a real server (uvicorn on a free port): who may call what, problem+json for
+every refusal, and intake idempotent per Idempotency-Key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from client.api import CaseworkClient
+from client.credentials import Credentials
+from tests.helpers import eventually
+from tests.test_e2e_cli import CASEWORK, cli_env, run_cli
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def api(dev: CaseworkClient) -> AsyncIterator[httpx.AsyncClient]:
+    async def connect() -> CaseworkClient:
+        return dev
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(connect), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
+        yield http
+    server.should_exit = True
+    await task
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _problem(r: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["type"] == f"/problems/{kind}" and body["detail"], body
+    return body  # type: ignore[no-any-return]
+
+
+async def test_a_reviewer_claims_and_decides_as_themself(api: httpx.AsyncClient,
+                                                         dev: CaseworkClient) -> None:
+    creds = Credentials(dev.ledger)
+    _, alice = creds.create_token("alice")
+    _, intake = creds.create_token("marketplace-intake", ["intake:user_report"])
+    me = (await api.get("/api/me", headers=_auth(alice))).json()
+    assert me["id"] == "alice" and me["person"]["roles"] == ["reviewer", "appeals"]
+    report = {"subject": "listing:L-0002", "source": "user_report", "reporter": "buyer-1",
+              "text": "fake bag"}
+    first = await api.post("/api/reports", json=report,
+                           headers={**_auth(intake), "Idempotency-Key": "k-1"})
+    again = await api.post("/api/reports", json=report,
+                           headers={**_auth(intake), "Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    case_id = first.json()["case_id"]
+    assert again.json() == first.json()  # answered once: the same answer again
+    await eventually(lambda: dev.show(case_id), lambda c: c.state == "queued")
+    assert len((await dev.show(case_id)).reports) == 1  # one key: one report
+    page = (await api.get("/api/queues/ip?limit=1", headers=_auth(alice))).json()
+    assert [e["case_id"] for e in page["items"]] == [case_id]
+    claimed = await api.post("/api/queues/ip/claim-next", json={}, headers=_auth(alice))
+    assert claimed.status_code == 200 and claimed.json()["assignee"] == "alice"
+    decided = await api.post(f"/api/cases/{case_id}/decision", headers=_auth(alice),
+                             json={"policy_ids": ["counterfeit"], "actions": ["remove"],
+                                   "reason": "replica"})
+    assert decided.status_code == 200, decided.text
+    case = await eventually(lambda: dev.show(case_id), lambda c: c.state == "appealable")
+    assert case.decision is not None and case.decision.decided_by == "alice"
+    timeline = (await api.get(f"/api/cases/{case_id}/timeline", headers=_auth(alice))).json()
+    assert any(e["event"] == "decided" and e["actor"] == "alice" for e in timeline)
+
+
+async def test_every_refusal_is_problem_json_and_changes_nothing(api: httpx.AsyncClient,
+                                                                 dev: CaseworkClient) -> None:
+    creds = Credentials(dev.ledger)
+    token_id, bob = creds.create_token("bob")
+    _, intake = creds.create_token("intake-svc", ["intake:user_report"])
+    _problem(await api.get("/api/me"), 401, "unauthenticated")
+    _problem(await api.get("/api/me", headers=_auth("cw_nope_nope")), 401, "unauthenticated")
+    ref = (await api.post("/api/reports", headers=_auth(intake), json={
+        "subject": "listing:L-0049", "source": "user_report"})).json()
+    await eventually(lambda: dev.show(ref["case_id"]), lambda c: c.state == "queued")
+    # a service token cannot act as a person, nor beyond its scope
+    _problem(await api.post(f"/api/cases/{ref['case_id']}/claim", json={},
+                            headers=_auth(intake)), 403, "forbidden")
+    _problem(await api.post("/api/reports", headers=_auth(intake), json={
+        "subject": "listing:L-0001", "source": "law_enforcement"}), 403, "forbidden")
+    _problem(await api.get(f"/api/cases/{ref['case_id']}", headers=_auth(intake)), 403,
+             "forbidden")
+    # bad bodies
+    _problem(await api.post(f"/api/cases/{ref['case_id']}/decision", headers=_auth(bob),
+                            json={"actions": ["remove"], "reason": "x", "reviewer": "alice"}),
+             422, "invalid-input")  # no reviewer from the body: unknown field
+    _problem(await api.post(f"/api/cases/{ref['case_id']}/decision", headers=_auth(bob),
+                            json={"actions": "remove", "reason": 3}), 422, "invalid-input")
+    _problem(await api.post("/api/reports", headers=_auth(intake),
+                            content=b"{" + b" " * 2_000_000 + b"}"), 413, "too-large")
+    # state and ownership
+    _problem(await api.post(f"/api/cases/{ref['case_id']}/decision", headers=_auth(bob),
+                            json={"actions": ["no_action"], "reason": "x"}), 409, "refused")
+    await dev.claim(ref["case_id"], "alice")
+    _problem(await api.post(f"/api/cases/{ref['case_id']}/decision", headers=_auth(bob),
+                            json={"actions": ["no_action"], "reason": "x"}), 409, "refused")
+    _problem(await api.get("/api/cases/case-listing-NOPE", headers=_auth(bob)), 404,
+             "not-found")
+    _problem(await api.post("/api/queues/fraud/claim-next", json={}, headers=_auth(bob)), 404,
+             "empty-queue")
+    case = await dev.show(ref["case_id"])
+    assert (case.state, case.assignee, case.decision) == ("in_review", "alice", None)
+    creds.revoke(token_id)
+    _problem(await api.get("/api/me", headers=_auth(bob)), 401, "unauthenticated")
+
+
+async def test_tokens_and_passwords_from_the_cli(api: httpx.AsyncClient, dev: CaseworkClient,
+                                                 dev_env: Any, settings: Any) -> None:
+    env = cli_env(dev_env, settings)
+    made = json.loads((await run_cli(env, "token", "create", "carol", "--json")).stdout)
+    assert made["token"].startswith(f"cw_{made['token_id']}_")
+    assert made["token"] not in json.dumps(dev.ledger.token(made["token_id"]))  # hash only
+    assert (await api.get("/api/me", headers=_auth(made["token"]))).json()["id"] == "carol"
+    proc = await run_cli(env, "token", "create", "some-service", ok=False)
+    assert proc.returncode == 2 and "needs --scope" in proc.stderr
+    proc = await run_cli(env, "token", "create", "svc", "--scope", "write-everything", ok=False)
+    assert proc.returncode == 2 and "unknown scope" in proc.stderr
+    await run_cli(env, "token", "revoke", made["token_id"])
+    _problem(await api.get("/api/me", headers=_auth(made["token"])), 401, "unauthenticated")
+
+    proc = await asyncio.to_thread(subprocess.run, [CASEWORK, "reviewer", "password", "carol"],
+                                   input="correct horse battery\n", env=env, text=True,
+                                   capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    creds = Credentials(dev.ledger)
+    assert creds.check_password("carol", "correct horse battery") is not None
+    assert creds.check_password("carol", "wrong horse battery") is None
+    assert "correct horse" not in (dev.ledger.password_hash("carol") or "")
+    proc = await asyncio.to_thread(subprocess.run, [CASEWORK, "reviewer", "password", "carol"],
+                                   input="short\n", env=env, text=True, capture_output=True,
+                                   timeout=60)
+    assert proc.returncode == 2 and "at least 12" in proc.stderr
