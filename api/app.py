@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import console
 from api.problems import Forbidden, Unauthenticated, install, problem
 from client.api import CaseworkClient
 from client.credentials import Credentials, Principal
@@ -100,6 +101,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     app = FastAPI(title="casework", lifespan=lifespan,
                   description=(__doc__ or "").strip().splitlines()[0])
     install(app)
+    console.install(app)
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next: Any) -> Response:

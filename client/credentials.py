@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -98,6 +99,37 @@ class Credentials:
         if person is None or not person.active:
             return None
         return Principal(id=person.id, person=person)
+
+
+class Session(BaseModel):
+    cookie: str  # given to the browser; only its hash is kept
+    csrf: str
+    person: Person
+
+
+SESSION_HOURS = 12
+
+
+def open_session(ledger: Ledger, person: Person) -> Session:
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    ledger.put_session(_digest(cookie), person.id, csrf,
+                       datetime.now(UTC) + timedelta(hours=SESSION_HOURS))
+    return Session(cookie=cookie, csrf=csrf, person=person)
+
+
+def find_session(ledger: Ledger, cookie: str) -> Session | None:
+    """The session behind a cookie, while it lasts and its person is active."""
+    found = ledger.session(_digest(cookie))
+    if found is None:
+        return None
+    person = ledger.person(found[0])
+    if person is None or not person.active:
+        return None
+    return Session(cookie=cookie, csrf=found[1], person=person)
+
+
+def end_session(ledger: Ledger, cookie: str) -> None:
+    ledger.end_session(_digest(cookie))
 
 
 def _digest(secret: str) -> str:

@@ -130,6 +130,12 @@ SCHEMA = [
         created_at TEXT NOT NULL,
         revoked_at TEXT
     )""",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        session_hash TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS people (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -362,6 +368,20 @@ class Ledger:
         secret_hash, owner, person, scopes, revoked = rows[0]
         return {"token_id": token_id, "secret_hash": secret_hash, "owner": owner,
                 "person": bool(person), "scopes": json.loads(scopes), "revoked": bool(revoked)}
+
+    def put_session(self, session_hash: str, person_id: str, csrf: str,
+                    expires_at: datetime) -> None:
+        self._write("INSERT INTO sessions (session_hash, person_id, csrf, expires_at) VALUES "
+                    "(?, ?, ?, ?)", (session_hash, person_id, csrf, _iso(expires_at)))
+
+    def session(self, session_hash: str) -> tuple[str, str] | None:
+        """(person id, CSRF token) of a session not yet expired."""
+        rows = self._read("SELECT person_id, csrf FROM sessions WHERE session_hash = ? AND "
+                          "expires_at > ?", (session_hash, _iso(datetime.now(UTC))))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def end_session(self, session_hash: str) -> None:
+        self._write("DELETE FROM sessions WHERE session_hash = ?", (session_hash,))
 
     def revoke_token(self, token_id: str) -> bool:
         return self._write("UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND "

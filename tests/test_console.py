@@ -1,0 +1,108 @@
+"""The console in a real browser (Debian's Chromium driven by Playwright): sign in, claim and
+decide with the keyboard alone, hostile report text shown as text, roles that close pages, and
+sign-out that ends the session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from client.api import CaseworkClient
+from client.credentials import Credentials
+from domain.core import Action, Subject
+from marketplace.sandbox import SandboxMarketplace
+from tests.helpers import eventually
+from tests.test_api import api  # noqa: F401 - the server fixture
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HOSTILE = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">"
+pytestmark = pytest.mark.skipif(shutil.which("chromium") is None,
+                                reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        await b.close()
+
+
+async def _sign_in(page: Page, base: str, who: str, password: str) -> None:
+    await page.goto(f"{base}/login")
+    await page.fill("#username", who)
+    await page.fill("#password", password)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/")
+
+
+async def test_a_reviewer_signs_in_claims_and_decides_with_the_keyboard(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser,  # noqa: F811
+        sandbox: SandboxMarketplace) -> None:
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    creds.set_password("alice", "alice-password-1")
+    creds.set_password("bob", "bob-password-123")
+    ref = await dev.open_case("listing:L-0002", "user_report", reporter="buyer-1", text=HOSTILE)
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+
+    page = await browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    await page.goto(f"{base}/")
+    assert page.url == f"{base}/login"  # signed out: the console sends you to sign in
+    await page.fill("#username", "alice")
+    await page.fill("#password", "wrong-password-x")
+    await page.keyboard.press("Enter")
+    assert "Wrong name or password" in await (await page.wait_for_selector(".error")).inner_text()
+    await _sign_in(page, base, "alice", "alice-password-1")
+
+    await page.keyboard.press("c")  # claim next (the ip queue comes first)
+    await page.wait_for_url(f"{base}/cases/{ref.case_id}")
+    assert await page.inner_text(".report-text") == HOSTILE  # shown as text
+    assert await page.evaluate("window.pwned") is None and not dialogs
+    assert await page.locator("mark").count() > 0  # the evidence highlighted
+    await page.keyboard.press("r")
+    await page.keyboard.type("Replica bag, counterfeit")
+    await page.keyboard.press("Escape")
+    await page.locator("body").focus()
+    await page.keyboard.press("1")  # the first policy: counterfeit
+    await page.keyboard.press("Control+Enter")
+    await page.wait_for_url(f"{base}/cases/{ref.case_id}?decided=1")
+
+    case = await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
+    assert case.decision is not None and case.decision.decided_by == "alice"
+    assert sandbox.enforcement_count(Subject.parse("listing:L-0002"), Action.REMOVE) == 1
+    await page.reload()
+    assert "alice decided" in await page.inner_text("#timeline")
+
+    await page.click("#logout")
+    await page.wait_for_url(f"{base}/login")
+    await page.goto(f"{base}/cases/{ref.case_id}")
+    assert page.url == f"{base}/login"  # the session has ended
+
+    other = await browser.new_page()
+    await _sign_in(other, base, "bob", "bob-password-123")
+    response = await other.goto(f"{base}/appeals")
+    assert response is not None and response.status == 403
+    assert "appeals role" in await other.inner_text("main")
+
+
+async def test_forms_without_their_csrf_token_are_refused(api: httpx.AsyncClient,  # noqa: F811
+                                                          dev: CaseworkClient,
+                                                          browser: Browser) -> None:
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("carol", "carol-password-1")
+    page = await browser.new_page()
+    await _sign_in(page, base, "carol", "carol-password-1")
+    cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
+    r = await api.post("/queues/ip/claim-next", data={"csrf": "forged"},
+                       headers={"Cookie": f"cw_session={cookies['cw_session']}"})
+    assert r.status_code == 403 and "CSRF" in r.text
+    assert "Content-Security-Policy" in (await api.get("/login")).headers
