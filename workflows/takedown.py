@@ -252,6 +252,8 @@ class TakedownWorkflow(Repairs):
             await self.journal.commit()
         if job.request.shop_review_id and not job.review_told:
             await self._tell_review(job.request.shop_review_id)
+        if job.state not in FINISHED:
+            return  # reversed while its sellers were being told: the loop moves on
         until = (job.finished_at or workflow.now()) + timedelta(
             days=job.settings.reversible_days)
         if await self.journal.quiet_until(until):
