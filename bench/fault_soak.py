@@ -55,7 +55,8 @@ class Stack:
         self.temporal_port, ui_port, codec_port = free_port(), free_port(), free_port()
         self.env = {**os.environ, "CASEWORK_DATA_DIR": str(data), "CASEWORK_DEMO_CASES": "0",
                     "CASEWORK_TEMPORAL_PORT": str(self.temporal_port),
-                    "CASEWORK_UI_PORT": str(ui_port), "CASEWORK_CODEC_PORT": str(codec_port)}
+                    "CASEWORK_UI_PORT": str(ui_port), "CASEWORK_CODEC_PORT": str(codec_port),
+                    "CASEWORK_API_PORT": str(free_port())}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 

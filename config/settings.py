@@ -59,6 +59,9 @@ class Settings:
     temporal_port: int = field(default_factory=lambda: int(_env("CASEWORK_TEMPORAL_PORT",
                                                                 "7233")))
     ui_port: int = field(default_factory=lambda: int(_env("CASEWORK_UI_PORT", "8233")))
+    # The HTTP API and the console (`make run`, `casework api`).
+    api_host: str = field(default_factory=lambda: _env("CASEWORK_API_HOST", "127.0.0.1"))
+    api_port: int = field(default_factory=lambda: int(_env("CASEWORK_API_PORT", "8080")))
     demo_cases: bool = field(default_factory=lambda: _env("CASEWORK_DEMO_CASES", "1") != "0")
 
     def __post_init__(self) -> None:

@@ -5,7 +5,8 @@ the sandbox marketplace with its demo data, a demo directory of people (while th
 empty) and a handful of demo cases on first start. Running it again keeps the cases and people
 of the last run (same SQLite files). Payloads are encrypted under a development key made on
 first start (`data/codec-keys.json`); the web UI decrypts them through casework's codec
-endpoint.
+endpoint. The console and the HTTP API are served on 127.0.0.1:8080 (`CASEWORK_API_PORT`); the
+demo people get passwords on first start, printed once and kept in `data/demo-passwords.txt`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 
+import uvicorn
+
+from api.app import create_app
 from client import codec_server
 from client.api import CaseworkClient
+from client.credentials import Credentials
 from config import codec
 from config.settings import Settings
 from domain.people import ALL_QUEUES, Person, Role
@@ -76,6 +82,24 @@ async def open_demo_cases(client: CaseworkClient, sandbox: SandboxMarketplace) -
     return opened
 
 
+def seed_demo_passwords(settings: Settings, ledger: Ledger) -> list[tuple[str, str]]:
+    """A password for each demo person who has none, kept in data/demo-passwords.txt (only
+    readable by its owner) and printed once."""
+    credentials = Credentials(ledger)
+    made = []
+    for person in DEMO_PEOPLE:
+        if ledger.password_hash(person.id) is None:
+            password = secrets.token_urlsafe(12)
+            credentials.set_password(person.id, password)
+            made.append((person.id, password))
+    if made:
+        path = settings.data_dir / "demo-passwords.txt"
+        with path.open("a") as f:
+            f.writelines(f"{who} {password}\n" for who, password in made)
+        path.chmod(0o600)
+    return made
+
+
 def _violates(title: str) -> bool:
     return any(title == v[0] for v in demo.VIOLATIONS)
 
@@ -113,12 +137,21 @@ async def main() -> None:
                     n = await open_demo_cases(client, sandbox)
                     marker.write_text(str(n))
                     print(f"opened {n} demo cases")
+                if made := seed_demo_passwords(settings, client.ledger):
+                    print("demo passwords (also in data/demo-passwords.txt): "
+                          + ", ".join(f"{who} {pw}" for who, pw in made))
+                api = uvicorn.Server(uvicorn.Config(
+                    create_app(lambda: _same(client)), host=settings.api_host,
+                    port=settings.api_port, log_level="warning"))
+                serving = asyncio.create_task(api.serve())
                 _banner(settings, endpoint.url)
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, stop.set)
                 await stop.wait()
+                api.should_exit = True
+                await serving
                 print("\nstopping worker…")
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -132,11 +165,16 @@ async def main() -> None:
         print("stopped")
 
 
+async def _same(client: CaseworkClient) -> CaseworkClient:
+    return client
+
+
 def _banner(settings: Settings, codec_url: str) -> None:
     cw = os.path.join(os.path.dirname(sys.executable), "casework")
     keys = "CASEWORK_CODEC_KEYS" if settings.codec_keys else settings.codec_keys_file
     print(f"""
 casework is running.
+  Console and API  http://{settings.api_host}:{settings.api_port}  (passwords: data/demo-passwords.txt)
   Temporal UI      http://localhost:{settings.ui_port}  (namespace default; search e.g. CaseState="queued")
   codec endpoint   {codec_url}  (the UI decrypts payloads here; keys: {keys})
   data             {settings.data_dir}
