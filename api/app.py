@@ -18,9 +18,11 @@ from api import console
 from api.problems import Forbidden, Unauthenticated, install, problem
 from client.api import CaseworkClient
 from client.credentials import Credentials, Principal
+from domain.appeal.models import AppealRef, AppealState
 from domain.core import Action, CaseSummary, QueueEntry, Source, TimelineEvent
 from domain.errors import InvalidInput, NotFound
-from domain.people import Role
+from domain.escalation.models import EscalationState, EscalationSummary
+from domain.people import Person, Role
 from domain.review.models import CaseRef, CaseState
 from domain.shop_review.models import ShopReviewSummary
 from domain.takedown.models import JobSummary
@@ -49,6 +51,55 @@ class DecisionIn(_In):
     policy_ids: list[str] = Field(default_factory=list)
     actions: list[Action] = Field(min_length=1)
     reason: str
+
+
+class ReasonIn(_In):
+    reason: str
+
+
+class TextIn(_In):
+    text: str
+
+
+class EscalateIn(_In):
+    reason: str
+    severity: str = "P1"
+
+
+class AppealIn(_In):
+    text: str = ""
+    appellant: str | None = None  # a reporter's id; none: the seller
+
+
+class AppealDecisionIn(_In):
+    outcome: str
+    actions: list[Action] = Field(default_factory=list)
+    policy_ids: list[str] = Field(default_factory=list)
+    reason: str
+
+
+class ResolveIn(_In):
+    reason: str
+    actions: list[Action] = Field(default_factory=list)
+    policy_ids: list[str] = Field(default_factory=list)
+
+
+class TakedownIn(_In):
+    lines: list[str] = Field(max_length=100_000)  # KIND:ID each
+    action: Action
+    reason: str
+    policy_ids: list[str] = Field(default_factory=list)
+
+
+class ShopIn(_In):
+    shop_id: str
+    reason: str | None = None
+
+
+class ShopDecisionIn(_In):
+    outcome: str
+    reason: str
+    policy_ids: list[str] = Field(default_factory=list)
 
 
 class Page(BaseModel):
@@ -181,6 +232,91 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     @app.post("/api/cases/{case_id}/decision")
     async def decide(case_id: str, body: DecisionIn, c: Client, who: AsPerson) -> CaseSummary:
         return await c.decide(case_id, who.id, body.policy_ids, body.actions, body.reason)
+
+    @app.post("/api/cases/{case_id}/hold")
+    async def hold(case_id: str, body: ReasonIn, c: Client, who: AsPerson) -> CaseSummary:
+        return await c.hold(case_id, who.id, body.reason)
+
+    @app.post("/api/cases/{case_id}/resume")
+    async def resume(case_id: str, c: Client, who: AsPerson) -> CaseSummary:
+        return await c.resume(case_id, who.id)
+
+    @app.post("/api/cases/{case_id}/approval")
+    async def approve(case_id: str, c: Client, who: AsPerson) -> CaseSummary:
+        return await c.approve(case_id, who.id)
+
+    @app.post("/api/cases/{case_id}/escalation")
+    async def escalate(case_id: str, body: EscalateIn, c: Client,
+                       who: AsPerson) -> EscalationSummary:
+        return await c.escalate(case_id, who.id, body.reason, body.severity)
+
+    @app.post("/api/cases/{case_id}/appeal", status_code=201)
+    async def file_appeal(case_id: str, body: AppealIn, c: Client, who: Caller) -> AppealRef:
+        """A seller's complaint (filed by a service for the marketplace) or a reporter's."""
+        if not who.may_file(Source.USER_REPORT):
+            raise Forbidden(f"{who.id} may not file appeals")
+        return await c.file_appeal(case_id, body.text, body.appellant)
+
+    @app.get("/api/appeals/{appeal_id}")
+    async def show_appeal(appeal_id: str, c: Client, who: Caller) -> AppealState:
+        reads(who, "appeals")
+        return await c.appeal(appeal_id)
+
+    @app.post("/api/appeals/{appeal_id}/decision")
+    async def decide_appeal(appeal_id: str, body: AppealDecisionIn, c: Client,
+                            who: AsPerson) -> CaseSummary:
+        return await c.decide_appeal(appeal_id, who.id, body.outcome, body.actions,
+                                     body.policy_ids, body.reason)
+
+    @app.get("/api/escalations/{escalation_id}")
+    async def show_escalation(escalation_id: str, c: Client, who: AsPerson) -> EscalationState:
+        return await c.show_escalation(escalation_id)
+
+    @app.post("/api/escalations/{escalation_id}/acknowledgement")
+    async def ack(escalation_id: str, c: Client, who: AsPerson) -> EscalationSummary:
+        return await c.acknowledge_escalation(escalation_id, who.id)
+
+    @app.post("/api/escalations/{escalation_id}/notes")
+    async def note(escalation_id: str, body: TextIn, c: Client,
+                   who: AsPerson) -> EscalationSummary:
+        return await c.note_escalation(escalation_id, who.id, body.text)
+
+    @app.post("/api/escalations/{escalation_id}/resolution")
+    async def resolve(escalation_id: str, body: ResolveIn, c: Client,
+                      who: AsPerson) -> EscalationSummary:
+        return await c.resolve_escalation(escalation_id, who.id, body.reason, body.actions,
+                                          body.policy_ids)
+
+    @app.post("/api/takedowns", status_code=201)
+    async def start_takedown(body: TakedownIn, c: Client, who: AsPerson) -> JobSummary:
+        return await c.takedown(body.lines, body.action, body.reason, who.id, body.policy_ids)
+
+    @app.post("/api/takedowns/{job_id}/approval")
+    async def approve_takedown(job_id: str, c: Client, who: AsPerson) -> JobSummary:
+        return await c.approve_takedown(job_id, who.id)
+
+    @app.post("/api/takedowns/{job_id}/{command}")
+    async def steer_takedown(job_id: str, command: str, c: Client,
+                             who: AsPerson) -> JobSummary:
+        if command not in ("pause", "resume", "cancel", "reverse"):
+            raise NotFound(f"no takedown command {command!r}")
+        return await c.steer_takedown(job_id, command, who.id)
+
+    @app.post("/api/shop-reviews", status_code=201)
+    async def start_shop_review(body: ShopIn, c: Client, who: AsPerson) -> ShopReviewSummary:
+        return await c.shop_review(body.shop_id, who.id, body.reason)
+
+    @app.post("/api/shop-reviews/{review_id}/decision")
+    async def decide_shop(review_id: str, body: ShopDecisionIn, c: Client,
+                          who: AsPerson) -> ShopReviewSummary:
+        return await c.decide_shop(review_id, who.id, body.outcome, body.reason,
+                                   body.policy_ids)
+
+    @app.get("/api/people")
+    async def people(c: Client, who: Caller) -> list[Person]:
+        if not who.may_read():
+            raise Forbidden(f"{who.id}'s token has no read scope")
+        return c.directory.people()
 
     @app.get("/api/takedowns/{job_id}")
     async def takedown(job_id: str, c: Client, who: Caller) -> JobSummary:

@@ -155,3 +155,49 @@ async def test_tokens_and_passwords_from_the_cli(api: httpx.AsyncClient, dev: Ca
                                    input="short\n", env=env, text=True, capture_output=True,
                                    timeout=60)
     assert proc.returncode == 2 and "at least 12" in proc.stderr
+
+
+async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClient,
+                                                            dev: CaseworkClient) -> None:
+    creds = Credentials(dev.ledger)
+    alice, max_, sam, olga = (creds.create_token(p)[1] for p in ("alice", "max", "sam", "olga"))
+    _, market = creds.create_token("marketplace", ["intake", "read"])
+    ref = await dev.open_case("listing:L-0062", "user_report", reporter="buyer-2")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await api.post(f"/api/cases/{ref.case_id}/claim", json={}, headers=_auth(alice))
+    r = await api.post(f"/api/cases/{ref.case_id}/decision", headers=_auth(alice),
+                       json={"policy_ids": ["wildlife"], "actions": ["remove"],
+                             "reason": "pangolin"})
+    assert r.status_code == 200, r.text
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
+    appeal = await api.post(f"/api/cases/{ref.case_id}/appeal", headers=_auth(market),
+                            json={"text": "it is resin"})
+    assert appeal.status_code == 201, appeal.text
+    appeal_id = appeal.json()["appeal_id"]
+    await eventually(lambda: dev.appeal(appeal_id), lambda a: a.state == "queued")
+    await dev.claim(appeal_id, "max")
+    _problem(await api.post(f"/api/appeals/{appeal_id}/decision", headers=_auth(alice),
+                            json={"outcome": "upheld", "reason": "x"}), 409, "refused")
+    r = await api.post(f"/api/appeals/{appeal_id}/decision", headers=_auth(max_),
+                       json={"outcome": "upheld", "reason": "pangolin scales confirmed"})
+    assert r.status_code == 200, r.text
+
+    job = await api.post("/api/takedowns", headers=_auth(alice), json={
+        "lines": [f"listing:L-{n:04d}" for n in range(241, 341)] + ["listing:L-0400"],
+        "action": "disable", "reason": "recall", "policy_ids": ["recalled-products"]})
+    assert job.status_code == 201 and job.json()["state"] == "pending_approval", job.text
+    job_id = job.json()["job_id"]
+    _problem(await api.post(f"/api/takedowns/{job_id}/approval", headers=_auth(alice)), 409,
+             "refused")  # alice is no senior (and asked for it)
+    r = await api.post(f"/api/takedowns/{job_id}/approval", headers=_auth(sam))
+    assert r.status_code == 200 and r.json()["approved_by"] == "sam"
+    _problem(await api.post(f"/api/takedowns/{job_id}/explode", headers=_auth(alice)), 404,
+             "not-found")
+    _problem(await api.post("/api/takedowns", headers=_auth(market), json={
+        "lines": ["listing:L-0241"], "action": "remove", "reason": "x"}), 403, "forbidden")
+    people = (await api.get("/api/people", headers=_auth(market))).json()
+    assert "olga" in {p["id"] for p in people}
+    esc = await dev.open_escalation("seller:U-07", "press", "Journalist asks", "P1")
+    r = await api.post(f"/api/escalations/{esc.escalation_id}/acknowledgement",
+                       headers=_auth(olga))
+    assert r.status_code == 200 and r.json()["owner"] == "olga", r.text
