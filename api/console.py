@@ -6,6 +6,7 @@ the console's own script and style."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 import time
@@ -22,6 +23,7 @@ from markupsafe import Markup, escape
 from api.problems import STATUS, Forbidden
 from client.api import CaseworkClient
 from client.credentials import Session, end_session, find_session, open_session
+from client.ops import Ops
 from domain.errors import CaseworkError, EmptyQueue
 from domain.people import Role
 
@@ -164,7 +166,9 @@ def _router() -> APIRouter:
     @r.get("/")
     async def home(request: Request, s: Signed) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
-        found = {q: cw.queue(q, limit=25) for q in cw.pack().queues if s.person.works(q)}
+        queues = [q for q in cw.pack().queues if s.person.works(q)]
+        found = await asyncio.to_thread(  # the ledger's reads stay off the event loop
+            lambda: {q: cw.queue(q, limit=25) for q in queues})
         # queues with open work first ("c" claims in the first), each by name
         rows = dict(sorted(found.items(), key=lambda kv: (not kv[1], kv[0])))
         return _page(request, "queues.html", s=s, rows=rows)
@@ -211,6 +215,56 @@ def _router() -> APIRouter:
         except EmptyQueue:
             return RedirectResponse(f"/cases/{case_id}?decided=1", status_code=303)
         return RedirectResponse(f"/cases/{nxt.case_id}", status_code=303)
+
+    @r.get("/appeals/{appeal_id}")
+    async def appeal_page(request: Request, appeal_id: str, s: Signed) -> HTMLResponse:
+        if Role.APPEALS not in s.person.roles:
+            return _page(request, "error.html", 403, s=s,
+                         message="Appeals are for people with the appeals role.")
+        appeal = await request.app.state.cw.appeal(appeal_id)
+        return _page(request, "appeal.html", s=s, appeal=appeal,
+                     mine=appeal.assignee == s.person.id)
+
+    @r.post("/appeals/{appeal_id}/claim")
+    async def claim_appeal(request: Request, appeal_id: str, s: Signed,
+                           csrf: Annotated[str, Form()]) -> Response:
+        csrf_ok(s, csrf)
+        await request.app.state.cw.claim(appeal_id, s.person.id)
+        return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
+
+    @r.post("/appeals/{appeal_id}/decide")
+    async def decide_appeal(request: Request, appeal_id: str, s: Signed,
+                            csrf: Annotated[str, Form()], outcome: Annotated[str, Form()],
+                            reason: Annotated[str, Form()]) -> Response:
+        csrf_ok(s, csrf)
+        await request.app.state.cw.decide_appeal(appeal_id, s.person.id, outcome, reason=reason)
+        return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
+
+    @r.get("/takedowns/{job_id}")
+    async def job_page(request: Request, job_id: str, s: Signed) -> HTMLResponse:
+        job = await request.app.state.cw.takedown_status(job_id)
+        return _page(request, "job.html", s=s, job=job)
+
+    @r.post("/takedowns/{job_id}/{command}")
+    async def steer_job(request: Request, job_id: str, command: str, s: Signed,
+                        csrf: Annotated[str, Form()]) -> Response:
+        csrf_ok(s, csrf)
+        cw: CaseworkClient = request.app.state.cw
+        if command == "approve":
+            await cw.approve_takedown(job_id, s.person.id)
+        elif command in ("pause", "resume", "cancel", "reverse"):
+            await cw.steer_takedown(job_id, command, s.person.id)
+        else:
+            return _page(request, "error.html", 404, s=s, message=f"no command {command!r}")
+        return RedirectResponse(f"/takedowns/{job_id}", status_code=303)
+
+    @r.get("/ops")
+    async def ops_page(request: Request, s: Signed) -> HTMLResponse:
+        if not {Role.OPS, Role.LEAD, Role.ADMIN} & set(s.person.roles):
+            return _page(request, "error.html", 403, s=s,
+                         message="The ops page is for ops, leads and admins.")
+        ops = Ops(request.app.state.cw)
+        return _page(request, "ops.html", s=s, backlog=ops.backlog(), stuck=await ops.stuck())
 
     @r.get("/appeals")
     async def appeals(request: Request, s: Signed) -> HTMLResponse:

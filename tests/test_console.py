@@ -106,3 +106,49 @@ async def test_forms_without_their_csrf_token_are_refused(api: httpx.AsyncClient
                        headers={"Cookie": f"cw_session={cookies['cw_session']}"})
     assert r.status_code == 403 and "CSRF" in r.text
     assert "Content-Security-Policy" in (await api.get("/login")).headers
+
+
+async def test_an_appeal_decided_by_a_second_person_and_a_job_approved_in_the_browser(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser,  # noqa: F811
+        sandbox: SandboxMarketplace) -> None:
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    for who in ("max", "sam", "ops-1"):
+        creds.set_password(who, f"{who}-password-123")
+    ref = await dev.open_case("listing:L-0062", "user_report", reporter="buyer-2")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    await dev.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "pangolin")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
+    appeal = await dev.file_appeal(ref.case_id, "It is resin, not pangolin")
+    await eventually(lambda: dev.appeal(appeal.appeal_id), lambda a: a.state == "queued")
+
+    page = await browser.new_page()
+    await _sign_in(page, base, "max", "max-password-123")
+    await page.goto(f"{base}/appeals")
+    await page.click(f"a[href='/appeals/{appeal.appeal_id}']")
+    await page.click("#claim-appeal")
+    await page.check("input[value=overturned]")
+    await page.fill("#appeal-reason", "Resin replica, documented")
+    await page.click("#decide-appeal")
+    done = await eventually(lambda: dev.appeal(appeal.appeal_id),
+                            lambda a: a.verdict is not None)
+    assert done.verdict is not None and done.verdict.decided_by == "max"
+    await eventually(lambda: _restored(sandbox), bool)  # the listing back on the marketplace
+
+    job = await dev.takedown([f"listing:L-{n:04d}" for n in range(241, 343)], "disable",
+                             "recall", "alice", ["recalled-products"])
+    approver = await browser.new_page()
+    await _sign_in(approver, base, "sam", "sam-password-123")
+    await approver.goto(f"{base}/takedowns/{job.job_id}")
+    await approver.click("#approve")
+    await eventually(lambda: dev.takedown_status(job.job_id), lambda j: j.approved_by == "sam")
+    assert (await approver.goto(f"{base}/ops")).status == 403  # noqa: PLR2004 - sam is no ops
+    ops = await browser.new_page()
+    await _sign_in(ops, base, "ops-1", "ops-1-password-123")
+    await ops.goto(f"{base}/ops")
+    assert "Backlog" in await ops.inner_text("main")
+
+
+async def _restored(sandbox: SandboxMarketplace) -> bool:
+    return sandbox.show(Subject.parse("listing:L-0062"))["status"] == "active"

@@ -32,3 +32,9 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 });
+
+// A page that shows a running job reloads itself every few seconds.
+document.addEventListener("DOMContentLoaded", () => {
+  const refresh = document.querySelector("[data-refresh]");
+  if (refresh) setTimeout(() => location.reload(), Number(refresh.dataset.refresh) * 1000);
+});

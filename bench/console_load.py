@@ -1,0 +1,160 @@
+"""The console and the API under load: p95 of the queue page and the case page with 20
+concurrent signed-in sessions, and a decision's round trip through the API beside the client's.
+
+    python bench/console_load.py [--open 10000] [--cases 200] [--sessions 20] [--json]
+
+One dev server (SQLite file, WAL), one worker and the console/API (uvicorn) in this process.
+The ledger holds `--open` open queue rows (the scale the queue page reads from) besides
+`--cases` real cases screened by the worker (the case page asks their workflows). Each session
+signs in with its own password, then loads its queue page and a case page in turn. Decisions:
+half the claimed cases decided through `POST /api/cases/{id}/decision`, half through
+`CaseworkClient.decide`, alternating. Target: p95 under 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+from harness import free_port, load_listings, report  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+
+import worker as worker_module  # noqa: E402
+from api.app import create_app  # noqa: E402
+from client.api import CaseworkClient  # noqa: E402
+from client.credentials import Credentials  # noqa: E402
+from config.codec import Keyring, data_converter, ensure_dev_keys  # noqa: E402
+from config.settings import Settings  # noqa: E402
+from domain.core import LedgerRecord, Priority, Subject  # noqa: E402
+from domain.people import ALL_QUEUES, Person, Role  # noqa: E402
+from marketplace.sandbox import SandboxMarketplace  # noqa: E402
+from stack import devserver  # noqa: E402
+
+
+def _p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
+
+
+async def _session(base: str, who: str, password: str, cases: list[str], rounds: int,
+                   queue_ms: list[float], case_ms: list[float]) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        page = await http.get("/login")
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        r = await http.post("/login", data={"username": who, "password": password,
+                                            "csrf": csrf})
+        assert r.status_code == 303, r.text
+        for i in range(rounds):
+            t = time.perf_counter()
+            assert (await http.get("/")).status_code == 200
+            queue_ms.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            assert (await http.get(f"/cases/{cases[i % len(cases)]}")).status_code == 200
+            case_ms.append(time.perf_counter() - t)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--open", type=int, default=10_000)
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp:
+        data = Path(tmp)
+        settings = Settings(data_dir=data)
+        ensure_dev_keys(settings)
+        port, ui_port, api_port = free_port(), free_port(), free_port()
+        server = subprocess.Popen(devserver.command(data / "temporal.db", port, ui_port),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            devserver.wait_for_port(port)
+            client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter(
+                Keyring.configured(settings)))
+            cw = CaseworkClient(client, settings)
+            creds = Credentials(cw.ledger)
+            people = [f"reviewer-{i}" for i in range(args.sessions)]
+            for who in people:
+                cw.ledger.put_person(Person(id=who, name=who.title(), roles=[Role.REVIEWER],
+                                            queues=[ALL_QUEUES]))
+                creds.set_password(who, f"{who}-password")
+            now = datetime.now(UTC)
+            for i in range(args.open):  # the scale the queue page reads from
+                cw.ledger.record_case(LedgerRecord(
+                    case_id=f"bulk-{i:05d}", case_uid=f"bulk-uid-{i:05d}",
+                    subject=Subject.parse(f"listing:BULK-{i:05d}"), state="queued",
+                    queue=["ip", "fraud", "general"][i % 3], priority=Priority.P2,
+                    sla_deadline=now + timedelta(hours=20), revision=1, policy_ids=[],
+                    opened_at=now - timedelta(minutes=i % 600), timeline=[]))
+            lines = load_listings(SandboxMarketplace(settings.sandbox_db), args.cases, "LOAD")
+            with concurrent.futures.ThreadPoolExecutor(32) as ex:
+                async with worker_module.build_worker(client, settings, ex):
+                    refs = [await cw.open_case(s, "user_report", reporter="buyer")
+                            for s in lines]
+                    cases = [r.case_id for r in refs]
+                    while (await cw.show(cases[-1])).state != "queued":
+                        await asyncio.sleep(0.2)
+
+                    async def same() -> CaseworkClient:
+                        return cw
+
+                    api = uvicorn.Server(uvicorn.Config(create_app(same), host="127.0.0.1",
+                                                        port=api_port, log_level="warning"))
+                    serving = asyncio.create_task(api.serve())
+                    while not api.started:
+                        await asyncio.sleep(0.05)
+                    base = f"http://127.0.0.1:{api_port}"
+                    queue_ms: list[float] = []
+                    case_ms: list[float] = []
+                    await asyncio.gather(*(_session(base, who, f"{who}-password", cases,
+                                                    args.rounds, queue_ms, case_ms)
+                                           for who in people))
+                    token = creds.create_token("reviewer-0")[1]
+                    api_ms, client_ms = [], []
+                    async with httpx.AsyncClient(base_url=base, timeout=30, headers={
+                            "Authorization": f"Bearer {token}"}) as http:
+                        for i, case_id in enumerate(cases[:40]):
+                            await cw.claim(case_id, "reviewer-0")
+                            t = time.perf_counter()
+                            if i % 2 == 0:
+                                r = await http.post(f"/api/cases/{case_id}/decision", json={
+                                    "policy_ids": ["counterfeit"], "actions": ["remove"],
+                                    "reason": "bench"})
+                                assert r.status_code == 200, r.text
+                                api_ms.append(time.perf_counter() - t)
+                            else:
+                                await cw.decide(case_id, "reviewer-0", ["counterfeit"],
+                                                ["remove"], "bench")
+                                client_ms.append(time.perf_counter() - t)
+                    api.should_exit = True
+                    await serving
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    figures = {
+        "open_rows": args.open + args.cases, "sessions": args.sessions,
+        "queue_page_p50_ms": _p(queue_ms, 0.5), "queue_page_p95_ms": _p(queue_ms, 0.95),
+        "case_page_p50_ms": _p(case_ms, 0.5), "case_page_p95_ms": _p(case_ms, 0.95),
+        "decide_api_p50_ms": round(statistics.median(api_ms) * 1000, 1),
+        "decide_client_p50_ms": round(statistics.median(client_ms) * 1000, 1),
+    }
+    figures["target_met"] = max(figures["queue_page_p95_ms"], figures["case_page_p95_ms"]) < 200
+    report(figures, args.json)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
