@@ -201,3 +201,29 @@ async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClie
     r = await api.post(f"/api/escalations/{esc.escalation_id}/acknowledgement",
                        headers=_auth(olga))
     assert r.status_code == 200 and r.json()["owner"] == "olga", r.text
+
+
+async def _login(api: httpx.AsyncClient, who: str, password: str) -> httpx.Response:
+    page = await api.get("/login")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    return await api.post("/login", data={"username": who, "password": password, "csrf": csrf})
+
+
+async def test_sign_in_is_rate_limited_and_sessions_expire(api: httpx.AsyncClient,
+                                                           dev: CaseworkClient) -> None:
+    Credentials(dev.ledger).set_password("dana", "dana-password-12")
+    for _ in range(5):
+        assert (await _login(api, "dana", "not-her-password")).status_code == 401
+    limited = await _login(api, "dana", "dana-password-12")  # right, but too late
+    assert limited.status_code == 429 and "Too many attempts" in limited.text
+    Credentials(dev.ledger).set_password("erin", "erin-password-12")
+    ok = await _login(api, "erin", "erin-password-12")
+    assert ok.status_code == 303 and "cw_session" in ok.headers["set-cookie"]
+    assert "HttpOnly" in ok.headers["set-cookie"] and "SameSite=strict" in ok.headers[
+        "set-cookie"]
+    assert (await api.get("/")).status_code == 200
+    dev.ledger._write("UPDATE sessions SET expires_at = '2000-01-01T00:00:00+00:00'", ())  # noqa: SLF001
+    expired = await api.get("/")
+    assert expired.status_code == 303 and expired.headers["location"] == "/login"
+    form = await api.post("/login", data={"username": "erin", "password": "x", "csrf": "x"})
+    assert form.status_code == 400  # a sign-in form without its own CSRF cookie value
