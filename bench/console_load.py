@@ -3,19 +3,20 @@ concurrent signed-in sessions, and a decision's round trip through the API besid
 
     python bench/console_load.py [--open 10000] [--cases 200] [--sessions 20] [--json]
 
-One dev server (SQLite file, WAL), one worker and the console/API (uvicorn) in this process.
-The ledger holds `--open` open queue rows (the scale the queue page reads from) besides
-`--cases` real cases screened by the worker (the case page asks their workflows). Each session
-signs in with its own password, then loads its queue page and a case page in turn. Decisions:
-half the claimed cases decided through `POST /api/cases/{id}/decision`, half through
-`CaseworkClient.decide`, alternating. Target: p95 under 200 ms.
+One dev server (SQLite file, WAL), a `casework worker` and a `casework api` process, as in a
+deployment; the sessions run in this process. The ledger holds `--open` open queue rows (the
+scale the queue page reads from) besides `--cases` real cases screened by the worker (the case
+page asks their workflows). Each session signs in with its own password, then loads its queue
+page and a case page in turn. Decisions: half the claimed cases decided through
+`POST /api/cases/{id}/decision`, half through `CaseworkClient.decide`, alternating. Target: p95
+under 200 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
+import os
 import statistics
 import subprocess
 import sys
@@ -28,12 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 from harness import free_port, load_listings, report  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
-import worker as worker_module  # noqa: E402
-from api.app import create_app  # noqa: E402
 from client.api import CaseworkClient  # noqa: E402
 from client.credentials import Credentials  # noqa: E402
 from config.codec import Keyring, data_converter, ensure_dev_keys  # noqa: E402
@@ -101,47 +99,47 @@ async def main() -> None:
                     sla_deadline=now + timedelta(hours=20), revision=1, policy_ids=[],
                     opened_at=now - timedelta(minutes=i % 600), timeline=[]))
             lines = load_listings(SandboxMarketplace(settings.sandbox_db), args.cases, "LOAD")
-            with concurrent.futures.ThreadPoolExecutor(32) as ex:
-                async with worker_module.build_worker(client, settings, ex):
-                    refs = [await cw.open_case(s, "user_report", reporter="buyer")
-                            for s in lines]
-                    cases = [r.case_id for r in refs]
-                    while (await cw.show(cases[-1])).state != "queued":
+            env = {**os.environ, "CASEWORK_DATA_DIR": str(data), "CASEWORK_CODEC_KEYS": "",
+                   "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}
+            casework = str(Path(sys.executable).parent / "casework")
+            procs = [subprocess.Popen([casework, "worker"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL),
+                     subprocess.Popen([casework, "api", "--port", str(api_port)], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+            try:
+                devserver.wait_for_port(api_port)
+                refs = [await cw.open_case(s, "user_report", reporter="buyer") for s in lines]
+                cases = [r.case_id for r in refs]
+                for case_id in cases:
+                    while (await cw.show(case_id)).state != "queued":
                         await asyncio.sleep(0.2)
-
-                    async def same() -> CaseworkClient:
-                        return cw
-
-                    api = uvicorn.Server(uvicorn.Config(create_app(same), host="127.0.0.1",
-                                                        port=api_port, log_level="warning"))
-                    serving = asyncio.create_task(api.serve())
-                    while not api.started:
-                        await asyncio.sleep(0.05)
-                    base = f"http://127.0.0.1:{api_port}"
-                    queue_ms: list[float] = []
-                    case_ms: list[float] = []
-                    await asyncio.gather(*(_session(base, who, f"{who}-password", cases,
-                                                    args.rounds, queue_ms, case_ms)
-                                           for who in people))
-                    token = creds.create_token("reviewer-0")[1]
-                    api_ms, client_ms = [], []
-                    async with httpx.AsyncClient(base_url=base, timeout=30, headers={
-                            "Authorization": f"Bearer {token}"}) as http:
-                        for i, case_id in enumerate(cases[:40]):
-                            await cw.claim(case_id, "reviewer-0")
-                            t = time.perf_counter()
-                            if i % 2 == 0:
-                                r = await http.post(f"/api/cases/{case_id}/decision", json={
-                                    "policy_ids": ["counterfeit"], "actions": ["remove"],
-                                    "reason": "bench"})
-                                assert r.status_code == 200, r.text
-                                api_ms.append(time.perf_counter() - t)
-                            else:
-                                await cw.decide(case_id, "reviewer-0", ["counterfeit"],
-                                                ["remove"], "bench")
-                                client_ms.append(time.perf_counter() - t)
-                    api.should_exit = True
-                    await serving
+                base = f"http://127.0.0.1:{api_port}"
+                queue_ms: list[float] = []
+                case_ms: list[float] = []
+                await asyncio.gather(*(_session(base, who, f"{who}-password", cases,
+                                                args.rounds, queue_ms, case_ms)
+                                       for who in people))
+                token = creds.create_token("reviewer-0")[1]
+                api_ms, client_ms = [], []
+                async with httpx.AsyncClient(base_url=base, timeout=30, headers={
+                        "Authorization": f"Bearer {token}"}) as http:
+                    for i, case_id in enumerate(cases[:40]):
+                        await cw.claim(case_id, "reviewer-0")
+                        t = time.perf_counter()
+                        if i % 2 == 0:
+                            r = await http.post(f"/api/cases/{case_id}/decision", json={
+                                "policy_ids": ["counterfeit"], "actions": ["remove"],
+                                "reason": "bench"})
+                            assert r.status_code == 200, r.text
+                            api_ms.append(time.perf_counter() - t)
+                        else:
+                            await cw.decide(case_id, "reviewer-0", ["counterfeit"],
+                                            ["remove"], "bench")
+                            client_ms.append(time.perf_counter() - t)
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                    proc.wait(timeout=30)
         finally:
             server.terminate()
             server.wait(timeout=30)

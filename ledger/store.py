@@ -483,6 +483,24 @@ class Ledger:
         )
         return [_entry(r) for r in rows]
 
+    def queue_heads(self, queues: Sequence[str], per: int = 25,
+                    states: Sequence[str] = ("queued", "in_review", "on_hold",
+                                             "awaiting_approval")) -> dict[str, list[QueueEntry]]:
+        """The most urgent `per` open cases of each queue, in one read (the console's home)."""
+        if not queues:
+            return {}
+        qs, sts = ", ".join("?" * len(queues)), ", ".join("?" * len(states))
+        rows = self._read(
+            f"SELECT {_CASE_COLUMNS} FROM (SELECT {_CASE_COLUMNS}, ROW_NUMBER() OVER ("
+            "PARTITION BY queue ORDER BY priority_rank, sla_deadline, opened_at) AS rn "
+            f"FROM cases WHERE state IN ({sts}) AND queue IN ({qs})) AS t WHERE rn <= ? "
+            "ORDER BY queue, rn", (*states, *queues, per))
+        heads: dict[str, list[QueueEntry]] = {q: [] for q in queues}
+        for r in rows:
+            entry = _entry(r)
+            heads[entry.queue].append(entry)
+        return heads
+
     def case(self, case_id: str) -> QueueEntry | None:
         """The row of the latest case under this id (None before screening has routed it)."""
         rows = self._read(f"SELECT {_CASE_COLUMNS} FROM cases WHERE case_id = ? "

@@ -93,6 +93,8 @@ def test_queue_is_most_urgent_first(ledger: Ledger) -> None:
         "case-listing-L-3", "case-listing-L-2", "case-listing-L-1"]
     assert ledger.queue_depths() == {"ip": 3}
     assert (ledger.count(("queued",)), ledger.count(("closed", "queued"))) == (3, 4)
+    heads = ledger.queue_heads(["ip", "fraud"], per=2)  # the console's home, in one read
+    assert heads == {"ip": ledger.queue("ip")[:2], "fraud": []}
 
 
 def test_a_case_row_is_the_latest_case_under_its_id(ledger: Ledger) -> None:
