@@ -252,9 +252,10 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
 
     @app.post("/api/cases/{case_id}/appeal", status_code=201)
     async def file_appeal(case_id: str, body: AppealIn, c: Client, who: Caller) -> AppealRef:
-        """A seller's complaint (filed by a service for the marketplace) or a reporter's."""
-        if not who.may_file(Source.USER_REPORT):
-            raise Forbidden(f"{who.id} may not file appeals")
+        """A seller's complaint or a reporter's, filed by the marketplace's service (a person of
+        the T&S team files none: they are not the appellant)."""
+        if who.is_person or not who.may_file(Source.USER_REPORT):
+            raise Forbidden(f"{who.id} may not file appeals: the marketplace files them")
         return await c.file_appeal(case_id, body.text, body.appellant)
 
     @app.get("/api/appeals/{appeal_id}")
@@ -270,6 +271,10 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
 
     @app.get("/api/escalations/{escalation_id}")
     async def show_escalation(escalation_id: str, c: Client, who: AsPerson) -> EscalationState:
+        """Sensitive matters: escalation owners, leads, ops and admins only."""
+        assert who.person is not None
+        if not {Role.ESCALATION_OWNER, Role.LEAD, Role.OPS, Role.ADMIN} & set(who.person.roles):
+            raise Forbidden(f"{who.id} may not read escalations")
         return await c.show_escalation(escalation_id)
 
     @app.post("/api/escalations/{escalation_id}/acknowledgement")

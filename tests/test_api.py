@@ -201,6 +201,12 @@ async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClie
     r = await api.post(f"/api/escalations/{esc.escalation_id}/acknowledgement",
                        headers=_auth(olga))
     assert r.status_code == 200 and r.json()["owner"] == "olga", r.text
+    _problem(await api.get(f"/api/escalations/{esc.escalation_id}", headers=_auth(alice)), 403,
+             "forbidden")  # a reviewer does not read sensitive matters
+    assert (await api.get(f"/api/escalations/{esc.escalation_id}",
+                          headers=_auth(olga))).status_code == 200
+    _problem(await api.post(f"/api/cases/{ref.case_id}/appeal", headers=_auth(alice),
+                            json={"text": "x"}), 403, "forbidden")  # staff file no appeals
 
 
 async def _login(api: httpx.AsyncClient, who: str, password: str) -> httpx.Response:
