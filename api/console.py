@@ -114,6 +114,10 @@ def install(app: FastAPI) -> None:
     app.include_router(_router())
 
 
+def _sees_escalations(s: Session) -> bool:
+    return bool({Role.ESCALATION_OWNER, Role.LEAD, Role.OPS, Role.ADMIN} & set(s.person.roles))
+
+
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -238,6 +242,41 @@ def _router() -> APIRouter:
         csrf_ok(s, csrf)
         await request.app.state.cw.decide_appeal(appeal_id, s.person.id, outcome, reason=reason)
         return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
+
+    @r.get("/escalations")
+    async def escalations(request: Request, s: Signed) -> HTMLResponse:
+        if not _sees_escalations(s):
+            return _page(request, "error.html", 403, s=s,
+                         message="Escalations are for their owners, leads, ops and admins.")
+        cw: CaseworkClient = request.app.state.cw
+        rows = await asyncio.to_thread(cw.ledger.queue, "escalations",
+                                       ("open", "acknowledged", "investigating"), 100)
+        return _page(request, "queues.html", s=s, rows={"escalations": rows})
+
+    @r.get("/escalations/{escalation_id}")
+    async def escalation_page(request: Request, escalation_id: str, s: Signed) -> HTMLResponse:
+        if not _sees_escalations(s):
+            return _page(request, "error.html", 403, s=s,
+                         message="Escalations are for their owners, leads, ops and admins.")
+        esc = await request.app.state.cw.show_escalation(escalation_id)
+        return _page(request, "escalation.html", s=s, esc=esc,
+                     owner=Role.ESCALATION_OWNER in s.person.roles)
+
+    @r.post("/escalations/{escalation_id}/{command}")
+    async def escalation_command(request: Request, escalation_id: str, command: str,
+                                 s: Signed, csrf: Annotated[str, Form()],
+                                 text: Annotated[str, Form()] = "") -> Response:
+        csrf_ok(s, csrf)
+        cw: CaseworkClient = request.app.state.cw
+        if command == "ack":
+            await cw.acknowledge_escalation(escalation_id, s.person.id)
+        elif command == "note":
+            await cw.note_escalation(escalation_id, s.person.id, text)
+        elif command == "resolve":
+            await cw.resolve_escalation(escalation_id, s.person.id, text)
+        else:
+            return _page(request, "error.html", 404, s=s, message=f"no command {command!r}")
+        return RedirectResponse(f"/escalations/{escalation_id}", status_code=303)
 
     @r.get("/takedowns/{job_id}")
     async def job_page(request: Request, job_id: str, s: Signed) -> HTMLResponse:

@@ -152,3 +152,28 @@ async def test_an_appeal_decided_by_a_second_person_and_a_job_approved_in_the_br
 
 async def _restored(sandbox: SandboxMarketplace) -> bool:
     return sandbox.show(Subject.parse("listing:L-0062"))["status"] == "active"
+
+
+async def test_an_escalation_owner_acknowledges_and_notes_in_the_browser(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    creds.set_password("olga", "olga-password-12")
+    creds.set_password("alice", "alice-password-1")
+    esc = await dev.open_escalation("seller:U-07", "press", "Journalist asks about fakes", "P1")
+    page = await browser.new_page()
+    await _sign_in(page, base, "olga", "olga-password-12")
+    await page.goto(f"{base}/escalations")
+    await page.click(f"a[href='/escalations/{esc.escalation_id}']")
+    await page.click("#ack")
+    await page.fill("#note-text", HOSTILE)
+    await page.click("#add-note")
+    await page.wait_for_selector("#notes li strong")
+    assert HOSTILE in await page.inner_text("#notes")  # as text
+    assert await page.evaluate("window.pwned") is None
+    state = await eventually(lambda: dev.show_escalation(esc.escalation_id),
+                             lambda e: e.notes)
+    assert (state.owner, state.notes[0].by) == ("olga", "olga")
+    reviewer = await browser.new_page()
+    await _sign_in(reviewer, base, "alice", "alice-password-1")
+    assert (await reviewer.goto(f"{base}/escalations")).status == 403  # noqa: PLR2004
