@@ -34,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         Event,
         MessageKind,
-        TimelineEvent,
         seller_of,
     )
     from domain.engine import Lifecycle
@@ -47,11 +46,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, ENFORCE
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
+    from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
 
 
 @workflow.defn
-class AppealWorkflow(Repairs):
+class AppealWorkflow(Reads, Repairs):
     @workflow.init
     def __init__(self, inp: AppealInput) -> None:
         info = workflow.info()
@@ -79,22 +79,10 @@ class AppealWorkflow(Repairs):
         await self._settled()
         return self.appeal
 
-    async def _settled(self) -> None:
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.out.idle())
-
     # -- queries -------------------------------------------------------------------------------
     @workflow.query
     def snapshot(self) -> AppealState:
         return self.appeal
-
-    @workflow.query
-    def summary(self) -> CaseSummary:
-        return self.appeal.summary()
-
-    @workflow.query
-    def timeline(self) -> list[TimelineEvent]:
-        return self.appeal.timeline
 
     # -- updates -------------------------------------------------------------------------------
     @workflow.update

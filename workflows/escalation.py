@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.escalation import EscalationActivities
-    from domain.core import Actor, Event, HandBack, MessageKind, Priority, TimelineEvent
+    from domain.core import Actor, Event, HandBack, MessageKind, Priority
     from domain.engine import Lifecycle
     from domain.errors import check_intake
     from domain.escalation.lifecycle import ACTIVE, ESCALATION
@@ -40,13 +40,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT
     from workflows.parts.outbound import Outbound, why
+    from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
 
 WAITING = ("open", *ACTIVE)
 
 
 @workflow.defn
-class EscalationWorkflow(Repairs):
+class EscalationWorkflow(Reads, Repairs):
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
         req, info = inp.request, workflow.info()
@@ -75,10 +76,6 @@ class EscalationWorkflow(Repairs):
         await self._settled()
         return self.esc
 
-    async def _settled(self) -> None:
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished()
-                                      and self.out.idle())
-
     async def _set_up(self) -> None:
         """The pack's settings: the acknowledgement deadline counts from the opening."""
         esc = self.esc
@@ -98,10 +95,6 @@ class EscalationWorkflow(Repairs):
     @workflow.query
     def summary(self) -> EscalationSummary:
         return self.esc.summary()
-
-    @workflow.query
-    def timeline(self) -> list[TimelineEvent]:
-        return self.esc.timeline
 
     # -- updates -------------------------------------------------------------------------------
     @workflow.update

@@ -49,7 +49,6 @@ with workflow.unsafe.imports_passed_through():
         Notification,
         Report,
         Source,
-        TimelineEvent,
         outcome_message_id,
         reporter_address,
         seller_of,
@@ -90,6 +89,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, ENFORCE, LONG
     from workflows.parts.outbound import NeedsPerson, Outbound, why
     from workflows.parts.queueing import Queueing
+    from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
 
 WAITING = ("queued", "in_review", "on_hold", "escalated", "awaiting_approval", "appealable",
@@ -99,7 +99,7 @@ FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its foll
 
 
 @workflow.defn
-class ReviewWorkflow(Repairs):
+class ReviewWorkflow(Reads, Repairs):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         self._opener_filed = inp.carried is not None
@@ -147,14 +147,6 @@ class ReviewWorkflow(Repairs):
     @workflow.query
     def snapshot(self) -> CaseState:
         return self.case
-
-    @workflow.query
-    def summary(self) -> CaseSummary:
-        return self.case.summary()
-
-    @workflow.query
-    def timeline(self) -> list[TimelineEvent]:
-        return self.case.timeline
 
     # -- updates -------------------------------------------------------------------------------
     @workflow.update

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.shop_review import ShopReviewActivities
-    from domain.core import Actor, CaseSummary, Event, Priority, TimelineEvent
+    from domain.core import Actor, Event, Priority
     from domain.engine import Lifecycle
     from domain.errors import check_intake
     from domain.shop_review.lifecycle import SHOP_REVIEW
@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, LONG
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
+    from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
 
 MAX_EVENTS = 5_000
@@ -48,7 +49,7 @@ WAITING = ("screening", "awaiting_decision", "enforcing")
 
 
 @workflow.defn
-class ShopReviewWorkflow(Repairs):
+class ShopReviewWorkflow(Reads, Repairs):
     @workflow.init
     def __init__(self, inp: ShopReviewInput) -> None:
         info = workflow.info()
@@ -74,10 +75,6 @@ class ShopReviewWorkflow(Repairs):
         await self._settled()
         return review_summary(self.review)
 
-    async def _settled(self) -> None:
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.out.idle())
-
     # -- queries -------------------------------------------------------------------------------
     @workflow.query
     def progress(self) -> ShopReviewSummary:
@@ -86,14 +83,6 @@ class ShopReviewWorkflow(Repairs):
     @workflow.query
     def snapshot(self) -> ShopReviewState:
         return self.review
-
-    @workflow.query
-    def summary(self) -> CaseSummary:
-        return self.review.summary()
-
-    @workflow.query
-    def timeline(self) -> list[TimelineEvent]:
-        return self.review.timeline
 
     # -- messages ------------------------------------------------------------------------------
     @workflow.update

@@ -19,7 +19,7 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.takedown import TakedownActivities
-    from domain.core import Actor, CaseSummary, Event, Priority, TimelineEvent
+    from domain.core import Actor, Event, Priority
     from domain.engine import Lifecycle
     from domain.errors import check_intake
     from domain.shop_review.models import EnforcementDone
@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT, ENFORCE, LONG
     from workflows.parts.outbound import Outbound
     from workflows.parts.queueing import Queueing
+    from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
 
 MAX_EVENTS = 5_000  # continue as new past this: no run's history nears 10,000 events
@@ -50,7 +51,7 @@ WAITING = ("pending_approval", "executing", "paused", "reversing", *FINISHED)
 
 
 @workflow.defn
-class TakedownWorkflow(Repairs):
+class TakedownWorkflow(Reads, Repairs):
     @workflow.init
     def __init__(self, inp: TakedownInput) -> None:
         info = workflow.info()
@@ -79,10 +80,6 @@ class TakedownWorkflow(Repairs):
         await self._settled()
         return job_summary(self.job)
 
-    async def _settled(self) -> None:
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.out.idle())
-
     # -- queries -------------------------------------------------------------------------------
     @workflow.query
     def progress(self) -> JobSummary:
@@ -91,14 +88,6 @@ class TakedownWorkflow(Repairs):
     @workflow.query
     def snapshot(self) -> TakedownState:
         return self.job
-
-    @workflow.query
-    def summary(self) -> CaseSummary:
-        return self.job.summary()
-
-    @workflow.query
-    def timeline(self) -> list[TimelineEvent]:
-        return self.job.timeline
 
     # -- updates -------------------------------------------------------------------------------
     @workflow.update
