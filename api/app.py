@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from api import console
 from api.problems import Forbidden, Unauthenticated, install, problem
+from api.roles import ESCALATION_READERS, OVERSEERS, has, reads_queue
 from client.api import CaseworkClient
 from client.credentials import Credentials, Principal
 from domain.appeal.models import AppealRef, AppealState
@@ -28,7 +30,6 @@ from domain.shop_review.models import ShopReviewSummary
 from domain.takedown.models import JobSummary
 
 MAX_BODY = 1_000_000
-OVERSEERS = {Role.LEAD, Role.OPS, Role.ADMIN, Role.SENIOR}  # read every queue
 
 
 class _In(BaseModel):
@@ -78,6 +79,23 @@ class AppealDecisionIn(_In):
     reason: str
 
 
+class EscalationIn(_In):
+    subject: str
+    source: str  # press, regulator, law_enforcement, legal
+    reason: str
+    severity: str = "P1"
+
+
+class SeverityIn(_In):
+    severity: str
+    reason: str
+
+
+class HandOffIn(_In):
+    to: str  # legal, law_enforcement, regulator
+    reason: str
+
+
 class ResolveIn(_In):
     reason: str
     actions: list[Action] = Field(default_factory=list)
@@ -109,6 +127,35 @@ class Page(BaseModel):
     next_offset: int | None = None
 
 
+class BodyLimit:
+    """At most MAX_BODY bytes a request, declared (Content-Length: refused before reading) or
+    streamed (chunked: refused once the count passes it); refusals are problem+json."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            return await problem(413, "too-large", TOO_LARGE)(scope, receive, send)
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise HTTPException(413, TOO_LARGE)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+TOO_LARGE = f"the body exceeds {MAX_BODY:,} bytes"
+
+
 def cw(request: Request) -> CaseworkClient:
     return request.app.state.cw  # type: ignore[no-any-return]
 
@@ -130,9 +177,8 @@ def person(who: Annotated[Principal, Depends(caller)]) -> Principal:
 def reads(who: Principal, queue: str) -> None:
     if not who.may_read():
         raise Forbidden(f"{who.id}'s token has no read scope")
-    p = who.person
-    if p is not None and not (OVERSEERS & set(p.roles) or p.works(queue)):
-        raise Forbidden(f"{p.id} does not work queue {queue!r}")
+    if who.person is not None and not reads_queue(who.person, queue):
+        raise Forbidden(f"{who.id} does not work queue {queue!r}")
 
 Client = Annotated[CaseworkClient, Depends(cw)]
 Caller = Annotated[Principal, Depends(caller)]
@@ -152,14 +198,8 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     app = FastAPI(title="casework", lifespan=lifespan,
                   description=(__doc__ or "").strip().splitlines()[0])
     install(app)
-    console.install(app)
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return problem(413, "too-large", f"the body exceeds {MAX_BODY} bytes")
-        return await call_next(request)
+    app.add_middleware(BodyLimit)
+    console.install(app)  # its security headers wrap every response, refusals too
 
     @app.get("/api/me")
     async def me(who: Caller) -> Principal:
@@ -217,7 +257,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Page:
         reads(who, queue)
         c._known_queue(queue)  # noqa: SLF001 - the client's own check
-        rows: list[QueueEntry] = c.ledger.queue(queue, limit=offset + limit + 1)[offset:]
+        rows: list[QueueEntry] = c.ledger.queue(queue, limit=limit + 1, offset=offset)
         return Page(items=rows[:limit], offset=offset, limit=limit,
                     next_offset=offset + limit if len(rows) > limit else None)
 
@@ -254,8 +294,9 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     async def file_appeal(case_id: str, body: AppealIn, c: Client, who: Caller) -> AppealRef:
         """A seller's complaint or a reporter's, filed by the marketplace's service (a person of
         the T&S team files none: they are not the appellant)."""
-        if who.is_person or not who.may_file(Source.USER_REPORT):
-            raise Forbidden(f"{who.id} may not file appeals: the marketplace files them")
+        if not who.may("appeal"):
+            raise Forbidden(f"{who.id} may not file appeals: the marketplace's service files "
+                            "them (scope appeal)")
         return await c.file_appeal(case_id, body.text, body.appellant)
 
     @app.get("/api/appeals/{appeal_id}")
@@ -272,10 +313,30 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     @app.get("/api/escalations/{escalation_id}")
     async def show_escalation(escalation_id: str, c: Client, who: AsPerson) -> EscalationState:
         """Sensitive matters: escalation owners, leads, ops and admins only."""
-        assert who.person is not None
-        if not {Role.ESCALATION_OWNER, Role.LEAD, Role.OPS, Role.ADMIN} & set(who.person.roles):
+        if not has(who.person, ESCALATION_READERS):
             raise Forbidden(f"{who.id} may not read escalations")
         return await c.show_escalation(escalation_id)
+
+    @app.post("/api/escalations", status_code=201)
+    async def open_escalation(body: EscalationIn, c: Client, who: Caller) -> EscalationSummary:
+        """A sensitive matter from outside (press, regulator, law enforcement, legal): by a
+        service with the `escalate` scope, or a lead or escalation owner."""
+        if not (who.may("escalate") or has(who.person, frozenset(
+                {Role.LEAD, Role.ESCALATION_OWNER}))):
+            raise Forbidden(f"{who.id} may not open escalations")
+        return await c.open_escalation(body.subject, body.source, body.reason, body.severity,
+                                       opened_by=who.id)
+
+    @app.post("/api/escalations/{escalation_id}/severity")
+    async def severity(escalation_id: str, body: SeverityIn, c: Client,
+                       who: AsPerson) -> EscalationSummary:
+        return await c.set_escalation_severity(escalation_id, who.id, body.severity,
+                                               body.reason)
+
+    @app.post("/api/escalations/{escalation_id}/hand-off")
+    async def hand_off(escalation_id: str, body: HandOffIn, c: Client,
+                       who: AsPerson) -> EscalationSummary:
+        return await c.hand_off_escalation(escalation_id, who.id, body.to, body.reason)
 
     @app.post("/api/escalations/{escalation_id}/acknowledgement")
     async def ack(escalation_id: str, c: Client, who: AsPerson) -> EscalationSummary:
@@ -336,7 +397,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     @app.get("/api/statements")
     async def statements(c: Client, who: Caller, offset: Annotated[int, Query(ge=0)] = 0,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page:
-        if not who.may_read() or (who.person and not OVERSEERS & set(who.person.roles)):
+        if not who.may_read() or (who.person and not has(who.person, OVERSEERS)):
             raise Forbidden(f"{who.id} may not export statements")
         rows = c.statements()[offset:offset + limit + 1]
         return Page(items=rows[:limit], offset=offset, limit=limit,

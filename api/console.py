@@ -11,6 +11,7 @@ import hmac
 import secrets
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,21 +22,44 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from api.problems import STATUS, Forbidden
+from api.roles import ESCALATION_READERS, OPS_READERS, has, reads_queue
 from client.api import CaseworkClient
 from client.credentials import Session, end_session, find_session, open_session
 from client.ops import Ops
-from domain.errors import CaseworkError, EmptyQueue
-from domain.people import Role
+from domain.errors import CaseworkError, EmptyQueue, NotFound
+from domain.people import Person, Role
+from domain.review.models import CaseState
+from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
 
 HERE = Path(__file__).parent
 COOKIE, LOGIN_COOKIE = "cw_session", "cw_login"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin")]
 GRAPHIC = {"STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "STATEMENT_CATEGORY_VIOLENCE",
            "STATEMENT_CATEGORY_ANIMAL_WELFARE", "STATEMENT_CATEGORY_SELF_HARM"}
 ATTEMPTS, WINDOW_S = 5, 300  # failed sign-ins per person and address, then wait
+HEAD_ROWS, PAGE_ROWS = 10, 50  # rows per queue on the home page; on a queue's own page
+JOB_LINKS = {"appeal": "appeals", "takedown": "takedowns", "escalation": "escalations",
+             "shop_review": "shop-reviews"}
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.auto_reload = False  # templates ship with the package: no stat per page
+templates.env.globals["links"] = JOB_LINKS
+
+
+def nav(person: Person) -> list[tuple[str, str]]:
+    """The pages beyond "My queues" this person may open."""
+    return [(href, label) for href, label, ok in (
+        ("/appeals", "Appeals", Role.APPEALS in person.roles),
+        ("/jobs", "Jobs", reads_queue(person, TAKEDOWNS)),
+        ("/escalations", "Escalations", has(person, ESCALATION_READERS)),
+        ("/ops", "Ops", has(person, OPS_READERS))) if ok]
+
+
+templates.env.globals["nav"] = nav
 
 
 def highlight(text: str, evidence: list[str]) -> Markup:
@@ -80,22 +104,51 @@ def session(request: Request) -> Session:
 Signed = Annotated[Session, Depends(session)]
 
 
+def _allowed(check: Callable[[Person], bool], message: str) -> Any:
+    """A signed-in session whose person passes `check` (else 403 with `message`)."""
+    def dependency(s: Signed) -> Session:
+        if not check(s.person):
+            raise Forbidden(message)
+        return s
+    return Annotated[Session, Depends(dependency)]
+
+
+AppealsTeam = _allowed(lambda p: Role.APPEALS in p.roles,
+                       "Appeals are for people with the appeals role.")
+EscalationReader = _allowed(lambda p: has(p, ESCALATION_READERS),
+                            "Escalations are for their owners, leads, ops and admins.")
+TakedownReader = _allowed(lambda p: reads_queue(p, TAKEDOWNS),
+                          f"Takedown jobs and shop reviews are for people who work {TAKEDOWNS}.")
+OpsReader = _allowed(lambda p: has(p, OPS_READERS), "The ops page is for ops, leads and admins.")
+
+
 def csrf_ok(s: Session, token: str) -> None:
     if not hmac.compare_digest(s.csrf, token):
         raise Forbidden("the form's CSRF token does not match this session")
 
 
+class SecurityHeaders:
+    """The CSP and its companions on every response (plain ASGI: no task per request)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.failures = Failures()
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        return response
+    app.add_middleware(SecurityHeaders)
 
     api_errors = app.exception_handlers[CaseworkError]
 
@@ -105,17 +158,15 @@ def install(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return await api_errors(request, e)  # type: ignore[no-any-return]
         status = next((v[0] for cls, v in STATUS.items() if isinstance(e, cls)), 400)
-        return _page(request, "error.html", status, s=None, message=str(e))
+        cookie = request.cookies.get(COOKIE)
+        s = find_session(request.app.state.cw.ledger, cookie) if cookie else None
+        return _page(request, "error.html", status, s=s, message=str(e))
 
     @app.exception_handler(SignedOut)
     async def _signed_out(request: Request, _: SignedOut) -> Response:
         return RedirectResponse("/login", status_code=303)
 
     app.include_router(_router())
-
-
-def _sees_escalations(s: Session) -> bool:
-    return bool({Role.ESCALATION_OWNER, Role.LEAD, Role.OPS, Role.ADMIN} & set(s.person.roles))
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -148,7 +199,8 @@ def _router() -> APIRouter:
         if failures.blocked(key):
             return _page(request, "login.html", 429, csrf=csrf,
                          error="Too many attempts: wait five minutes.")
-        person = request.app.state.credentials.check_password(username, password)
+        person = await asyncio.to_thread(  # argon2 takes ~0.1 s: not on the event loop
+            request.app.state.credentials.check_password, username, password)
         if person is None:
             failures.add(key)
             return _page(request, "login.html", 401, csrf=csrf,
@@ -171,10 +223,29 @@ def _router() -> APIRouter:
     async def home(request: Request, s: Signed) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         queues = [q for q in cw.pack().queues if s.person.works(q)]
-        found = await asyncio.to_thread(cw.ledger.queue_heads, queues)  # off the event loop
+
+        def read() -> tuple[dict[str, list[Any]], dict[str, tuple[int, int]]]:
+            return cw.ledger.queue_heads(queues, HEAD_ROWS), cw.ledger.queue_counts()
+
+        found, counts = await asyncio.to_thread(read)  # off the event loop
         # queues with open work first ("c" claims in the first), each by name
         rows = dict(sorted(found.items(), key=lambda kv: (not kv[1], kv[0])))
-        return _page(request, "queues.html", s=s, rows=rows)
+        return _page(request, "queues.html", s=s, rows=rows, counts=counts)
+
+    @r.get("/queues/{queue}")
+    async def queue_page(request: Request, queue: str, s: Signed, offset: int = 0
+                         ) -> HTMLResponse:
+        cw: CaseworkClient = request.app.state.cw
+        cw._known_queue(queue)  # noqa: SLF001 - the client's own check
+        if not reads_queue(s.person, queue):
+            raise Forbidden(f"You do not work queue {queue}.")
+        offset = max(0, offset)
+        rows = await asyncio.to_thread(cw.ledger.queue, queue, limit=PAGE_ROWS + 1,
+                                       offset=offset)
+        counts = await asyncio.to_thread(cw.ledger.queue_counts)
+        return _page(request, "queues.html", s=s, rows={queue: rows[:PAGE_ROWS]},
+                     counts=counts, offset=offset, more=len(rows) > PAGE_ROWS,
+                     page_rows=PAGE_ROWS)
 
     @r.post("/queues/{queue}/claim-next")
     async def claim_next(request: Request, queue: str, s: Signed,
@@ -191,16 +262,18 @@ def _router() -> APIRouter:
     async def case_page(request: Request, case_id: str, s: Signed) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         case = await cw.show(case_id)
-        if not (s.person.works(case.queue) or {Role.LEAD, Role.OPS} & set(s.person.roles)):
-            return _page(request, "error.html", 403, s=s,
-                         message=f"You do not work queue {case.queue}.")
+        if not reads_queue(s.person, case.queue):
+            raise Forbidden(f"You do not work queue {case.queue}.")
         pack = cw.pack()
-        cited = {h.policy_id for h in case.hits}
-        graphic = any(pack.by_id[p].category in GRAPHIC for p in cited if p in pack.by_id)
+        by_id = pack.by_id
+        cited = {h.policy_id for h in case.hits} | set(case.decision.policy_ids
+                                                       if case.decision else ())
+        graphic = any(by_id[p].category in GRAPHIC for p in cited if p in by_id)
         evidence = [w.strip() for h in case.hits
                     for w in h.evidence.split(":", 1)[-1].split(",")]
         return _page(request, "case.html", s=s, case=case, policies=pack.policies,
-                     graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id)
+                     graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id,
+                     approver=_may_approve(s, case))
 
     @r.post("/cases/{case_id}/decide")
     async def decide(request: Request, case_id: str, s: Signed,
@@ -219,24 +292,40 @@ def _router() -> APIRouter:
             return RedirectResponse(f"/cases/{case_id}?decided=1", status_code=303)
         return RedirectResponse(f"/cases/{nxt.case_id}", status_code=303)
 
+    @r.post("/cases/{case_id}/{command}")
+    async def case_command(request: Request, case_id: str, command: str, s: Signed,
+                           csrf: Annotated[str, Form()], text: Annotated[str, Form()] = "",
+                           choice: Annotated[str, Form()] = "P1") -> Response:
+        """Claim, hold, resume, escalate and approve from the case page."""
+        csrf_ok(s, csrf)
+        done = await _run(CASE_COMMANDS, "case", command, request.app.state.cw, case_id,
+                          s.person.id, text, choice)
+        if command == "escalate" and has(s.person, ESCALATION_READERS):
+            return RedirectResponse(f"/escalations/{done.escalation_id}", status_code=303)
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @r.get("/appeals")
+    async def appeals(request: Request, s: AppealsTeam) -> HTMLResponse:
+        cw: CaseworkClient = request.app.state.cw
+        rows = await asyncio.to_thread(cw.ledger.queue, "appeals", limit=PAGE_ROWS)
+        counts = await asyncio.to_thread(cw.ledger.queue_counts)
+        return _page(request, "queues.html", s=s, rows={"appeals": rows}, counts=counts)
+
     @r.get("/appeals/{appeal_id}")
-    async def appeal_page(request: Request, appeal_id: str, s: Signed) -> HTMLResponse:
-        if Role.APPEALS not in s.person.roles:
-            return _page(request, "error.html", 403, s=s,
-                         message="Appeals are for people with the appeals role.")
+    async def appeal_page(request: Request, appeal_id: str, s: AppealsTeam) -> HTMLResponse:
         appeal = await request.app.state.cw.appeal(appeal_id)
         return _page(request, "appeal.html", s=s, appeal=appeal,
                      mine=appeal.assignee == s.person.id)
 
     @r.post("/appeals/{appeal_id}/claim")
-    async def claim_appeal(request: Request, appeal_id: str, s: Signed,
+    async def claim_appeal(request: Request, appeal_id: str, s: AppealsTeam,
                            csrf: Annotated[str, Form()]) -> Response:
         csrf_ok(s, csrf)
         await request.app.state.cw.claim(appeal_id, s.person.id)
         return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
 
     @r.post("/appeals/{appeal_id}/decide")
-    async def decide_appeal(request: Request, appeal_id: str, s: Signed,
+    async def decide_appeal(request: Request, appeal_id: str, s: AppealsTeam,
                             csrf: Annotated[str, Form()], outcome: Annotated[str, Form()],
                             reason: Annotated[str, Form()]) -> Response:
         csrf_ok(s, csrf)
@@ -244,72 +333,107 @@ def _router() -> APIRouter:
         return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
 
     @r.get("/escalations")
-    async def escalations(request: Request, s: Signed) -> HTMLResponse:
-        if not _sees_escalations(s):
-            return _page(request, "error.html", 403, s=s,
-                         message="Escalations are for their owners, leads, ops and admins.")
+    async def escalations(request: Request, s: EscalationReader) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         rows = await asyncio.to_thread(cw.ledger.queue, "escalations",
                                        ("open", "acknowledged", "investigating"), 100)
-        return _page(request, "queues.html", s=s, rows={"escalations": rows})
+        return _page(request, "queues.html", s=s, rows={"escalations": rows},
+                     counts={"escalations": (len(rows), sum(e.sla_breached for e in rows))})
 
     @r.get("/escalations/{escalation_id}")
-    async def escalation_page(request: Request, escalation_id: str, s: Signed) -> HTMLResponse:
-        if not _sees_escalations(s):
-            return _page(request, "error.html", 403, s=s,
-                         message="Escalations are for their owners, leads, ops and admins.")
+    async def escalation_page(request: Request, escalation_id: str, s: EscalationReader) -> HTMLResponse:
         esc = await request.app.state.cw.show_escalation(escalation_id)
         return _page(request, "escalation.html", s=s, esc=esc,
                      owner=Role.ESCALATION_OWNER in s.person.roles)
 
     @r.post("/escalations/{escalation_id}/{command}")
     async def escalation_command(request: Request, escalation_id: str, command: str,
-                                 s: Signed, csrf: Annotated[str, Form()],
-                                 text: Annotated[str, Form()] = "") -> Response:
+                                 s: EscalationReader, csrf: Annotated[str, Form()],
+                                 text: Annotated[str, Form()] = "",
+                                 choice: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
-        cw: CaseworkClient = request.app.state.cw
-        if command == "ack":
-            await cw.acknowledge_escalation(escalation_id, s.person.id)
-        elif command == "note":
-            await cw.note_escalation(escalation_id, s.person.id, text)
-        elif command == "resolve":
-            await cw.resolve_escalation(escalation_id, s.person.id, text)
-        else:
-            return _page(request, "error.html", 404, s=s, message=f"no command {command!r}")
+        await _run(ESCALATION_COMMANDS, "escalation", command, request.app.state.cw,
+                   escalation_id, s.person.id, text, choice)
         return RedirectResponse(f"/escalations/{escalation_id}", status_code=303)
 
+    @r.get("/jobs")
+    async def jobs(request: Request, s: TakedownReader) -> HTMLResponse:
+        """Takedown jobs and shop reviews, newest first."""
+        cw: CaseworkClient = request.app.state.cw
+        rows = await asyncio.to_thread(cw.ledger.recent, ("takedown", "shop_review"), 100)
+        return _page(request, "jobs.html", s=s, rows=rows)
+
     @r.get("/takedowns/{job_id}")
-    async def job_page(request: Request, job_id: str, s: Signed) -> HTMLResponse:
+    async def job_page(request: Request, job_id: str, s: TakedownReader) -> HTMLResponse:
         job = await request.app.state.cw.takedown_status(job_id)
         return _page(request, "job.html", s=s, job=job)
 
     @r.post("/takedowns/{job_id}/{command}")
-    async def steer_job(request: Request, job_id: str, command: str, s: Signed,
+    async def steer_job(request: Request, job_id: str, command: str, s: TakedownReader,
                         csrf: Annotated[str, Form()]) -> Response:
         csrf_ok(s, csrf)
-        cw: CaseworkClient = request.app.state.cw
-        if command == "approve":
-            await cw.approve_takedown(job_id, s.person.id)
-        elif command in ("pause", "resume", "cancel", "reverse"):
-            await cw.steer_takedown(job_id, command, s.person.id)
-        else:
-            return _page(request, "error.html", 404, s=s, message=f"no command {command!r}")
+        await _run(TAKEDOWN_COMMANDS, "takedown", command, request.app.state.cw, job_id,
+                   s.person.id, "", "")
         return RedirectResponse(f"/takedowns/{job_id}", status_code=303)
 
-    @r.get("/ops")
-    async def ops_page(request: Request, s: Signed) -> HTMLResponse:
-        if not {Role.OPS, Role.LEAD, Role.ADMIN} & set(s.person.roles):
-            return _page(request, "error.html", 403, s=s,
-                         message="The ops page is for ops, leads and admins.")
-        ops = Ops(request.app.state.cw)
-        return _page(request, "ops.html", s=s, backlog=ops.backlog(), stuck=await ops.stuck())
+    @r.get("/shop-reviews/{review_id}")
+    async def shop_page(request: Request, review_id: str, s: TakedownReader) -> HTMLResponse:
+        review = await request.app.state.cw.shop_status(review_id)
+        return _page(request, "shop.html", s=s, review=review,
+                     decider=Role.SENIOR in s.person.roles and review.requester != s.person.id)
 
-    @r.get("/appeals")
-    async def appeals(request: Request, s: Signed) -> HTMLResponse:
-        if Role.APPEALS not in s.person.roles:
-            return _page(request, "error.html", 403, s=s,
-                         message="The appeals queue is for people with the appeals role.")
-        cw: CaseworkClient = request.app.state.cw
-        return _page(request, "queues.html", s=s, rows={"appeals": cw.queue("appeals")})
+    @r.post("/shop-reviews/{review_id}/decide")
+    async def decide_shop(request: Request, review_id: str, s: TakedownReader,
+                          csrf: Annotated[str, Form()], outcome: Annotated[str, Form()],
+                          reason: Annotated[str, Form()]) -> Response:
+        csrf_ok(s, csrf)
+        await request.app.state.cw.decide_shop(review_id, s.person.id, outcome, reason)
+        return RedirectResponse(f"/shop-reviews/{review_id}", status_code=303)
+
+    @r.get("/ops")
+    async def ops_page(request: Request, s: OpsReader) -> HTMLResponse:
+        ops = Ops(request.app.state.cw)
+        backlog = await asyncio.to_thread(ops.backlog)
+        return _page(request, "ops.html", s=s, backlog=backlog, stuck=await ops.stuck())
 
     return r
+
+
+# command -> call(client, record id, the signed-in person, the form's text, the form's choice)
+Command = Callable[[CaseworkClient, str, str, str, str], Awaitable[Any]]
+CASE_COMMANDS: dict[str, Command] = {
+    "claim": lambda cw, i, who, text, choice: cw.claim(i, who),
+    "hold": lambda cw, i, who, text, choice: cw.hold(i, who, text),
+    "resume": lambda cw, i, who, text, choice: cw.resume(i, who),
+    "approve": lambda cw, i, who, text, choice: cw.approve(i, who),
+    "escalate": lambda cw, i, who, text, choice: cw.escalate(i, who, text, choice),
+}
+ESCALATION_COMMANDS: dict[str, Command] = {
+    "ack": lambda cw, i, who, text, choice: cw.acknowledge_escalation(i, who),
+    "note": lambda cw, i, who, text, choice: cw.note_escalation(i, who, text),
+    "resolve": lambda cw, i, who, text, choice: cw.resolve_escalation(i, who, text),
+    "severity": lambda cw, i, who, text, choice: cw.set_escalation_severity(i, who, choice,
+                                                                             text),
+    "hand-off": lambda cw, i, who, text, choice: cw.hand_off_escalation(i, who, choice, text),
+}
+
+TAKEDOWN_COMMANDS: dict[str, Command] = {
+    "approve": lambda cw, i, who, text, choice: cw.approve_takedown(i, who),
+    **{c: (lambda cw, i, who, text, choice, c=c: cw.steer_takedown(i, c, who))
+       for c in ("pause", "resume", "cancel", "reverse")},
+}
+
+
+async def _run(commands: dict[str, Command], noun: str, command: str, *args: Any) -> Any:
+    if command not in commands:
+        raise NotFound(f"no {noun} command {command!r}")
+    return await commands[command](*args)
+
+
+
+
+def _may_approve(s: Session, case: CaseState) -> bool:
+    """Whether to offer the approval a severe decision waits for (the workflow decides)."""
+    decided_by = case.decision.decided_by if case.decision else None
+    return (case.state == "awaiting_approval" and Role.SENIOR in s.person.roles
+            and decided_by != s.person.id and s.person.works(case.queue))

@@ -902,7 +902,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = cmd(tk, "create", token_create, "a token for a person (acts as them) or a service")
     sp.add_argument("owner", metavar="ID")
     sp.add_argument("--scope", action="append",
-                    help="a service's scope: read, intake, intake:<source> (repeat for more)")
+                    help="a service's scope: read, intake, intake:<source>, appeal, escalate "
+                         "(repeat for more)")
     cmd(tk, "revoke", token_revoke, "revoke a token by its id").add_argument("token_id")
 
     st = sub.add_parser("statements", help="statements of reasons").add_subparsers(

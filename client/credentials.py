@@ -1,6 +1,8 @@
 """Who is calling: people's passwords (argon2 hashes) and API tokens (stored as hashes, shown
 once), over the ledger. A person's token acts as that person; a service's token acts only within
-its scopes (`intake`, `intake:<source>`, `read`) and never as a person."""
+its scopes and never as a person: `intake` (every source) or `intake:<source>`, `read`,
+`appeal` (file sellers' and reporters' appeals) and `escalate` (open escalations from outside).
+A person files reports only as `internal` (what the T&S team itself notices)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from domain.errors import InvalidInput, NotFound
 from domain.people import Person
 from ledger.store import Ledger
 
-SERVICE_SCOPES = ("read", "intake", *(f"intake:{s.value}" for s in Source))
+SERVICE_SCOPES = ("read", "appeal", "escalate", "intake",
+                  *(f"intake:{s.value}" for s in Source))
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
 
@@ -36,7 +39,13 @@ class Principal(BaseModel):
         return self.person is not None
 
     def may_file(self, source: Source) -> bool:
-        return self.is_person or "intake" in self.scopes or f"intake:{source.value}" in self.scopes
+        if self.is_person:
+            return source is Source.INTERNAL
+        return "intake" in self.scopes or f"intake:{source.value}" in self.scopes
+
+    def may(self, scope: str) -> bool:
+        """A service's scope (a person holds none: people act through their roles)."""
+        return not self.is_person and scope in self.scopes
 
     def may_read(self) -> bool:
         return self.is_person or "read" in self.scopes

@@ -65,8 +65,13 @@ SCHEMA = [
         updated_at TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS cases_state_idx ON cases (state, opened_at)",
-    "CREATE INDEX IF NOT EXISTS cases_queue_idx ON cases (state, queue, priority_rank, sla_deadline)",
+    # a queue's order, per state: the most urgent rows of a queue are read off it, not sorted
+    "DROP INDEX IF EXISTS cases_queue_idx",
+    "CREATE INDEX IF NOT EXISTS cases_urgent_idx ON cases "
+    "(state, queue, priority_rank, sla_deadline, opened_at)",
     "CREATE INDEX IF NOT EXISTS cases_subject_idx ON cases (subject_kind, subject_id)",
+    # covers the console's open and breached counts per queue (no table reads)
+    "CREATE INDEX IF NOT EXISTS cases_counts_idx ON cases (state, queue, sla_breached)",
     "CREATE INDEX IF NOT EXISTS cases_case_id_idx ON cases (case_id, opened_at)",
     """CREATE TABLE IF NOT EXISTS audit (
         case_uid TEXT NOT NULL,
@@ -468,32 +473,43 @@ class Ledger:
     def queue(
         self, queue: str | None = None,
         states: Sequence[str] = ("queued", "in_review", "on_hold", "awaiting_approval"),
-        limit: int = 50,
+        limit: int = 50, offset: int = 0,
     ) -> list[QueueEntry]:
         """Open cases most urgent first: priority, then the nearest SLA deadline."""
-        marks = ", ".join("?" * len(states))
-        where, params = f"state IN ({marks})", list(states)
         if queue:
-            where += " AND queue = ?"
-            params.append(queue)
-        rows = self._read(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE {where} "
-            "ORDER BY priority_rank, sla_deadline, opened_at LIMIT ?",
-            (*params, limit),
-        )
+            rows = self._read(*_urgent(queue, states, limit, offset))
+        else:
+            marks = ", ".join("?" * len(states))
+            rows = self._read(
+                f"SELECT {_CASE_COLUMNS} FROM cases WHERE state IN ({marks}) "
+                "ORDER BY priority_rank, sla_deadline, opened_at LIMIT ? OFFSET ?",
+                (*states, limit, offset))
         return [_entry(r) for r in rows]
+
+    def queue_counts(self, states: Sequence[str] = ("queued", "in_review", "on_hold",
+                                                    "awaiting_approval")
+                     ) -> dict[str, tuple[int, int]]:
+        """(open, breached) per queue, from the queue index."""
+        marks = ", ".join("?" * len(states))
+        rows = self._read(f"SELECT queue, COUNT(*), SUM(sla_breached) "
+                          f"FROM cases WHERE state IN ({marks}) GROUP BY queue", tuple(states))
+        return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
+
+    def recent(self, lifecycles: Sequence[str], limit: int = 50) -> list[QueueEntry]:
+        """The latest records of these lifecycles, newest first, whatever their state."""
+        marks = ", ".join("?" * len(lifecycles))
+        return [_entry(r) for r in self._read(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE lifecycle IN ({marks}) "
+            "ORDER BY opened_at DESC LIMIT ?", (*lifecycles, limit))]
 
     def queue_heads(self, queues: Sequence[str], per: int = 25,
                     states: Sequence[str] = ("queued", "in_review", "on_hold",
                                              "awaiting_approval")) -> dict[str, list[QueueEntry]]:
         """The most urgent `per` open cases of each queue (the console's home): one indexed
         read per queue, in one transaction."""
-        marks = ", ".join("?" * len(states))
-        sql = (f"SELECT {_CASE_COLUMNS} FROM cases WHERE state IN ({marks}) AND queue = ? "
-               "ORDER BY priority_rank, sla_deadline, opened_at LIMIT ?")
 
         def read(cur: _Cursor) -> dict[str, list[QueueEntry]]:
-            return {q: [_entry(r) for r in cur.query(sql, (*states, q, per))] for q in queues}
+            return {q: [_entry(r) for r in cur.query(*_urgent(q, states, per))] for q in queues}
 
         return self._db.transaction(read, write=False)
 
@@ -605,6 +621,18 @@ def _create_schema(cur: _Cursor) -> None:
             cur.execute(f"ALTER TABLE cases ADD COLUMN IF NOT EXISTS {column}")
         elif name not in have:
             cur.execute(f"ALTER TABLE cases ADD COLUMN {column}")
+
+
+def _urgent(queue: str, states: Sequence[str], limit: int, offset: int = 0
+            ) -> tuple[str, tuple[Any, ...]]:
+    """The most urgent rows of a queue in these states: each state's walked in index order
+    (`cases_urgent_idx`), then merged; nothing is sorted beyond limit + offset rows a state."""
+    order = "ORDER BY priority_rank, sla_deadline, opened_at"
+    parts = [f"SELECT * FROM (SELECT {_CASE_COLUMNS} FROM cases WHERE state = ? AND queue = ? "
+             f"{order} LIMIT ?) AS s{i}" for i in range(len(states))]
+    params = [p for st in states for p in (st, queue, limit + offset)]
+    return (f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS u {order} LIMIT ? OFFSET ?",
+            (*params, limit, offset))
 
 
 def _entry(r: Sequence[Any]) -> QueueEntry:

@@ -161,7 +161,7 @@ async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClie
                                                             dev: CaseworkClient) -> None:
     creds = Credentials(dev.ledger)
     alice, max_, sam, olga = (creds.create_token(p)[1] for p in ("alice", "max", "sam", "olga"))
-    _, market = creds.create_token("marketplace", ["intake", "read"])
+    _, market = creds.create_token("marketplace", ["intake", "read", "appeal"])
     ref = await dev.open_case("listing:L-0062", "user_report", reporter="buyer-2")
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
     await api.post(f"/api/cases/{ref.case_id}/claim", json={}, headers=_auth(alice))
