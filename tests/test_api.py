@@ -17,6 +17,7 @@ import uvicorn
 from api.app import create_app
 from client.api import CaseworkClient
 from client.credentials import Credentials
+from domain.core import Subject
 from tests.helpers import eventually
 from tests.test_e2e_cli import CASEWORK, cli_env, run_cli
 
@@ -233,3 +234,77 @@ async def test_sign_in_is_rate_limited_and_sessions_expire(api: httpx.AsyncClien
     assert expired.status_code == 303 and expired.headers["location"] == "/login"
     form = await api.post("/login", data={"username": "erin", "password": "x", "csrf": "x"})
     assert form.status_code == 400  # a sign-in form without its own CSRF cookie value
+
+
+async def test_every_endpoint_refuses_a_caller_without_a_token(api: httpx.AsyncClient) -> None:
+    """Each API route, called without credentials: 401 problem+json, never a default actor."""
+    spec = (await api.get("/openapi.json")).json()
+    calls = [(method, path.replace("{", "x").replace("}", ""))
+             for path, ops in spec["paths"].items() if path.startswith("/api/")
+             for method in ops]
+    assert len(calls) >= 30, calls
+    for method, path in calls:
+        r = await api.request(method.upper(), path, json={} if method == "post" else None)
+        _problem(r, 401, "unauthenticated")
+
+
+async def test_scopes_decide_what_a_caller_files_and_opens(api: httpx.AsyncClient,
+                                                           dev: CaseworkClient) -> None:
+    creds = Credentials(dev.ledger)
+    _, bob = creds.create_token("bob")
+    _, olga = creds.create_token("olga")
+    _, press_desk = creds.create_token("press-desk", ["escalate"])
+    _, intake = creds.create_token("forms", ["intake:user_report"])
+    # a person files only what the T&S team notices itself, as themself
+    _problem(await api.post("/api/reports", headers=_auth(bob), json={
+        "subject": "listing:L-0071", "source": "law_enforcement"}), 403, "forbidden")
+    r = await api.post("/api/reports", headers=_auth(bob), json={
+        "subject": "listing:L-0071", "source": "internal", "reporter": "somebody-else"})
+    assert r.status_code == 201, r.text
+    case = await eventually(lambda: dev.show(r.json()["case_id"]),
+                            lambda c: c.state != "screening")
+    assert [x.reporter for x in case.reports] == ["bob"]  # the body names nobody
+    # appeals and escalations need their own scopes
+    _problem(await api.post(f"/api/cases/{case.case_id}/appeal", headers=_auth(intake),
+                            json={"text": "x"}), 403, "forbidden")
+    _problem(await api.post("/api/escalations", headers=_auth(intake), json={
+        "subject": "seller:U-09", "source": "press", "reason": "x"}), 403, "forbidden")
+    _problem(await api.post("/api/escalations", headers=_auth(bob), json={
+        "subject": "seller:U-09", "source": "press", "reason": "x"}), 403, "forbidden")
+    _problem(await api.post("/api/escalations", headers=_auth(press_desk), json={
+        "subject": "seller:U-09", "source": "reviewer", "reason": "x"}), 422, "invalid-input")
+    opened = await api.post("/api/escalations", headers=_auth(press_desk), json={
+        "subject": "seller:U-09", "source": "press", "reason": "A reporter asks about U-09"})
+    assert opened.status_code == 201, opened.text
+    esc_id = opened.json()["escalation_id"]
+    await api.post(f"/api/escalations/{esc_id}/acknowledgement", headers=_auth(olga))
+    _problem(await api.post(f"/api/escalations/{esc_id}/severity", headers=_auth(olga),
+                            json={"severity": "P9", "reason": "x"}), 422, "invalid-input")
+    _problem(await api.post(f"/api/escalations/{esc_id}/severity", headers=_auth(press_desk),
+                            json={"severity": "P0", "reason": "x"}), 403, "forbidden")
+    r = await api.post(f"/api/escalations/{esc_id}/severity", headers=_auth(olga),
+                       json={"severity": "P0", "reason": "a regulator is copied"})
+    assert r.status_code == 200 and r.json()["severity"] == "P0", r.text
+    _problem(await api.post(f"/api/escalations/{esc_id}/hand-off", headers=_auth(olga),
+                            json={"to": "the-moon", "reason": "x"}), 422, "invalid-input")
+    r = await api.post(f"/api/escalations/{esc_id}/hand-off", headers=_auth(olga),
+                       json={"to": "legal", "reason": "counsel takes it"})
+    assert r.status_code == 200, r.text
+    esc = await dev.show_escalation(esc_id)
+    assert esc.opened_by == "press-desk" and esc.owner == "olga"
+
+
+async def test_a_streamed_body_over_the_limit_is_refused(api: httpx.AsyncClient,
+                                                         dev: CaseworkClient) -> None:
+    _, intake = Credentials(dev.ledger).create_token("streamer", ["intake"])
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked
+        yield b'{"subject": "listing:STREAMED-1", "source": "user_report", "text": "'
+        for _ in range(20):
+            yield b"x" * 100_000
+        yield b'"}'
+
+    r = await api.post("/api/reports", headers=_auth(intake), content=chunks())
+    _problem(r, 413, "too-large")
+    await asyncio.sleep(0.5)  # were anything started, its screening would be writing by now
+    assert dev.ledger.open_review_cases(Subject.parse("listing:STREAMED-1")) == []

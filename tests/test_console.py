@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from client.api import CaseworkClient
 from client.credentials import Credentials
-from domain.core import Action, Subject
+from domain.core import Action, LedgerRecord, Priority, Subject
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import eventually
 from tests.test_api import api  # noqa: F401 - the server fixture
@@ -177,3 +178,140 @@ async def test_an_escalation_owner_acknowledges_and_notes_in_the_browser(
     reviewer = await browser.new_page()
     await _sign_in(reviewer, base, "alice", "alice-password-1")
     assert (await reviewer.goto(f"{base}/escalations")).status == 403  # noqa: PLR2004
+
+
+async def test_a_reviewer_holds_resumes_and_escalates_from_the_case_page(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("alice", "alice-password-1")
+    ref = await dev.open_case("listing:L-0002", "user_report", reporter="buyer-3",
+                              text="Looks like a replica bag")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+
+    page = await browser.new_page()
+    await _sign_in(page, base, "alice", "alice-password-1")
+    await page.goto(f"{base}/cases/{ref.case_id}")
+    await expect(page.locator("#state")).to_have_text("queued")
+    await page.click("#claim")
+    await expect(page.locator("#state")).to_have_text("in_review")
+    assert "claimed by alice" in await page.inner_text("main")
+
+    await page.click("summary:has-text('Hold or escalate')")
+    await page.fill("#hold-text", "Waiting for the rights owner's certificate")
+    await page.click("#hold")
+    await expect(page.locator("#state")).to_have_text("on_hold")
+    hold = await page.inner_text("#hold")
+    assert "On hold by alice" in hold and "the rights owner's certificate" in hold, hold
+    assert await page.locator("#decide-form").count() == 0  # no deciding a held case
+
+    await page.click("#resume")
+    await expect(page.locator("#state")).to_have_text("in_review")
+    assert await page.locator("#hold").count() == 0
+
+    await page.click("summary:has-text('Hold or escalate')")
+    await page.fill("#escalate-text", "A journalist is asking about this seller")
+    await page.select_option("#escalate-severity", "P2")
+    await page.click("#escalate")
+    await page.wait_for_url(f"{base}/cases/{ref.case_id}")  # alice owns no escalations
+    await expect(page.locator("#state")).to_have_text("escalated")
+    link = page.locator("#escalation a")
+    case = await dev.show(ref.case_id)
+    assert case.state == "escalated" and case.escalation_id
+    assert await link.get_attribute("href") == f"/escalations/{case.escalation_id}"
+    assert await link.inner_text() == case.escalation_id
+    esc = await dev.show_escalation(case.escalation_id)
+    assert esc.severity.value == "P2", esc
+
+    by_alice = [e.event for e in case.timeline if e.actor == "alice"]
+    for event in ("claimed", "on_hold", "resumed", "escalated"):
+        assert any(event in e for e in by_alice), (event, [
+            (e.actor, e.event, e.detail) for e in case.timeline])
+    await page.reload()
+    assert "alice" in await page.inner_text("#timeline")
+
+
+async def test_a_senior_decides_a_shop_review_in_the_browser(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    creds.set_password("sam", "sam-password-123")
+    creds.set_password("ops-1", "ops-1-password-123")
+    review = await dev.shop_review("S-07", "ops-1", "drill")
+    review = await eventually(lambda: dev.shop_status(review.review_id),
+                              lambda r: r.state == "awaiting_decision", timeout=60)
+    assert review.hits == 3  # noqa: PLR2004 - the demo shop's three known violations
+    href = f"/shop-reviews/{review.review_id}"
+
+    requester = await browser.new_page()  # ops reads every queue: the page, not the form
+    await _sign_in(requester, base, "ops-1", "ops-1-password-123")
+    response = await requester.goto(f"{base}{href}")
+    assert response is not None and response.status == 200  # noqa: PLR2004
+    await expect(requester.locator("#state")).to_have_text("awaiting_decision")
+    assert await requester.locator("#shop-form").count() == 0
+    assert "A senior other than ops-1 decides" in await requester.inner_text("main")
+
+    page = await browser.new_page()
+    await _sign_in(page, base, "sam", "sam-password-123")
+    await page.goto(f"{base}/jobs")
+    await page.click(f"#jobs a[href='{href}']")
+    await page.wait_for_url(f"{base}{href}")
+    await expect(page.locator("#findings tbody tr")).to_have_count(3)
+    listings = set(await page.locator("#findings tbody tr td:first-child").all_inner_texts())
+    assert listings == {f.subject.id for f in review.findings}
+    await page.check("#shop-form input[name=outcome][value=remove_hits]")
+    await page.fill("#shop-reason", "Three counterfeit listings")
+    await page.click("#decide-shop")
+    await page.wait_for_url(f"{base}{href}")
+    decision = await page.inner_text("#decision")
+    assert "remove_hits" in decision and "sam" in decision, decision
+    assert "Three counterfeit listings" in decision
+
+    done = await eventually(lambda: dev.shop_status(review.review_id),
+                            lambda r: r.state == "enforced", timeout=60)
+    assert done.decision is not None and done.decision.decider == "sam"
+    assert sum(j.done for j in done.jobs) == 3  # noqa: PLR2004
+    await page.reload()
+    await expect(page.locator("#state")).to_have_text("enforced")
+    assert await page.locator("#shop-form").count() == 0
+
+
+async def test_a_queue_page_pages_through_its_open_cases(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("dana", "dana-password-1")
+    queue, prefix, total = "hate", f"{dev.settings.case_prefix}-page", 62
+    now = datetime.now(UTC)
+    ids = [f"{prefix}-{i:03d}" for i in range(total)]  # most urgent first: the nearest SLA
+    for i, case_id in enumerate(ids):  # queue rows only (no workflows behind them)
+        dev.ledger.record_case(LedgerRecord(
+            case_id=case_id, case_uid=f"{case_id}-uid", subject=Subject.parse(
+                f"listing:PAGE-{i:03d}"), state="queued", queue=queue, priority=Priority.P2,
+            sla_deadline=now + timedelta(hours=10, minutes=i), revision=1, policy_ids=[],
+            opened_at=now - timedelta(minutes=i), timeline=[]))
+    try:
+        page = await browser.new_page()
+        await _sign_in(page, base, "dana", "dana-password-1")
+        section = page.locator(f"#queue-{queue}")
+        assert (await section.locator(".count").inner_text()).startswith(f"{total} open")
+        await expect(section.locator("tbody tr")).to_have_count(10)  # the head of the queue
+        await section.locator(f"a:has-text('All {total} in {queue}')").click()
+        await page.wait_for_url(f"{base}/queues/{queue}")
+
+        rows = page.locator(f"#queue-{queue} tbody tr td:first-child a")
+        await expect(rows).to_have_count(50)
+        first = await rows.all_inner_texts()
+        assert first == ids[:50]
+        assert await page.locator("#previous").count() == 0
+        assert f"{total} open" in await page.inner_text(f"#queue-{queue} .count")
+
+        await page.click("#next")
+        await page.wait_for_url(f"{base}/queues/{queue}?offset=50")
+        await expect(rows).to_have_count(total - 50)
+        assert await rows.all_inner_texts() == ids[50:]
+        assert await page.locator("#next").count() == 0
+        await page.click("#previous")
+        await page.wait_for_url(f"{base}/queues/{queue}?offset=0")
+        await expect(rows).to_have_count(50)
+        assert await rows.all_inner_texts() == ids[:50]
+    finally:  # the ledger is this test's own; leave no rows without workflows all the same
+        dev.ledger._write("DELETE FROM cases WHERE case_id LIKE ?", (f"{prefix}-%",))  # noqa: SLF001
