@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +29,7 @@ from domain.errors import CaseworkError, EmptyQueue, NotFound
 from domain.people import Person, Role
 from domain.review.models import CaseState
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
+from ledger.store import Ledger
 
 HERE = Path(__file__).parent
 COOKIE, LOGIN_COOKIE = "cw_session", "cw_login"
@@ -78,19 +78,23 @@ class SignedOut(Exception):
 
 
 class Failures:
-    """Recent failed sign-ins per (person, address), in memory (one console process)."""
+    """Recent failed sign-ins per (person, address), kept in the ledger: every console process
+    counts the same attempts, and a restart forgets none."""
 
-    def __init__(self) -> None:
-        self.seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    @staticmethod
+    def _key(key: tuple[str, str]) -> str:
+        return f"{key[0]}\x1f{key[1]}"
 
     def blocked(self, key: tuple[str, str]) -> bool:
-        times, now = self.seen[key], time.monotonic()
-        while times and times[0] < now - WINDOW_S:
-            times.popleft()
-        return len(times) >= ATTEMPTS
+        since = datetime.now(UTC) - timedelta(seconds=WINDOW_S)
+        return self.ledger.sign_in_failures(self._key(key), since) >= ATTEMPTS
 
     def add(self, key: tuple[str, str]) -> None:
-        self.seen[key].append(time.monotonic())
+        self.ledger.add_sign_in_failure(self._key(key),
+                                        datetime.now(UTC) - timedelta(seconds=WINDOW_S))
 
 
 def session(request: Request) -> Session:
@@ -147,7 +151,6 @@ class SecurityHeaders:
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.state.failures = Failures()
     app.add_middleware(SecurityHeaders)
 
     api_errors = app.exception_handlers[CaseworkError]
@@ -195,7 +198,7 @@ def _router() -> APIRouter:
             return _page(request, "login.html", 400, error="The form expired: try again.",
                          csrf=csrf)
         key = (username, request.client.host if request.client else "")
-        failures: Failures = request.app.state.failures
+        failures = Failures(request.app.state.cw.ledger)
         if failures.blocked(key):
             return _page(request, "login.html", 429, csrf=csrf,
                          error="Too many attempts: wait five minutes.")

@@ -141,6 +141,11 @@ SCHEMA = [
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS sign_in_failures (
+        attempt_key TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS sign_in_failures_idx ON sign_in_failures (attempt_key, at)",
     """CREATE TABLE IF NOT EXISTS people (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -376,8 +381,27 @@ class Ledger:
 
     def put_session(self, session_hash: str, person_id: str, csrf: str,
                     expires_at: datetime) -> None:
-        self._write("INSERT INTO sessions (session_hash, person_id, csrf, expires_at) VALUES "
-                    "(?, ?, ?, ?)", (session_hash, person_id, csrf, _iso(expires_at)))
+        """A new session; expired ones go as it comes."""
+        def write(cur: _Cursor) -> None:
+            cur.execute("DELETE FROM sessions WHERE expires_at <= ?", (_iso(datetime.now(UTC)),))
+            cur.execute("INSERT INTO sessions (session_hash, person_id, csrf, expires_at) "
+                        "VALUES (?, ?, ?, ?)", (session_hash, person_id, csrf, _iso(expires_at)))
+
+        self._db.transaction(write, write=True)
+
+    def sign_in_failures(self, key: str, since: datetime) -> int:
+        """Failed sign-ins under `key` (a person and an address) since then, every console
+        process's alike."""
+        return int(self._read("SELECT COUNT(*) FROM sign_in_failures WHERE attempt_key = ? AND "
+                              "at > ?", (key, _iso(since)))[0][0])
+
+    def add_sign_in_failure(self, key: str, forget_before: datetime) -> None:
+        def write(cur: _Cursor) -> None:
+            cur.execute("DELETE FROM sign_in_failures WHERE at < ?", (_iso(forget_before),))
+            cur.execute("INSERT INTO sign_in_failures (attempt_key, at) VALUES (?, ?)",
+                        (key, _iso(datetime.now(UTC))))
+
+        self._db.transaction(write, write=True)
 
     def session(self, session_hash: str) -> tuple[str, str] | None:
         """(person id, CSRF token) of a session not yet expired."""
