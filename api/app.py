@@ -20,9 +20,10 @@ from api.problems import Forbidden, Unauthenticated, install, problem
 from api.roles import ESCALATION_READERS, OVERSEERS, has, reads_queue
 from client.api import CaseworkClient
 from client.credentials import Credentials, Principal
-from domain.appeal.models import AppealRef, AppealState
+from domain.appeal.models import APPEALS_QUEUE, AppealRef, AppealState
 from domain.core import Action, CaseSummary, QueueEntry, Source, TimelineEvent
 from domain.errors import InvalidInput, NotFound
+from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE
 from domain.escalation.models import EscalationState, EscalationSummary
 from domain.people import Person, Role
 from domain.review.models import CaseRef, CaseState
@@ -177,6 +178,8 @@ def person(who: Annotated[Principal, Depends(caller)]) -> Principal:
 def reads(who: Principal, queue: str) -> None:
     if not who.may_read():
         raise Forbidden(f"{who.id}'s token has no read scope")
+    if who.person is None and queue == ESCALATIONS_QUEUE:
+        raise Forbidden(f"{who.id} is a service: escalations are read by people")
     if who.person is not None and not reads_queue(who.person, queue):
         raise Forbidden(f"{who.id} does not work queue {queue!r}")
 
@@ -301,7 +304,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
 
     @app.get("/api/appeals/{appeal_id}")
     async def show_appeal(appeal_id: str, c: Client, who: Caller) -> AppealState:
-        reads(who, "appeals")
+        reads(who, APPEALS_QUEUE)
         return await c.appeal(appeal_id)
 
     @app.post("/api/appeals/{appeal_id}/decision")

@@ -25,6 +25,7 @@ from api.roles import ESCALATION_READERS, OPS_READERS, has, reads_queue
 from client.api import CaseworkClient
 from client.credentials import Session, end_session, find_session, open_session
 from client.ops import Ops
+from domain.appeal.models import APPEALS_QUEUE
 from domain.errors import CaseworkError, EmptyQueue, NotFound
 from domain.people import Person, Role
 from domain.review.models import CaseState
@@ -53,7 +54,7 @@ templates.env.globals["links"] = JOB_LINKS
 def nav(person: Person) -> list[tuple[str, str]]:
     """The pages beyond "My queues" this person may open."""
     return [(href, label) for href, label, ok in (
-        ("/appeals", "Appeals", Role.APPEALS in person.roles),
+        ("/appeals", "Appeals", reads_queue(person, APPEALS_QUEUE)),
         ("/jobs", "Jobs", reads_queue(person, TAKEDOWNS)),
         ("/escalations", "Escalations", has(person, ESCALATION_READERS)),
         ("/ops", "Ops", has(person, OPS_READERS))) if ok]
@@ -117,7 +118,7 @@ def _allowed(check: Callable[[Person], bool], message: str) -> Any:
     return Annotated[Session, Depends(dependency)]
 
 
-AppealsTeam = _allowed(lambda p: Role.APPEALS in p.roles,
+AppealsTeam = _allowed(lambda p: reads_queue(p, APPEALS_QUEUE),
                        "Appeals are for people with the appeals role.")
 EscalationReader = _allowed(lambda p: has(p, ESCALATION_READERS),
                             "Escalations are for their owners, leads, ops and admins.")
@@ -225,7 +226,7 @@ def _router() -> APIRouter:
     @r.get("/")
     async def home(request: Request, s: Signed) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
-        queues = [q for q in cw.pack().queues if s.person.works(q)]
+        queues = [q for q in cw.pack().queues if s.person.works(q) and reads_queue(s.person, q)]
 
         def read() -> tuple[dict[str, list[Any]], dict[str, tuple[int, int]]]:
             return cw.ledger.queue_heads(queues, HEAD_ROWS), cw.ledger.queue_counts()

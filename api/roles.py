@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.appeal.models import APPEALS_QUEUE
+from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE
 from domain.people import Person, Role
 
 OVERSEERS = frozenset({Role.LEAD, Role.OPS, Role.ADMIN, Role.SENIOR})  # read every queue
@@ -14,4 +16,10 @@ def has(person: Person | None, roles: frozenset[Role]) -> bool:
 
 
 def reads_queue(person: Person, queue: str) -> bool:
+    """Appeals are read by the appeals team, escalations by their readers (sensitive matters),
+    every other queue by those who work it; overseers read all but escalations."""
+    if queue == ESCALATIONS_QUEUE:
+        return has(person, ESCALATION_READERS)
+    if queue == APPEALS_QUEUE and Role.APPEALS not in person.roles:
+        return has(person, OVERSEERS)
     return has(person, OVERSEERS) or person.works(queue)

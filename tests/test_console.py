@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's Chromium driven by Playwright): sign in, claim and
-decide with the keyboard alone, hostile report text shown as text, roles that close pages, and
-sign-out that ends the session."""
+decide with the keyboard alone, hostile report text shown as text, roles that close pages,
+sign-out that ends the session, hold/resume/escalate from a case page, a shop review decided by
+a senior, and a queue page paged 50 rows at a time."""
 
 from __future__ import annotations
 
@@ -200,13 +201,13 @@ async def test_a_reviewer_holds_resumes_and_escalates_from_the_case_page(
     await page.fill("#hold-text", "Waiting for the rights owner's certificate")
     await page.click("#hold")
     await expect(page.locator("#state")).to_have_text("on_hold")
-    hold = await page.inner_text("#hold")
+    hold = await page.inner_text("#hold-note")
     assert "On hold by alice" in hold and "the rights owner's certificate" in hold, hold
     assert await page.locator("#decide-form").count() == 0  # no deciding a held case
 
     await page.click("#resume")
     await expect(page.locator("#state")).to_have_text("in_review")
-    assert await page.locator("#hold").count() == 0
+    assert await page.locator("#hold-note").count() == 0  # the note is gone
 
     await page.click("summary:has-text('Hold or escalate')")
     await page.fill("#escalate-text", "A journalist is asking about this seller")
@@ -223,11 +224,13 @@ async def test_a_reviewer_holds_resumes_and_escalates_from_the_case_page(
     assert esc.severity.value == "P2", esc
 
     by_alice = [e.event for e in case.timeline if e.actor == "alice"]
-    for event in ("claimed", "on_hold", "resumed", "escalated"):
-        assert any(event in e for e in by_alice), (event, [
-            (e.actor, e.event, e.detail) for e in case.timeline])
-    await page.reload()
-    assert "alice" in await page.inner_text("#timeline")
+    assert [e for e in by_alice if e in {"claimed", "held", "resumed", "escalated"}] == [
+        "claimed", "held", "resumed", "escalated"], [(e.actor, e.event) for e in case.timeline]
+    held = next(e for e in case.timeline if e.event == "held")
+    assert "the rights owner's certificate" in held.detail
+    shown = await page.locator("#timeline li").all_inner_texts()
+    assert any("alice held" in li for li in shown) and any("alice escalated" in li
+                                                            for li in shown), shown
 
 
 async def test_a_senior_decides_a_shop_review_in_the_browser(
@@ -250,6 +253,10 @@ async def test_a_senior_decides_a_shop_review_in_the_browser(
     assert await requester.locator("#shop-form").count() == 0
     assert "A senior other than ops-1 decides" in await requester.inner_text("main")
 
+    async def listed() -> list[str]:  # the ledger's row, which the jobs page lists
+        return [e.case_id for e in dev.ledger.recent(("shop_review",))]
+
+    await eventually(listed, lambda ids: review.review_id in ids)
     page = await browser.new_page()
     await _sign_in(page, base, "sam", "sam-password-123")
     await page.goto(f"{base}/jobs")
@@ -261,7 +268,7 @@ async def test_a_senior_decides_a_shop_review_in_the_browser(
     await page.check("#shop-form input[name=outcome][value=remove_hits]")
     await page.fill("#shop-reason", "Three counterfeit listings")
     await page.click("#decide-shop")
-    await page.wait_for_url(f"{base}{href}")
+    await expect(page.locator("#decision")).to_contain_text("sam")
     decision = await page.inner_text("#decision")
     assert "remove_hits" in decision and "sam" in decision, decision
     assert "Three counterfeit listings" in decision
@@ -270,8 +277,8 @@ async def test_a_senior_decides_a_shop_review_in_the_browser(
                             lambda r: r.state == "enforced", timeout=60)
     assert done.decision is not None and done.decision.decider == "sam"
     assert sum(j.done for j in done.jobs) == 3  # noqa: PLR2004
-    await page.reload()
-    await expect(page.locator("#state")).to_have_text("enforced")
+    # the page refreshes itself while the review enforces
+    await expect(page.locator("#state")).to_have_text("enforced", timeout=15_000)
     assert await page.locator("#shop-form").count() == 0
 
 
