@@ -7,6 +7,7 @@ as a person. Bodies are JSON with no unknown fields, at most 1 MB; errors are pr
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -16,19 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from api import console
-from api.problems import Forbidden, Unauthenticated, install, problem
+from api.problems import Forbidden, Unauthenticated, install, problem, problem_of
 from api.roles import ESCALATION_READERS, OVERSEERS, has, reads_queue
 from client.api import CaseworkClient
 from client.credentials import Credentials, Principal
 from domain.appeal.models import APPEALS_QUEUE, AppealRef, AppealState
-from domain.core import Action, CaseSummary, QueueEntry, Source, TimelineEvent
-from domain.errors import InvalidInput, NotFound
+from domain.core import Action, CaseSummary, Source, TimelineEvent
+from domain.errors import CaseworkError, InvalidInput, NotFound
 from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE
 from domain.escalation.models import EscalationState, EscalationSummary
 from domain.people import Person, Role
 from domain.review.models import CaseRef, CaseState
 from domain.shop_review.models import ShopReviewSummary
-from domain.takedown.models import JobSummary
+from domain.takedown.models import TAKEDOWN_QUEUE, JobSummary
 
 MAX_BODY = 1_000_000
 
@@ -139,7 +140,10 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > MAX_BODY:
+        if not length.isdigit():
+            return await problem(400, "bad-request", "Content-Length is not a number")(
+                scope, receive, send)
+        if int(length) > MAX_BODY:
             return await problem(413, "too-large", TOO_LARGE)(scope, receive, send)
         seen = 0
 
@@ -155,6 +159,16 @@ class BodyLimit:
 
 
 TOO_LARGE = f"the body exceeds {MAX_BODY:,} bytes"
+
+
+def _page(rows: list[Any], offset: int, limit: int) -> Page:
+    """A page of `limit` from `rows` read with one more than the limit (there is a next)."""
+    return Page(items=rows[:limit], offset=offset, limit=limit,
+                next_offset=offset + limit if len(rows) > limit else None)
+
+
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 def cw(request: Request) -> CaseworkClient:
@@ -198,11 +212,17 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
         app.state.credentials = Credentials(app.state.cw.ledger)
         yield
 
-    app = FastAPI(title="casework", lifespan=lifespan,
+    app = FastAPI(title="casework", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description=(__doc__ or "").strip().splitlines()[0])
     install(app)
     app.add_middleware(BodyLimit)
     console.install(app)  # its security headers wrap every response, refusals too
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Any:
+        """The API reference, drawn from the OpenAPI document (`/openapi.json`) on the server:
+        no script from elsewhere, so the console's Content-Security-Policy holds here too."""
+        return console.reference(request, app.openapi())
 
     @app.get("/api/me")
     async def me(who: Caller) -> Principal:
@@ -223,9 +243,8 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
         for report in body:
             try:
                 out.append(await _file(c, who, report, None))
-            except (InvalidInput, Forbidden) as e:
-                out.append({"type": "/problems/invalid-input" if isinstance(e, InvalidInput)
-                            else "/problems/forbidden", "detail": str(e)})
+            except CaseworkError as e:
+                out.append(json.loads(problem_of(e).body))
         return out
 
     async def _file(c: CaseworkClient, who: Principal, body: ReportIn,
@@ -236,33 +255,46 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
             raise InvalidInput(f"unknown source {body.source!r}") from None
         if not who.may_file(source):
             raise Forbidden(f"{who.id} may not file {source.value} reports")
-        reporter = who.id if who.is_person else body.reporter
+        if who.is_person:
+            reporter = who.id
+        else:  # a service names the public's reporters, never the T&S team
+            reporter = body.reporter
+            if reporter is not None and c.ledger.person(reporter) is not None:
+                raise Forbidden(f"{who.id} may not file reports as {reporter!r}: a person of "
+                                "the directory files their own")
         return await c.open_case(body.subject, source, reporter=reporter, text=body.text,
-                                 policy_hint=body.policy_hint, report_id=key)
+                                 policy_hint=body.policy_hint,
+                                 report_id=f"{who.id}:{key}" if key else None)
+
+    def review_case(c: CaseworkClient, who: Principal, case_id: str) -> None:
+        """Authorised from the ledger's row before the workflow is asked (no caller learns
+        more than "not found" about a case they may not read)."""
+        if not who.may_read():
+            raise Forbidden(f"{who.id}'s token has no read scope")
+        row = c.ledger.case(case_id)
+        if row is None or row.lifecycle != "review":
+            raise NotFound(f"no review case {case_id} (or not yet screened)")
+        try:
+            reads(who, row.queue)
+        except Forbidden:
+            raise NotFound(f"no review case {case_id} you may read") from None
 
     @app.get("/api/cases/{case_id}")
     async def show_case(case_id: str, c: Client, who: Caller) -> CaseState:
-        case = await c.show(case_id)
-        reads(who, case.queue)
-        return case
+        review_case(c, who, case_id)
+        return await c.show(case_id)
 
     @app.get("/api/cases/{case_id}/timeline")
     async def case_timeline(case_id: str, c: Client, who: Caller) -> list[TimelineEvent]:
-        row = c.ledger.case(case_id)
-        if row is None:
-            raise NotFound(f"no case {case_id}")
-        reads(who, row.queue)
+        review_case(c, who, case_id)
         return await c.timeline(case_id)
 
     @app.get("/api/queues/{queue}")
-    async def queue(queue: str, c: Client, who: Caller,
-                    offset: Annotated[int, Query(ge=0)] = 0,
-                    limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Page:
+    async def queue(queue: str, c: Client, who: Caller, offset: Offset = 0,
+                    limit: Limit = 50) -> Page:
         reads(who, queue)
         c._known_queue(queue)  # noqa: SLF001 - the client's own check
-        rows: list[QueueEntry] = c.ledger.queue(queue, limit=limit + 1, offset=offset)
-        return Page(items=rows[:limit], offset=offset, limit=limit,
-                    next_offset=offset + limit if len(rows) > limit else None)
+        return _page(c.ledger.queue(queue, limit=limit + 1, offset=offset), offset, limit)
 
     @app.post("/api/queues/{queue}/claim-next")
     async def claim_next(queue: str, body: ClaimIn, c: Client, who: AsPerson) -> CaseSummary:
@@ -312,6 +344,13 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
                             who: AsPerson) -> CaseSummary:
         return await c.decide_appeal(appeal_id, who.id, body.outcome, body.actions,
                                      body.policy_ids, body.reason)
+
+    @app.get("/api/escalations")
+    async def escalations(c: Client, who: AsPerson, offset: Offset = 0,
+                          limit: Limit = 50) -> Page:
+        """Escalations, newest first (their owners, leads, ops and admins)."""
+        reads(who, ESCALATIONS_QUEUE)
+        return _page(c.ledger.recent(("escalation",), limit + 1, offset), offset, limit)
 
     @app.get("/api/escalations/{escalation_id}")
     async def show_escalation(escalation_id: str, c: Client, who: AsPerson) -> EscalationState:
@@ -387,6 +426,13 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
             raise Forbidden(f"{who.id}'s token has no read scope")
         return c.directory.people()
 
+    @app.get("/api/takedowns")
+    async def takedowns(c: Client, who: Caller, offset: Offset = 0, limit: Limit = 50) -> Page:
+        """Takedown jobs and shop reviews, newest first."""
+        reads(who, TAKEDOWN_QUEUE)
+        return _page(c.ledger.recent(("takedown", "shop_review"), limit + 1, offset), offset,
+                     limit)
+
     @app.get("/api/takedowns/{job_id}")
     async def takedown(job_id: str, c: Client, who: Caller) -> JobSummary:
         reads(who, "takedowns")
@@ -398,12 +444,10 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
         return await c.shop_status(review_id)
 
     @app.get("/api/statements")
-    async def statements(c: Client, who: Caller, offset: Annotated[int, Query(ge=0)] = 0,
+    async def statements(c: Client, who: Caller, offset: Offset = 0,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page:
         if not who.may_read() or (who.person and not has(who.person, OVERSEERS)):
             raise Forbidden(f"{who.id} may not export statements")
-        rows = c.statements()[offset:offset + limit + 1]
-        return Page(items=rows[:limit], offset=offset, limit=limit,
-                    next_offset=offset + limit if len(rows) > limit else None)
+        return _page(c.ledger.statements(limit=limit + 1, offset=offset), offset, limit)
 
     return app

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -16,12 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException
 
-from api.problems import STATUS, Forbidden
+from api.problems import Forbidden
 from api.roles import ESCALATION_READERS, OPS_READERS, has, reads_queue
 from client.api import CaseworkClient
 from client.credentials import Session, end_session, find_session, open_session
@@ -43,7 +47,8 @@ SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()),
                     (b"referrer-policy", b"same-origin")]
 GRAPHIC = {"STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "STATEMENT_CATEGORY_VIOLENCE",
            "STATEMENT_CATEGORY_ANIMAL_WELFARE", "STATEMENT_CATEGORY_SELF_HARM"}
-ATTEMPTS, WINDOW_S = 5, 300  # failed sign-ins per person and address, then wait
+ATTEMPTS, WINDOW_S = 5, 300  # sign-in attempts per person and address, then wait
+ADDRESS_FAILURES = 50  # failed sign-ins per address in the window
 HEAD_ROWS, PAGE_ROWS = 10, 50  # rows per queue on the home page; on a queue's own page
 COUNTS_TTL_S = 2.0  # how stale the open and breached counts may be
 JOB_LINKS = {"appeal": "appeals", "takedown": "takedowns", "escalation": "escalations",
@@ -67,11 +72,17 @@ templates.env.globals["nav"] = nav
 
 
 def highlight(text: str, evidence: list[str]) -> Markup:
-    """`text` escaped, with the evidence words marked."""
-    out = escape(text)
-    for word in sorted({w for w in evidence if w.strip()}, key=len, reverse=True):
-        out = Markup(out.replace(escape(word), Markup(f"<mark>{escape(word)}</mark>")))
-    return out
+    """`text` escaped, with the evidence words marked wherever they occur, in any case (one pass
+    over the raw text: a word never matches inside markup or an escape already made)."""
+    words = sorted({w for w in evidence if w.strip()}, key=len, reverse=True)
+    if not words:
+        return escape(text)
+    found = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    out, at = [], 0
+    for m in found.finditer(text):
+        out += [escape(text[at:m.start()]), Markup("<mark>%s</mark>") % m.group()]
+        at = m.end()
+    return Markup("").join([*out, escape(text[at:])])
 
 
 templates.env.filters["highlight"] = highlight
@@ -81,24 +92,27 @@ class SignedOut(Exception):
     pass
 
 
-class Failures:
-    """Recent failed sign-ins per (person, address), kept in the ledger: every console process
-    counts the same attempts, and a restart forgets none."""
+class Attempts:
+    """Sign-in attempts, kept in the ledger so every console process counts the same ones: at
+    most ATTEMPTS per person and address in WINDOW_S (counted before the password is checked,
+    atomically), and at most ADDRESS_FAILURES failures per address (one password tried on
+    many people)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, person_id: str, address: str) -> None:
         self.ledger = ledger
+        self.key, self.address_key = f"{person_id}\x1f{address}", f"*\x1f{address}"
+        self.since = datetime.now(UTC) - timedelta(seconds=WINDOW_S)
 
-    @staticmethod
-    def _key(key: tuple[str, str]) -> str:
-        return f"{key[0]}\x1f{key[1]}"
+    def allow(self) -> bool:
+        if self.ledger.sign_in_attempts(self.address_key, self.since) >= ADDRESS_FAILURES:
+            return False
+        return self.ledger.sign_in_attempt(self.key, self.since) <= ATTEMPTS
 
-    def blocked(self, key: tuple[str, str]) -> bool:
-        since = datetime.now(UTC) - timedelta(seconds=WINDOW_S)
-        return self.ledger.sign_in_failures(self._key(key), since) >= ATTEMPTS
+    def failed(self) -> None:
+        self.ledger.sign_in_attempt(self.address_key, self.since)
 
-    def add(self, key: tuple[str, str]) -> None:
-        self.ledger.add_sign_in_failure(self._key(key),
-                                        datetime.now(UTC) - timedelta(seconds=WINDOW_S))
+    def succeeded(self) -> None:
+        self.ledger.forget_sign_in_attempts(self.key)
 
 
 class Recent:
@@ -143,13 +157,19 @@ TakedownReader = _allowed(lambda p: reads_queue(p, TAKEDOWNS),
 OpsReader = _allowed(lambda p: has(p, OPS_READERS), "The ops page is for ops, leads and admins.")
 
 
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two strings, whatever characters a form sent."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
 def csrf_ok(s: Session, token: str) -> None:
-    if not hmac.compare_digest(s.csrf, token):
-        raise Forbidden("the form's CSRF token does not match this session")
+    if not token or not _same(s.csrf, token):
+        raise Forbidden("the form's CSRF token is missing or does not match this session")
 
 
 class SecurityHeaders:
-    """The CSP and its companions on every response (plain ASGI: no task per request)."""
+    """The CSP and its companions on every response, and `no-store` on all but the static files
+    (a page seen signed in is not kept for the Back button after sign-out); plain ASGI."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -158,9 +178,11 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
+        cache = [] if scope["path"].startswith("/static/") else [(b"cache-control", b"no-store")]
+
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS, *cache]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -171,17 +193,8 @@ def install(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders)
     app.state.counts = Recent(COUNTS_TTL_S)
 
-    api_errors = app.exception_handlers[CaseworkError]
-
-    @app.exception_handler(CaseworkError)
-    async def _errors(request: Request, e: CaseworkError) -> Response:
-        """The API answers problem+json; console pages answer with a page."""
-        if request.url.path.startswith("/api/"):
-            return await api_errors(request, e)  # type: ignore[no-any-return]
-        status = next((v[0] for cls, v in STATUS.items() if isinstance(e, cls)), 400)
-        cookie = request.cookies.get(COOKIE)
-        s = find_session(request.app.state.cw.ledger, cookie) if cookie else None
-        return _page(request, "error.html", status, s=s, message=str(e))
+    for exc in (CaseworkError, RequestValidationError, HTTPException, Exception):
+        _as_pages(app, exc)
 
     @app.exception_handler(SignedOut)
     async def _signed_out(request: Request, _: SignedOut) -> Response:
@@ -190,8 +203,51 @@ def install(app: FastAPI) -> None:
     app.include_router(_router())
 
 
+def reference(request: Request, spec: dict[str, Any]) -> HTMLResponse:
+    """The API reference page: every operation with its parameters, body and answers."""
+    def schema(ref: dict[str, Any]) -> str:
+        name = ref.get("$ref", "").rsplit("/", 1)[-1]
+        return name or ref.get("type", "")
+
+    operations = [
+        {"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+         "doc": op.get("description", ""),
+         "params": [f"{p['name']} ({p['in']})" for p in op.get("parameters", [])],
+         "body": schema(op.get("requestBody", {}).get("content", {})
+                        .get("application/json", {}).get("schema", {})),
+         "answers": sorted(op.get("responses", {}))}
+        for path, ops in spec["paths"].items() for method, op in ops.items()]
+    return _page(request, "reference.html", s=None, spec=spec, operations=operations,
+                 schemas=spec.get("components", {}).get("schemas", {}))
+
+
+def _as_pages(app: FastAPI, exc: type[Exception]) -> None:
+    """The API answers `exc` with problem+json; a console page answers with a page saying the
+    same (signed-in pages keep their header)."""
+    api_handler = app.exception_handlers[exc]
+
+    async def handler(request: Request, e: Exception) -> Response:
+        answer = await api_handler(request, e)
+        if request.url.path.startswith("/api/") or exc is Exception:
+            return answer  # type: ignore[no-any-return]
+        cookie = request.cookies.get(COOKIE)
+        s = find_session(request.app.state.cw.ledger, cookie) if cookie else None
+        return _page(request, "error.html", answer.status_code, s=s,
+                     message=json.loads(answer.body)["detail"])
+
+    app.add_exception_handler(exc, handler)
+
+
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _login_page(request: Request, status: int, error: str) -> HTMLResponse:
+    """The sign-in form with a fresh CSRF value in its cookie (double submit)."""
+    token = secrets.token_urlsafe(16)
+    response = _page(request, "login.html", status, error=error, csrf=token)
+    _cookie(response, request, LOGIN_COOKIE, token)
+    return response
 
 
 def _cookie(response: Response, request: Request, name: str, value: str) -> None:
@@ -203,37 +259,35 @@ def _router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
     @r.get("/login")
-    async def login_form(request: Request, error: str = "") -> HTMLResponse:
-        token = secrets.token_urlsafe(16)
-        response = _page(request, "login.html", error=error, csrf=token)
-        _cookie(response, request, LOGIN_COOKIE, token)
-        return response
+    async def login_form(request: Request) -> HTMLResponse:
+        return _login_page(request, 200, "")
 
     @r.post("/login")
-    async def login(request: Request, username: Annotated[str, Form()],
-                    password: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
-        if not hmac.compare_digest(request.cookies.get(LOGIN_COOKIE, ""), csrf):
-            return _page(request, "login.html", 400, error="The form expired: try again.",
-                         csrf=csrf)
-        key = (username, request.client.host if request.client else "")
-        failures = Failures(request.app.state.cw.ledger)
-        if failures.blocked(key):
-            return _page(request, "login.html", 429, csrf=csrf,
-                         error="Too many attempts: wait five minutes.")
+    async def login(request: Request, username: Annotated[str, Form()] = "",
+                    password: Annotated[str, Form()] = "",
+                    csrf: Annotated[str, Form()] = "") -> Response:
+        ledger = request.app.state.cw.ledger
+        if not csrf or not _same(request.cookies.get(LOGIN_COOKIE, ""), csrf):
+            return _login_page(request, 400, "The form expired: try again.")
+        attempts = Attempts(ledger, username, request.client.host if request.client else "")
+        if not attempts.allow():
+            return _login_page(request, 429, "Too many attempts: wait five minutes.")
         person = await asyncio.to_thread(  # argon2 takes ~0.1 s: not on the event loop
             request.app.state.credentials.check_password, username, password)
         if person is None:
-            failures.add(key)
-            return _page(request, "login.html", 401, csrf=csrf,
-                         error="Wrong name or password.")
-        s = open_session(request.app.state.cw.ledger, person)
+            attempts.failed()
+            return _login_page(request, 401, "Wrong name or password.")
+        attempts.succeeded()
+        if old := request.cookies.get(COOKIE):  # a new sign-in ends the session it replaces
+            end_session(ledger, old)
+        s = open_session(ledger, person)
         response = RedirectResponse("/", status_code=303)
         _cookie(response, request, COOKIE, s.cookie)
         response.delete_cookie(LOGIN_COOKIE, path="/")
         return response
 
     @r.post("/logout")
-    async def logout(request: Request, s: Signed, csrf: Annotated[str, Form()]) -> Response:
+    async def logout(request: Request, s: Signed, csrf: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
         end_session(request.app.state.cw.ledger, s.cookie)
         response = RedirectResponse("/login", status_code=303)
@@ -241,7 +295,7 @@ def _router() -> APIRouter:
         return response
 
     @r.get("/")
-    async def home(request: Request, s: Signed) -> HTMLResponse:
+    async def home(request: Request, s: Signed, empty: str = "") -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         queues = [q for q in cw.pack().queues if s.person.works(q) and reads_queue(s.person, q)]
 
@@ -249,7 +303,7 @@ def _router() -> APIRouter:
         counts = await request.app.state.counts.get(cw.ledger.queue_counts)
         # queues with open work first ("c" claims in the first), each by name
         rows = dict(sorted(found.items(), key=lambda kv: (not kv[1], kv[0])))
-        return _page(request, "queues.html", s=s, rows=rows, counts=counts)
+        return _page(request, "queues.html", s=s, rows=rows, counts=counts, empty=empty)
 
     @r.get("/queues/{queue}")
     async def queue_page(request: Request, queue: str, s: Signed, offset: int = 0
@@ -268,7 +322,7 @@ def _router() -> APIRouter:
 
     @r.post("/queues/{queue}/claim-next")
     async def claim_next(request: Request, queue: str, s: Signed,
-                         csrf: Annotated[str, Form()]) -> Response:
+                         csrf: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
         cw: CaseworkClient = request.app.state.cw
         try:
@@ -280,9 +334,10 @@ def _router() -> APIRouter:
     @r.get("/cases/{case_id}")
     async def case_page(request: Request, case_id: str, s: Signed) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
+        row = await asyncio.to_thread(cw.ledger.case, case_id)
+        if row is None or row.lifecycle != "review" or not reads_queue(s.person, row.queue):
+            raise NotFound(f"No review case {case_id} that you may open (or not yet screened).")
         case = await cw.show(case_id)
-        if not reads_queue(s.person, case.queue):
-            raise Forbidden(f"You do not work queue {case.queue}.")
         pack = cw.pack()
         by_id = pack.by_id
         cited = {h.policy_id for h in case.hits} | set(case.decision.policy_ids
@@ -296,8 +351,8 @@ def _router() -> APIRouter:
 
     @r.post("/cases/{case_id}/decide")
     async def decide(request: Request, case_id: str, s: Signed,
-                     csrf: Annotated[str, Form()], policy: Annotated[str, Form()],
-                     reason: Annotated[str, Form()]) -> Response:
+                     csrf: Annotated[str, Form()] = "", policy: Annotated[str, Form()] = "",
+                     reason: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
         cw: CaseworkClient = request.app.state.cw
         case = await cw.show(case_id)
@@ -313,7 +368,7 @@ def _router() -> APIRouter:
 
     @r.post("/cases/{case_id}/{command}")
     async def case_command(request: Request, case_id: str, command: str, s: Signed,
-                           csrf: Annotated[str, Form()], text: Annotated[str, Form()] = "",
+                           csrf: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
                            choice: Annotated[str, Form()] = "P1") -> Response:
         """Claim, hold, resume, escalate and approve from the case page."""
         csrf_ok(s, csrf)
@@ -338,17 +393,20 @@ def _router() -> APIRouter:
 
     @r.post("/appeals/{appeal_id}/claim")
     async def claim_appeal(request: Request, appeal_id: str, s: AppealsTeam,
-                           csrf: Annotated[str, Form()]) -> Response:
+                           csrf: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
         await request.app.state.cw.claim(appeal_id, s.person.id)
         return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
 
     @r.post("/appeals/{appeal_id}/decide")
     async def decide_appeal(request: Request, appeal_id: str, s: AppealsTeam,
-                            csrf: Annotated[str, Form()], outcome: Annotated[str, Form()],
-                            reason: Annotated[str, Form()]) -> Response:
+                            csrf: Annotated[str, Form()] = "", outcome: Annotated[str, Form()] = "",
+                            reason: Annotated[str, Form()] = "",
+                            action: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
-        await request.app.state.cw.decide_appeal(appeal_id, s.person.id, outcome, reason=reason)
+        actions = [action] if outcome == "modified" and action else []
+        await request.app.state.cw.decide_appeal(appeal_id, s.person.id, outcome, actions,
+                                                 reason=reason)
         return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
 
     @r.get("/escalations")
@@ -367,7 +425,7 @@ def _router() -> APIRouter:
 
     @r.post("/escalations/{escalation_id}/{command}")
     async def escalation_command(request: Request, escalation_id: str, command: str,
-                                 s: EscalationReader, csrf: Annotated[str, Form()],
+                                 s: EscalationReader, csrf: Annotated[str, Form()] = "",
                                  text: Annotated[str, Form()] = "",
                                  choice: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
@@ -389,7 +447,7 @@ def _router() -> APIRouter:
 
     @r.post("/takedowns/{job_id}/{command}")
     async def steer_job(request: Request, job_id: str, command: str, s: TakedownReader,
-                        csrf: Annotated[str, Form()]) -> Response:
+                        csrf: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
         await _run(TAKEDOWN_COMMANDS, "takedown", command, request.app.state.cw, job_id,
                    s.person.id, "", "")
@@ -403,8 +461,8 @@ def _router() -> APIRouter:
 
     @r.post("/shop-reviews/{review_id}/decide")
     async def decide_shop(request: Request, review_id: str, s: TakedownReader,
-                          csrf: Annotated[str, Form()], outcome: Annotated[str, Form()],
-                          reason: Annotated[str, Form()]) -> Response:
+                          csrf: Annotated[str, Form()] = "", outcome: Annotated[str, Form()] = "",
+                          reason: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
         await request.app.state.cw.decide_shop(review_id, s.person.id, outcome, reason)
         return RedirectResponse(f"/shop-reviews/{review_id}", status_code=303)

@@ -48,12 +48,16 @@ def problem(status: int, kind: str, detail: str) -> JSONResponse:
                         headers=headers)
 
 
+def problem_of(e: CaseworkError) -> JSONResponse:
+    status, kind = next((v for cls, v in STATUS.items() if type(e) is cls),
+                        next(v for cls, v in STATUS.items() if isinstance(e, cls)))
+    return problem(status, kind, str(e))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CaseworkError)
     async def _casework(_: Request, e: CaseworkError) -> JSONResponse:
-        status, kind = next((v for cls, v in STATUS.items() if type(e) is cls),
-                            next(v for cls, v in STATUS.items() if isinstance(e, cls)))
-        return problem(status, kind, str(e))
+        return problem_of(e)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
@@ -61,6 +65,12 @@ def install(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return problem(422, "invalid-input", f"{where}: {first.get('msg')}" if where
                        else str(first.get("msg")))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, e: Exception) -> JSONResponse:
+        """A bug: no detail leaves the process (the log has it)."""
+        return problem(500, "internal", "something went wrong on our side; nothing was changed "
+                       "unless the record shows it")
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, e: HTTPException) -> JSONResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import os
 import sys
@@ -597,8 +598,10 @@ def _credentials() -> Any:
 
 
 async def reviewer_password(args: argparse.Namespace) -> None:
-    """The password from stdin (its first line), never from the command line."""
-    password = sys.stdin.readline().rstrip("\n")
+    """The password from stdin (its first line), never from the command line; asked for
+    without echo on a terminal."""
+    password = (getpass.getpass(f"password for {args.person_id}: ") if sys.stdin.isatty()
+                else sys.stdin.readline().rstrip("\n"))
     _credentials().set_password(args.person_id, password)
     _emit(args, {"person_id": args.person_id, "password_set": True},
           lambda r: f"password set for {r['person_id']}")
@@ -621,11 +624,13 @@ async def api_serve(args: argparse.Namespace) -> None:
 
     from api.app import create_app
     from client.api import CaseworkClient
+    from config.settings import Settings
 
+    settings = Settings()
+    host, port = args.host or settings.api_host, args.port or settings.api_port
     app = create_app(lambda: CaseworkClient.connect(profile=args.profile, address=args.address))
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port,
-                                           log_level="warning"))
-    print(f"casework API on http://{args.host}:{args.port} (OpenAPI at /docs)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    print(f"casework console and API on http://{host}:{port} (reference at /docs)", flush=True)
     await server.serve()
 
 
@@ -940,9 +945,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("worker", help="run a worker", parents=[common])
     sp.set_defaults(fn=worker)
-    sp = sub.add_parser("api", help="serve the HTTP API", parents=[common])
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=_positive, default=8080)
+    sp = sub.add_parser("api", help="serve the HTTP API and the console", parents=[common])
+    sp.add_argument("--host", help="default: CASEWORK_API_HOST or 127.0.0.1")
+    sp.add_argument("--port", type=_positive, help="default: CASEWORK_API_PORT or 8080")
     sp.set_defaults(fn=api_serve)
     sp = sub.add_parser("codec-server", parents=[common],
                         help="serve the codec endpoint the Temporal UI decrypts payloads through")

@@ -1,7 +1,8 @@
 """Who is calling: people's passwords (argon2 hashes) and API tokens (stored as hashes, shown
 once), over the ledger. A person's token acts as that person; a service's token acts only within
-its scopes and never as a person: `intake` (every source) or `intake:<source>`, `read`,
-`appeal` (file sellers' and reporters' appeals) and `escalate` (open escalations from outside).
+its scopes and never as a person: `intake` (every source but `internal`) or `intake:<source>`,
+`read`, `appeal` (file sellers' and reporters' appeals) and `escalate` (open escalations from
+outside).
 A person files reports only as `internal` (what the T&S team itself notices)."""
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class Principal(BaseModel):
     def may_file(self, source: Source) -> bool:
         if self.is_person:
             return source is Source.INTERNAL
-        return "intake" in self.scopes or f"intake:{source.value}" in self.scopes
+        return (("intake" in self.scopes and source is not Source.INTERNAL)
+                or f"intake:{source.value}" in self.scopes)
 
     def may(self, scope: str) -> bool:
         """A service's scope (a person holds none: people act through their roles)."""
@@ -61,6 +63,7 @@ class Credentials:
         if len(password) < MIN_PASSWORD:
             raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters")
         self.ledger.set_password_hash(person_id, _HASHER.hash(password))
+        self.ledger.end_sessions_of(person_id)  # a new password signs every browser out
 
     def check_password(self, person_id: str, password: str) -> Person | None:
         """The person, if the password is theirs and they are active; else None (one answer
@@ -79,6 +82,9 @@ class Credentials:
         """(token id, token): a person's token when `owner` is in the directory, a service's
         otherwise (it needs scopes). The token is shown once; only its hash is kept."""
         person = self.ledger.person(owner) is not None
+        if person and scopes:
+            raise InvalidInput(f"{owner!r} is a person: their token acts with their roles and "
+                               "takes no --scope (scopes are for services)")
         if unknown := [s for s in scopes if s not in SERVICE_SCOPES]:
             raise InvalidInput(f"unknown scope(s) {', '.join(unknown)}; known: "
                                f"{', '.join(SERVICE_SCOPES)}")

@@ -141,11 +141,11 @@ SCHEMA = [
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL
     )""",
-    """CREATE TABLE IF NOT EXISTS sign_in_failures (
+    """CREATE TABLE IF NOT EXISTS sign_in_attempts (
         attempt_key TEXT NOT NULL,
         at TEXT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS sign_in_failures_idx ON sign_in_failures (attempt_key, at)",
+    "CREATE INDEX IF NOT EXISTS sign_in_attempts_idx ON sign_in_attempts (attempt_key, at)",
     """CREATE TABLE IF NOT EXISTS people (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -389,19 +389,29 @@ class Ledger:
 
         self._db.transaction(write, write=True)
 
-    def sign_in_failures(self, key: str, since: datetime) -> int:
-        """Failed sign-ins under `key` (a person and an address) since then, every console
-        process's alike."""
-        return int(self._read("SELECT COUNT(*) FROM sign_in_failures WHERE attempt_key = ? AND "
+    def sign_in_attempt(self, key: str, since: datetime) -> int:
+        """Count an attempt under `key` and answer how many it has had since then, this one
+        included, in one write transaction: concurrent attempts cannot all read a count under
+        the limit. Attempts older than `since` go."""
+        def write(cur: _Cursor) -> int:
+            cur.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (_iso(since),))
+            cur.execute("INSERT INTO sign_in_attempts (attempt_key, at) VALUES (?, ?)",
+                        (key, _iso(datetime.now(UTC))))
+            return int(cur.query("SELECT COUNT(*) FROM sign_in_attempts WHERE attempt_key = ?",
+                                 (key,))[0][0])
+
+        return self._db.transaction(write, write=True)
+
+    def sign_in_attempts(self, key: str, since: datetime) -> int:
+        return int(self._read("SELECT COUNT(*) FROM sign_in_attempts WHERE attempt_key = ? AND "
                               "at > ?", (key, _iso(since)))[0][0])
 
-    def add_sign_in_failure(self, key: str, forget_before: datetime) -> None:
-        def write(cur: _Cursor) -> None:
-            cur.execute("DELETE FROM sign_in_failures WHERE at < ?", (_iso(forget_before),))
-            cur.execute("INSERT INTO sign_in_failures (attempt_key, at) VALUES (?, ?)",
-                        (key, _iso(datetime.now(UTC))))
+    def forget_sign_in_attempts(self, key: str) -> None:
+        """A successful sign-in clears its person-and-address attempts."""
+        self._write("DELETE FROM sign_in_attempts WHERE attempt_key = ?", (key,))
 
-        self._db.transaction(write, write=True)
+    def end_sessions_of(self, person_id: str) -> None:
+        self._write("DELETE FROM sessions WHERE person_id = ?", (person_id,))
 
     def session(self, session_hash: str) -> tuple[str, str] | None:
         """(person id, CSRF token) of a session not yet expired."""
@@ -519,12 +529,13 @@ class Ledger:
                           f"FROM cases WHERE state IN ({marks}) GROUP BY queue", tuple(states))
         return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
 
-    def recent(self, lifecycles: Sequence[str], limit: int = 50) -> list[QueueEntry]:
+    def recent(self, lifecycles: Sequence[str], limit: int = 50, offset: int = 0
+               ) -> list[QueueEntry]:
         """The latest records of these lifecycles, newest first, whatever their state."""
         marks = ", ".join("?" * len(lifecycles))
         return [_entry(r) for r in self._read(
             f"SELECT {_CASE_COLUMNS} FROM cases WHERE lifecycle IN ({marks}) "
-            "ORDER BY opened_at DESC LIMIT ?", (*lifecycles, limit))]
+            "ORDER BY opened_at DESC LIMIT ? OFFSET ?", (*lifecycles, limit, offset))]
 
     def queue_heads(self, queues: Sequence[str], per: int = 25,
                     states: Sequence[str] = ("queued", "in_review", "on_hold",
@@ -608,9 +619,10 @@ class Ledger:
             "WHERE case_uid = ? AND reporter_key IS NOT NULL ORDER BY reporter_key",
             (case_uid,))]
 
-    def statements(self) -> list[dict[str, Any]]:
+    def statements(self, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return [json.loads(b) for (b,) in self._read(
-            "SELECT body FROM statements ORDER BY created_at, puid")]
+            "SELECT body FROM statements ORDER BY created_at, puid" + page)]
 
     def messages(self, case_id: str | None = None) -> list[dict[str, Any]]:
         sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"

@@ -94,9 +94,9 @@ def seed_demo_passwords(settings: Settings, ledger: Ledger) -> list[tuple[str, s
             made.append((person.id, password))
     if made:
         path = settings.data_dir / "demo-passwords.txt"
-        with path.open("a") as f:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # never readable by others
+        with os.fdopen(fd, "a") as f:
             f.writelines(f"{who} {password}\n" for who, password in made)
-        path.chmod(0o600)
     return made
 
 
@@ -174,7 +174,8 @@ def _banner(settings: Settings, codec_url: str) -> None:
     keys = "CASEWORK_CODEC_KEYS" if settings.codec_keys else settings.codec_keys_file
     print(f"""
 casework is running.
-  Console and API  http://{settings.api_host}:{settings.api_port}  (passwords: data/demo-passwords.txt)
+  Console and API  http://{settings.api_host}:{settings.api_port}  (sign in: alice, dana, emeka, farah…)
+                   (their passwords: data/demo-passwords.txt; API reference at /docs)
   Temporal UI      http://localhost:{settings.ui_port}  (namespace default; search e.g. CaseState="queued")
   codec endpoint   {codec_url}  (the UI decrypts payloads here; keys: {keys})
   data             {settings.data_dir}

@@ -18,6 +18,7 @@ from api.app import create_app
 from client.api import CaseworkClient
 from client.credentials import Credentials
 from domain.core import Subject
+from domain.errors import InvalidInput
 from tests.helpers import eventually
 from tests.test_e2e_cli import CASEWORK, cli_env, run_cli
 
@@ -308,3 +309,79 @@ async def test_a_streamed_body_over_the_limit_is_refused(api: httpx.AsyncClient,
     _problem(r, 413, "too-large")
     await asyncio.sleep(0.5)  # were anything started, its screening would be writing by now
     assert dev.ledger.open_review_cases(Subject.parse("listing:STREAMED-1")) == []
+
+
+async def test_a_service_never_names_a_person_and_keys_are_the_callers(
+        api: httpx.AsyncClient, dev: CaseworkClient) -> None:
+    creds = Credentials(dev.ledger)
+    _, forms = creds.create_token("forms", ["intake"])
+    _, other = creds.create_token("other-forms", ["intake"])
+    _problem(await api.post("/api/reports", headers=_auth(forms), json={
+        "subject": "listing:L-0012", "source": "user_report", "reporter": "alice"}),
+        403, "forbidden")  # alice is staff: a service cannot file as her
+    _problem(await api.post("/api/reports", headers=_auth(forms), json={
+        "subject": "listing:L-0012", "source": "internal"}), 403, "forbidden")
+    report = {"subject": "listing:L-0012", "source": "user_report", "reporter": "buyer-9"}
+    one = await api.post("/api/reports", headers={**_auth(forms), "Idempotency-Key": "K"},
+                         json={**report, "text": "first"})
+    two = await api.post("/api/reports", headers={**_auth(other), "Idempotency-Key": "K"},
+                         json={**report, "text": "second"})
+    assert one.status_code == two.status_code == 201, two.text
+    case = await eventually(lambda: dev.show(one.json()["case_id"]),
+                            lambda c: len(c.reports) == 2)  # one key, two callers: two reports
+    assert sorted(r.text for r in case.reports) == ["first", "second"]
+    batch = await api.post("/api/reports/batch", headers=_auth(forms), json=[
+        {"subject": "listing:L-0013", "source": "user_report"},
+        {"subject": "listing:NO SPACES", "source": "user_report"},
+        {"subject": "listing:L-0014", "source": "internal"}])
+    answers = batch.json()
+    assert batch.status_code == 200 and "case_id" in answers[0], answers
+    assert [(a["status"], a["type"]) for a in answers[1:]] == [
+        (422, "/problems/invalid-input"), (403, "/problems/forbidden")]
+    # a person's token takes no scopes; an escalation is not a review case
+    with pytest.raises(InvalidInput, match="takes no --scope"):
+        creds.create_token("bob", ["read"])
+    _, bob = creds.create_token("bob")
+    esc = await dev.open_escalation("seller:U-08", "press", "Journalist asks", "P1")
+    _problem(await api.get(f"/api/cases/{esc.escalation_id}", headers=_auth(bob)), 404,
+             "not-found")
+    olga = _auth(creds.create_token("olga")[1])
+
+    async def listed() -> list[str]:
+        page = (await api.get("/api/escalations", headers=olga)).json()
+        return [e["case_id"] for e in page["items"]]
+
+    await eventually(listed, lambda ids: esc.escalation_id in ids)
+    _problem(await api.get("/api/escalations", headers=_auth(bob)), 403, "forbidden")
+
+
+async def test_the_reference_page_and_console_refusals(api: httpx.AsyncClient,
+                                                       dev: CaseworkClient) -> None:
+    docs = await api.get("/docs")
+    assert docs.status_code == 200 and "POST /api/reports" in docs.text
+    assert "<script src=\"http" not in docs.text and "cdn" not in docs.text
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
+    creds = Credentials(dev.ledger)
+    creds.set_password("carol", "carol-password-1")
+    assert (await _login(api, "carol", "carol-password-1")).status_code == 303
+    old = api.cookies["cw_session"]
+    home = await api.get("/")
+    assert home.status_code == 200 and home.headers["cache-control"] == "no-store"
+    for csrf in ("", "ü"):  # missing, or not even ASCII: refused, never a crash
+        r = await api.post("/logout", data={"csrf": csrf} if csrf else {})
+        assert r.status_code == 403 and "CSRF" in r.text, r.text
+    r = await api.post("/login", data={"username": "carol", "password": "x", "csrf": "é"})
+    assert r.status_code == 400
+    creds.set_password("carol", "carol-password-2")  # a new password ends every session
+    api.cookies.set("cw_session", old)
+    assert (await api.get("/")).status_code == 303
+
+
+def test_evidence_is_marked_in_any_case_and_never_builds_markup() -> None:
+    from api.console import highlight
+
+    assert str(highlight("Rolex REPLICA <b>", ["replica"])) == (
+        "Rolex <mark>REPLICA</mark> &lt;b&gt;")
+    hostile = '<img src=x onerror="alert(1)"> a &amp; lt'
+    out = str(highlight(hostile, ["a", "amp", "lt", "img"]))
+    assert "<img" not in out and "&lt;<mark>img</mark>" in out and "&amp;<mark>amp</mark>;" in out

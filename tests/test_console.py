@@ -72,8 +72,7 @@ async def test_a_reviewer_signs_in_claims_and_decides_with_the_keyboard(
     assert await page.locator("mark").count() > 0  # the evidence highlighted
     await page.keyboard.press("r")
     await page.keyboard.type("Replica bag, counterfeit")
-    await page.keyboard.press("Escape")
-    await page.locator("body").focus()
+    await page.keyboard.press("Escape")  # leaves the reason: the keys pick policies again
     await page.keyboard.press("1")  # the first policy: counterfeit
     await page.keyboard.press("Control+Enter")
     await page.wait_for_url(f"{base}/cases/{ref.case_id}?decided=1")
@@ -83,11 +82,15 @@ async def test_a_reviewer_signs_in_claims_and_decides_with_the_keyboard(
     assert sandbox.enforcement_count(Subject.parse("listing:L-0002"), Action.REMOVE) == 1
     await page.reload()
     assert "alice decided" in await page.inner_text("#timeline")
+    assert "remove on listing:L-0002: done" in await page.inner_text("#enforcement")
 
+    cookie = next(c["value"] for c in await page.context.cookies() if c["name"] == "cw_session")
     await page.click("#logout")
     await page.wait_for_url(f"{base}/login")
     await page.goto(f"{base}/cases/{ref.case_id}")
     assert page.url == f"{base}/login"  # the session has ended
+    replayed = await api.get("/", headers={"Cookie": f"cw_session={cookie}"})
+    assert replayed.status_code == 303  # on the server too, not only in this browser
 
     other = await browser.new_page()
     await _sign_in(other, base, "bob", "bob-password-123")

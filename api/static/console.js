@@ -19,6 +19,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("keydown", (ev) => {
     const typing = ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement && ev.target.type !== "radio";
     if (form && ev.ctrlKey && ev.key === "Enter") { ev.preventDefault(); form.requestSubmit(); return; }
+    if (typing && ev.key === "Escape") { ev.target.blur(); return; }  // back to the shortcuts
     if (typing) return;
     if (form && ev.key === "r") { ev.preventDefault(); document.getElementById("reason").focus(); return; }
     if (form && /^[0-9]$/.test(ev.key)) {
