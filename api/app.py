@@ -29,7 +29,7 @@ from domain.escalation.models import EscalationState, EscalationSummary
 from domain.people import Person, Role
 from domain.review.models import CaseRef, CaseState
 from domain.shop_review.models import ShopReviewSummary
-from domain.takedown.models import TAKEDOWN_QUEUE, JobSummary
+from domain.takedown.models import TAKEDOWN_QUEUE, AuthorityOrder, JobSummary
 
 MAX_BODY = 1_000_000
 
@@ -109,6 +109,7 @@ class TakedownIn(_In):
     action: Action
     reason: str
     policy_ids: list[str] = Field(default_factory=list)
+    order: AuthorityOrder | None = None  # an authority's order (DSA Art. 9), entered by staff
 
 
 class ShopIn(_In):
@@ -397,7 +398,8 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
 
     @app.post("/api/takedowns", status_code=201)
     async def start_takedown(body: TakedownIn, c: Client, who: AsPerson) -> JobSummary:
-        return await c.takedown(body.lines, body.action, body.reason, who.id, body.policy_ids)
+        return await c.takedown(body.lines, body.action, body.reason, who.id, body.policy_ids,
+                                body.order)
 
     @app.post("/api/takedowns/{job_id}/approval")
     async def approve_takedown(job_id: str, c: Client, who: AsPerson) -> JobSummary:

@@ -421,7 +421,8 @@ def _router() -> APIRouter:
     async def escalation_page(request: Request, escalation_id: str, s: EscalationReader) -> HTMLResponse:
         esc = await request.app.state.cw.show_escalation(escalation_id)
         return _page(request, "escalation.html", s=s, esc=esc,
-                     owner=Role.ESCALATION_OWNER in s.person.roles)
+                     owner=Role.ESCALATION_OWNER in s.person.roles,
+                     policies=request.app.state.cw.pack().policies)
 
     @r.post("/escalations/{escalation_id}/{command}")
     async def escalation_command(request: Request, escalation_id: str, command: str,
@@ -488,7 +489,7 @@ CASE_COMMANDS: dict[str, Command] = {
 ESCALATION_COMMANDS: dict[str, Command] = {
     "ack": lambda cw, i, who, text, choice: cw.acknowledge_escalation(i, who),
     "note": lambda cw, i, who, text, choice: cw.note_escalation(i, who, text),
-    "resolve": lambda cw, i, who, text, choice: cw.resolve_escalation(i, who, text),
+    "resolve": lambda cw, i, who, text, choice: _resolve(cw, i, who, text, choice),
     "severity": lambda cw, i, who, text, choice: cw.set_escalation_severity(i, who, choice,
                                                                              text),
     "hand-off": lambda cw, i, who, text, choice: cw.hand_off_escalation(i, who, choice, text),
@@ -499,6 +500,16 @@ TAKEDOWN_COMMANDS: dict[str, Command] = {
     **{c: (lambda cw, i, who, text, choice, c=c: cw.steer_takedown(i, c, who))
        for c in ("pause", "resume", "cancel", "reverse")},
 }
+
+
+def _resolve(cw: CaseworkClient, escalation_id: str, who: str, reason: str,
+             policy: str) -> Awaitable[Any]:
+    """Resolve, handing the review case a decision under `policy` with its default actions
+    (none: the case goes back to its queue)."""
+    if not policy or policy == "none":
+        return cw.resolve_escalation(escalation_id, who, reason)
+    actions = cw.pack().get(policy).default_actions
+    return cw.resolve_escalation(escalation_id, who, reason, actions, [policy])
 
 
 async def _run(commands: dict[str, Command], noun: str, command: str, *args: Any) -> Any:

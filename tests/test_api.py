@@ -195,6 +195,12 @@ async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClie
     assert r.status_code == 200 and r.json()["approved_by"] == "sam"
     _problem(await api.post(f"/api/takedowns/{job_id}/explode", headers=_auth(alice)), 404,
              "not-found")
+    order = await api.post("/api/takedowns", headers=_auth(alice), json={
+        "lines": ["listing:L-0401", "listing:L-0402"], "action": "disable",
+        "reason": "court order", "order": {"authority": "court-nl", "reference": "ORD-API-1",
+                                           "legal_ground": "Art. 9 order", "deadline": "2026-12-31"}})
+    assert order.status_code == 201 and order.json()["state"] != "pending_approval", order.text
+    assert order.json()["order"]["reference"] == "ORD-API-1"
     _problem(await api.post("/api/takedowns", headers=_auth(market), json={
         "lines": ["listing:L-0241"], "action": "remove", "reason": "x"}), 403, "forbidden")
     people = (await api.get("/api/people", headers=_auth(market))).json()
@@ -385,3 +391,15 @@ def test_evidence_is_marked_in_any_case_and_never_builds_markup() -> None:
     hostile = '<img src=x onerror="alert(1)"> a &amp; lt'
     out = str(highlight(hostile, ["a", "amp", "lt", "img"]))
     assert "<img" not in out and "&lt;<mark>img</mark>" in out and "&amp;<mark>amp</mark>;" in out
+
+
+async def test_concurrent_wrong_passwords_cannot_outrun_the_limit(api: httpx.AsyncClient,
+                                                                  dev: CaseworkClient) -> None:
+    Credentials(dev.ledger).set_password("nina", "nina-password-12")
+
+    async def attempt() -> int:
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=20) as own:
+            return (await _login(own, "nina", "a-wrong-password")).status_code
+
+    codes = await asyncio.gather(*(attempt() for _ in range(12)))
+    assert sorted(codes) == [401] * 5 + [429] * 7, codes
