@@ -613,6 +613,15 @@ async def token_create(args: argparse.Namespace) -> None:
           lambda r: f"{r['token']}\n(token id {r['token_id']}; shown once: keep it secret)")
 
 
+async def token_list(args: argparse.Namespace) -> None:
+    rows = _credentials().ledger.tokens(args.owner)
+    _emit(args, rows, lambda rs: "\n".join(
+        f"{r['token_id']}  {r['owner']:<20} {'person' if r['person'] else 'service':<8} "
+        f"{','.join(r['scopes']) or '-':<30} made {r['created_at'][:16]}"
+        f"{'  revoked ' + r['revoked_at'][:16] if r['revoked_at'] else ''}" for r in rs)
+        or "no tokens")
+
+
 async def token_revoke(args: argparse.Namespace) -> None:
     _credentials().revoke(args.token_id)
     _emit(args, {"token_id": args.token_id, "revoked": True},
@@ -909,6 +918,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scope", action="append",
                     help="a service's scope: read, intake, intake:<source>, appeal, escalate "
                          "(repeat for more)")
+    cmd(tk, "list", token_list, "tokens by id and owner (never their secrets)").add_argument(
+        "--owner", metavar="ID")
     cmd(tk, "revoke", token_revoke, "revoke a token by its id").add_argument("token_id")
 
     st = sub.add_parser("statements", help="statements of reasons").add_subparsers(

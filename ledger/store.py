@@ -379,6 +379,15 @@ class Ledger:
         return {"token_id": token_id, "secret_hash": secret_hash, "owner": owner,
                 "person": bool(person), "scopes": json.loads(scopes), "revoked": bool(revoked)}
 
+    def tokens(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """Every token (never its hash): id, owner, person or service, scopes, when made and
+        revoked; one owner's when given."""
+        where, params = ("WHERE owner = ?", (owner,)) if owner else ("", ())
+        return [{"token_id": t, "owner": o, "person": bool(p), "scopes": json.loads(sc),
+                 "created_at": c, "revoked_at": r} for t, o, p, sc, c, r in self._read(
+            "SELECT token_id, owner, person, scopes, created_at, revoked_at FROM tokens "
+            f"{where} ORDER BY created_at", params)]
+
     def put_session(self, session_hash: str, person_id: str, csrf: str,
                     expires_at: datetime) -> None:
         """A new session; expired ones go as it comes."""

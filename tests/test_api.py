@@ -142,8 +142,13 @@ async def test_tokens_and_passwords_from_the_cli(api: httpx.AsyncClient, dev: Ca
     assert proc.returncode == 2 and "needs --scope" in proc.stderr
     proc = await run_cli(env, "token", "create", "svc", "--scope", "write-everything", ok=False)
     assert proc.returncode == 2 and "unknown scope" in proc.stderr
+    proc = await run_cli(env, "token", "create", "carol", "--scope", "read", ok=False)
+    assert proc.returncode == 2 and "takes no --scope" in proc.stderr
+    listed = json.loads((await run_cli(env, "token", "list", "--owner", "carol", "--json")).stdout)
+    assert [t["token_id"] for t in listed] == [made["token_id"]] and "secret" not in str(listed)
     await run_cli(env, "token", "revoke", made["token_id"])
     _problem(await api.get("/api/me", headers=_auth(made["token"])), 401, "unauthenticated")
+    assert "revoked" in (await run_cli(env, "token", "list")).stdout
 
     proc = await asyncio.to_thread(subprocess.run, [CASEWORK, "reviewer", "password", "carol"],
                                    input="correct horse battery\n", env=env, text=True,
