@@ -419,8 +419,11 @@ def _router() -> APIRouter:
 
     @r.get("/escalations/{escalation_id}")
     async def escalation_page(request: Request, escalation_id: str, s: EscalationReader) -> HTMLResponse:
-        esc = await request.app.state.cw.show_escalation(escalation_id)
+        cw: CaseworkClient = request.app.state.cw
+        esc = await cw.show_escalation(escalation_id)
+        sent = await asyncio.to_thread(cw.ledger.messages, escalation_id)
         return _page(request, "escalation.html", s=s, esc=esc,
+                     updates=[m for m in sent if m["kind"] == "leadership_update"],
                      owner=Role.ESCALATION_OWNER in s.person.roles,
                      policies=request.app.state.cw.pack().policies)
 

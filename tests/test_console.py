@@ -179,6 +179,13 @@ async def test_an_escalation_owner_acknowledges_and_notes_in_the_browser(
     state = await eventually(lambda: dev.show_escalation(esc.escalation_id),
                              lambda e: e.notes)
     assert (state.owner, state.notes[0].by) == ("olga", "olga")
+    # a leadership update as the workflow lands it (every few hours: tests/test_escalation.py)
+    dev.ledger.put_message(f"{esc.escalation_id}-update-1", esc.escalation_id, "email",
+                           "leadership@casework.example", "leadership_update",
+                           "State investigating, owner olga " + HOSTILE)
+    await page.reload()
+    assert "owner olga " + HOSTILE in await page.inner_text("#updates")
+    assert await page.evaluate("window.pwned") is None
     reviewer = await browser.new_page()
     await _sign_in(reviewer, base, "alice", "alice-password-1")
     assert (await reviewer.goto(f"{base}/escalations")).status == 403  # noqa: PLR2004
