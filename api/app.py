@@ -7,9 +7,11 @@ as a person. Bodies are JSON with no unknown fields, at most 1 MB; errors are pr
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -32,6 +34,7 @@ from domain.shop_review.models import ShopReviewSummary
 from domain.takedown.models import TAKEDOWN_QUEUE, AuthorityOrder, JobSummary
 
 MAX_BODY = 1_000_000
+IDEMPOTENCY_KEPT = timedelta(days=7)  # how long a key answers with its first report's case
 
 
 class _In(BaseModel):
@@ -263,6 +266,13 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
             if reporter is not None and c.ledger.person(reporter) is not None:
                 raise Forbidden(f"{who.id} may not file reports as {reporter!r}: a person of "
                                 "the directory files their own")
+        if key is not None:
+            digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+            first = c.ledger.idempotency_key(who.id, key, digest,
+                                             datetime.now(UTC) - IDEMPOTENCY_KEPT)
+            if first != digest:
+                raise InvalidInput(f"Idempotency-Key {key!r} was used before with another body: "
+                                   "a new report needs a new key")
         return await c.open_case(body.subject, source, reporter=reporter, text=body.text,
                                  policy_hint=body.policy_hint,
                                  report_id=f"{who.id}:{key}" if key else None)

@@ -141,6 +141,13 @@ SCHEMA = [
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        caller TEXT NOT NULL,
+        idem_key TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (caller, idem_key)
+    )""",
     """CREATE TABLE IF NOT EXISTS sign_in_attempts (
         attempt_key TEXT NOT NULL,
         at TEXT NOT NULL
@@ -397,6 +404,20 @@ class Ledger:
                         "VALUES (?, ?, ?, ?)", (session_hash, person_id, csrf, _iso(expires_at)))
 
         self._db.transaction(write, write=True)
+
+    def idempotency_key(self, caller: str, key: str, body_hash: str, forget_before: datetime
+                        ) -> str:
+        """The body hash an Idempotency-Key was first used with (this one, if it is new);
+        keys older than `forget_before` go."""
+        def write(cur: _Cursor) -> str:
+            cur.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (_iso(forget_before),))
+            cur.execute("INSERT INTO idempotency_keys (caller, idem_key, body_hash, created_at) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (caller, idem_key) DO NOTHING",
+                        (caller, key, body_hash, _iso(datetime.now(UTC))))
+            return str(cur.query("SELECT body_hash FROM idempotency_keys WHERE caller = ? AND "
+                                 "idem_key = ?", (caller, key))[0][0])
+
+        return self._db.transaction(write, write=True)
 
     def sign_in_attempt(self, key: str, since: datetime) -> int:
         """Count an attempt under `key` and answer how many it has had since then, this one

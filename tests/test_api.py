@@ -341,6 +341,9 @@ async def test_a_service_never_names_a_person_and_keys_are_the_callers(
     case = await eventually(lambda: dev.show(one.json()["case_id"]),
                             lambda c: len(c.reports) == 2)  # one key, two callers: two reports
     assert sorted(r.text for r in case.reports) == ["first", "second"]
+    _problem(await api.post("/api/reports", headers={**_auth(forms), "Idempotency-Key": "K"},
+                            json={**report, "text": "first, edited"}), 422, "invalid-input")
+    assert len((await dev.show(case.case_id)).reports) == 2  # the key's first body stands
     batch = await api.post("/api/reports/batch", headers=_auth(forms), json=[
         {"subject": "listing:L-0013", "source": "user_report"},
         {"subject": "listing:NO SPACES", "source": "user_report"},

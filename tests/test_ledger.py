@@ -95,6 +95,30 @@ def test_queue_is_most_urgent_first(ledger: Ledger) -> None:
     assert (ledger.count(("queued",)), ledger.count(("closed", "queued"))) == (3, 4)
     heads = ledger.queue_heads(["ip", "fraud"], per=2)  # the console's home, in one read
     assert heads == {"ip": ledger.queue("ip")[:2], "fraud": []}
+    ledger.record_case(snapshot(5, state="in_review", priority=Priority.P0))  # another state
+    order = [e.case_id for e in ledger.queue("ip")]
+    assert order[0] == "case-listing-L-5" and order[1:] == [
+        "case-listing-L-3", "case-listing-L-2", "case-listing-L-1"]  # merged across states
+    assert [e.case_id for e in ledger.queue("ip", limit=2, offset=1)] == order[1:3]
+    assert [e.case_id for e in ledger.queue(limit=2, offset=3)] == order[3:]
+    assert ledger.queue_counts() == {"ip": (4, 0)}
+    assert len(ledger.recent(("review",), limit=2, offset=3)) == 2  # newest first, paged
+
+
+def test_sign_in_attempts_and_idempotency_keys(ledger: Ledger) -> None:
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    assert [ledger.sign_in_attempt("bob\x1f1.2.3.4", past) for _ in range(3)] == [1, 2, 3]
+    assert ledger.sign_in_attempts("bob\x1f1.2.3.4", past) == 3
+    ledger.forget_sign_in_attempts("bob\x1f1.2.3.4")
+    assert ledger.sign_in_attempts("bob\x1f1.2.3.4", past) == 0
+    assert ledger.sign_in_attempt("bob\x1f1.2.3.4", datetime.now(UTC) + timedelta(1)) == 1
+    week = datetime.now(UTC) - timedelta(days=7)
+    assert ledger.idempotency_key("forms", "K", "h1", week) == "h1"
+    assert ledger.idempotency_key("forms", "K", "h2", week) == "h1"  # the first body stands
+    assert ledger.idempotency_key("other", "K", "h2", week) == "h2"  # keys are per caller
+    ledger.put_token("t1", "hash", "svc", False, ["read"])
+    assert [(t["token_id"], t["scopes"], t["revoked_at"]) for t in ledger.tokens("svc")] == [
+        ("t1", ["read"], None)]
 
 
 def test_a_case_row_is_the_latest_case_under_its_id(ledger: Ledger) -> None:
