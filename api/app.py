@@ -185,7 +185,7 @@ def caller(request: Request,
         raise Unauthenticated("sign in: send Authorization: Bearer <token>")
     principal = request.app.state.credentials.principal(token.strip())
     if principal is None:
-        raise Unauthenticated("the token is unknown, revoked, or its person is disabled")
+        raise Unauthenticated("the token is unknown, revoked or expired, or its person is disabled")
     return principal  # type: ignore[no-any-return]
 
 def person(who: Annotated[Principal, Depends(caller)]) -> Principal:

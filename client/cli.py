@@ -608,9 +608,14 @@ async def reviewer_password(args: argparse.Namespace) -> None:
 
 
 async def token_create(args: argparse.Namespace) -> None:
-    token_id, token = _credentials().create_token(args.owner, args.scope or [])
-    _emit(args, {"token_id": token_id, "owner": args.owner, "token": token},
-          lambda r: f"{r['token']}\n(token id {r['token_id']}; shown once: keep it secret)")
+    from client.credentials import TOKEN_DAYS
+
+    days = TOKEN_DAYS if args.days is None else args.days
+    token_id, token = _credentials().create_token(args.owner, args.scope or [], days)
+    _emit(args, {"token_id": token_id, "owner": args.owner, "token": token, "days": days},
+          lambda r: f"{r['token']}\n(token id {r['token_id']}; valid "
+                    f"{str(r['days']) + ' days' if r['days'] else 'until revoked'}; "
+                    "shown once: keep it secret)")
 
 
 async def token_list(args: argparse.Namespace) -> None:
@@ -618,6 +623,7 @@ async def token_list(args: argparse.Namespace) -> None:
     _emit(args, rows, lambda rs: "\n".join(
         f"{r['token_id']}  {r['owner']:<20} {'person' if r['person'] else 'service':<8} "
         f"{','.join(r['scopes']) or '-':<30} made {r['created_at'][:16]}"
+        f"{'  expires ' + r['expires_at'][:16] if r['expires_at'] else ''}"
         f"{'  revoked ' + r['revoked_at'][:16] if r['revoked_at'] else ''}" for r in rs)
         or "no tokens")
 
@@ -918,6 +924,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scope", action="append",
                     help="a service's scope: read, intake, intake:<source>, appeal, escalate "
                          "(repeat for more)")
+    sp.add_argument("--days", type=int,
+                    help="how long the token is valid (default 90; 0: until revoked)")
     cmd(tk, "list", token_list, "tokens by id and owner (never their secrets)").add_argument(
         "--owner", metavar="ID")
     cmd(tk, "revoke", token_revoke, "revoke a token by its id").add_argument("token_id")

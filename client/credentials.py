@@ -25,6 +25,7 @@ from ledger.store import Ledger
 SERVICE_SCOPES = ("read", "appeal", "escalate", "intake",
                   *(f"intake:{s.value}" for s in Source))
 MIN_PASSWORD = 12
+TOKEN_DAYS = 90  # a token's life unless asked otherwise
 _HASHER = PasswordHasher()
 
 
@@ -78,9 +79,13 @@ class Credentials:
             return None
         return person
 
-    def create_token(self, owner: str, scopes: Sequence[str] = ()) -> tuple[str, str]:
+    def create_token(self, owner: str, scopes: Sequence[str] = (),
+                     days: int = TOKEN_DAYS) -> tuple[str, str]:
         """(token id, token): a person's token when `owner` is in the directory, a service's
-        otherwise (it needs scopes). The token is shown once; only its hash is kept."""
+        otherwise (it needs scopes), valid for `days` (0: until revoked). The token is shown
+        once; only its hash is kept."""
+        if days < 0:
+            raise InvalidInput("--days is 0 (until revoked) or more")
         person = self.ledger.person(owner) is not None
         if person and scopes:
             raise InvalidInput(f"{owner!r} is a person: their token acts with their roles and "
@@ -92,7 +97,8 @@ class Credentials:
             raise InvalidInput(f"{owner!r} is not in the directory: a service token needs "
                                "--scope")
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-        self.ledger.put_token(token_id, _digest(secret), owner, person, scopes)
+        expires = datetime.now(UTC) + timedelta(days=days) if days else None
+        self.ledger.put_token(token_id, _digest(secret), owner, person, scopes, expires)
         return token_id, f"cw_{token_id}_{secret}"
 
     def revoke(self, token_id: str) -> None:
@@ -100,13 +106,13 @@ class Credentials:
             raise NotFound(f"no active token {token_id!r}")
 
     def principal(self, token: str) -> Principal | None:
-        """Who a bearer token stands for (None: unknown, malformed or revoked)."""
+        """Who a bearer token stands for (None: unknown, malformed, revoked or expired)."""
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "cw":
             return None
         row = self.ledger.token(parts[1])
-        if row is None or row["revoked"] or not hmac.compare_digest(row["secret_hash"],
-                                                                    _digest(parts[2])):
+        if (row is None or row["revoked"] or row["expired"]
+                or not hmac.compare_digest(row["secret_hash"], _digest(parts[2]))):
             return None
         if not row["person"]:
             return Principal(id=row["owner"], scopes=row["scopes"])

@@ -180,9 +180,13 @@ _CASE_COLUMNS = (
 )
 _AUDIT_COLUMNS = "case_uid, case_id, seq, at, actor, event, detail"
 # Columns added since the first release: ledgers made before get them (`lifecycle`: their
-# rows are reviews; `state_since` NULL: since the row's last write).
-_ADDED_COLUMNS = {"lifecycle": "lifecycle TEXT NOT NULL DEFAULT 'review'",
-                  "waiting_on": "waiting_on TEXT", "state_since": "state_since TEXT"}
+# rows are reviews; `state_since` NULL: since the row's last write; `expires_at` NULL: a token
+# made before tokens expired does not).
+_ADDED_COLUMNS = {
+    "cases": {"lifecycle": "lifecycle TEXT NOT NULL DEFAULT 'review'",
+              "waiting_on": "waiting_on TEXT", "state_since": "state_since TEXT"},
+    "tokens": {"expires_at": "expires_at TEXT"},
+}
 _OUTBOX_COLUMNS = "message_id, case_id, channel, recipient, kind, body, created_at"
 _PEOPLE_COLUMNS = "id, name, roles, queues, active, created_at, updated_at"
 _PERSON = f"SELECT {_PEOPLE_COLUMNS} FROM people WHERE id = ?"
@@ -370,30 +374,32 @@ class Ledger:
         return rows[0][0] if rows else None
 
     def put_token(self, token_id: str, secret_hash: str, owner: str, person: bool,
-                  scopes: Sequence[str]) -> None:
+                  scopes: Sequence[str], expires_at: datetime | None = None) -> None:
         self._write("INSERT INTO tokens (token_id, secret_hash, owner, person, scopes, "
-                    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (token_id, secret_hash, owner, int(person), json.dumps(sorted(scopes)),
-                     _iso(datetime.now(UTC))))
+                     _iso(datetime.now(UTC)), _iso(expires_at)))
 
     def token(self, token_id: str) -> dict[str, Any] | None:
-        """A token's row (hash, owner, person or service, scopes, revoked)."""
-        rows = self._read("SELECT secret_hash, owner, person, scopes, revoked_at FROM tokens "
-                          "WHERE token_id = ?", (token_id,))
+        """A token's row (hash, owner, person or service, scopes, revoked, expired)."""
+        rows = self._read("SELECT secret_hash, owner, person, scopes, revoked_at, expires_at "
+                          "FROM tokens WHERE token_id = ?", (token_id,))
         if not rows:
             return None
-        secret_hash, owner, person, scopes, revoked = rows[0]
+        secret_hash, owner, person, scopes, revoked, expires = rows[0]
         return {"token_id": token_id, "secret_hash": secret_hash, "owner": owner,
-                "person": bool(person), "scopes": json.loads(scopes), "revoked": bool(revoked)}
+                "person": bool(person), "scopes": json.loads(scopes), "revoked": bool(revoked),
+                "expired": expires is not None and expires <= _iso(datetime.now(UTC))}
 
     def tokens(self, owner: str | None = None) -> list[dict[str, Any]]:
         """Every token (never its hash): id, owner, person or service, scopes, when made and
         revoked; one owner's when given."""
         where, params = ("WHERE owner = ?", (owner,)) if owner else ("", ())
         return [{"token_id": t, "owner": o, "person": bool(p), "scopes": json.loads(sc),
-                 "created_at": c, "revoked_at": r} for t, o, p, sc, c, r in self._read(
-            "SELECT token_id, owner, person, scopes, created_at, revoked_at FROM tokens "
-            f"{where} ORDER BY created_at", params)]
+                 "created_at": c, "expires_at": e, "revoked_at": r}
+                for t, o, p, sc, c, e, r in self._read(
+            "SELECT token_id, owner, person, scopes, created_at, expires_at, revoked_at FROM "
+            f"tokens {where} ORDER BY created_at", params)]
 
     def put_session(self, session_hash: str, person_id: str, csrf: str,
                     expires_at: datetime) -> None:
@@ -681,12 +687,13 @@ def _create_schema(cur: _Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(?)", (int.from_bytes(b"casework"),))
     for stmt in SCHEMA:
         cur.execute(stmt)
-    have = set() if cur.postgres else {r[1] for r in cur.query("PRAGMA table_info(cases)")}
-    for name, column in _ADDED_COLUMNS.items():
-        if cur.postgres:
-            cur.execute(f"ALTER TABLE cases ADD COLUMN IF NOT EXISTS {column}")
-        elif name not in have:
-            cur.execute(f"ALTER TABLE cases ADD COLUMN {column}")
+    for table, added in _ADDED_COLUMNS.items():
+        have = set() if cur.postgres else {r[1] for r in cur.query(f"PRAGMA table_info({table})")}
+        for name, column in added.items():
+            if cur.postgres:
+                cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
+            elif name not in have:
+                cur.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
 
 def _urgent(queue: str, states: Sequence[str], limit: int, offset: int = 0

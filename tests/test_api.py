@@ -149,6 +149,12 @@ async def test_tokens_and_passwords_from_the_cli(api: httpx.AsyncClient, dev: Ca
     await run_cli(env, "token", "revoke", made["token_id"])
     _problem(await api.get("/api/me", headers=_auth(made["token"])), 401, "unauthenticated")
     assert "revoked" in (await run_cli(env, "token", "list")).stdout
+    short = json.loads((await run_cli(env, "token", "create", "carol", "--days", "1",
+                                      "--json")).stdout)
+    assert (await api.get("/api/me", headers=_auth(short["token"]))).status_code == 200
+    dev.ledger._write("UPDATE tokens SET expires_at = '2000-01-01T00:00:00+00:00' "  # noqa: SLF001
+                      "WHERE token_id = ?", (short["token_id"],))
+    _problem(await api.get("/api/me", headers=_auth(short["token"])), 401, "unauthenticated")
 
     proc = await asyncio.to_thread(subprocess.run, [CASEWORK, "reviewer", "password", "carol"],
                                    input="correct horse battery\n", env=env, text=True,
