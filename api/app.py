@@ -7,6 +7,7 @@ as a person. Bodies are JSON with no unknown fields, at most 1 MB; errors are pr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,6 +35,7 @@ from domain.shop_review.models import ShopReviewSummary
 from domain.takedown.models import TAKEDOWN_QUEUE, AuthorityOrder, JobSummary
 
 MAX_BODY = 1_000_000
+MAX_OFFSET = 1_000_000  # deeper than any page a person or a listing needs
 IDEMPOTENCY_KEPT = timedelta(days=7)  # how long a key answers with its first report's case
 
 
@@ -171,7 +173,7 @@ def _page(rows: list[Any], offset: int, limit: int) -> Page:
                 next_offset=offset + limit if len(rows) > limit else None)
 
 
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -268,14 +270,19 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
                                 "the directory files their own")
         if key is not None:
             digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-            first = c.ledger.idempotency_key(who.id, key, digest,
-                                             datetime.now(UTC) - IDEMPOTENCY_KEPT)
+            first = await asyncio.to_thread(c.ledger.idempotency_key, who.id, key, digest,
+                                            datetime.now(UTC) - IDEMPOTENCY_KEPT)
             if first != digest:
                 raise InvalidInput(f"Idempotency-Key {key!r} was used before with another body: "
                                    "a new report needs a new key")
-        return await c.open_case(body.subject, source, reporter=reporter, text=body.text,
-                                 policy_hint=body.policy_hint,
-                                 report_id=f"{who.id}:{key}" if key else None)
+        try:
+            return await c.open_case(body.subject, source, reporter=reporter, text=body.text,
+                                     policy_hint=body.policy_hint,
+                                     report_id=f"{who.id}:{key}" if key else None)
+        except (InvalidInput, Forbidden):
+            if key is not None:  # refused: the key opened nothing and may be used again
+                await asyncio.to_thread(c.ledger.forget_idempotency_key, who.id, key)
+            raise
 
     def review_case(c: CaseworkClient, who: Principal, case_id: str) -> None:
         """Authorised from the ledger's row before the workflow is asked (no caller learns
@@ -348,6 +355,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     @app.get("/api/appeals/{appeal_id}")
     async def show_appeal(appeal_id: str, c: Client, who: Caller) -> AppealState:
         reads(who, APPEALS_QUEUE)
+        await console.of_kind(c, appeal_id, "appeal")
         return await c.appeal(appeal_id)
 
     @app.post("/api/appeals/{appeal_id}/decision")
@@ -368,6 +376,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
         """Sensitive matters: escalation owners, leads, ops and admins only."""
         if not has(who.person, ESCALATION_READERS):
             raise Forbidden(f"{who.id} may not read escalations")
+        await console.of_kind(c, escalation_id, "escalation")
         return await c.show_escalation(escalation_id)
 
     @app.post("/api/escalations", status_code=201)
@@ -447,12 +456,14 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
 
     @app.get("/api/takedowns/{job_id}")
     async def takedown(job_id: str, c: Client, who: Caller) -> JobSummary:
-        reads(who, "takedowns")
+        reads(who, TAKEDOWN_QUEUE)
+        await console.of_kind(c, job_id, "takedown")
         return await c.takedown_status(job_id)
 
     @app.get("/api/shop-reviews/{review_id}")
     async def shop_review(review_id: str, c: Client, who: Caller) -> ShopReviewSummary:
-        reads(who, "takedowns")
+        reads(who, TAKEDOWN_QUEUE)
+        await console.of_kind(c, review_id, "shop_review")
         return await c.shop_status(review_id)
 
     @app.get("/api/statements")

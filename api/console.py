@@ -48,8 +48,9 @@ SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()),
 GRAPHIC = {"STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "STATEMENT_CATEGORY_VIOLENCE",
            "STATEMENT_CATEGORY_ANIMAL_WELFARE", "STATEMENT_CATEGORY_SELF_HARM"}
 ATTEMPTS, WINDOW_S = 5, 300  # sign-in attempts per person and address, then wait
-ADDRESS_FAILURES = 50  # failed sign-ins per address in the window
+ADDRESS_ATTEMPTS = 50  # sign-ins per address in the window, the successful ones given back
 HEAD_ROWS, PAGE_ROWS = 10, 50  # rows per queue on the home page; on a queue's own page
+MAX_OFFSET = 1_000_000  # as the API's
 COUNTS_TTL_S = 2.0  # how stale the open and breached counts may be
 JOB_LINKS = {"appeal": "appeals", "takedown": "takedowns", "escalation": "escalations",
              "shop_review": "shop-reviews"}
@@ -93,26 +94,24 @@ class SignedOut(Exception):
 
 
 class Attempts:
-    """Sign-in attempts, kept in the ledger so every console process counts the same ones: at
-    most ATTEMPTS per person and address in WINDOW_S (counted before the password is checked,
-    atomically), and at most ADDRESS_FAILURES failures per address (one password tried on
-    many people)."""
+    """Sign-in attempts, kept in the ledger so every console process counts the same ones,
+    each counted before its password is checked: at most ATTEMPTS per person and address in
+    WINDOW_S, and ADDRESS_ATTEMPTS per address (one password tried on many people); a
+    successful sign-in gives its own back."""
 
     def __init__(self, ledger: Ledger, person_id: str, address: str) -> None:
         self.ledger = ledger
         self.key, self.address_key = f"{person_id}\x1f{address}", f"*\x1f{address}"
-        self.since = datetime.now(UTC) - timedelta(seconds=WINDOW_S)
+        self.attempt_id = ""
 
-    def allow(self) -> bool:
-        if self.ledger.sign_in_attempts(self.address_key, self.since) >= ADDRESS_FAILURES:
-            return False
-        return self.ledger.sign_in_attempt(self.key, self.since) <= ATTEMPTS
+    async def allow(self) -> bool:
+        since = datetime.now(UTC) - timedelta(seconds=WINDOW_S)
+        self.attempt_id, (mine, address) = await asyncio.to_thread(
+            self.ledger.sign_in_attempt, [self.key, self.address_key], since)
+        return mine <= ATTEMPTS and address <= ADDRESS_ATTEMPTS
 
-    def failed(self) -> None:
-        self.ledger.sign_in_attempt(self.address_key, self.since)
-
-    def succeeded(self) -> None:
-        self.ledger.forget_sign_in_attempts(self.key)
+    async def succeeded(self) -> None:
+        await asyncio.to_thread(self.ledger.forget_sign_in_attempts, self.key, self.attempt_id)
 
 
 class Recent:
@@ -221,19 +220,31 @@ def reference(request: Request, spec: dict[str, Any]) -> HTMLResponse:
                  schemas=spec.get("components", {}).get("schemas", {}))
 
 
+async def of_kind(cw: CaseworkClient, record_id: str, lifecycle: str) -> None:
+    """Refuse an id the ledger knows as a record of another lifecycle (its workflow would not
+    answer this lifecycle's query); an id not yet in the ledger is asked as it is."""
+    row = await asyncio.to_thread(cw.ledger.case, record_id)
+    if row is not None and row.lifecycle != lifecycle:
+        raise NotFound(f"no {lifecycle.replace('_', ' ')} {record_id}")
+
+
 def _as_pages(app: FastAPI, exc: type[Exception]) -> None:
     """The API answers `exc` with problem+json; a console page answers with a page saying the
     same (signed-in pages keep their header)."""
     api_handler = app.exception_handlers[exc]
 
     async def handler(request: Request, e: Exception) -> Response:
-        answer = await api_handler(request, e)
-        if request.url.path.startswith("/api/") or exc is Exception:
-            return answer  # type: ignore[no-any-return]
-        cookie = request.cookies.get(COOKIE)
-        s = find_session(request.app.state.cw.ledger, cookie) if cookie else None
-        return _page(request, "error.html", answer.status_code, s=s,
-                     message=json.loads(answer.body)["detail"])
+        answer: Response = await api_handler(request, e)
+        if not request.url.path.startswith("/api/"):
+            cookie = request.cookies.get(COOKIE)  # a bug's page asks nothing more of the ledger
+            s = find_session(request.app.state.cw.ledger, cookie) if cookie and (
+                exc is not Exception) else None
+            answer = _page(request, "error.html", answer.status_code, s=s,
+                           message=json.loads(bytes(answer.body))["detail"])
+        if exc is Exception:  # answered outside SecurityHeaders: the headers go on here
+            answer.headers.update({k.decode(): v.decode() for k, v in SECURITY_HEADERS})
+            answer.headers["cache-control"] = "no-store"
+        return answer
 
     app.add_exception_handler(exc, handler)
 
@@ -270,17 +281,16 @@ def _router() -> APIRouter:
         if not csrf or not _same(request.cookies.get(LOGIN_COOKIE, ""), csrf):
             return _login_page(request, 400, "The form expired: try again.")
         attempts = Attempts(ledger, username, request.client.host if request.client else "")
-        if not attempts.allow():
+        if not await attempts.allow():
             return _login_page(request, 429, "Too many attempts: wait five minutes.")
         person = await asyncio.to_thread(  # argon2 takes ~0.1 s: not on the event loop
             request.app.state.credentials.check_password, username, password)
         if person is None:
-            attempts.failed()
             return _login_page(request, 401, "Wrong name or password.")
-        attempts.succeeded()
+        await attempts.succeeded()
         if old := request.cookies.get(COOKIE):  # a new sign-in ends the session it replaces
-            end_session(ledger, old)
-        s = open_session(ledger, person)
+            await asyncio.to_thread(end_session, ledger, old)
+        s = await asyncio.to_thread(open_session, ledger, person)
         response = RedirectResponse("/", status_code=303)
         _cookie(response, request, COOKIE, s.cookie)
         response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -289,7 +299,7 @@ def _router() -> APIRouter:
     @r.post("/logout")
     async def logout(request: Request, s: Signed, csrf: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
-        end_session(request.app.state.cw.ledger, s.cookie)
+        await asyncio.to_thread(end_session, request.app.state.cw.ledger, s.cookie)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -312,7 +322,7 @@ def _router() -> APIRouter:
         cw._known_queue(queue)  # noqa: SLF001 - the client's own check
         if not reads_queue(s.person, queue):
             raise Forbidden(f"You do not work queue {queue}.")
-        offset = max(0, offset)
+        offset = min(max(0, offset), MAX_OFFSET)
         rows = await asyncio.to_thread(cw.ledger.queue, queue, limit=PAGE_ROWS + 1,
                                        offset=offset)
         counts = await request.app.state.counts.get(cw.ledger.queue_counts)
@@ -387,6 +397,7 @@ def _router() -> APIRouter:
 
     @r.get("/appeals/{appeal_id}")
     async def appeal_page(request: Request, appeal_id: str, s: AppealsTeam) -> HTMLResponse:
+        await of_kind(request.app.state.cw, appeal_id, "appeal")
         appeal = await request.app.state.cw.appeal(appeal_id)
         return _page(request, "appeal.html", s=s, appeal=appeal,
                      mine=appeal.assignee == s.person.id)
@@ -412,14 +423,16 @@ def _router() -> APIRouter:
     @r.get("/escalations")
     async def escalations(request: Request, s: EscalationReader) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
-        rows = await asyncio.to_thread(cw.ledger.queue, "escalations",
-                                       ("open", "acknowledged", "investigating"), 100)
-        return _page(request, "queues.html", s=s, rows={"escalations": rows},
-                     counts={"escalations": (len(rows), sum(e.sla_breached for e in rows))})
+        states = ("open", "acknowledged", "investigating")
+        rows = await asyncio.to_thread(cw.ledger.queue, "escalations", states, PAGE_ROWS)
+        counts = await asyncio.to_thread(cw.ledger.queue_counts, states)
+        return _page(request, "queues.html", s=s, rows={"escalations": rows}, counts=counts,
+                     unpaged=True)
 
     @r.get("/escalations/{escalation_id}")
     async def escalation_page(request: Request, escalation_id: str, s: EscalationReader) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
+        await of_kind(cw, escalation_id, "escalation")
         esc = await cw.show_escalation(escalation_id)
         sent = await asyncio.to_thread(cw.ledger.messages, escalation_id)
         return _page(request, "escalation.html", s=s, esc=esc,
@@ -446,6 +459,7 @@ def _router() -> APIRouter:
 
     @r.get("/takedowns/{job_id}")
     async def job_page(request: Request, job_id: str, s: TakedownReader) -> HTMLResponse:
+        await of_kind(request.app.state.cw, job_id, "takedown")
         job = await request.app.state.cw.takedown_status(job_id)
         return _page(request, "job.html", s=s, job=job)
 
@@ -459,6 +473,7 @@ def _router() -> APIRouter:
 
     @r.get("/shop-reviews/{review_id}")
     async def shop_page(request: Request, review_id: str, s: TakedownReader) -> HTMLResponse:
+        await of_kind(request.app.state.cw, review_id, "shop_review")
         review = await request.app.state.cw.shop_status(review_id)
         return _page(request, "shop.html", s=s, review=review,
                      decider=Role.SENIOR in s.person.roles and review.requester != s.person.id)

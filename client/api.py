@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
@@ -593,6 +594,8 @@ class CaseworkClient:
             return await call
         except WorkflowUpdateFailedError as e:
             raise _from_failure(e.cause) from None
+        except ValidationError:  # the id names a record of another lifecycle
+            raise NotFound(f"no record {case_id} of this kind") from None
         except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as e:
             raise Unavailable(f"case {case_id} cannot answer now (its workflow task may be "
                               f"failing): {str(e).splitlines()[0]}") from None

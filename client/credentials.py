@@ -1,9 +1,8 @@
 """Who is calling: people's passwords (argon2 hashes) and API tokens (stored as hashes, shown
 once), over the ledger. A person's token acts as that person; a service's token acts only within
-its scopes and never as a person: `intake` (every source but `internal`) or `intake:<source>`,
-`read`, `appeal` (file sellers' and reporters' appeals) and `escalate` (open escalations from
-outside).
-A person files reports only as `internal` (what the T&S team itself notices)."""
+its scopes and never as a person: `intake` (every source) or `intake:<source>`, `read`,
+`appeal` (file sellers' and reporters' appeals) and `escalate` (open escalations from outside).
+`internal` reports are the T&S team's own: a person files them, as themself; no service does."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from domain.people import Person
 from ledger.store import Ledger
 
 SERVICE_SCOPES = ("read", "appeal", "escalate", "intake",
-                  *(f"intake:{s.value}" for s in Source))
+                  *(f"intake:{s.value}" for s in Source if s is not Source.INTERNAL))
 MIN_PASSWORD = 12
 TOKEN_DAYS = 90  # a token's life unless asked otherwise
 _HASHER = PasswordHasher()
@@ -43,8 +42,8 @@ class Principal(BaseModel):
     def may_file(self, source: Source) -> bool:
         if self.is_person:
             return source is Source.INTERNAL
-        return (("intake" in self.scopes and source is not Source.INTERNAL)
-                or f"intake:{source.value}" in self.scopes)
+        return source is not Source.INTERNAL and (
+            "intake" in self.scopes or f"intake:{source.value}" in self.scopes)
 
     def may(self, scope: str) -> bool:
         """A service's scope (a person holds none: people act through their roles)."""

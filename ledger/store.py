@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 import time
@@ -186,6 +187,7 @@ _ADDED_COLUMNS = {
     "cases": {"lifecycle": "lifecycle TEXT NOT NULL DEFAULT 'review'",
               "waiting_on": "waiting_on TEXT", "state_since": "state_since TEXT"},
     "tokens": {"expires_at": "expires_at TEXT"},
+    "sign_in_attempts": {"attempt_id": "attempt_id TEXT"},
 }
 _OUTBOX_COLUMNS = "message_id, case_id, channel, recipient, kind, body, created_at"
 _PEOPLE_COLUMNS = "id, name, roles, queues, active, created_at, updated_at"
@@ -425,26 +427,36 @@ class Ledger:
 
         return self._db.transaction(write, write=True)
 
-    def sign_in_attempt(self, key: str, since: datetime) -> int:
-        """Count an attempt under `key` and answer how many it has had since then, this one
-        included, in one write transaction: concurrent attempts cannot all read a count under
-        the limit. Attempts older than `since` go."""
-        def write(cur: _Cursor) -> int:
+    def forget_idempotency_key(self, caller: str, key: str) -> None:
+        """A key whose first request was refused answers nothing: it may be used again."""
+        self._write("DELETE FROM idempotency_keys WHERE caller = ? AND idem_key = ?",
+                    (caller, key))
+
+    def sign_in_attempt(self, keys: Sequence[str], since: datetime) -> tuple[str, list[int]]:
+        """Count one attempt under each key (a person and an address; the address) and answer
+        its id and how many each key has had since then, this one included. One write
+        transaction, serialised per key (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
+        lock), so concurrent attempts cannot all read a count under the limit."""
+        attempt_id, now = secrets.token_hex(8), _iso(datetime.now(UTC))
+
+        def write(cur: _Cursor) -> list[int]:
+            for key in sorted(keys) if cur.postgres else ():
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
             cur.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (_iso(since),))
-            cur.execute("INSERT INTO sign_in_attempts (attempt_key, at) VALUES (?, ?)",
-                        (key, _iso(datetime.now(UTC))))
-            return int(cur.query("SELECT COUNT(*) FROM sign_in_attempts WHERE attempt_key = ?",
-                                 (key,))[0][0])
+            counts = []
+            for key in keys:
+                cur.execute("INSERT INTO sign_in_attempts (attempt_key, at, attempt_id) "
+                            "VALUES (?, ?, ?)", (key, now, attempt_id))
+                counts.append(int(cur.query("SELECT COUNT(*) FROM sign_in_attempts WHERE "
+                                            "attempt_key = ?", (key,))[0][0]))
+            return counts
 
-        return self._db.transaction(write, write=True)
+        return attempt_id, self._db.transaction(write, write=True)
 
-    def sign_in_attempts(self, key: str, since: datetime) -> int:
-        return int(self._read("SELECT COUNT(*) FROM sign_in_attempts WHERE attempt_key = ? AND "
-                              "at > ?", (key, _iso(since)))[0][0])
-
-    def forget_sign_in_attempts(self, key: str) -> None:
-        """A successful sign-in clears its person-and-address attempts."""
-        self._write("DELETE FROM sign_in_attempts WHERE attempt_key = ?", (key,))
+    def forget_sign_in_attempts(self, key: str, attempt_id: str) -> None:
+        """A successful sign-in: every attempt under `key`, and this attempt, are forgotten."""
+        self._write("DELETE FROM sign_in_attempts WHERE attempt_key = ? OR attempt_id = ?",
+                    (key, attempt_id))
 
     def end_sessions_of(self, person_id: str) -> None:
         self._write("DELETE FROM sessions WHERE person_id = ?", (person_id,))
@@ -571,7 +583,7 @@ class Ledger:
         marks = ", ".join("?" * len(lifecycles))
         return [_entry(r) for r in self._read(
             f"SELECT {_CASE_COLUMNS} FROM cases WHERE lifecycle IN ({marks}) "
-            "ORDER BY opened_at DESC LIMIT ? OFFSET ?", (*lifecycles, limit, offset))]
+            "ORDER BY opened_at DESC, case_uid LIMIT ? OFFSET ?", (*lifecycles, limit, offset))]
 
     def queue_heads(self, queues: Sequence[str], per: int = 25,
                     states: Sequence[str] = ("queued", "in_review", "on_hold",

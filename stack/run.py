@@ -94,7 +94,8 @@ def seed_demo_passwords(settings: Settings, ledger: Ledger) -> list[tuple[str, s
             made.append((person.id, password))
     if made:
         path = settings.data_dir / "demo-passwords.txt"
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # never readable by others
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # never readable by others, made now or before
         with os.fdopen(fd, "a") as f:
             f.writelines(f"{who} {password}\n" for who, password in made)
     return made

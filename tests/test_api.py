@@ -373,6 +373,22 @@ async def test_a_service_never_names_a_person_and_keys_are_the_callers(
 
     await eventually(listed, lambda ids: esc.escalation_id in ids)
     _problem(await api.get("/api/escalations", headers=_auth(bob)), 403, "forbidden")
+    # a record read as another kind is not found, never a crash
+    sam = _auth(creds.create_token("sam")[1])  # a senior reads appeals and jobs
+    for path, who in ((f"/api/escalations/{case.case_id}", olga),
+                      (f"/api/appeals/{esc.escalation_id}", sam),
+                      (f"/api/takedowns/{case.case_id}", sam),
+                      (f"/api/shop-reviews/{esc.escalation_id}", sam)):
+        _problem(await api.get(path, headers=who), 404, "not-found")
+    _problem(await api.get("/api/queues/ip?offset=99999999999999999999", headers=_auth(bob)),
+             422, "invalid-input")
+    # a key whose first request was refused opens nothing, and may be used again
+    fixed = {"subject": "listing:L-0015", "source": "user_report"}
+    _problem(await api.post("/api/reports", headers={**_auth(forms), "Idempotency-Key": "K2"},
+                            json={**fixed, "subject": "listing:"}), 422, "invalid-input")
+    r = await api.post("/api/reports", headers={**_auth(forms), "Idempotency-Key": "K2"},
+                       json=fixed)
+    assert r.status_code == 201, r.text
 
 
 async def test_the_reference_page_and_console_refusals(api: httpx.AsyncClient,

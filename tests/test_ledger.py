@@ -105,13 +105,29 @@ def test_queue_is_most_urgent_first(ledger: Ledger) -> None:
     assert len(ledger.recent(("review",), limit=2, offset=3)) == 2  # newest first, paged
 
 
+def test_concurrent_sign_in_attempts_are_counted_one_at_a_time(url: str) -> None:
+    """Every console process counts through its own connection: no two attempts may read the
+    same count (on PostgreSQL as on SQLite)."""
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    ledgers = [Ledger(url) for _ in range(6)]
+    try:
+        with ThreadPoolExecutor(6) as ex:
+            counts = list(ex.map(lambda i: ledgers[i % 6].sign_in_attempt(
+                ["nina\x1fa", "*\x1fa"], past)[1], range(12)))
+        assert sorted(c[0] for c in counts) == list(range(1, 13)), counts
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+
+
 def test_sign_in_attempts_and_idempotency_keys(ledger: Ledger) -> None:
     past = datetime.now(UTC) - timedelta(minutes=5)
-    assert [ledger.sign_in_attempt("bob\x1f1.2.3.4", past) for _ in range(3)] == [1, 2, 3]
-    assert ledger.sign_in_attempts("bob\x1f1.2.3.4", past) == 3
-    ledger.forget_sign_in_attempts("bob\x1f1.2.3.4")
-    assert ledger.sign_in_attempts("bob\x1f1.2.3.4", past) == 0
-    assert ledger.sign_in_attempt("bob\x1f1.2.3.4", datetime.now(UTC) + timedelta(1)) == 1
+    keys = ["bob\x1f1.2.3.4", "*\x1f1.2.3.4"]
+    made = [ledger.sign_in_attempt(keys, past) for _ in range(3)]
+    assert [counts for _, counts in made] == [[1, 1], [2, 2], [3, 3]]
+    ledger.forget_sign_in_attempts(keys[0], made[-1][0])  # bob signed in: his, and this one
+    assert ledger.sign_in_attempt(keys, past)[1] == [1, 3]
+    assert ledger.sign_in_attempt(keys, datetime.now(UTC) + timedelta(1))[1] == [1, 1]
     week = datetime.now(UTC) - timedelta(days=7)
     assert ledger.idempotency_key("forms", "K", "h1", week) == "h1"
     assert ledger.idempotency_key("forms", "K", "h2", week) == "h1"  # the first body stands
