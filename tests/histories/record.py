@@ -223,7 +223,8 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
 
     for listing in ("listing:L-0211", "listing:L-0212", "listing:L-0218"):
         case_id = await _restricted(c, listing)
-    out["third_strike_starts_a_shop_review"] = case_id
+    out["third_strike_starts_a_shop_review"] = case_id  # recorded with record_strike an activity
+    out["third_strike_counted_locally"] = case_id  # since: a local activity, as ledger writes
     review_id = shop_review_id("S-22", c.settings.case_prefix)
     await eventually(lambda: c.shop_status(review_id), lambda r: r.state == "awaiting_decision")
     await c.decide_shop(review_id, "sam", "suspend_shop", "three counterfeits in a month",
