@@ -136,8 +136,9 @@ class Page(BaseModel):
 
 
 class BodyLimit:
-    """At most MAX_BODY bytes a request, declared (Content-Length: refused before reading) or
-    streamed (chunked: refused once the count passes it); refusals are problem+json."""
+    """At most MAX_BODY bytes a request, declared (Content-Length: refused before a byte is
+    read) or streamed (chunked: refused once the count passes it). The refusal is raised where
+    the body is read, so the API answers problem+json and the console a page."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -149,12 +150,12 @@ class BodyLimit:
         if not length.isdigit():
             return await problem(400, "bad-request", "Content-Length is not a number")(
                 scope, receive, send)
-        if int(length) > MAX_BODY:
-            return await problem(413, "too-large", TOO_LARGE)(scope, receive, send)
-        seen = 0
+        seen = int(length) if int(length) > MAX_BODY else 0
 
         async def counted() -> Any:
             nonlocal seen
+            if seen > MAX_BODY:
+                raise HTTPException(413, TOO_LARGE)
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > MAX_BODY:

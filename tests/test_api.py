@@ -433,3 +433,10 @@ async def test_concurrent_wrong_passwords_cannot_outrun_the_limit(api: httpx.Asy
 
     codes = await asyncio.gather(*(attempt() for _ in range(12)))
     assert sorted(codes) == [401] * 5 + [429] * 7, codes
+
+
+async def test_a_console_form_over_the_limit_gets_a_page(api: httpx.AsyncClient) -> None:
+    r = await api.post("/login", data={"username": "x" * 2_000_000, "password": "p"})
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+    assert "exceeds 1,000,000 bytes" in r.text
+    assert "script-src 'self'" in r.headers["content-security-policy"]
