@@ -440,3 +440,19 @@ async def test_a_console_form_over_the_limit_gets_a_page(api: httpx.AsyncClient)
     assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
     assert "exceeds 1,000,000 bytes" in r.text
     assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+async def test_a_bug_answers_500_with_no_detail_and_the_headers(
+        api: httpx.AsyncClient, dev: CaseworkClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    Credentials(dev.ledger).set_password("carol", "carol-password-1")
+    assert (await _login(api, "carol", "carol-password-1")).status_code == 303
+
+    def boom(*_: Any, **__: Any) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(dev.ledger, "queue_heads", boom)
+    page = await api.get("/")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "secret internals" not in page.text and "went wrong" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
