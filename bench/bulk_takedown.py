@@ -20,9 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,16 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bare import BareBulkWorkflow, act_on_item  # noqa: E402
-from harness import add_reviewers, free_port, load_listings, peak_rss_mb, report  # noqa: E402
+from harness import add_reviewers, dev_stack, load_listings, peak_rss_mb, report  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from client.api import CaseworkClient  # noqa: E402
-from config.codec import Keyring, data_converter, ensure_dev_keys  # noqa: E402
-from config.settings import Settings  # noqa: E402
 from domain.core import Action  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
-from stack import devserver  # noqa: E402
 
 
 async def run_bare(client: Client, n: int, batch: int) -> float:
@@ -80,44 +74,26 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp:
         data = Path(tmp)
-        pack = data / "pack.toml"
-        shutil.copy(ROOT / "policies" / "pack.toml", pack)
-        with pack.open("a") as f:
-            f.write(f"\n[takedowns]\nbatch_size = {args.batch}\nrate_per_s = 1000000\n"
-                    f"approval_above = {args.n}\n")
-        port, ui_port = free_port(), free_port()
-        env = {**os.environ, "CASEWORK_DATA_DIR": str(data), "CASEWORK_POLICY_PACK": str(pack),
-               "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "CASEWORK_CODEC_KEYS": ""}
-        settings = Settings(data_dir=data, policy_pack=pack)
-        ensure_dev_keys(settings)
-        server = subprocess.Popen(devserver.command(data / "temporal.db", port, ui_port),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        worker = None
-        try:
-            devserver.wait_for_port(port)
-            lines = load_listings(SandboxMarketplace(settings.sandbox_db), args.n, "BULK")
-            client = await Client.connect(f"127.0.0.1:{port}",
-                                          data_converter=data_converter(
-                                              Keyring.configured(settings)))
-            cw = CaseworkClient(client, settings)
+        async with dev_stack(data, f"[takedowns]\nbatch_size = {args.batch}\n"
+                                   f"rate_per_s = 1000000\napproval_above = {args.n}\n") as stack:
+            client, cw = stack.client, stack.cw
+            lines = load_listings(SandboxMarketplace(stack.settings.sandbox_db), args.n, "BULK")
             add_reviewers(cw.ledger, 1)
             with (data / "worker.log").open("ab") as log:
-                worker = subprocess.Popen([str(Path(sys.executable).parent / "casework"),
-                                           "worker"], env=env, stdout=log,
-                                          stderr=subprocess.STDOUT)
-            elapsed, job_id = await run_casework(cw, lines)
-            worker_rss = peak_rss_mb(worker.pid)
-            acted = SandboxMarketplace(settings.sandbox_db).enforcement_counts(Action.DISABLE)
-            runs = [(await client.get_workflow_handle(job_id, run_id=r.run_id).describe())
-                    .history_length
-                    async for r in client.list_workflows(f"WorkflowId = '{job_id}'")]
-            bare_elapsed = await run_bare(client, args.n, args.batch)
-            server_rss = peak_rss_mb(server.pid)
-        finally:
-            for proc in (worker, server):
-                if proc and proc.poll() is None:
-                    proc.terminate()
-                    proc.wait(timeout=30)
+                worker = stack.casework("worker", log=log)
+            try:
+                elapsed, job_id = await run_casework(cw, lines)
+                worker_rss = peak_rss_mb(worker.pid)
+                acted = SandboxMarketplace(stack.settings.sandbox_db).enforcement_counts(
+                    Action.DISABLE)
+                runs = [(await client.get_workflow_handle(job_id, run_id=r.run_id).describe())
+                        .history_length
+                        async for r in client.list_workflows(f"WorkflowId = '{job_id}'")]
+                bare_elapsed = await run_bare(client, args.n, args.batch)
+                server_rss = peak_rss_mb(stack.server.pid)
+            finally:
+                worker.terminate()
+                worker.wait(timeout=30)
     report({
         "n": args.n, "batch": args.batch,
         "items_per_s": round(args.n / elapsed, 1),

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bare import BareWorkflow, done, noop  # noqa: E402
-from harness import add_reviewers, load_listings, report  # noqa: E402
+from harness import add_reviewers, load_listings, pack_with, report  # noqa: E402
 from temporalio.client import Client, WithStartWorkflowOperation  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
@@ -157,10 +157,7 @@ def _pack_without_shop_reviews(tmp: Path) -> Path:
     review: screening the shop's listings, filing the hits on review cases and opening
     follow-ups, work beyond the case path this bench compares with bare Temporal. Strikes are
     still counted (a ledger write per restriction)."""
-    pack = tmp / "pack.toml"
-    pack.write_text(Settings().policy_pack.read_text()
-                    + "\n[shop_reviews]\nstrike_threshold = 1000000\n")
-    return pack
+    return pack_with(tmp, "[shop_reviews]\nstrike_threshold = 1000000\n")
 
 
 async def main() -> None:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,13 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from harness import free_port, load_listings, report  # noqa: E402
-from temporalio.client import Client  # noqa: E402
+from harness import dev_stack, free_port, load_listings, report  # noqa: E402
 
-from client.api import CaseworkClient  # noqa: E402
 from client.credentials import Credentials  # noqa: E402
-from config.codec import Keyring, data_converter, ensure_dev_keys  # noqa: E402
-from config.settings import Settings  # noqa: E402
 from domain.core import LedgerRecord, Priority, Subject  # noqa: E402
 from domain.people import ALL_QUEUES, Person, Role  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
@@ -101,17 +95,8 @@ async def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp:
-        data = Path(tmp)
-        settings = Settings(data_dir=data)
-        ensure_dev_keys(settings)
-        port, ui_port, api_port = free_port(), free_port(), free_port()
-        server = subprocess.Popen(devserver.command(data / "temporal.db", port, ui_port),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            devserver.wait_for_port(port)
-            client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter(
-                Keyring.configured(settings)))
-            cw = CaseworkClient(client, settings)
+        async with dev_stack(Path(tmp)) as stack:
+            cw, api_port = stack.cw, free_port()
             creds = Credentials(cw.ledger)
             people = [f"reviewer-{i}" for i in range(args.sessions)]
             for who in people:
@@ -126,14 +111,9 @@ async def main() -> None:
                     queue=["ip", "fraud", "general"][i % 3], priority=Priority.P2,
                     sla_deadline=now + timedelta(hours=20), revision=1, policy_ids=[],
                     opened_at=now - timedelta(minutes=i % 600), timeline=[]))
-            lines = load_listings(SandboxMarketplace(settings.sandbox_db), args.cases, "LOAD")
-            env = {**os.environ, "CASEWORK_DATA_DIR": str(data), "CASEWORK_CODEC_KEYS": "",
-                   "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}
-            casework = str(Path(sys.executable).parent / "casework")
-            procs = [subprocess.Popen([casework, "worker"], env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL),
-                     subprocess.Popen([casework, "api", "--port", str(api_port)], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+            lines = load_listings(SandboxMarketplace(stack.settings.sandbox_db), args.cases,
+                                  "LOAD")
+            procs = [stack.casework("worker"), stack.casework("api", "--port", str(api_port))]
             try:
                 devserver.wait_for_port(api_port)
                 refs = [await cw.open_case(s, "user_report", reporter="buyer") for s in lines]
@@ -168,9 +148,6 @@ async def main() -> None:
                 for proc in procs:
                     proc.terminate()
                     proc.wait(timeout=30)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     figures = {
         "open_rows": args.open + args.cases, "sessions": args.sessions,
         "queue_page_p50_ms": _p(queue_ms, 0.5), "queue_page_p95_ms": _p(queue_ms, 0.95),

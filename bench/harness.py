@@ -1,17 +1,76 @@
-"""What the benchmarks share: their listings in the sandbox, free ports, peak memory and how
-they print figures."""
+"""What the benchmarks share: a dev server with a casework client on a temporary folder, the
+pack with a bench's overrides, casework processes, their listings in the sandbox, free ports,
+peak memory and how they print figures."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from temporalio.client import Client
+
+from client.api import CaseworkClient
+from config.codec import Keyring, data_converter, ensure_dev_keys
+from config.settings import Settings
 from domain.people import ALL_QUEUES, Person, Role
 from ledger.store import Ledger
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
+from stack import devserver
+
+
+@dataclass
+class Stack:
+    """A dev server on a SQLite file in `settings.data_dir`, a casework client connected to it,
+    and the environment a `casework` process needs to join them."""
+
+    settings: Settings
+    client: Client
+    cw: CaseworkClient
+    env: dict[str, str]
+    server: subprocess.Popen[bytes]
+
+    def casework(self, *args: str, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+        """`casework ARGS…` as a process of its own (a worker, the API)."""
+        return subprocess.Popen([str(Path(sys.executable).parent / "casework"), *args],
+                                env=self.env, stdout=log or subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+
+
+def pack_with(folder: Path, extra: str) -> Path:
+    """The shipped policy pack with a bench's tables appended, as a file in `folder`."""
+    pack = folder / "pack.toml"
+    pack.write_text(Settings().policy_pack.read_text() + "\n" + extra)
+    return pack
+
+
+@asynccontextmanager
+async def dev_stack(data: Path, pack_extra: str = "") -> AsyncIterator[Stack]:
+    settings = Settings(data_dir=data, **(
+        {"policy_pack": pack_with(data, pack_extra)} if pack_extra else {}))
+    ensure_dev_keys(settings)
+    port, ui_port = free_port(), free_port()
+    env = {**os.environ, "CASEWORK_DATA_DIR": str(data), "CASEWORK_CODEC_KEYS": "",
+           "CASEWORK_POLICY_PACK": str(settings.policy_pack),
+           "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}
+    server = subprocess.Popen(devserver.command(data / "temporal.db", port, ui_port),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        devserver.wait_for_port(port)
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter(
+            Keyring.configured(settings)))
+        yield Stack(settings, client, CaseworkClient(client, settings), env, server)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def load_listings(sandbox: SandboxMarketplace, n: int, prefix: str) -> list[str]:

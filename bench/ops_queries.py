@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -28,17 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import free_port, report  # noqa: E402
+from harness import dev_stack, report  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 from activities.intake import WORKFLOW  # noqa: E402
-from client.api import CaseworkClient  # noqa: E402
 from client.ops import Ops  # noqa: E402
-from config.codec import Keyring, data_converter, ensure_dev_keys  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from domain.core import LedgerRecord, Priority, Report, Source, Subject  # noqa: E402
 from domain.review.models import CaseInput  # noqa: E402
-from stack import devserver  # noqa: E402
 from workflows import search_attributes  # noqa: E402
 
 QUEUES = ["ip", "fraud", "dangerous_goods", "regulated_goods", "general"]
@@ -101,19 +97,8 @@ async def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp:
-        data = Path(tmp)
-        port, ui_port = free_port(), free_port()
-        settings = Settings(data_dir=data)
-        ensure_dev_keys(settings)
-        env = {**os.environ, "CASEWORK_DATA_DIR": str(data), "CASEWORK_CODEC_KEYS": "",
-               "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}
-        server = subprocess.Popen(devserver.command(data / "temporal.db", port, ui_port),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            devserver.wait_for_port(port)
-            client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter(
-                Keyring.configured(settings)))
-            cw = CaseworkClient(client, settings)
+        async with dev_stack(Path(tmp)) as stack:
+            client, settings, cw, env = stack.client, stack.settings, stack.cw, stack.env
             t = time.perf_counter()
             await _start(client, settings, args.n)
             started_s = round(time.perf_counter() - t, 1)
@@ -134,9 +119,6 @@ async def main() -> None:
                 "stuck_cli_s": _cli(env, "ops", "stuck"),
                 "backlog_cli_s": _cli(env, "ops", "backlog"),
             }
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     figures["stuck_ok"] = figures["stuck_cli_s"] < 2
     figures["backlog_ok"] = figures["backlog_cli_s"] < 3
     report(figures, args.json)
