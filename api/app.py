@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 
 from api import console
 from api.problems import Forbidden, Unauthenticated, install, problem, problem_of
-from api.roles import ESCALATION_READERS, OVERSEERS, has, reads_queue
+from api.roles import ESCALATION_READERS, OVERSEERS, has, of_kind, reads_queue
 from client.api import CaseworkClient
 from client.credentials import Credentials, Principal
 from domain.appeal.models import APPEALS_QUEUE, AppealRef, AppealState
@@ -356,7 +356,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     @app.get("/api/appeals/{appeal_id}")
     async def show_appeal(appeal_id: str, c: Client, who: Caller) -> AppealState:
         reads(who, APPEALS_QUEUE)
-        await console.of_kind(c, appeal_id, "appeal")
+        await of_kind(c, appeal_id, "appeal")
         return await c.appeal(appeal_id)
 
     @app.post("/api/appeals/{appeal_id}/decision")
@@ -377,7 +377,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
         """Sensitive matters: escalation owners, leads, ops and admins only."""
         if not has(who.person, ESCALATION_READERS):
             raise Forbidden(f"{who.id} may not read escalations")
-        await console.of_kind(c, escalation_id, "escalation")
+        await of_kind(c, escalation_id, "escalation")
         return await c.show_escalation(escalation_id)
 
     @app.post("/api/escalations", status_code=201)
@@ -458,13 +458,13 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     @app.get("/api/takedowns/{job_id}")
     async def takedown(job_id: str, c: Client, who: Caller) -> JobSummary:
         reads(who, TAKEDOWN_QUEUE)
-        await console.of_kind(c, job_id, "takedown")
+        await of_kind(c, job_id, "takedown")
         return await c.takedown_status(job_id)
 
     @app.get("/api/shop-reviews/{review_id}")
     async def shop_review(review_id: str, c: Client, who: Caller) -> ShopReviewSummary:
         reads(who, TAKEDOWN_QUEUE)
-        await console.of_kind(c, review_id, "shop_review")
+        await of_kind(c, review_id, "shop_review")
         return await c.shop_status(review_id)
 
     @app.get("/api/statements")

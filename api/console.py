@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 
 from api.problems import Forbidden
-from api.roles import ESCALATION_READERS, OPS_READERS, has, reads_queue
+from api.roles import ESCALATION_READERS, OPS_READERS, has, of_kind, reads_queue
 from client.api import CaseworkClient
 from client.credentials import Session, end_session, find_session, open_session
 from client.ops import Ops
@@ -220,14 +220,6 @@ def reference(request: Request, spec: dict[str, Any]) -> HTMLResponse:
                  schemas=spec.get("components", {}).get("schemas", {}))
 
 
-async def of_kind(cw: CaseworkClient, record_id: str, lifecycle: str) -> None:
-    """Refuse an id the ledger knows as a record of another lifecycle (its workflow would not
-    answer this lifecycle's query); an id not yet in the ledger is asked as it is."""
-    row = await asyncio.to_thread(cw.ledger.case, record_id)
-    if row is not None and row.lifecycle != lifecycle:
-        raise NotFound(f"no {lifecycle.replace('_', ' ')} {record_id}")
-
-
 def _as_pages(app: FastAPI, exc: type[Exception]) -> None:
     """The API answers `exc` with problem+json; a console page answers with a page saying the
     same (signed-in pages keep their header)."""
@@ -365,13 +357,12 @@ def _router() -> APIRouter:
                      reason: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
         cw: CaseworkClient = request.app.state.cw
-        case = await cw.show(case_id)
         actions = ["no_action"] if policy == "none" else [
             a.value for a in cw.pack().get(policy).default_actions]
-        await cw.decide(case_id, s.person.id, [] if policy == "none" else [policy], actions,
-                        reason)
-        try:  # decide and next
-            nxt = await cw.claim_next(case.queue, s.person.id)
+        decided = await cw.decide(case_id, s.person.id, [] if policy == "none" else [policy],
+                                  actions, reason)
+        try:  # decide and next, in the queue the decision's answer names
+            nxt = await cw.claim_next(decided.queue, s.person.id)
         except EmptyQueue:
             return RedirectResponse(f"/cases/{case_id}?decided=1", status_code=303)
         return RedirectResponse(f"/cases/{nxt.case_id}", status_code=303)

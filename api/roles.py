@@ -1,8 +1,13 @@
-"""Who reads what beyond their own queues (the directory's roles decide every call)."""
+"""Who reads what beyond their own queues (the directory's roles decide every call), and which
+lifecycle an id names before its workflow is asked."""
 
 from __future__ import annotations
 
+import asyncio
+
+from client.api import CaseworkClient
 from domain.appeal.models import APPEALS_QUEUE
+from domain.errors import NotFound
 from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE
 from domain.people import Person, Role
 
@@ -23,3 +28,11 @@ def reads_queue(person: Person, queue: str) -> bool:
     if queue == APPEALS_QUEUE and Role.APPEALS not in person.roles:
         return has(person, OVERSEERS)
     return has(person, OVERSEERS) or person.works(queue)
+
+
+async def of_kind(cw: CaseworkClient, record_id: str, lifecycle: str) -> None:
+    """Refuse an id the ledger knows as a record of another lifecycle (its workflow would not
+    answer this lifecycle's query); an id not yet in the ledger is asked as it is."""
+    row = await asyncio.to_thread(cw.ledger.case, record_id)
+    if row is not None and row.lifecycle != lifecycle:
+        raise NotFound(f"no {lifecycle.replace('_', ' ')} {record_id}")

@@ -174,6 +174,7 @@ SCHEMA = [
     )""",
 ]
 
+IN_QUEUE = ("queued", "in_review", "on_hold", "awaiting_approval")  # a queue's open work
 _CASE_COLUMNS = (
     "case_uid, case_id, revision, state, queue, priority, priority_rank, assignee, lease_expires_at, "
     "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, lifecycle, "
@@ -554,7 +555,7 @@ class Ledger:
     # -- reads -----------------------------------------------------------------------------------
     def queue(
         self, queue: str | None = None,
-        states: Sequence[str] = ("queued", "in_review", "on_hold", "awaiting_approval"),
+        states: Sequence[str] = IN_QUEUE,
         limit: int = 50, offset: int = 0,
     ) -> list[QueueEntry]:
         """Open cases most urgent first: priority, then the nearest SLA deadline."""
@@ -568,9 +569,7 @@ class Ledger:
                 (*states, limit, offset))
         return [_entry(r) for r in rows]
 
-    def queue_counts(self, states: Sequence[str] = ("queued", "in_review", "on_hold",
-                                                    "awaiting_approval")
-                     ) -> dict[str, tuple[int, int]]:
+    def queue_counts(self, states: Sequence[str] = IN_QUEUE) -> dict[str, tuple[int, int]]:
         """(open, breached) per queue, from the queue index."""
         marks = ", ".join("?" * len(states))
         rows = self._read(f"SELECT queue, COUNT(*), SUM(sla_breached) "
@@ -586,8 +585,7 @@ class Ledger:
             "ORDER BY opened_at DESC, case_uid LIMIT ? OFFSET ?", (*lifecycles, limit, offset))]
 
     def queue_heads(self, queues: Sequence[str], per: int = 25,
-                    states: Sequence[str] = ("queued", "in_review", "on_hold",
-                                             "awaiting_approval")) -> dict[str, list[QueueEntry]]:
+                    states: Sequence[str] = IN_QUEUE) -> dict[str, list[QueueEntry]]:
         """The most urgent `per` open cases of each queue (the console's home): one indexed
         read per queue, in one transaction."""
 

@@ -32,10 +32,7 @@ class Repairs:
         """Take a claim back: the record waits in its queue again."""
         holder = self._record.assignee
         self._release()
-        self.journal.event(req.operator, Event.OPS_REPAIRED,
-                           f"released {holder}'s claim: {req.reason}")
-        await self.journal.commit()
-        return self._record.summary()
+        return await self._repaired(req, f"released {holder}'s claim")
 
     @ops_release.validator
     def _check_release(self, req: OpsRepair) -> None:
@@ -50,11 +47,8 @@ class Repairs:
         if self.lc.state == "in_review":
             self._release()
         self.queueing.claim(ClaimRequest(reviewer=req.reviewer, lease_minutes=req.lease_minutes))
-        self.journal.event(req.operator, Event.OPS_REPAIRED,
-                           f"reassigned from {holder or 'nobody'} to {req.reviewer}: "
-                           f"{req.reason}")
-        await self.journal.commit()
-        return self._record.summary()
+        return await self._repaired(
+            req, f"reassigned from {holder or 'nobody'} to {req.reviewer}")
 
     @ops_reassign.validator
     def _check_reassign(self, req: OpsRepair) -> None:
@@ -70,6 +64,12 @@ class Repairs:
         if why and (reason := why(self.lc.model, ClaimRequest(reviewer=req.reviewer))):
             raise Refused(reason)
 
+    async def _repaired(self, req: OpsRepair, what: str) -> CaseSummary:
+        """The repair on the timeline, with its operator and reason, committed."""
+        self.journal.event(req.operator, Event.OPS_REPAIRED, f"{what}: {req.reason}")
+        await self.journal.commit()
+        return self._record.summary()
+
     def _release(self) -> None:
         self.lc.fire("release")
         self._record.assignee = self._record.lease_expires_at = None
@@ -82,10 +82,8 @@ class Repairs:
         hours = record.sla_hours.get(record.priority)
         if hours and record.sla_deadline is not None:  # a paused SLA stays paused
             record.sla_deadline = min(record.sla_deadline, deadline(workflow.now(), hours))
-        self.journal.event(req.operator, Event.OPS_REPAIRED,
-                           f"priority {before.value} -> {record.priority.value}: {req.reason}")
-        await self.journal.commit()
-        return record.summary()
+        return await self._repaired(
+            req, f"priority {before.value} -> {record.priority.value}")
 
     @ops_bump.validator
     def _check_bump(self, req: OpsRepair) -> None:
