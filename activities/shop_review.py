@@ -122,11 +122,13 @@ class ShopReviewActivities:
         job_ids = []
         for suffix, action, subjects, policy_ids in jobs:
             job_id = f"{req.review_id}-{req.review_uid[:8]}-{suffix}"
-            await asyncio.to_thread(self.ledger.put_takedown_items, job_id, subjects)
+            await asyncio.to_thread(self.ledger.put_takedown_items, job_id, subjects,
+                                    req.decider)
             request = TakedownRequest(
                 action=action, policy_ids=policy_ids, reason=req.reason, requester=req.decider,
                 items=len(subjects), kinds=sorted({s.kind for s in subjects}),
-                shop_review_id=req.review_id)
+                shop_review_id=req.review_id,
+                parties={"decided": [req.decider], "asked for": [req.requester]})
             await self.client.start_workflow(
                 "TakedownWorkflow", TakedownInput(job_id=job_id, subject=subjects[0],
                                                   request=request),

@@ -10,7 +10,7 @@ it already did (the ledger row, or the marketplace's "already applied") and neve
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -33,6 +33,7 @@ from domain.takedown.models import (
     BatchResult,
     ItemStatus,
     JobNotice,
+    JobPlan,
     TakedownNote,
     TakedownSettings,
     order_citation,
@@ -51,7 +52,20 @@ class TakedownActivities:
         self.client = client
 
     @activity.defn
+    def job_settings(self, plan: JobPlan) -> TakedownSettings:
+        """The pack's settings for a job, with what the engine's four-eyes rule needs: the
+        authorities the pack knows, and the items of the requester's other jobs in the pack's
+        split window (a job split in parts waits like the whole)."""
+        pack = self.pack.get()
+        since = datetime.now(UTC) - timedelta(hours=pack.takedowns.split_window_hours)
+        recent = self.ledger.requested_items(plan.requester, since, besides=plan.job_id)
+        return self.takedown_settings(plan.policy_ids).model_copy(update={
+            "four_eyes": True, "recent_items": recent,
+            "known_authorities": sorted(pack.authorities)})
+
+    @activity.defn
     def takedown_settings(self, policy_ids: list[str]) -> TakedownSettings:
+        """Runs from before `four-eyes-jobs` (and `job_settings`) read these."""
         pack = self.pack.get()
         cfg = pack.takedowns
         return TakedownSettings(
@@ -203,6 +217,6 @@ class TakedownActivities:
         return len(lines)
 
     def all(self) -> list[Any]:
-        return [self.takedown_settings, self.act_on_batch, self.record_on_cases,
+        return [self.job_settings, self.takedown_settings, self.act_on_batch, self.record_on_cases,
                 self.notify_sellers, self.report_to_authority]
 

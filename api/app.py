@@ -312,7 +312,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     async def queue(queue: str, c: Client, who: Caller, offset: Offset = 0,
                     limit: Limit = 50) -> Page:
         reads(who, queue)
-        c._known_queue(queue)  # noqa: SLF001 - the client's own check
+        c.known_queue(queue)
         return _page(c.ledger.queue(queue, limit=limit + 1, offset=offset), offset, limit)
 
     @app.post("/api/queues/{queue}/claim-next")

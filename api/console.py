@@ -311,7 +311,7 @@ def _router() -> APIRouter:
     async def queue_page(request: Request, queue: str, s: Signed, offset: int = 0
                          ) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
-        cw._known_queue(queue)  # noqa: SLF001 - the client's own check
+        cw.known_queue(queue)
         if not reads_queue(s.person, queue):
             raise Forbidden(f"You do not work queue {queue}.")
         offset = min(max(0, offset), MAX_OFFSET)

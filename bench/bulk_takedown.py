@@ -52,7 +52,7 @@ async def run_bare(client: Client, n: int, batch: int) -> float:
 
 async def run_casework(cw: CaseworkClient, lines: list[str]) -> tuple[float, str]:
     t = time.perf_counter()
-    job = await cw.takedown(lines, Action.DISABLE, "bench: recalled model", "reviewer-0",
+    job = await cw.takedown(lines, Action.DISABLE, "bench: recalled model", "lead-0",
                             ["recalled-products"])
     while not (job.state == "completed" and job.sellers_notified):
         if job.state not in ("planned", "executing", "completed"):

@@ -86,10 +86,12 @@ def load_listings(sandbox: SandboxMarketplace, n: int, prefix: str) -> list[str]
 
 
 def add_reviewers(ledger: Ledger, n: int) -> None:
-    """`reviewer-0` … `reviewer-<n-1>` in the directory, reviewers of every queue."""
+    """`reviewer-0` … `reviewer-<n-1>` in the directory, reviewers of every queue, and
+    `lead-0`, a lead who starts bulk work."""
     for i in range(n):
         ledger.put_person(Person(id=f"reviewer-{i}", name=f"Reviewer {i}", roles=[Role.REVIEWER],
                                  queues=[ALL_QUEUES]))
+    ledger.put_person(Person(id="lead-0", name="Lead 0", roles=[Role.LEAD], queues=[ALL_QUEUES]))
 
 
 def free_port() -> int:

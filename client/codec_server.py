@@ -20,9 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 from google.protobuf import json_format
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 
-from config.codec import CodecKeyError, EncryptionCodec, Keyring
+from config.codec import CodecKeyError, EncryptionCodec, Keyring, unmarked
 from config.settings import Settings
 
 log = logging.getLogger("casework.codec")
@@ -116,7 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, {"error": f"not a Payloads JSON body: {e}"})
             return
         codec = self.server.codec
-        apply = codec.encrypt if operation == "encode" else codec.decrypt
+        def shown(p: Payload) -> Payload:  # as it was sealed: the mark is for workers
+            return unmarked(codec.decrypt(p))
+
+        apply = codec.encrypt if operation == "encode" else shown
         try:
             out = Payloads(payloads=[apply(p) for p in payloads.payloads])
         except CodecKeyError as e:

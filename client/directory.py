@@ -8,7 +8,7 @@ missing case; managing a person the directory does not hold (`disable`) is `NotF
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from domain.errors import NotFound, Refused, build
 from domain.people import ALL_QUEUES, Person, Role, parse_roles, unknown, why_not
@@ -22,9 +22,10 @@ class Directory:
         self._ledger = ledger
         self._check_queue = check_queue
 
-    def require(self, person_id: str, role: Role, queue: str | None = None) -> Person:
-        """The active person `person_id` holding `role` (and working `queue`, if given), or
-        Refused with the reason in one line."""
+    def require(self, person_id: str, role: Role | Iterable[Role],
+                queue: str | None = None) -> Person:
+        """The active person `person_id` holding `role` (or one of several), and working
+        `queue` if given; or Refused with the reason in one line."""
         person = self._ledger.person(person_id)
         if reason := why_not(person_id, person, role, queue):
             raise Refused(reason)

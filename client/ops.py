@@ -27,8 +27,9 @@ from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.api import CaseworkClient, parse_choice
-from domain.core import Action, CaseSummary, ClaimRequest, Priority, QueueEntry, TimelineEvent
+from domain.core import CaseSummary, Priority, QueueEntry, TimelineEvent
 from domain.errors import InvalidInput, NotFound, Refused, Unavailable, build
+from domain.escalation.models import EscalationSummary
 from domain.lifecycles import LIFECYCLES
 from domain.ops import (
     OpsRepair,
@@ -39,9 +40,7 @@ from domain.ops import (
     task_failing_repair,
 )
 from domain.people import Role
-from domain.review.models import DecideRequest, EscalateRequest
 from workflows import search_attributes
-from workflows.review import ReviewWorkflow
 
 FINAL = sorted({s for d in LIFECYCLES.values() for s in d.final_states})
 WORKING = {"screening", "enforcing", "notifying", "decided", "planned", "executing", "reversing",
@@ -129,35 +128,52 @@ class Ops:
     # -- repairs -------------------------------------------------------------------------------
     async def repair(self, repair: str, case_id: str, operator: str, reason: str,
                      to: str | None = None, priority: str | None = None,
-                     severity: str = "P1", to_event: int | None = None) -> RepairResult:
+                     severity: str = "P1", to_event: int | None = None,
+                     request_id: str | None = None) -> RepairResult:
         """One repair on one record, by an operator (the ops role), for a reason; each lands on
         the record's timeline."""
         if repair not in REPAIRS:
             raise InvalidInput(f"unknown repair {repair!r}; known: {', '.join(REPAIRS)}")
         req = build(OpsRepair, operator=operator, reason=reason, reviewer=to,
-                    priority=parse_choice(Priority, priority, "priority") if priority else None)
+                    priority=parse_choice(Priority, priority, "priority") if priority else None,
+                    severity=parse_choice(Priority, severity, "severity"))
         self.cw.directory.require(operator, Role.OPS)
-        if self.cw.ledger.case(case_id) is None and await self._describe(case_id) is None:
+        row = self.cw.ledger.case(case_id)
+        if row is None and await self._describe(case_id) is None:
             raise NotFound(f"no case, appeal, escalation, job or review {case_id!r}")
+        operator_ = await self.cw.on_record(case_id, operator, tuple(LIFECYCLES), Role.OPS,
+                                            in_queue=False)
         if repair == "reassign":
             if not to:
                 raise InvalidInput("reassign needs --to PERSON")
-            await self.cw._require_on_case(case_id, to)  # noqa: SLF001 - the client's own rule
-        run = {"release": lambda: self._update(case_id, "ops_release", req),
-               "reassign": lambda: self._update(case_id, "ops_reassign", req),
-               "bump": lambda: self._update(case_id, "ops_bump", req),
+            if row is not None:  # the new holder works the record's queue
+                await self.cw.on_record(case_id, to, row.lifecycle)
+        if repair in ("cancel", "escalate") and (row is None or row.lifecycle != "review"):
+            raise Refused(f"{case_id} is no review case: only review cases are {repair}ed"
+                          + (" (a takedown job is cancelled by its requester: casework "
+                             "takedown cancel)" if repair == "cancel" else ""))
+        if repair == "cancel" and row is not None and row.state not in ("queued", "in_review"):
+            raise Refused(f"cannot cancel a case in state {row.state!r} (allowed from: "
+                          "in_review, queued)")
+
+        async def update(name: str) -> str:
+            summary = await self.cw.command(
+                case_id, name, req, operator_, request_id,
+                EscalationSummary if name == "ops_escalate" else CaseSummary)
+            if repair == "escalate":
+                return f"escalated: {summary.escalation_id}"
+            if repair == "cancel":
+                return f"cancelled: {summary.state}"
+            return f"{summary.state}, {summary.priority.value}, assignee {summary.assignee}"
+
+        run = {"release": lambda: update("ops_release"),
+               "reassign": lambda: update("ops_reassign"),
+               "bump": lambda: update("ops_bump"),
                "retry": lambda: self._retry_now(case_id, req),
-               "escalate": lambda: self._escalate(case_id, req, severity),
-               "cancel": lambda: self._cancel(case_id, req),
+               "escalate": lambda: update("ops_escalate"),
+               "cancel": lambda: update("ops_cancel"),
                "reset": lambda: self._reset(case_id, req, to_event)}[repair]
         return RepairResult(case_id=case_id, repair=repair, done=True, detail=await run())
-
-    async def _update(self, case_id: str, update: str, req: OpsRepair) -> str:
-        summary = await self.cw._guard(  # noqa: SLF001 - the client's error mapping
-            self.cw.temporal.get_workflow_handle(case_id).execute_update(
-                update, req, id=f"{update}-{uuid.uuid4()}", result_type=CaseSummary,
-                rpc_timeout=self.cw.command_timeout), case_id)
-        return f"{summary.state}, {summary.priority.value}, assignee {summary.assignee}"
 
     async def _retry_now(self, case_id: str, req: OpsRepair) -> str:
         """Parked cases resume; activities waiting out a retry backoff run again now."""
@@ -178,40 +194,6 @@ class Ops:
         names = ", ".join(a.activity_type.name for a in waiting)
         await self._note(case_id, req, f"retried now: {names}: {req.reason}")
         return f"retried now: {names}"
-
-    async def _escalate(self, case_id: str, req: OpsRepair, severity: str) -> str:
-        row = self.cw.ledger.case(case_id)
-        if row is None or row.lifecycle != "review":
-            raise Refused(f"{case_id} is no review case: only review cases are escalated")
-        if row.state == "in_review":
-            await self._update(case_id, "ops_release", req)
-        esc = await self.cw._command(  # noqa: SLF001
-            case_id, ReviewWorkflow.escalate, build(EscalateRequest, reviewer=req.operator, reason=req.reason,
-                                       severity=parse_choice(Priority, severity, "severity")),
-            f"escalate-{uuid.uuid4()}")
-        return f"escalated: {esc.escalation_id}"
-
-    async def _cancel(self, case_id: str, req: OpsRepair) -> str:
-        """End a review case with no action, by the operator, through its own lifecycle: the
-        operator takes the claim and decides `no_action`, so its reporters are told as for
-        any decision."""
-        row = self.cw.ledger.case(case_id)
-        if row is None or row.lifecycle != "review":
-            raise Refused(f"{case_id} is no review case: cancel ends review cases (a takedown "
-                          "job is cancelled by its requester: casework takedown cancel)")
-        if row.state not in ("queued", "in_review"):
-            raise Refused(f"cannot cancel a case in state {row.state!r} (allowed from: "
-                          "in_review, queued)")
-        if row.state == "in_review" and row.assignee != req.operator:
-            await self._update(case_id, "ops_release", req)
-        if row.state == "queued" or row.assignee != req.operator:
-            await self.cw._command(case_id, ReviewWorkflow.claim,  # noqa: SLF001
-                                   ClaimRequest(reviewer=req.operator), f"claim-{uuid.uuid4()}")
-        summary = await self.cw._command(  # noqa: SLF001
-            case_id, ReviewWorkflow.decide,
-            build(DecideRequest, reviewer=req.operator, actions=[Action.NO_ACTION],
-                  reason=f"cancelled by ops: {req.reason}"), f"decide-{uuid.uuid4()}")
-        return f"cancelled: {summary.state}"
 
     async def _reset(self, case_id: str, req: OpsRepair, to_event: int | None = None) -> str:
         """Back to the last workflow task that completed, or to the completed task `to_event`

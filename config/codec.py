@@ -5,6 +5,10 @@ A payload becomes `{encoding: binary/encrypted, encryption-key-id: <kid>}` aroun
 metadata (encoding, pydantic type) is hidden too. Keys come from configuration as a key set:
 one active key id encrypts, every key in the set decrypts (rotation). Payloads without the
 encrypted encoding pass through, so histories recorded before encryption still decode and replay.
+
+A payload the codec decrypted carries `casework-sealed: <kid>` once decoded (and a payload that
+passed through never does, whatever it claims): the payload converter tells a `Command` so, and
+workflows refuse commands that did not arrive sealed (`domain.authority`).
 """
 
 from __future__ import annotations
@@ -20,20 +24,26 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
     PayloadCodec,
 )
 
 from config.settings import Settings
+from domain.core import Sealable
 from domain.errors import Unavailable
 
 ENCODING = "encoding"
 ENCRYPTED = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+SEALED = "casework-sealed"
 NONCE_BYTES = 12
 KEY_BYTES = 32
 KEYS_FORMAT = '{"active": "<key id>", "keys": {"<key id>": "<base64 of 32 random bytes>"}}'
@@ -131,13 +141,14 @@ class EncryptionCodec(PayloadCodec):
         return [self.decrypt(p) for p in payloads]
 
     def encrypt(self, payload: Payload) -> Payload:
+        payload = unmarked(payload)  # a mark of decoding is never sealed into a payload
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._active.encrypt(nonce, payload.SerializeToString(), None)
         return Payload(metadata=self._metadata, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get(ENCODING) != ENCRYPTED:
-            return payload
+            return unmarked(payload)
         kid = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
         cipher = self._ciphers.get(kid)
         if cipher is None:
@@ -148,12 +159,58 @@ class EncryptionCodec(PayloadCodec):
         except InvalidTag:
             raise CodecKeyError(f"payload under key id {kid!r} does not decrypt: the configured "
                                 f"key for that id differs, or the payload was altered") from None
-        return Payload.FromString(plain)
+        opened = Payload.FromString(plain)
+        opened.metadata[SEALED] = kid.encode()
+        return opened
+
+
+def unmarked(payload: Payload) -> Payload:
+    """The payload without a seal mark (one the codec made, or one a payload brought itself:
+    `temporal … --input-meta`)."""
+    if SEALED not in payload.metadata:
+        return payload
+    copy = Payload()
+    copy.CopyFrom(payload)
+    del copy.metadata[SEALED]
+    return copy
+
+
+class _SealAwareJSON(PydanticJSONPlainPayloadConverter):
+    """Pydantic JSON that tells every `Sealable` message in a payload (a start input's request
+    too) whether the payload arrived sealed."""
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> object:
+        value = super().from_payload(payload, type_hint)
+        _mark(value, payload.metadata[SEALED].decode() if SEALED in payload.metadata else None)
+        return value
+
+
+def _mark(value: object, key_id: str | None) -> None:
+    if isinstance(value, Sealable):
+        value.seal(key_id)
+    if isinstance(value, BaseModel):
+        for field in value.__dict__.values():
+            _mark(field, key_id)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _mark(item, key_id)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _mark(item, key_id)
+
+
+class PayloadConverter(CompositePayloadConverter):
+    """The SDK's payload converters, with pydantic's JSON in place of plain JSON."""
+
+    def __init__(self) -> None:
+        json = _SealAwareJSON()
+        super().__init__(*(json if isinstance(c, JSONPlainPayloadConverter) else c
+                           for c in DefaultPayloadConverter.default_encoding_payload_converters))
 
 
 def data_converter(keyring: Keyring) -> DataConverter:
     """The data converter of every casework process: pydantic JSON payloads, encrypted; failure
     messages and stack traces move into an encrypted payload too (they can quote personal data)."""
-    return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec(keyring),
+    return DataConverter(
+        payload_converter_class=PayloadConverter, payload_codec=EncryptionCodec(keyring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes)

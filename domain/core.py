@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -162,6 +163,7 @@ class Event(StrEnum):
     REVERSAL_FAILED = "reversal_failed"
     NOTIFIED = "notified"
     CLOSED = "closed"
+    REFUSED = "refused"
     DEPENDENCY_DOWN = "dependency_down"
     DEPENDENCY_BACK = "dependency_back"
     MESSAGE_FAILED = "message_failed"
@@ -217,6 +219,28 @@ class Model(BaseModel):
     or older version (a field added or removed) still decodes and replays."""
 
     model_config = ConfigDict(frozen=False, extra="ignore")
+
+
+class Sealable(Model):
+    """A message a workflow takes from outside (an Update's argument, a signal, a start input):
+    the data converter marks it `sealed` when its payload arrived encrypted under a configured
+    casework key, and workflows refuse what did not (`domain.authority`)."""
+
+    _sealed: str | None = PrivateAttr(default=None)
+
+    @property
+    def sealed(self) -> bool:
+        return self._sealed is not None
+
+    def seal(self, key_id: str | None) -> None:
+        """For the data converter only: the key id the payload was opened with (None: plain)."""
+        self._sealed = key_id
+
+    def __eq__(self, other: object) -> bool:
+        """Equal as data: how a message arrived is not part of it."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
 
 
 class SubjectKind(StrEnum):
@@ -354,7 +378,7 @@ _TARGETS = {
 }
 
 
-class Report(Model):
+class Report(Sealable):
     """One notice or signal about a subject.
 
     Its identity is `key`: the caller's `report_id` scoped by source and reporter, so one
@@ -419,11 +443,6 @@ class SubjectFacts(Model):
     seller_is_trader: bool = True
     created_on: date
     status: str = "active"
-
-
-class ClaimRequest(Model):
-    reviewer: Ident
-    lease_minutes: int = Field(default=30, ge=1, le=8 * 60)
 
 
 class Decision(Model):
@@ -542,7 +561,7 @@ class QueueEntry(Model):
 
 
 
-class HandBack(Model):
+class HandBack(Sealable):
     """What a resolved escalation hands back to the review case it was opened from: the
     decision the case then carries out (or none: the case goes back to the queue)."""
 

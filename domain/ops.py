@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from domain.authority import Command
 from domain.core import Ident, Model, Priority, QueueEntry, Reason
 from domain.policy import OpsConfig
 
@@ -22,14 +23,17 @@ QUEUED = {"queued"}  # unowned work under an SLA
 CLAIMED = {"in_review"}
 
 
-class OpsRepair(Model):
+class OpsRepair(Command):
     """A repair, by an operator, for a reason: both go on the record's timeline."""
+
+    PERSON = "operator"
 
     operator: Ident
     reason: Reason
     reviewer: Ident | None = None  # reassign: who holds the claim now
     lease_minutes: int = Field(default=30, ge=1, le=8 * 60)
     priority: Priority | None = None  # bump: to this priority (default: one step up)
+    severity: Priority = Priority.P1  # escalate: the escalation's severity
 
 
 class StuckKind(StrEnum):

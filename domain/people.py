@@ -7,7 +7,7 @@ they use (a lead who also reviews holds `lead` and `reviewer`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, field_validator
@@ -55,16 +55,17 @@ class Person(Model):
         return ALL_QUEUES in self.queues or queue in self.queues
 
 
-def why_not(person_id: str, person: Person | None, role: Role,
+def why_not(person_id: str, person: Person | None, role: Role | Iterable[Role],
             queue: str | None = None) -> str | None:
-    """Why `person_id` (found as `person`, or None) may not act in `role` on `queue`; None when
-    they may. One line that names the person and what they lack."""
+    """Why `person_id` (found as `person`, or None) may not act in `role` (or any of several
+    roles) on `queue`; None when they may. One line that names the person and what they lack."""
     if person is None:
         return unknown(person_id)
     if not person.active:
         return f"{person_id!r} is disabled in the directory"
-    if role not in person.roles:
-        return f"{person_id!r} lacks the {role.value} role"
+    roles = [role] if isinstance(role, Role) else sorted(role)
+    if not set(roles) & set(person.roles):
+        return f"{person_id!r} lacks the {' or '.join(r.value for r in roles)} role"
     if queue is not None and not person.works(queue):
         return f"{person_id!r} is not in queue {queue!r}"
     return None

@@ -93,6 +93,8 @@ class TakedownConfig(_Strict):
     batch_size: int = Field(default=500, ge=1, le=5_000)
     reversible_days: float = Field(default=184, gt=0)
     queue: str = "takedowns"
+    # a requester's jobs within these hours count together against `approval_above`
+    split_window_hours: float = Field(default=24, gt=0)
 
 
 class ShopReviewConfig(_Strict):
@@ -158,6 +160,9 @@ class PolicyPack(_Strict):
     ops: OpsConfig = Field(default_factory=OpsConfig)
     dispute_settlement: str = "a certified out-of-court dispute settlement body (DSA Art. 21)"
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    # authorities (id: name) whose orders (DSA Art. 9) execute at once; others wait for a
+    # second person
+    authorities: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:

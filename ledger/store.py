@@ -111,6 +111,13 @@ SCHEMA = [
         PRIMARY KEY (job_id, seq)
     )""",
     "CREATE INDEX IF NOT EXISTS takedown_items_status_idx ON takedown_items (job_id, status)",
+    """CREATE TABLE IF NOT EXISTS takedown_jobs (
+        job_id TEXT PRIMARY KEY,
+        requester TEXT NOT NULL,
+        items INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS takedown_jobs_requester_idx ON takedown_jobs (requester, created_at)",
     "CREATE INDEX IF NOT EXISTS audit_event_idx ON audit (event, at)",
     """CREATE TABLE IF NOT EXISTS strikes (
         case_uid TEXT PRIMARY KEY,
@@ -475,11 +482,16 @@ class Ledger:
         return self._write("UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND "
                            "revoked_at IS NULL", (_iso(datetime.now(UTC)), token_id)) > 0
 
-    def put_takedown_items(self, job_id: str, subjects: Sequence[Subject]) -> int:
-        """The job's items, once (a job planned again keeps its rows); how many it has."""
+    def put_takedown_items(self, job_id: str, subjects: Sequence[Subject],
+                           requester: str) -> int:
+        """The job's items and who asked for it, once (a job planned again keeps its rows);
+        how many items it has."""
         now = _iso(datetime.now(UTC))
 
         def put(cur: _Cursor) -> int:
+            cur.execute("INSERT INTO takedown_jobs (job_id, requester, items, created_at) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+                        (job_id, requester, len(subjects), now))
             cur.execute_many(
                 "INSERT INTO takedown_items (job_id, seq, subject_kind, subject_id, status, "
                 "detail, seller_id, updated_at) VALUES (?, ?, ?, ?, 'pending', '', NULL, ?) "
@@ -489,6 +501,12 @@ class Ledger:
                                  (job_id,))[0][0])
 
         return self._db.transaction(put, write=True)
+
+    def requested_items(self, requester: str, since: datetime, besides: str) -> int:
+        """Items in the jobs `requester` asked for since `since`, but job `besides`."""
+        return int(self._read(
+            "SELECT COALESCE(SUM(items), 0) FROM takedown_jobs WHERE requester = ? AND "
+            "created_at >= ? AND job_id <> ?", (requester, _iso(since), besides))[0][0])
 
     def takedown_items(self, job_id: str, after: int = 0, until: int | None = None,
                        status: str | None = None) -> list[TakedownItem]:
@@ -593,6 +611,12 @@ class Ledger:
             return {q: [_entry(r) for r in cur.query(*_urgent(q, states, per))] for q in queues}
 
         return self._db.transaction(read, write=False)
+
+    def held_by(self, queue: str, assignee: str) -> list[QueueEntry]:
+        """The records of `queue` that `assignee` holds (claimed, in review)."""
+        return [_entry(r) for r in self._read(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE state = 'in_review' AND queue = ? "
+            "AND assignee = ?", (queue, assignee))]
 
     def case(self, case_id: str) -> QueueEntry | None:
         """The row of the latest case under this id (None before screening has routed it)."""

@@ -41,6 +41,8 @@ TEST_PEOPLE = [
     *(Person(id=s, name=s.title(), roles=[Role.REVIEWER, Role.SENIOR], queues=[ALL_QUEUES])
       for s in ("sam", "senior-sam")),
     *(Person(id=o, name=o.title(), roles=[Role.ESCALATION_OWNER]) for o in ("olga", "mallory")),
+    *(Person(id=t, name=t.title(), roles=[Role.REVIEWER, Role.LEAD], queues=[ALL_QUEUES])
+      for t in ("lena", "leo")),  # leads: they start bulk work
 ]
 
 

@@ -173,7 +173,8 @@ async def test_tokens_and_passwords_from_the_cli(api: httpx.AsyncClient, dev: Ca
 async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClient,
                                                             dev: CaseworkClient) -> None:
     creds = Credentials(dev.ledger)
-    alice, max_, sam, olga = (creds.create_token(p)[1] for p in ("alice", "max", "sam", "olga"))
+    alice, max_, sam, olga, lena = (creds.create_token(p)[1]
+                                    for p in ("alice", "max", "sam", "olga", "lena"))
     _, market = creds.create_token("marketplace", ["intake", "read", "appeal"])
     ref = await dev.open_case("listing:L-0062", "user_report", reporter="buyer-2")
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
@@ -195,20 +196,25 @@ async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClie
                        json={"outcome": "upheld", "reason": "pangolin scales confirmed"})
     assert r.status_code == 200, r.text
 
-    job = await api.post("/api/takedowns", headers=_auth(alice), json={
+    _problem(await api.post("/api/takedowns", headers=_auth(alice), json={
+        "lines": ["listing:L-0241"], "action": "remove", "reason": "x",
+        "policy_ids": ["counterfeit"]}), 409, "refused")  # a reviewer starts no bulk work
+    job = await api.post("/api/takedowns", headers=_auth(lena), json={
         "lines": [f"listing:L-{n:04d}" for n in range(241, 341)] + ["listing:L-0400"],
         "action": "disable", "reason": "recall", "policy_ids": ["recalled-products"]})
     assert job.status_code == 201 and job.json()["state"] == "pending_approval", job.text
     job_id = job.json()["job_id"]
     _problem(await api.post(f"/api/takedowns/{job_id}/approval", headers=_auth(alice)), 409,
-             "refused")  # alice is no senior (and asked for it)
+             "refused")  # alice is no senior
+    _problem(await api.post(f"/api/takedowns/{job_id}/approval", headers=_auth(lena)), 409,
+             "refused")  # lena asked for it
     r = await api.post(f"/api/takedowns/{job_id}/approval", headers=_auth(sam))
     assert r.status_code == 200 and r.json()["approved_by"] == "sam"
     _problem(await api.post(f"/api/takedowns/{job_id}/explode", headers=_auth(alice)), 404,
              "not-found")
-    order = await api.post("/api/takedowns", headers=_auth(alice), json={
+    order = await api.post("/api/takedowns", headers=_auth(lena), json={
         "lines": ["listing:L-0401", "listing:L-0402"], "action": "disable",
-        "reason": "court order", "order": {"authority": "court-nl", "reference": "ORD-API-1",
+        "reason": "court order", "order": {"authority": "police-nl", "reference": "ORD-API-1",
                                            "legal_ground": "Art. 9 order", "deadline": "2026-12-31"}})
     assert order.status_code == 201 and order.json()["state"] != "pending_approval", order.text
     assert order.json()["order"]["reference"] == "ORD-API-1"

@@ -24,11 +24,11 @@ async def test_a_bulk_job_from_the_sandbox_list_approved_and_watched(
     bad = tmp_path / "bad.txt"
     bad.write_text("listing:L-0241\nlisting L-0242\n\nshop:\n")
     proc = await run_cli(env, "takedown", "bulk", "--file", str(bad), "--action", "remove",
-                         "--reason", "sweep", "--requester", "alice", ok=False)
+                         "--reason", "sweep", "--requester", "lena", ok=False)
     assert proc.returncode == 2 and "line 2" in proc.stderr and "line 4" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     job = await cli_json(env, "takedown", "bulk", "--file", str(ids), "--action", "remove",
-                         "--policy", "counterfeit", "--reason", "sweep", "--requester", "alice")
+                         "--policy", "counterfeit", "--reason", "sweep", "--requester", "lena")
     assert (job["state"], job["progress"]["total"]) == ("pending_approval", 120)
     proc = await run_cli(env, "takedown", "approve", job["job_id"], "--approver", "alice",
                          ok=False)
@@ -41,7 +41,7 @@ async def test_a_bulk_job_from_the_sandbox_list_approved_and_watched(
     assert done["progress"]["done"] == 120
     items = await cli_json(env, "takedown", "status", job["job_id"], "--items")
     assert {i["status"] for i in items} == {"done"} and len(items) == 120
-    proc = await run_cli(env, "takedown", "resume", job["job_id"], "--requester", "alice",
+    proc = await run_cli(env, "takedown", "resume", job["job_id"], "--requester", "lena",
                          ok=False)
     assert proc.returncode == 3 and "cannot resume" in proc.stderr
 

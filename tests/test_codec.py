@@ -13,9 +13,10 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from client.api import _from_failure
+from client.base import _from_failure
 from config.codec import (
     ENCRYPTED,
+    SEALED,
     CodecKeyError,
     EncryptionCodec,
     Keyring,
@@ -33,6 +34,13 @@ def clear(text: str = MARKER) -> Payload:
     return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps({"text": text}).encode())
 
 
+def opened(kid: str, text: str = MARKER) -> Payload:
+    """A payload as the codec decrypted it: marked sealed under `kid`."""
+    payload = clear(text)
+    payload.metadata[SEALED] = kid.encode()
+    return payload
+
+
 def rotated(old: Keyring, kid: str) -> Keyring:
     """`old`'s keys plus a new active one, as an operator rotates."""
     return Keyring(kid, {**old.keys, kid: Keyring.generate(kid).keys[kid]})
@@ -46,13 +54,14 @@ async def test_round_trip_hides_data_and_metadata() -> None:
     assert MARKER.encode() not in wire and b"json/plain" not in wire
     [again] = await codec.encode([clear()])
     assert again.data != sealed.data  # a fresh nonce each time
-    assert await codec.decode([sealed, again]) == [clear(), clear()]
+    assert await codec.decode([sealed, again]) == [opened("k1"), opened("k1")]
 
 
 async def test_unencrypted_payload_passes_through() -> None:
     """Histories recorded before encryption still decode (and replay)."""
     codec = EncryptionCodec(Keyring.generate("k1"))
     assert await codec.decode([clear()]) == [clear()]
+    assert await codec.decode([opened("k1")]) == [clear()]  # a claimed seal is dropped
 
 
 async def test_rotation_old_key_still_decrypts_new_key_encrypts() -> None:
@@ -60,7 +69,7 @@ async def test_rotation_old_key_still_decrypts_new_key_encrypts() -> None:
     [sealed_before] = await EncryptionCodec(old).encode([clear()])
     new = rotated(old, "2026-07")
     codec = EncryptionCodec(new)
-    assert await codec.decode([sealed_before]) == [clear()]
+    assert await codec.decode([sealed_before]) == [opened("2026-01")]
     [sealed_after] = await codec.encode([clear()])
     assert sealed_after.metadata["encryption-key-id"] == b"2026-07"
 

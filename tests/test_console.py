@@ -142,7 +142,7 @@ async def test_an_appeal_decided_by_a_second_person_and_a_job_approved_in_the_br
     await eventually(lambda: _restored(sandbox), bool)  # the listing back on the marketplace
 
     job = await dev.takedown([f"listing:L-{n:04d}" for n in range(241, 343)], "disable",
-                             "recall", "alice", ["recalled-products"])
+                             "recall", "lena", ["recalled-products"])
     approver = await browser.new_page()
     await _sign_in(approver, base, "sam", "sam-password-123")
     await approver.goto(f"{base}/takedowns/{job.job_id}")

@@ -55,7 +55,7 @@ async def test_who_is_refused_before_anything_reaches_temporal(settings: Setting
     calls: list[tuple[Callable[[], Awaitable[Any]], str]] = [
         (lambda: c.claim("case-listing-L-0001", "nobody-x"), "unknown person 'nobody-x'"),
         (lambda: c.claim("case-listing-L-0001", "dora"), "'dora' is disabled"),
-        (lambda: c.claim("case-listing-L-0001", "olga"), "'olga' lacks the reviewer role"),
+        (lambda: c.claim("case-listing-L-0001", "olga"), "'olga' lacks the appeals or reviewer role"),
         (lambda: c.claim_next("ip", "hana"), "'hana' is not in queue 'ip'"),
         (lambda: c.decide("case-listing-L-0001", "olga", [], ["no_action"], "x"),
          "'olga' lacks the reviewer role"),
@@ -83,7 +83,7 @@ async def test_refused_people_change_nothing_in_the_case(dev: CaseworkClient) ->
     await unchanged([
         (lambda: dev.claim(ref.case_id, "nobody-x"), "unknown person 'nobody-x'"),
         (lambda: dev.claim(ref.case_id, "dora"), "'dora' is disabled"),
-        (lambda: dev.claim(ref.case_id, "olga"), "'olga' lacks the reviewer role"),
+        (lambda: dev.claim(ref.case_id, "olga"), "'olga' lacks the appeals or reviewer role"),
         (lambda: dev.claim(ref.case_id, "hana"), "'hana' is not in queue 'ip'"),
         (lambda: dev.claim_next("ip", "hana"), "'hana' is not in queue 'ip'"),
     ])

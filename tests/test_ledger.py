@@ -155,8 +155,8 @@ def test_outbox_lands_a_message_once(ledger: Ledger) -> None:
 
 def test_a_jobs_items_are_put_once_and_counted_by_status(ledger: Ledger) -> None:
     subjects = [Subject.parse(f"listing:L-{n}") for n in range(1, 2_001)]
-    assert ledger.put_takedown_items("j1", subjects) == 2_000
-    assert ledger.put_takedown_items("j1", subjects[:10]) == 2_000  # planned again: kept
+    assert ledger.put_takedown_items("j1", subjects, "ann") == 2_000
+    assert ledger.put_takedown_items("j1", subjects[:10], "ann") == 2_000  # planned again: kept
     ledger.set_takedown_item("j1", 2, "done", "removed", seller_id="U-1")
     ledger.set_takedown_item("j1", 3, "skipped", "no listing")
     assert ledger.takedown_counts("j1", 0, 10) == {"pending": 8, "done": 1, "skipped": 1}

@@ -67,7 +67,7 @@ async def test_an_approval_left_waiting_is_overdue_until_given(
                                "[ops]\ngrace_minutes = 0\n") as cw:
         ops = Ops(cw)
         job = await cw.takedown(["listing:L-0241", "listing:L-0242"], "remove", "sweep",
-                                "alice", ["counterfeit"])
+                                "lena", ["counterfeit"])
         rows = await eventually(lambda: ops.stuck(StuckKind.OVERDUE),
                                 lambda rs: bool(_of(rs, job.job_id)), timeout=30)
         [row] = _of(rows, job.job_id)
@@ -212,8 +212,10 @@ async def test_an_activity_retrying_is_found_and_retried_now_after_the_repair(
         assert "apply_action attempt" in row.reason and "failed before acting" in row.reason
         explained = await ops.explain(ref.case_id)
         assert explained.pending_activities[0].activity == "apply_action"
+        # As suggested; retried now while the drill still fails, so the activity cannot have
+        # recovered on its own before the command looks (its attempts start over), then healed.
+        await run_cli(env, *_filled(row.suggested).split()[1:])
         sandbox.heal()
-        await run_cli(env, *_filled(row.suggested).split()[1:])  # as suggested
         await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "appealable",
                          timeout=15)
         note = [e for e in (await cw.timeline(ref.case_id)) if e.event == "ops_repaired"]
@@ -271,9 +273,9 @@ async def test_a_breach_nobody_owns_and_a_paused_job_are_repaired_as_suggested(
         await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "closed")
 
         lines = [f"listing:L-{n:04d}" for n in range(241, 251)]
-        job = await cw.takedown(lines, "disable", "recall", "bob", ["recalled-products"])
+        job = await cw.takedown(lines, "disable", "recall", "leo", ["recalled-products"])
         await eventually(lambda: cw.takedown_status(job.job_id), lambda j: j.progress.done >= 2)
-        await cw.steer_takedown(job.job_id, "pause", "bob")
+        await cw.steer_takedown(job.job_id, "pause", "leo")
         rows = await eventually(lambda: ops.stuck(StuckKind.JOB_PAUSED),
                                 lambda rs: bool(_of(rs, job.job_id)), timeout=30)
         await run_cli(env, *_filled(_of(rows, job.job_id)[0].suggested).split()[1:])
@@ -284,7 +286,7 @@ async def test_a_breach_nobody_owns_and_a_paused_job_are_repaired_as_suggested(
 
 def _filled(suggested: str) -> str:
     """A suggested command with its placeholders filled in, as an operator would."""
-    for placeholder, value in (("REVIEWER", "bob"), ("REQUESTER", "bob"),
+    for placeholder, value in (("REVIEWER", "bob"), ("REQUESTER", "leo"),
                                ("OPERATOR", "ops-1"), ("REASON", "repaired")):
         suggested = suggested.replace(placeholder, value)
     return suggested.split("  ")[0]

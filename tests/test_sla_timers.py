@@ -94,7 +94,7 @@ async def test_a_job_waiting_for_approval_and_a_shop_review_waiting_for_its_deci
     async with own_pack_worker(ts_env.client, settings, executor,
                                "\n[takedowns]\napproval_above = 2\n") as cw:
         job = await cw.takedown(["listing:L-0241", "listing:L-0242", "listing:L-0243"],
-                                "remove", "sweep", "alice", ["counterfeit"])
+                                "remove", "sweep", "lena", ["counterfeit"])
         review = await cw.shop_review("S-03", "ops-1")
         await eventually(lambda: cw.shop_status(review.review_id),
                          lambda r: r.state == "awaiting_decision")

@@ -48,7 +48,7 @@ async def test_ten_thousand_items_with_the_worker_killed_twice(
     lines = _load(sandbox)
     try:
         job = await cw.takedown([*lines, *lines[:100]], "disable", "recalled charger model",
-                                "bob", ["recalled-products"])
+                                "leo", ["recalled-products"])
         assert job.progress.total == N  # the repeated hundred counted once
         await cw.approve_takedown(job.job_id, "sam")
         for reached in (N // 4, N * 3 // 5):  # kill while a batch is in flight

@@ -25,33 +25,38 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
         Verdict,
     )
+    from domain.authority import ClaimRequest
     from domain.core import (
         OPS,
         Actor,
         ApplyRequest,
         CaseSummary,
-        ClaimRequest,
         Decision,
         Event,
         MessageKind,
         seller_of,
     )
     from domain.engine import Lifecycle
-    from domain.errors import check_intake
+    from domain.people import Role
     from domain.review.models import StatementRequest
     from domain.sla import deadline
     from domain.statement import puid_for
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, ENFORCE
+    from workflows.parts.other_updates import OtherUpdates
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
+    from workflows.parts.trust import require
 
 
 @workflow.defn
-class AppealWorkflow(Reads, Repairs):
+class AppealWorkflow(Reads, Repairs, OtherUpdates):
+    RENAMED = {"claim": ("claim_appeal", ClaimRequest),
+               "decide": ("decide_appeal", AppealDecideRequest)}
+
     @workflow.init
     def __init__(self, inp: AppealInput) -> None:
         info = workflow.info()
@@ -86,18 +91,18 @@ class AppealWorkflow(Reads, Repairs):
 
     # -- updates -------------------------------------------------------------------------------
     @workflow.update
-    async def claim(self, req: ClaimRequest) -> CaseSummary:
+    async def claim_appeal(self, req: ClaimRequest) -> CaseSummary:
         self.queueing.claim(req)
         await self.journal.commit()
         return self.appeal.summary()
 
-    @claim.validator
+    @claim_appeal.validator
     def _check_claim(self, req: ClaimRequest) -> None:
-        check_intake(req)
+        require(req, Role.APPEALS, self.appeal.queue)
         self.lc.check("claim", req)
 
     @workflow.update
-    async def decide(self, req: AppealDecideRequest) -> CaseSummary:
+    async def decide_appeal(self, req: AppealDecideRequest) -> CaseSummary:
         self.lc.fire(VERDICTS[req.outcome], req)
         appeal = self.appeal
         replacement = None
@@ -117,9 +122,9 @@ class AppealWorkflow(Reads, Repairs):
         await self.journal.commit()
         return appeal.summary()
 
-    @decide.validator
+    @decide_appeal.validator
     def _check_decide(self, req: AppealDecideRequest) -> None:
-        check_intake(req)
+        require(req, Role.APPEALS, self.appeal.queue)
         self.lc.check(VERDICTS[req.outcome], req)
 
     # -- states --------------------------------------------------------------------------------

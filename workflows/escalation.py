@@ -19,7 +19,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities
     from domain.core import Actor, Event, HandBack, MessageKind, Priority
     from domain.engine import Lifecycle
-    from domain.errors import check_intake
     from domain.escalation.lifecycle import ACTIVE, ESCALATION
     from domain.escalation.models import (
         MAX_NOTES,
@@ -35,19 +34,22 @@ with workflow.unsafe.imports_passed_through():
         ResolveRequest,
         SeverityRequest,
     )
+    from domain.people import Role
     from domain.sla import deadline
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT
+    from workflows.parts.other_updates import OtherUpdates
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
+    from workflows.parts.trust import require
 
 WAITING = ("open", *ACTIVE)
 
 
 @workflow.defn
-class EscalationWorkflow(Reads, Repairs):
+class EscalationWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
         req, info = inp.request, workflow.info()
@@ -103,7 +105,7 @@ class EscalationWorkflow(Reads, Repairs):
         return self.esc.summary()
 
     def _check(self, trigger: str, req: OwnerCommand) -> None:
-        check_intake(req)
+        require(req, Role.ESCALATION_OWNER)
         self.lc.check(trigger, req)
 
     @workflow.update

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         appeal_id_for,
         appellant_for,
     )
+    from domain.authority import APPROVERS, ClaimRequest
     from domain.core import (
         OPS,
         Action,
@@ -40,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         ApplyRequest,
         Attention,
         CaseSummary,
-        ClaimRequest,
         Decision,
         EnforcementResult,
         Event,
@@ -54,13 +54,13 @@ with workflow.unsafe.imports_passed_through():
         seller_of,
     )
     from domain.engine import Lifecycle
-    from domain.errors import check_intake
     from domain.escalation.models import (
         RESOLVE_ESCALATION,
         EscalationSource,
         EscalationSummary,
         OpenRequest,
     )
+    from domain.people import Role
     from domain.policy import reprioritise
     from domain.review.lifecycle import JOINABLE, REVIEW
     from domain.review.models import (
@@ -87,10 +87,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, ENFORCE, LOCAL, LONG
+    from workflows.parts.other_updates import OtherUpdates
     from workflows.parts.outbound import NeedsPerson, Outbound, why
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
-    from workflows.parts.repairs import Repairs
+    from workflows.parts.repairs import ReviewRepairs
+    from workflows.parts.trust import require, require_sealed, sealed_signal
 
 WAITING = ("queued", "in_review", "on_hold", "escalated", "awaiting_approval", "appealable",
            "needs_attention")
@@ -99,7 +101,7 @@ FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its foll
 
 
 @workflow.defn
-class ReviewWorkflow(Reads, Repairs):
+class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         self._opener_filed = inp.carried is not None
@@ -181,7 +183,7 @@ class ReviewWorkflow(Reads, Repairs):
 
     @file_report.validator
     def _check_report(self, report: Report) -> None:
-        check_intake(report)
+        require_sealed(report)
         self.lc.check("add_report" if self.case.state in JOINABLE else "forward_report")
 
     async def _join(self, report: Report) -> CaseRef:
@@ -304,7 +306,7 @@ class ReviewWorkflow(Reads, Repairs):
 
     @claim.validator
     def _check_claim(self, req: ClaimRequest) -> None:
-        self._allowed("claim", req)
+        self._allowed("claim", req, Role.REVIEWER)
 
     @workflow.update
     async def hold(self, req: HoldRequest) -> CaseSummary:
@@ -321,7 +323,7 @@ class ReviewWorkflow(Reads, Repairs):
 
     @hold.validator
     def _check_hold(self, req: HoldRequest) -> None:
-        self._allowed("hold", req)
+        self._allowed("hold", req, Role.REVIEWER)
 
     @workflow.update
     async def resume(self, req: HoldRequest) -> CaseSummary:
@@ -339,7 +341,7 @@ class ReviewWorkflow(Reads, Repairs):
 
     @resume.validator
     def _check_resume(self, req: HoldRequest) -> None:
-        self._allowed("resume", req)
+        self._allowed("resume", req, Role.REVIEWER)
 
     @workflow.update
     async def approve(self, req: ApproveRequest) -> CaseSummary:
@@ -353,7 +355,7 @@ class ReviewWorkflow(Reads, Repairs):
 
     @approve.validator
     def _check_approve(self, req: ApproveRequest) -> None:
-        self._allowed("approve", req)
+        self._allowed("approve", req, APPROVERS)
 
     @workflow.update
     async def file_appeal(self, req: AppealRequest) -> AppealRef:
@@ -376,7 +378,7 @@ class ReviewWorkflow(Reads, Repairs):
 
     @file_appeal.validator
     def _check_appeal(self, req: AppealRequest) -> None:
-        check_intake(req)
+        require_sealed(req)
         self.lc.check("appeal", self._filing(req))
 
     def _filing(self, req: AppealRequest) -> Filing:
@@ -390,6 +392,8 @@ class ReviewWorkflow(Reads, Repairs):
         """A takedown job acted on this case's subject: recorded, and in force (so a decision
         here does not apply it a second time)."""
         assert note.subject is not None
+        if not sealed_signal(note):
+            return
         by_job = f"takedown job {note.job_id}"
         mine = [e for e in self.case.in_force if e.detail == by_job and e.action is note.action]
         if note.reversed:  # the job undid it: no longer in force
@@ -416,7 +420,7 @@ class ReviewWorkflow(Reads, Repairs):
 
     @escalate.validator
     def _check_escalate(self, req: EscalateRequest) -> None:
-        self._allowed("escalate", req)
+        self._allowed("escalate", req, Role.REVIEWER)
 
     async def _escalate(self, req: EscalateRequest, source: EscalationSource
                         ) -> EscalationSummary:
@@ -457,7 +461,9 @@ class ReviewWorkflow(Reads, Repairs):
 
     @resolve_escalation.validator
     def _check_hand_back(self, back: HandBack) -> None:
-        self._allowed("return_decision" if back.actions else "return_to_queue", back)
+        require_sealed(back)
+        trigger = "return_decision" if back.actions else "return_to_queue"
+        self.lc.check(trigger, back)
 
     async def _breached(self, breaches: int) -> None:
         """A second breach takes the case to an escalation owner (runs from before only
@@ -473,17 +479,20 @@ class ReviewWorkflow(Reads, Repairs):
 
     @workflow.update
     async def decide(self, req: DecideRequest) -> CaseSummary:
+        self._decide(req)
+        await self.journal.commit()
+        return self.case.summary()
+
+    def _decide(self, req: DecideRequest) -> None:
         self.lc.fire("decide", req)
         self.case.decision = self._decision(req.reviewer, req.policy_ids, req.actions,
                                             req.reason, automated=False)
         self.case.lease_expires_at = None
         self.journal.event(req.reviewer, Event.DECIDED, _describe(self.case.decision))
-        await self.journal.commit()
-        return self.case.summary()
 
     @decide.validator
     def _check_decide(self, req: DecideRequest) -> None:
-        self._allowed("decide", req)
+        self._allowed("decide", req, Role.REVIEWER)
 
     @workflow.update
     async def retry(self, req: RetryRequest) -> CaseSummary:
@@ -499,12 +508,14 @@ class ReviewWorkflow(Reads, Repairs):
 
     @retry.validator
     def _check_retry(self, req: RetryRequest) -> None:
-        self._allowed("retry", req)
+        self._allowed("retry", req, Role.OPS, any_queue=True)
 
-    def _allowed(self, trigger: str, req: Any) -> None:
-        """An Update's validator: the intake rules, then the lifecycle (nothing is recorded
-        for a refused command)."""
-        check_intake(req)
+    def _allowed(self, trigger: str, req: Any, roles: Role | frozenset[Role],
+                 any_queue: bool = False) -> None:
+        """An Update's validator: the intake rules and who sent it (a person with the role who
+        works the case's queue, or any queue), then the lifecycle (nothing is recorded for a
+        refused command)."""
+        require(req, roles, None if any_queue else self.case.queue)
         self.lc.check(trigger, *([req] if trigger in REVIEW.reasons else []))
 
     def _decision(self, by: str, policy_ids: list[str], actions: list[Action], reason: str,

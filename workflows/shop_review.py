@@ -17,12 +17,14 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.shop_review import ShopReviewActivities
+    from domain.authority import why_not_command
     from domain.core import Actor, Event, Priority
     from domain.engine import Lifecycle
-    from domain.errors import check_intake
+    from domain.people import Role
     from domain.shop_review.lifecycle import SHOP_REVIEW
     from domain.shop_review.models import (
         MAX_FINDINGS_SHOWN,
+        STRIKES,
         EnforcementDone,
         HistoryRequest,
         ScreenPage,
@@ -39,17 +41,21 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, LONG
+    from workflows.parts.other_updates import OtherUpdates
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
+    from workflows.parts.trust import require, sealed_signal
 
 MAX_EVENTS = 5_000
 WAITING = ("screening", "awaiting_decision", "enforcing")
 
 
 @workflow.defn
-class ShopReviewWorkflow(Reads, Repairs):
+class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
+    RENAMED = {"decide": ("decide_shop", ShopDecision)}
+
     @workflow.init
     def __init__(self, inp: ShopReviewInput) -> None:
         info = workflow.info()
@@ -86,7 +92,7 @@ class ShopReviewWorkflow(Reads, Repairs):
 
     # -- messages ------------------------------------------------------------------------------
     @workflow.update
-    async def decide(self, req: ShopDecision) -> ShopReviewSummary:
+    async def decide_shop(self, req: ShopDecision) -> ShopReviewSummary:
         self.lc.fire("decide", req)
         review = self.review
         review.decision, review.decided_at = req, workflow.now()
@@ -98,16 +104,16 @@ class ShopReviewWorkflow(Reads, Repairs):
         await self.journal.commit()
         return review_summary(review)
 
-    @decide.validator
+    @decide_shop.validator
     def _check_decide(self, req: ShopDecision) -> None:
-        check_intake(req)
+        require(req, Role.SENIOR)
         self.lc.check("decide", req)
 
     @workflow.signal
     async def enforcement_finished(self, done: EnforcementDone) -> None:
         """A takedown job carrying out the decision has finished (once per job)."""
         review = self.review
-        if any(j.job_id == done.job_id for j in review.jobs):
+        if not sealed_signal(done) or any(j.job_id == done.job_id for j in review.jobs):
             return  # (a job may finish before the activity that started it has answered)
         review.jobs.append(done)
         self.journal.event(Actor.ENFORCER, Event.ENFORCED,
@@ -119,6 +125,13 @@ class ShopReviewWorkflow(Reads, Repairs):
     async def _in_screening(self) -> None:
         """One page, then back to the loop (which may continue as new)."""
         review = self.review
+        if (review.settings is None and workflow.patched("shop-review-requester-checked")
+                and (refusal := self._refusal())):
+            self.lc.fire("abandon")
+            review.closed_at, review.refusal = workflow.now(), refusal
+            self.journal.event(Actor.INTAKE, Event.REFUSED, refusal)
+            await self.journal.commit()
+            return
         if review.settings is None:
             review.settings = await self.out.call(
                 "the marketplace", ShopReviewActivities.shop_review_settings,
@@ -158,6 +171,14 @@ class ShopReviewWorkflow(Reads, Repairs):
             await self._screened()
         await self.journal.commit()
 
+    def _refusal(self) -> str | None:
+        """Why the review must not start: not sealed by casework, or asked for by someone
+        other than ops (the strikes' own reviews are casework's)."""
+        req = self.review.request
+        if req.requester == STRIKES:
+            return None if req.sealed else "the request was not sealed by casework"
+        return why_not_command(req, Role.OPS, None, self.review.case_id)
+
     async def _screened(self) -> None:
         review = self.review
         assert review.settings is not None
@@ -196,7 +217,8 @@ class ShopReviewWorkflow(Reads, Repairs):
                                 shop=review.subject, outcome=decision.outcome,
                                 hits=review.hits if decision.outcome is ShopOutcome.REMOVE_HITS
                                 else {}, policy_ids=decision.policy_ids or review.policy_ids,
-                                reason=decision.reason, decider=decision.decider), ACT)
+                                reason=decision.reason, decider=decision.decider,
+                                requester=review.request.requester), ACT)
             self.journal.event(Actor.ENFORCER, Event.EXECUTING,
                                f"takedown job(s) {', '.join(review.job_ids)}")
             await self.journal.commit()

@@ -19,9 +19,9 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.takedown import TakedownActivities
+    from domain.authority import APPROVERS, JOB_STARTERS, why_not_command
     from domain.core import Actor, Event, Priority
     from domain.engine import Lifecycle
-    from domain.errors import check_intake
     from domain.shop_review.models import EnforcementDone
     from domain.sla import deadline
     from domain.takedown.lifecycle import FINISHED, TAKEDOWN
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         BatchResult,
         JobCommand,
         JobNotice,
+        JobPlan,
         JobSummary,
         Progress,
         TakedownInput,
@@ -41,17 +42,23 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, ENFORCE, LONG
+    from workflows.parts.other_updates import OtherUpdates
     from workflows.parts.outbound import Outbound
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
+    from workflows.parts.trust import require
 
 MAX_EVENTS = 5_000  # continue as new past this: no run's history nears 10,000 events
 WAITING = ("pending_approval", "executing", "paused", "reversing", *FINISHED)
 
 
 @workflow.defn
-class TakedownWorkflow(Reads, Repairs):
+class TakedownWorkflow(Reads, Repairs, OtherUpdates):
+    RENAMED = {"approve": ("approve_job", ApproveJob), "pause": ("pause_job", JobCommand),
+               "resume": ("resume_job", JobCommand), "cancel": ("cancel_job", JobCommand),
+               "reverse": ("reverse_job", JobCommand)}
+
     @workflow.init
     def __init__(self, inp: TakedownInput) -> None:
         info = workflow.info()
@@ -73,7 +80,7 @@ class TakedownWorkflow(Reads, Repairs):
 
     @workflow.run
     async def run(self, inp: TakedownInput) -> JobSummary:
-        await run_states(self, self.job, final={"closed"}, waiting=WAITING,
+        await run_states(self, self.job, final={"closed", "refused"}, waiting=WAITING,
                          settled=self._settled, max_events=MAX_EVENTS,
                          carry=lambda job: TakedownInput(job_id=job.case_id, subject=job.subject,
                                                          request=job.request, carried=job))
@@ -91,16 +98,16 @@ class TakedownWorkflow(Reads, Repairs):
 
     # -- updates -------------------------------------------------------------------------------
     @workflow.update
-    async def approve(self, req: ApproveJob) -> JobSummary:
+    async def approve_job(self, req: ApproveJob) -> JobSummary:
         self.lc.fire("approve", req)
         self.job.approved_by, self.job.sla_deadline = req.approver, None
         self.journal.event(req.approver, Event.APPROVED, f"{self.job.request.items} item(s)")
         await self.journal.commit()
         return job_summary(self.job)
 
-    @approve.validator
+    @approve_job.validator
     def _check_approve(self, req: ApproveJob) -> None:
-        check_intake(req)
+        require(req, APPROVERS)
         self.lc.check("approve", req)
 
     async def _steer(self, trigger: str, req: JobCommand) -> JobSummary:
@@ -111,62 +118,86 @@ class TakedownWorkflow(Reads, Repairs):
         return job_summary(self.job)
 
     @workflow.update
-    async def pause(self, req: JobCommand) -> JobSummary:
+    async def pause_job(self, req: JobCommand) -> JobSummary:
         """New actions stop once the batch in flight is done."""
         return await self._steer("pause", req)
 
-    @pause.validator
+    @pause_job.validator
     def _check_pause(self, req: JobCommand) -> None:
         self._allowed("pause", req)
 
     @workflow.update
-    async def resume(self, req: JobCommand) -> JobSummary:
+    async def resume_job(self, req: JobCommand) -> JobSummary:
         return await self._steer("resume", req)
 
-    @resume.validator
+    @resume_job.validator
     def _check_resume(self, req: JobCommand) -> None:
         self._allowed("resume", req)
 
     @workflow.update
-    async def cancel(self, req: JobCommand) -> JobSummary:
+    async def cancel_job(self, req: JobCommand) -> JobSummary:
         """Done items stay done; the rest are left untouched."""
         return await self._steer("cancel", req)
 
-    @cancel.validator
+    @cancel_job.validator
     def _check_cancel(self, req: JobCommand) -> None:
         self._allowed("cancel", req)
 
     @workflow.update
-    async def reverse(self, req: JobCommand) -> JobSummary:
+    async def reverse_job(self, req: JobCommand) -> JobSummary:
         """Undo every item the job acted on (once each)."""
         self.job.position = 0
         return await self._steer("reverse", req)
 
-    @reverse.validator
+    @reverse_job.validator
     def _check_reverse(self, req: JobCommand) -> None:
         self._allowed("reverse", req)
 
     def _allowed(self, trigger: str, req: JobCommand) -> None:
-        check_intake(req)
+        require(req, JOB_STARTERS)
         self.lc.check(trigger, req)
 
     # -- states --------------------------------------------------------------------------------
     async def _in_planned(self) -> None:
-        job = self.job
-        job.settings = await self.out.call("the pack", TakedownActivities.takedown_settings,
-                                           job.request.policy_ids, ACT)
+        job, req = self.job, self.job.request
+        if workflow.patched("four-eyes-jobs"):
+            if refusal := self._refusal():
+                return await self._refuse(refusal)
+            job.settings = await self.out.call(
+                "the pack", TakedownActivities.job_settings,
+                JobPlan(job_id=job.case_id, requester=req.requester, policy_ids=req.policy_ids),
+                ACT)
+        else:
+            job.settings = await self.out.call("the pack", TakedownActivities.takedown_settings,
+                                               req.policy_ids, ACT)
         job.queue_lead = job.settings.queue_lead
         job.dependency_alert_minutes = job.settings.dependency_alert_minutes
-        if self.lc.model.needs_approval():
+        if reason := self.lc.model.approval_reason():
             self.lc.fire("await_approval")
+            job.approval = reason
             job.sla_hours = {p: job.settings.approval_sla_hours for p in Priority}
             job.sla_deadline = deadline(workflow.now(), job.settings.approval_sla_hours)
             self.journal.event(Actor.INTAKE, Event.AWAITING_APPROVAL,
-                               f"{job.request.items} items need a second person by "
+                               f"{reason}: a second person approves by "
                                f"{job.sla_deadline:%Y-%m-%dT%H:%MZ}")
         else:
             self.lc.fire("start")
             self.journal.event(Actor.INTAKE, Event.EXECUTING, _plan(job))
+        await self.journal.commit()
+
+    def _refusal(self) -> str | None:
+        """Why the job must not act at all: its request did not come sealed from casework, or
+        from a person who may start bulk work (a shop review's decision is casework's own)."""
+        req = self.job.request
+        if req.shop_review_id is not None:
+            return None if req.sealed else "the request was not sealed by casework"
+        return why_not_command(req, JOB_STARTERS, None, self.job.case_id)
+
+    async def _refuse(self, reason: str) -> None:
+        job = self.job
+        self.lc.fire("refuse")
+        job.refusal, job.closed_at = reason, workflow.now()
+        self.journal.event(Actor.INTAKE, Event.REFUSED, reason)
         await self.journal.commit()
 
     async def _in_pending_approval(self) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.appeal.models import AppealDecideRequest, AppealState, Outcome
-from domain.core import Action, ClaimRequest
+from domain.authority import ClaimRequest
+from domain.core import Action
 from domain.engine import Declaration, Guards
 
 APPEAL_STATES = ["filed", "queued", "in_review", "upheld", "overturned", "modified", "notified",

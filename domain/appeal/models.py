@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
+from domain.authority import Command
 from domain.core import (
     Action,
     Decision,
@@ -20,6 +21,7 @@ from domain.core import (
     Reason,
     Report,
     ReportText,
+    Sealable,
     Subject,
     SubjectFacts,
     Tracked,
@@ -41,7 +43,7 @@ class Appellant(Model):
     id: Ident
 
 
-class AppealRequest(Model):
+class AppealRequest(Sealable):
     """A complaint against a case's decision, by a seller or a reporter of the case (by id);
     without an appellant, the restricted seller's."""
 
@@ -70,7 +72,7 @@ class Outcome(StrEnum):
     MODIFIED = "modified"
 
 
-class AppealDecideRequest(Model):
+class AppealDecideRequest(Command):
     """The appeal reviewer's verdict. `overturned` on a restriction takes no actions (all are
     reversed); on `no_action` it names the actions that should have happened. `modified` names
     the lesser actions that replace the decision's."""

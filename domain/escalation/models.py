@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
+from domain.authority import Command
 from domain.core import (
     Action,
     HandBack,
@@ -89,7 +90,8 @@ class EscalationInput(Model):
     carried: EscalationState | None = None
 
 
-class OwnerCommand(Model):
+class OwnerCommand(Command):
+    PERSON = "owner"
     owner: Ident
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.appeal.models import Filing, why_not_appeal
+from domain.authority import why_not_second
 from domain.core import Action, Actor, HandBack, SubjectKind
 from domain.engine import Declaration, Guards
 from domain.review.models import (
@@ -151,10 +152,7 @@ class ReviewGuards(Guards):
 
     def why_not_approve(self, req: ApproveRequest) -> str | None:
         decision = self.case.decision
-        if decision is not None and req.approver == decision.decided_by:
-            return (f"{req.approver} decided this case: a second person must approve "
-                    f"{', '.join(a.value for a in decision.actions)}")
-        return None
+        return why_not_second(req.approver, {"decided": [decision.decided_by]}) if decision else None
 
     def approval_ok(self, req: ApproveRequest) -> bool:
         return self.why_not_approve(req) is None

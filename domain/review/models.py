@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, Field
 
 from domain.appeal.models import AppealInput, AppealRef, Appellant
+from domain.authority import Command
 from domain.core import (
     Action,
     Attention,
@@ -74,14 +75,14 @@ class Screening(Model):
     dependency_alert_minutes: float = 10
 
 
-class DecideRequest(Model):
+class DecideRequest(Command):
     reviewer: Ident
     policy_ids: PolicyIds = Field(default_factory=list)
     actions: list[Action] = Field(min_length=1)
     reason: Reason
 
 
-class HoldRequest(Model):
+class HoldRequest(Command):
     """The assignee holds a claimed case (waiting for information) or resumes it."""
 
     reviewer: Ident
@@ -96,7 +97,7 @@ class Hold(Model):
     lead_told: bool = False
 
 
-class EscalateRequest(Model):
+class EscalateRequest(Command):
     """A sensitive matter for an escalation owner (legal, press, child safety…)."""
 
     reviewer: Ident
@@ -104,14 +105,18 @@ class EscalateRequest(Model):
     severity: Priority = Priority.P1
 
 
-class ApproveRequest(Model):
+class ApproveRequest(Command):
     """A second person approves a severe decision before it executes."""
+
+    PERSON = "approver"
 
     approver: Ident
 
 
-class RetryRequest(Model):
+class RetryRequest(Command):
     """Ops resume a case that waits for a person (`needs_attention`) once the cause is fixed."""
+
+    PERSON = "operator"
 
     operator: Ident
     reason: Reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.authority import why_not_second
 from domain.engine import Declaration, Guards
 from domain.shop_review.models import ShopDecision, ShopOutcome, ShopReviewState
 
@@ -31,8 +32,8 @@ class ShopReviewGuards(Guards):
 
     def why_not_decide(self, req: ShopDecision) -> str | None:
         review = self.record
-        if req.decider == review.request.requester:
-            return f"{req.decider} asked for this review: a second person decides it"
+        if reason := why_not_second(req.decider, {"asked for": [review.request.requester]}):
+            return reason
         if req.outcome is ShopOutcome.REMOVE_HITS and not review.hits:
             return "the review found no hits to remove"
         if req.outcome.action and not (req.policy_ids or review.hits):

@@ -13,7 +13,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
-from domain.core import Action, Ident, Model, PolicyIds, Reason, Subject, Tracked
+from domain.authority import Command
+from domain.core import Action, Ident, Model, PolicyIds, Reason, Sealable, Subject, Tracked
 
 MAX_FINDINGS_SHOWN = 200  # findings kept in full for the senior; every hit is kept as a subject
 
@@ -38,7 +39,8 @@ class ShopOutcome(StrEnum):
                 ShopOutcome.SUSPEND_SHOP: Action.SUSPEND_SHOP}.get(self)
 
 
-class ShopReviewRequest(Model):
+class ShopReviewRequest(Command):
+    PERSON = "requester"
     shop_id: Ident
     requester: Ident  # an ops person, or `strikes` when the threshold started it
     reason: Reason | None = None
@@ -104,8 +106,10 @@ class ShopProgress(Model):
     hits: int = 0
 
 
-class ShopDecision(Model):
+class ShopDecision(Command):
     """`policy_ids` cite what a warning or suspension is for; by default the hits' policies."""
+
+    PERSON = "decider"
 
     decider: Ident
     outcome: ShopOutcome
@@ -125,9 +129,10 @@ class ShopEnforcement(Model):
     policy_ids: list[str] = Field(default_factory=list)
     reason: str
     decider: str
+    requester: str = ""  # who asked for the review: neither they nor the decider approves
 
 
-class EnforcementDone(Model):
+class EnforcementDone(Sealable):
     """What a shop review hears from its takedown job when the job finishes."""
 
     job_id: str
@@ -150,6 +155,7 @@ class ShopReviewState(Tracked):
     decided_at: AwareDatetime | None = None
     job_ids: list[str] = Field(default_factory=list)
     jobs: list[EnforcementDone] = Field(default_factory=list)
+    refusal: str | None = None  # why it did not start (who asked may not)
 
     @property
     def policy_ids(self) -> list[str]:
@@ -177,6 +183,7 @@ class ShopReviewSummary(Model):
     decision: ShopDecision | None = None
     job_ids: list[str] = Field(default_factory=list)
     jobs: list[EnforcementDone] = Field(default_factory=list)
+    refusal: str | None = None
 
 
 def review_summary(state: ShopReviewState) -> ShopReviewSummary:
@@ -186,7 +193,8 @@ def review_summary(state: ShopReviewState) -> ShopReviewSummary:
         requester=state.request.requester, pages=state.progress.pages,
         screened=state.progress.screened,
         hits=state.progress.hits, findings=state.findings, history=state.history,
-        decision=state.decision, job_ids=state.job_ids, jobs=state.jobs)
+        decision=state.decision, job_ids=state.job_ids, jobs=state.jobs,
+        refusal=state.refusal)
 
 
 class Strike(Model):

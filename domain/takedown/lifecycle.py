@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.authority import approval_needed, why_not_second
 from domain.engine import Declaration, Guards
 from domain.takedown.models import ApproveJob, JobCommand, TakedownState
 
-TAKEDOWN_STATES = ["planned", "pending_approval", "executing", "paused", "completed",
+TAKEDOWN_STATES = ["planned", "refused", "pending_approval", "executing", "paused", "completed",
                    "partially_failed", "cancelled", "reversing", "reversed", "closed"]
 FINISHED = ["completed", "partially_failed", "cancelled"]
 
 TAKEDOWN_TRANSITIONS: list[dict[str, Any]] = [
-    # Above the pack's size, a senior other than the requester approves; an authority's order
-    # executes at once (DSA Art. 9), as does a senior's shop-level decision (already two people).
+    # Asked for by someone who may not start bulk work (or not through casework): nothing acts.
+    {"trigger": "refuse", "source": "planned", "dest": "refused"},
+    # The engine's four-eyes rule: severe actions, jobs above the pack's size (the requester's
+    # jobs in the split window together), orders from authorities the pack does not know wait
+    # for a senior who took no part; a known authority's order executes at once (DSA Art. 9).
     {"trigger": "await_approval", "source": "planned", "dest": "pending_approval",
      "conditions": "needs_approval"},
     {"trigger": "start", "source": "planned", "dest": "executing", "unless": "needs_approval"},
@@ -37,16 +41,24 @@ TAKEDOWN_TRANSITIONS: list[dict[str, Any]] = [
 class TakedownGuards(Guards):
     record: TakedownState
 
+    def approval_reason(self) -> str | None:
+        """Why the job waits for a second person (None: it executes at once)."""
+        req, s = self.record.request, self.record.settings
+        if not s.four_eyes:  # runs from before the engine's rule
+            big = req.order is None and req.shop_review_id is None and req.items > s.approval_above
+            return f"{req.items} items exceed {s.approval_above}" if big else None
+        return approval_needed([req.action], items=req.items, recent_items=s.recent_items,
+                               threshold=s.approval_above,
+                               authority=req.order.authority if req.order else None,
+                               known_authorities=s.known_authorities)
+
     def needs_approval(self) -> bool:
-        job = self.record
-        return (job.request.order is None and job.request.shop_review_id is None
-                and job.request.items > job.settings.approval_above)
+        return self.approval_reason() is not None
 
     def why_not_approve(self, req: ApproveJob) -> str | None:
-        if req.approver == self.record.request.requester:
-            return (f"{req.approver} asked for this job: a second person approves "
-                    f"{self.record.request.items} items")
-        return None
+        request = self.record.request
+        parties = {"asked for": [request.requester], **request.parties}
+        return why_not_second(req.approver, parties)
 
     def approval_ok(self, req: ApproveJob) -> bool:
         return self.why_not_approve(req) is None

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, computed_field
 
+from domain.authority import Command
 from domain.core import (
     Action,
     Ident,
@@ -20,6 +21,7 @@ from domain.core import (
     PolicyRef,
     Priority,
     Reason,
+    Sealable,
     Subject,
     SubjectKind,
     Tracked,
@@ -88,8 +90,10 @@ def order_citation(order: AuthorityOrder | None) -> PolicyRef | None:
                     "this content as illegal.")
 
 
-class TakedownRequest(Model):
+class TakedownRequest(Command):
     """A job as a requester asks for it; its items are already in the ledger."""
+
+    PERSON = "requester"
 
     action: Action
     policy_ids: PolicyIds = Field(default_factory=list)
@@ -99,12 +103,27 @@ class TakedownRequest(Model):
     kinds: list[SubjectKind] = Field(default_factory=list)
     order: AuthorityOrder | None = None
     shop_review_id: str | None = None  # a senior's shop-level decision: told when done
+    # who else took part in the matter ("decided", "asked for": people), none of whom approves
+    parties: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class JobPlan(Model):
+    """What a job asks at its start: the pack's settings, and the requester's other jobs."""
+
+    job_id: str
+    requester: str
+    policy_ids: list[str] = Field(default_factory=list)
 
 
 class TakedownSettings(Model):
     """What the pack says for takedowns, read once by an activity: when a second person
-    approves, how fast the marketplace may be acted on, and the policies cited."""
+    approves, how fast the marketplace may be acted on, and the policies cited. `four_eyes`:
+    read by a run that applies the engine's four-eyes rule (`domain.authority`); runs from
+    before waited only above the size, and never for an order or a shop's decision."""
 
+    four_eyes: bool = False
+    recent_items: int = 0  # the requester's other jobs' items in the split window
+    known_authorities: list[str] = Field(default_factory=list)
     approval_above: int = 100
     approval_sla_hours: float = 4
     rate_per_s: float = 50
@@ -162,7 +181,7 @@ class BatchResult(Model):
     exhausted: bool = False  # no items after `last_seq`
 
 
-class TakedownNote(Model):
+class TakedownNote(Sealable):
     """What a review case records of a job that acted on its subject (or, `reversed`, undid
     what it did)."""
 
@@ -193,6 +212,8 @@ class TakedownState(Tracked):
     progress: Progress = Field(default_factory=Progress)
     position: int = 0  # the last item seq acted on (or reversed, while reversing)
     approved_by: str | None = None
+    approval: str | None = None  # why it waits (waited) for a second person
+    refusal: str | None = None  # why it was refused before acting (who asked may not)
     in_flight: bool = False  # a batch is acting now: pause and cancel take effect after it
     started_at: AwareDatetime | None = None
     finished_at: AwareDatetime | None = None
@@ -212,13 +233,16 @@ class TakedownInput(Model):
     carried: TakedownState | None = None
 
 
-class JobCommand(Model):
+class JobCommand(Command):
     """pause / resume / cancel / reverse, by the job's requester."""
+
+    PERSON = "requester"
 
     requester: Ident
 
 
-class ApproveJob(Model):
+class ApproveJob(Command):
+    PERSON = "approver"
     approver: Ident
 
 
@@ -230,6 +254,8 @@ class JobSummary(Model):
     order: AuthorityOrder | None = None
     progress: Progress
     approved_by: str | None = None
+    approval: str | None = None
+    refusal: str | None = None
     in_flight: bool = False
     sellers_notified: bool = False
     reported: bool = False  # an order's completion report is with the authority
@@ -239,6 +265,7 @@ def job_summary(state: TakedownState) -> JobSummary:
     return JobSummary(job_id=state.case_id, state=state.state, action=state.request.action,
                       requester=state.request.requester, order=state.request.order,
                       progress=state.progress, approved_by=state.approved_by,
+                      approval=state.approval, refusal=state.refusal,
                       in_flight=state.in_flight, sellers_notified=state.sellers_notified,
                       reported=state.reported)
 

@@ -9,7 +9,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.core import Actor, ClaimRequest, Event, MessageKind
+    from domain.authority import ClaimRequest
+    from domain.core import Actor, Event, MessageKind
     from domain.engine import Lifecycle
     from domain.sla import deadline
     from workflows.parts.journal import Journal

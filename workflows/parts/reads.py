@@ -21,6 +21,12 @@ class Reads:
         return self.journal.record.summary()  # type: ignore[no-any-return]
 
     @workflow.query
+    def row(self) -> CaseSummary:
+        """The record as its ledger row names it (every lifecycle alike): kind, queue, uid."""
+        record = self.journal.record
+        return record.ledger_record(record.revision)  # type: ignore[no-any-return]
+
+    @workflow.query
     def timeline(self) -> list[TimelineEvent]:
         return self.journal.record.timeline  # type: ignore[no-any-return]
 

@@ -9,13 +9,18 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.core import CaseSummary, ClaimRequest, Event
+    from domain.authority import ClaimRequest
+    from domain.core import Action, CaseSummary, Event
     from domain.engine import Lifecycle
-    from domain.errors import Refused, check_intake
+    from domain.errors import Refused
+    from domain.escalation.models import EscalationSource
     from domain.ops import OpsRepair
+    from domain.people import Role
+    from domain.review.models import CaseState, DecideRequest, EscalateRequest
     from domain.sla import deadline
     from workflows.parts.journal import Journal
     from workflows.parts.queueing import Queueing
+    from workflows.parts.trust import require, sealed_signal
 
 
 class Repairs:
@@ -36,7 +41,7 @@ class Repairs:
 
     @ops_release.validator
     def _check_release(self, req: OpsRepair) -> None:
-        check_intake(req)
+        require(req, Role.OPS)
         self.lc.check("release")
 
     @workflow.update
@@ -52,7 +57,7 @@ class Repairs:
 
     @ops_reassign.validator
     def _check_reassign(self, req: OpsRepair) -> None:
-        check_intake(req)
+        require(req, Role.OPS)
         if req.reviewer is None:
             raise Refused("reassign needs the person to hand it to (--to)")
         if self.lc.state == "in_review":
@@ -87,7 +92,7 @@ class Repairs:
 
     @ops_bump.validator
     def _check_bump(self, req: OpsRepair) -> None:
-        check_intake(req)
+        require(req, Role.OPS)
         record = self._record
         if self.lc.state in self.lc.declaration.final_states:
             raise Refused(f"{record.case_id} is {self.lc.state}: nothing to bump")
@@ -99,6 +104,52 @@ class Repairs:
     @workflow.signal
     async def ops_note(self, req: OpsRepair) -> None:
         """A repair done from outside (an activity retried now, a reset), on the timeline."""
+        if not sealed_signal(req):
+            return
         self.journal.event(req.operator, Event.OPS_REPAIRED, req.reason)
         await self.journal.commit()
 
+
+
+class ReviewRepairs(Repairs):
+    """Ops' repairs only a review case takes, each one Update (a case changes all at once or
+    not at all): ending it with no action, its reporters told as for any decision; and taking it
+    to an escalation owner. A claim someone holds is taken back first."""
+
+    case: CaseState
+    _decide: Any  # the review workflow's own steps
+    _escalate: Any
+
+    @workflow.update
+    async def ops_cancel(self, req: OpsRepair) -> CaseSummary:
+        if self.lc.state == "in_review":
+            self._release()
+        self.queueing.claim(ClaimRequest(reviewer=req.operator))
+        self._decide(DecideRequest(
+            reviewer=req.operator, actions=[Action.NO_ACTION],
+            reason=f"cancelled by ops: {req.reason}"))
+        return await self._repaired(req, "cancelled with no action")
+
+    @ops_cancel.validator
+    def _check_cancel(self, req: OpsRepair) -> None:
+        require(req, Role.OPS)
+        if self.lc.state not in ("queued", "in_review"):
+            raise Refused(f"cannot cancel a case in state {self.lc.state!r} (allowed from: "
+                          "in_review, queued)")
+
+    @workflow.update
+    async def ops_escalate(self, req: OpsRepair) -> Any:
+        if self.lc.state == "in_review":
+            self._release()
+        return await self._escalate(
+            EscalateRequest(reviewer=req.operator, reason=req.reason, severity=req.severity),
+            EscalationSource.REVIEWER)
+
+    @ops_escalate.validator
+    def _check_escalate(self, req: OpsRepair) -> None:
+        require(req, Role.OPS)
+        if self.lc.state == "in_review":
+            self.lc.check("release")
+        else:
+            self.lc.check("escalate", EscalateRequest(reviewer=req.operator, reason=req.reason,
+                                                      severity=req.severity))
