@@ -35,6 +35,7 @@ from domain.ops import (
     OpsRepair,
     Stuck,
     StuckKind,
+    scoped,
     stuck,
     stuck_in_ledger,
     task_failing_repair,
@@ -253,9 +254,9 @@ class Ops:
         queue), or the stuck ones (of a kind)."""
         if query is None:
             return sorted({s.case_id for s in await self.stuck(kind)})
-        scoped = f"TaskQueue = '{self.cw.settings.task_queue}' AND ({query})"
+        within = scoped(self.cw.settings.task_queue, query)
         try:
-            return sorted({wf.id async for wf in self.cw.temporal.list_workflows(scoped)})
+            return sorted({wf.id async for wf in self.cw.temporal.list_workflows(within)})
         except RPCError as e:
             raise InvalidInput(f"the server refused the query: {e.message}") from None
 

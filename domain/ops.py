@@ -13,6 +13,7 @@ from pydantic import Field
 
 from domain.authority import Command
 from domain.core import Ident, Model, Priority, QueueEntry, Reason
+from domain.errors import InvalidInput
 from domain.policy import OpsConfig
 
 # Where a record waits for a decision, an approval or an acknowledgement under its SLA.
@@ -59,6 +60,34 @@ class Stuck(Model):
     reason: str
     suggested: str
     since: datetime | None = None
+
+
+def scoped(task_queue: str, query: str) -> str:
+    """A visibility query that selects only within casework's task queue. The caller's query,
+    read as Temporal's SQL-like language (quoted strings and backquoted names skipped), must be
+    one balanced expression with no comments, so nothing in it closes the scope it is put in."""
+    depth, quote, escaped, before = 0, "", False, ""
+    for ch in query:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+            continue
+        if before + ch in ("--", "/*", "*/") or ch == "#":
+            raise InvalidInput("--query may not hold comments")
+        if ch in "'\"`":
+            quote = ch
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            raise InvalidInput("--query closes a parenthesis it did not open: it selects "
+                               "only within casework's task queue")
+        before = ch
+    if quote or depth or not query.strip():
+        raise InvalidInput("--query is empty, or has an unclosed quote or parenthesis")
+    return f"TaskQueue = '{task_queue}' AND ({query})"
 
 
 def _ago(now: datetime, then: datetime) -> str:

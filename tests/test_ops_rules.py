@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from domain.core import Priority, QueueEntry, Subject
-from domain.ops import StuckKind, stuck_in_ledger
+from domain.errors import InvalidInput
+from domain.ops import StuckKind, scoped, stuck_in_ledger
 from domain.policy import OpsConfig
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -76,3 +77,24 @@ def test_thresholds_are_per_lifecycle_and_state() -> None:
     assert stuck_in_ledger(_row("screening", lifecycle="shop_review", since_h=1), NOW, cfg)
     assert not stuck_in_ledger(_row("screening", since_h=1), NOW, cfg)  # reviews: not named
     assert stuck_in_ledger(_row("enforcing", since_h=3), NOW, cfg)  # a bare state: everyone
+
+
+@pytest.mark.parametrize(("query", "refused"), [
+    ("CaseState = 'queued'", None),
+    ("CaseQueue = 'ip' AND (CasePriority = 'P0' OR CasePriority = 'P1')", None),
+    ("CaseQueue = 'it''s (odd)'", None),  # quotes hide their parentheses
+    # the audit's reproduction: it selected other teams' workflows for repair
+    ("WorkflowId = 'nope') OR (TaskQueue != 'casework'", "closes a parenthesis"),
+    ("/* ( */ 1 = 1 ) OR (TaskQueue != 'x' /* ) */", "comments"),
+    ("CaseState = 'queued' -- ) OR (1 = 1", "comments"),
+    ("(CaseState = 'queued'", "unclosed"),
+    ("CaseState = 'queued", "unclosed"),
+    ("  ", "empty"),
+])
+def test_an_ops_query_selects_only_within_caseworks_task_queue(query: str,
+                                                              refused: str | None) -> None:
+    if refused is None:
+        assert scoped("casework", query) == f"TaskQueue = 'casework' AND ({query})"
+    else:
+        with pytest.raises(InvalidInput, match=refused):
+            scoped("casework", query)
