@@ -148,7 +148,8 @@ class CaseActivities:
         return AppealSettings(queue_lead=queue.lead,
                               sla_hours={p: queue.sla(p) for p in Priority},
                               dispute_settlement=pack.dispute_settlement,
-                              dependency_alert_minutes=pack.dependency_alert_minutes)
+                              dependency_alert_minutes=pack.dependency_alert_minutes,
+                              approval_sla_hours=pack.approval_sla_hours)
 
     @activity.defn
     def store_overflow_report(self, overflow: OverflowReport) -> int:

@@ -22,10 +22,11 @@ from domain.appeal.models import (
     appellant_for,
     why_not_appeal,
 )
+from domain.authority import APPROVERS
 from domain.core import CaseSummary
 from domain.errors import Closed, NotFound, Refused, Unavailable, build
 from domain.people import Role
-from domain.review.models import CaseState
+from domain.review.models import ApproveRequest, CaseState
 from workflows.appeal import AppealWorkflow
 from workflows.review import ReviewWorkflow
 
@@ -83,3 +84,11 @@ class Appeals(ClientBase):
         found = await self.on_record(appeal_id, reviewer, "appeal", Role.APPEALS)
         return await self.command(appeal_id, AppealWorkflow.decide_appeal, req, found,
                                   request_id)
+
+    async def approve_appeal(self, appeal_id: str, approver: str,
+                             request_id: str | None = None) -> CaseSummary:
+        """The second person a severe verdict waits for: a senior who neither decided nor
+        approved the decision appealed, nor decided the appeal."""
+        found = await self.on_record(appeal_id, approver, "appeal", APPROVERS, in_queue=False)
+        return await self.command(appeal_id, AppealWorkflow.approve_appeal,
+                                  build(ApproveRequest, approver=approver), found, request_id)

@@ -43,6 +43,8 @@ TEST_PEOPLE = [
     *(Person(id=o, name=o.title(), roles=[Role.ESCALATION_OWNER]) for o in ("olga", "mallory")),
     *(Person(id=t, name=t.title(), roles=[Role.REVIEWER, Role.LEAD], queues=[ALL_QUEUES])
       for t in ("lena", "leo")),  # leads: they start bulk work
+    Person(id="emma", name="Emma", roles=[Role.REVIEWER, Role.APPEALS, Role.SENIOR],
+           queues=[ALL_QUEUES]),
 ]
 
 

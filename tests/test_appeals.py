@@ -83,6 +83,35 @@ async def test_a_reporters_appeal_against_no_action_that_is_overturned_removes(
     assert kinds["statement_of_reasons"].endswith("@sandbox.example")
 
 
+async def test_a_verdict_that_terminates_a_seller_waits_for_a_second_person(
+        dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    """The audit's reproduction: overturning a reporter's appeal against no_action with
+    terminate_seller acted at once. It waits now for a senior who took no part."""
+    seller = Subject.parse("seller:U-10")
+    ref = await dev.open_case(seller, "user_report", reporter="buyer-3", text="sells fakes")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    await dev.decide(ref.case_id, "alice", [], ["no_action"], "no evidence")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "closed")
+    appeal = await dev.file_appeal(ref.case_id, "see the photos", appellant="buyer-3")
+    await eventually(lambda: dev.appeal(appeal.appeal_id), lambda a: a.state == "queued")
+    with pytest.raises(Refused, match="alice made the decision under appeal"):
+        await dev.claim(appeal.appeal_id, "alice")
+    await dev.claim(appeal.appeal_id, "emma")
+    waiting = await dev.decide_appeal(appeal.appeal_id, "emma", "overturned",
+                                      ["terminate_seller"], ["counterfeit"], "repeat offender")
+    assert waiting.state == "awaiting_approval"
+    assert sandbox.enforcement_count(seller, Action.TERMINATE_SELLER) == 0
+    for who, why in (("alice", "lacks the senior role"),
+                     ("emma", "emma decided this: a second person")):
+        with pytest.raises(Refused, match=why):
+            await dev.approve_appeal(appeal.appeal_id, who)
+    await dev.approve_appeal(appeal.appeal_id, "sam")
+    done = await eventually(lambda: dev.appeal(appeal.appeal_id), lambda a: a.state == "closed")
+    assert done.approved_by == "sam" and done.approval
+    assert sandbox.enforcement_count(seller, Action.TERMINATE_SELLER) == 1
+
+
 async def test_the_window_one_day_inside_six_months_and_one_day_after(
         ts: CaseworkClient, ts_env: WorkflowEnvironment) -> None:
     inside = await removed(ts, LISTING)

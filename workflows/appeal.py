@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
         Verdict,
     )
-    from domain.authority import ClaimRequest
+    from domain.authority import APPROVERS, ClaimRequest, approval_needed
     from domain.core import (
         OPS,
         Actor,
@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.engine import Lifecycle
     from domain.people import Role
-    from domain.review.models import StatementRequest
+    from domain.review.models import ApproveRequest, StatementRequest
     from domain.sla import deadline
     from domain.statement import puid_for
     from workflows.parts.journal import Journal
@@ -67,7 +67,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
             review_case_uid=inp.review_case_uid, appellant=inp.appellant, text=inp.text,
             original=inp.decision, enforcement=inp.enforcement, opener=inp.opener,
             had_hits=inp.had_hits, facts=inp.facts, policies=inp.policies,
-            pack_version=inp.pack_version)
+            pack_version=inp.pack_version, original_approver=inp.approved_by)
         self.lc = Lifecycle(APPEAL, self.appeal)
         self.journal = Journal(self.appeal, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
@@ -79,7 +79,8 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
 
     @workflow.run
     async def run(self, inp: AppealInput) -> AppealState:
-        await run_states(self, self.appeal, final={"closed"}, waiting=("queued", "in_review"),
+        await run_states(self, self.appeal, final={"closed"},
+                         waiting=("queued", "in_review", "awaiting_approval"),
                          settled=self._settled, carry=lambda appeal: appeal.carried())
         await self._settled()
         return self.appeal
@@ -103,8 +104,9 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
 
     @workflow.update
     async def decide_appeal(self, req: AppealDecideRequest) -> CaseSummary:
-        self.lc.fire(VERDICTS[req.outcome], req)
         appeal = self.appeal
+        appeal.four_eyes = appeal.four_eyes or workflow.patched("appeal-four-eyes")
+        self.lc.fire(VERDICTS[req.outcome], req)
         replacement = None
         if req.actions:  # what applies instead (modified), or should have (overturned no_action)
             refs = {p.id: p for p in appeal.policies}
@@ -119,8 +121,38 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         actions = f"; instead: {_actions(replacement)}" if replacement else ""
         self.journal.event(req.reviewer, Event.APPEAL_DECIDED,
                            f"{req.outcome.value}: {req.reason}{actions}")
+        if appeal.state == "awaiting_approval":
+            await self._seek_approval(req)
         await self.journal.commit()
         return appeal.summary()
+
+    async def _seek_approval(self, req: AppealDecideRequest) -> None:
+        appeal = self.appeal
+        appeal.approval = approval_needed(req.actions)
+        appeal.sla_deadline = deadline(workflow.now(), appeal.approval_sla_hours)
+        self.journal.event(Actor.ENFORCER, Event.AWAITING_APPROVAL,
+                           f"{appeal.approval}: a second person approves by "
+                           f"{appeal.sla_deadline:%Y-%m-%dT%H:%MZ}")
+        await self.journal.commit()
+        await self.out.tell_staff(
+            f"approval-{appeal.revision}", appeal.queue_lead or OPS, MessageKind.APPROVAL_NEEDED,
+            f"Appeal {appeal.case_id}: {req.outcome.value} with "
+            f"{', '.join(a.value for a in req.actions)} waits for a second person")
+
+    @workflow.update
+    async def approve_appeal(self, req: ApproveRequest) -> CaseSummary:
+        """A second person lets a severe verdict be carried out."""
+        appeal = self.appeal
+        self.lc.fire("approve", req)
+        appeal.approved_by, appeal.sla_deadline = req.approver, None
+        self.journal.event(req.approver, Event.APPROVED, f"{appeal.state}: {appeal.approval}")
+        await self.journal.commit()
+        return appeal.summary()
+
+    @approve_appeal.validator
+    def _check_approve(self, req: ApproveRequest) -> None:
+        require(req, APPROVERS)
+        self.lc.check("approve", req)
 
     @decide_appeal.validator
     def _check_decide(self, req: AppealDecideRequest) -> None:
@@ -135,6 +167,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         appeal.queue_lead, appeal.sla_hours = settings.queue_lead, settings.sla_hours
         appeal.dispute_settlement = settings.dispute_settlement
         appeal.dependency_alert_minutes = settings.dependency_alert_minutes
+        appeal.approval_sla_hours = settings.approval_sla_hours
         self.lc.fire("enqueue")
         appeal.sla_deadline = deadline(appeal.opened_at, appeal.sla_hours[appeal.priority])
         self.journal.event(Actor.INTAKE, Event.QUEUED,
@@ -145,7 +178,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
     async def _in_queued(self) -> None:
         await self.queueing.wait()
 
-    _in_in_review = _in_queued
+    _in_in_review = _in_awaiting_approval = _in_queued
 
     async def _in_upheld(self) -> None:
         await self._reverse()

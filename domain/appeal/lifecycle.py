@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from domain.appeal.models import AppealDecideRequest, AppealState, Outcome
-from domain.authority import ClaimRequest
+from domain.authority import ClaimRequest, approval_needed, why_not_second
 from domain.core import Action
 from domain.engine import Declaration, Guards
+from domain.review.models import ApproveRequest
 
-APPEAL_STATES = ["filed", "queued", "in_review", "upheld", "overturned", "modified", "notified",
-                 "closed"]
+APPEAL_STATES = ["filed", "queued", "in_review", "awaiting_approval", "upheld", "overturned",
+                 "modified", "notified", "closed"]
 VERDICTS = {Outcome.UPHELD: "uphold", Outcome.OVERTURNED: "overturn", Outcome.MODIFIED: "modify"}
 
 APPEAL_TRANSITIONS: list[dict[str, Any]] = [
@@ -19,12 +20,21 @@ APPEAL_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "expire_lease", "source": "in_review", "dest": "queued"},
     {"trigger": "release", "source": "in_review", "dest": "queued"},  # ops take a claim back
     {"trigger": "uphold", "source": "in_review", "dest": "upheld", "conditions": "verdict_ok"},
+    # A verdict that applies a severe action waits for a second person (the engine's rule).
+    *({"trigger": t, "source": "in_review", "dest": "awaiting_approval",
+       "conditions": ["verdict_ok", "needs_approval"]} for t in ("overturn", "modify")),
     {"trigger": "overturn", "source": "in_review", "dest": "overturned",
-     "conditions": "verdict_ok"},
-    {"trigger": "modify", "source": "in_review", "dest": "modified", "conditions": "verdict_ok"},
+     "conditions": "verdict_ok", "unless": "needs_approval"},
+    {"trigger": "modify", "source": "in_review", "dest": "modified", "conditions": "verdict_ok",
+     "unless": "needs_approval"},
+    {"trigger": "approve", "source": "awaiting_approval", "dest": "overturned",
+     "conditions": ["approval_ok", "overturns"]},
+    {"trigger": "approve", "source": "awaiting_approval", "dest": "modified",
+     "conditions": "approval_ok", "unless": "overturns"},
     {"trigger": "notify", "source": ["upheld", "overturned", "modified"], "dest": "notified"},
     {"trigger": "close", "source": "notified", "dest": "closed"},
-    {"trigger": "breach_sla", "source": ["queued", "in_review"], "dest": None},
+    {"trigger": "breach_sla", "source": ["queued", "in_review", "awaiting_approval"],
+     "dest": None},
 ]
 
 
@@ -32,9 +42,14 @@ class AppealGuards(Guards):
     record: AppealState
 
     def why_not_claim(self, req: ClaimRequest) -> str | None:
-        decider = self.record.original.decided_by
-        if req.reviewer == decider:
-            return f"{decider} made the decision under appeal: someone else reviews the appeal"
+        """An appeal is never decided by someone who decided or approved what it contests."""
+        appeal = self.record
+        if req.reviewer == appeal.original.decided_by:
+            return (f"{req.reviewer} made the decision under appeal: someone else reviews the "
+                    "appeal")
+        if req.reviewer == appeal.original_approver:
+            return (f"{req.reviewer} approved the decision under appeal: someone else reviews "
+                    "the appeal")
         return None
 
     def claim_ok(self, req: ClaimRequest) -> bool:
@@ -70,9 +85,28 @@ class AppealGuards(Guards):
     def verdict_ok(self, req: AppealDecideRequest) -> bool:
         return self.why_not_verdict(req) is None
 
+    def needs_approval(self, req: AppealDecideRequest) -> bool:
+        return self.record.four_eyes and approval_needed(req.actions) is not None
+
+    def why_not_approve(self, req: ApproveRequest) -> str | None:
+        appeal = self.record
+        decided = [appeal.original.decided_by]
+        if appeal.verdict is not None:
+            decided.append(appeal.verdict.decided_by)
+        return why_not_second(req.approver, {"decided": decided,
+                                             "approved": [appeal.original_approver]})
+
+    def approval_ok(self, req: ApproveRequest) -> bool:
+        return self.why_not_approve(req) is None
+
+    def overturns(self, *_: object) -> bool:
+        verdict = self.record.verdict
+        return verdict is not None and verdict.outcome is Outcome.OVERTURNED
+
 
 APPEAL = Declaration(
     name="appeal", states=APPEAL_STATES, transitions=APPEAL_TRANSITIONS, guards=AppealGuards,
     noun="appeal",
     reasons={"claim": AppealGuards.why_not_claim, "uphold": AppealGuards.why_not_verdict,
-             "overturn": AppealGuards.why_not_verdict, "modify": AppealGuards.why_not_verdict})
+             "overturn": AppealGuards.why_not_verdict, "modify": AppealGuards.why_not_verdict,
+             "approve": AppealGuards.why_not_approve})

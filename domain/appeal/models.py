@@ -99,6 +99,7 @@ class AppealSettings(Model):
     sla_hours: dict[Priority, float]
     dispute_settlement: str
     dependency_alert_minutes: float = 10
+    approval_sla_hours: float = 4  # a severe verdict's second person, within this
 
 
 class AppealInput(Model):
@@ -117,6 +118,7 @@ class AppealInput(Model):
     policies: list[PolicyRef] = Field(default_factory=list)
     pack_version: str = ""
     priority: Priority = Priority.P2
+    approved_by: str | None = None  # the second person of the decision appealed
     carried: AppealState | None = None
 
 
@@ -130,6 +132,7 @@ class AppealState(Tracked):
     appellant: Appellant
     text: str = ""
     original: Decision
+    original_approver: str | None = None  # approved the decision appealed: no part here
     enforcement: list[EnforcementResult] = Field(default_factory=list)
     opener: Report
     had_hits: bool = False
@@ -138,6 +141,10 @@ class AppealState(Tracked):
     pack_version: str = ""
     dispute_settlement: str = ""
     verdict: Verdict | None = None
+    four_eyes: bool = False  # a severe verdict waits for a second person (runs from before not)
+    approval: str | None = None  # why the verdict waits (waited) for a second person
+    approved_by: str | None = None
+    approval_sla_hours: float = 4
     reversed: list[EnforcementResult] = Field(default_factory=list)
     applied: list[EnforcementResult] = Field(default_factory=list)
     statement_puid: str | None = None

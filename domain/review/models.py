@@ -171,7 +171,8 @@ class CaseState(Tracked):
             appellant=appellant, text=text, decision=self.decision,
             enforcement=[e for e in self.enforcement if e.action.restricts],
             opener=self.reports[0], had_hits=bool(self.hits), facts=self.facts,
-            policies=self.policies, pack_version=self.pack_version, priority=self.priority)
+            policies=self.policies, pack_version=self.pack_version, priority=self.priority,
+            approved_by=self.approved_by)
 
     @property
     def policy_ids(self) -> list[str]:
