@@ -13,7 +13,6 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -27,6 +26,7 @@ from starlette.exceptions import HTTPException
 
 from api.problems import Forbidden
 from api.roles import ESCALATION_READERS, OPS_READERS, has, of_kind, reads_queue
+from api.signin import TooMany, sign_in
 from client.api import CaseworkClient
 from client.credentials import Session, end_session, find_session, open_session
 from client.ops import Ops
@@ -35,7 +35,6 @@ from domain.errors import CaseworkError, EmptyQueue, NotFound
 from domain.people import Person, Role
 from domain.review.models import CaseState
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
-from ledger.store import Ledger
 
 T = TypeVar("T")
 HERE = Path(__file__).parent
@@ -47,8 +46,6 @@ SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()),
                     (b"referrer-policy", b"same-origin")]
 GRAPHIC = {"STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "STATEMENT_CATEGORY_VIOLENCE",
            "STATEMENT_CATEGORY_ANIMAL_WELFARE", "STATEMENT_CATEGORY_SELF_HARM"}
-ATTEMPTS, WINDOW_S = 5, 300  # sign-in attempts per person and address, then wait
-ADDRESS_ATTEMPTS = 50  # sign-ins per address in the window, the successful ones given back
 HEAD_ROWS, PAGE_ROWS = 10, 50  # rows per queue on the home page; on a queue's own page
 MAX_OFFSET = 1_000_000  # as the API's
 COUNTS_TTL_S = 2.0  # how stale the open and breached counts may be
@@ -91,27 +88,6 @@ templates.env.filters["highlight"] = highlight
 
 class SignedOut(Exception):
     pass
-
-
-class Attempts:
-    """Sign-in attempts, kept in the ledger so every console process counts the same ones,
-    each counted before its password is checked: at most ATTEMPTS per person and address in
-    WINDOW_S, and ADDRESS_ATTEMPTS per address (one password tried on many people); a
-    successful sign-in gives its own back."""
-
-    def __init__(self, ledger: Ledger, person_id: str, address: str) -> None:
-        self.ledger = ledger
-        self.key, self.address_key = f"{person_id}\x1f{address}", f"*\x1f{address}"
-        self.attempt_id = ""
-
-    async def allow(self) -> bool:
-        since = datetime.now(UTC) - timedelta(seconds=WINDOW_S)
-        self.attempt_id, (mine, address) = await asyncio.to_thread(
-            self.ledger.sign_in_attempt, [self.key, self.address_key], since)
-        return mine <= ATTEMPTS and address <= ADDRESS_ATTEMPTS
-
-    async def succeeded(self) -> None:
-        await asyncio.to_thread(self.ledger.forget_sign_in_attempts, self.key, self.attempt_id)
 
 
 class Recent:
@@ -272,14 +248,12 @@ def _router() -> APIRouter:
         ledger = request.app.state.cw.ledger
         if not csrf or not _same(request.cookies.get(LOGIN_COOKIE, ""), csrf):
             return _login_page(request, 400, "The form expired: try again.")
-        attempts = Attempts(ledger, username, request.client.host if request.client else "")
-        if not await attempts.allow():
+        try:
+            person = await sign_in(request, username, password)
+        except TooMany:
             return _login_page(request, 429, "Too many attempts: wait five minutes.")
-        person = await asyncio.to_thread(  # argon2 takes ~0.1 s: not on the event loop
-            request.app.state.credentials.check_password, username, password)
         if person is None:
             return _login_page(request, 401, "Wrong name or password.")
-        await attempts.succeeded()
         if old := request.cookies.get(COOKIE):  # a new sign-in ends the session it replaces
             await asyncio.to_thread(end_session, ledger, old)
         s = await asyncio.to_thread(open_session, ledger, person)
@@ -391,13 +365,23 @@ def _router() -> APIRouter:
         await of_kind(request.app.state.cw, appeal_id, "appeal")
         appeal = await request.app.state.cw.appeal(appeal_id)
         return _page(request, "appeal.html", s=s, appeal=appeal,
-                     mine=appeal.assignee == s.person.id)
+                     mine=appeal.assignee == s.person.id,
+                     approver=appeal.state == "awaiting_approval"
+                     and Role.SENIOR in s.person.roles)
 
     @r.post("/appeals/{appeal_id}/claim")
     async def claim_appeal(request: Request, appeal_id: str, s: AppealsTeam,
                            csrf: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
-        await request.app.state.cw.claim(appeal_id, s.person.id)
+        await request.app.state.cw.claim(appeal_id, s.person.id, kinds=("appeal",))
+        return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
+
+    @r.post("/appeals/{appeal_id}/approve")
+    async def approve_appeal(request: Request, appeal_id: str, s: AppealsTeam,
+                             csrf: Annotated[str, Form()] = "") -> Response:
+        """A severe verdict's second person (the engine refuses anyone who took part)."""
+        csrf_ok(s, csrf)
+        await request.app.state.cw.approve_appeal(appeal_id, s.person.id)
         return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
 
     @r.post("/appeals/{appeal_id}/decide")
@@ -489,7 +473,7 @@ def _router() -> APIRouter:
 # command -> call(client, record id, the signed-in person, the form's text, the form's choice)
 Command = Callable[[CaseworkClient, str, str, str, str], Awaitable[Any]]
 CASE_COMMANDS: dict[str, Command] = {
-    "claim": lambda cw, i, who, text, choice: cw.claim(i, who),
+    "claim": lambda cw, i, who, text, choice: cw.claim(i, who, kinds=("review",)),
     "hold": lambda cw, i, who, text, choice: cw.hold(i, who, text),
     "resume": lambda cw, i, who, text, choice: cw.resume(i, who),
     "approve": lambda cw, i, who, text, choice: cw.approve(i, who),

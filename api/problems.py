@@ -1,11 +1,15 @@
 """Errors as `application/problem+json` (RFC 9457): a stable type per casework error, one
-reason line, and nothing changed."""
+reason line that names no internals (a store out of reach is logged, not described), and
+nothing changed. `RESPONSES` documents them on every operation of the OpenAPI document."""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from domain.errors import (
@@ -37,7 +41,40 @@ class Unauthenticated(CaseworkError):
     """No valid credentials."""
 
 
-STATUS.update({Forbidden: (403, "forbidden"), Unauthenticated: (401, "unauthenticated")})
+class TooManyRequests(CaseworkError):
+    """Too many attempts in a window: wait."""
+
+
+STATUS.update({Forbidden: (403, "forbidden"), Unauthenticated: (401, "unauthenticated"),
+               TooManyRequests: (429, "too-many-requests")})
+UNAVAILABLE = ("casework cannot answer now (Temporal, a worker or a store did not answer in "
+               "time); a command sent again with the same Idempotency-Key is safe")
+log = logging.getLogger("casework.api")
+
+
+class Problem(BaseModel):
+    """An error: its stable type, a title, the HTTP status, one line of detail."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+def _documented(status: int, what: str) -> dict[str, object]:
+    return {"description": what, "model": Problem,
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+RESPONSES: dict[int | str, dict[str, object]] = {
+    status: _documented(status, what) for status, what in (
+        (400, "a malformed request"), (401, "no valid token"),
+        (403, "the caller may not do this"), (404, "no such record (or none you may read)"),
+        (409, "refused: not allowed in this state or by this person; or closed"),
+        (413, "the body is too large"), (422, "invalid input"),
+        (429, "too many attempts"), (500, "a bug: nothing changed unless the record shows it"),
+        (503, "Temporal, a worker or a store did not answer in time"))}
 
 
 def problem(status: int, kind: str, detail: str) -> JSONResponse:
@@ -51,6 +88,9 @@ def problem(status: int, kind: str, detail: str) -> JSONResponse:
 def problem_of(e: CaseworkError) -> JSONResponse:
     status, kind = next((v for cls, v in STATUS.items() if type(e) is cls),
                         next(v for cls, v in STATUS.items() if isinstance(e, cls)))
+    if isinstance(e, Unavailable):  # the operator's log says which and why; callers need not
+        log.warning("unavailable: %s", e)
+        return problem(status, kind, UNAVAILABLE)
     return problem(status, kind, str(e))
 
 

@@ -4,6 +4,7 @@ lifecycle an id names before its workflow is asked."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 from client.api import CaseworkClient
 from domain.appeal.models import APPEALS_QUEUE
@@ -28,6 +29,10 @@ def reads_queue(person: Person, queue: str) -> bool:
     if queue == APPEALS_QUEUE and Role.APPEALS not in person.roles:
         return has(person, OVERSEERS)
     return has(person, OVERSEERS) or person.works(queue)
+
+
+def readable_queues(person: Person, queues: Iterable[str]) -> list[str]:
+    return [q for q in queues if reads_queue(person, q)]
 
 
 async def of_kind(cw: CaseworkClient, record_id: str, lifecycle: str) -> None:

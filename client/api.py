@@ -103,10 +103,11 @@ class CaseworkClient(Appeals, Escalations, Jobs, ClientBase):
 
     # -- reviewer commands ---------------------------------------------------------------------
     async def claim(self, case_id: str, reviewer: str, lease_minutes: int = 30,
-                    request_id: str | None = None) -> CaseSummary:
-        """Claim a review case or an appeal by its id, as one who works its queue."""
+                    request_id: str | None = None,
+                    kinds: tuple[str, ...] = tuple(CLAIMS)) -> CaseSummary:
+        """Claim a review case or an appeal (`kinds`) by its id, as one who works its queue."""
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
-        found = await self.on_record(case_id, reviewer, tuple(CLAIMS))
+        found = await self.on_record(case_id, reviewer, kinds)
         return await self.command(case_id, CLAIMS[found.lifecycle], req, found,
                                   request_id)
 

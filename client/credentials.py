@@ -34,6 +34,7 @@ class Principal(BaseModel):
     id: str
     person: Person | None = None  # None: a service
     scopes: list[str] = []
+    token_id: str = ""  # the token it came with (signing out revokes it)
 
     @property
     def is_person(self) -> bool:
@@ -114,11 +115,11 @@ class Credentials:
                 or not hmac.compare_digest(row["secret_hash"], _digest(parts[2]))):
             return None
         if not row["person"]:
-            return Principal(id=row["owner"], scopes=row["scopes"])
+            return Principal(id=row["owner"], scopes=row["scopes"], token_id=parts[1])
         person = self.ledger.person(row["owner"])
         if person is None or not person.active:
             return None
-        return Principal(id=person.id, person=person)
+        return Principal(id=person.id, person=person, token_id=parts[1])
 
 
 class Session(BaseModel):

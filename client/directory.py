@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from domain.errors import NotFound, Refused, build
+from domain.authority import why_not_name
+from domain.errors import InvalidInput, NotFound, Refused, build
 from domain.people import ALL_QUEUES, Person, Role, parse_roles, unknown, why_not
 from ledger.store import Ledger
 
@@ -38,6 +39,8 @@ class Directory:
     def add(self, person_id: str, name: str, roles: Sequence[str | Role],
             queues: Sequence[str] = ()) -> Person:
         """Add a person, or update one (re-adding a disabled person makes them active)."""
+        if reason := why_not_name(person_id):
+            raise InvalidInput(reason)
         for queue in queues:
             if queue != ALL_QUEUES:
                 self._check_queue(queue)
@@ -46,7 +49,8 @@ class Directory:
         return self._ledger.put_person(person)
 
     def disable(self, person_id: str) -> Person:
-        """Disable a person (idempotent): they may no longer act; their record stays."""
+        """Disable a person (idempotent): they may no longer act, their sessions and tokens end
+        (and stay ended if they are made active again); their record stays."""
         person = self._ledger.disable_person(person_id)
         if person is None:
             raise NotFound(unknown(person_id))

@@ -13,7 +13,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, PendingActivityState, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -27,14 +26,21 @@ from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.api import CaseworkClient, parse_choice
-from domain.core import CaseSummary, Priority, QueueEntry, TimelineEvent
-from domain.errors import InvalidInput, NotFound, Refused, Unavailable, build
+from domain.core import CaseSummary, Priority, QueueEntry
+from domain.errors import CaseworkError, InvalidInput, NotFound, Refused, Unavailable, build
 from domain.escalation.models import EscalationSummary
 from domain.lifecycles import LIFECYCLES
 from domain.ops import (
+    Explanation,
     OpsRepair,
+    PendingActivity,
+    Poller,
+    QueueBacklog,
+    RepairReport,
+    RepairResult,
     Stuck,
     StuckKind,
+    Workers,
     scoped,
     stuck,
     stuck_in_ledger,
@@ -52,58 +58,7 @@ MAX_FAILING = 1_000
 REPORTED_PROBLEMS = SearchAttributeKey.for_keyword_list("TemporalReportedProblems")
 
 
-class PendingActivity(BaseModel):
-    activity: str
-    attempt: int
-    state: str
-    last_failure: str = ""
-
-
-class Explanation(BaseModel):
-    case_id: str
-    lifecycle: str
-    state: str
-    since: datetime | None = None
-    status: str  # Temporal's: running, completed, …
-    waiting_on: str | None = None
-    pending_activities: list[PendingActivity] = []
-    task_attempt: int = 0  # the workflow task's attempt (above 1: it is failing)
-    recent: list[TimelineEvent] = []
-    stuck: list[Stuck] = []
-
-
-class QueueBacklog(BaseModel):
-    queue: str
-    open: int
-    by_state: dict[str, int]
-    breached: int
-    oldest_opened_at: datetime | None = None
-    oldest_age_h: float = 0
-    decided_24h: int = 0
-    sla_compliance_24h: float | None = None  # share decided within their SLA (None: none)
-
-
-class Poller(BaseModel):
-    kind: str  # workflow | activity
-    identity: str
-    last_access: datetime | None = None
-    age_s: float | None = None
-
-
-class Workers(BaseModel):
-    task_queue: str
-    pollers: list[Poller]
-    ok: bool  # a worker polls both kinds of task within the last minute
-
-
 REPAIRS = ("reassign", "release", "bump", "retry", "escalate", "cancel", "reset")
-
-
-class RepairResult(BaseModel):
-    case_id: str
-    repair: str
-    done: bool
-    detail: str
 
 
 class Ops:
@@ -127,6 +82,35 @@ class Ops:
         return [s for s in found if kind is None or s.kind is kind]
 
     # -- repairs -------------------------------------------------------------------------------
+    async def repairs(self, repair: str, operator: str, reason: str, case_id: str | None = None,
+                      query: str | None = None, all_stuck: bool = False,
+                      kind: StuckKind | None = None, act: bool = True,
+                      request_id: str | None = None, **options: Any) -> RepairReport:
+        """One record by its id, or a batch (a visibility `query` within casework's task
+        queue, or every stuck record, of a `kind`): a batch only lists what would change unless
+        `act`; one record that cannot be repaired is refused, a batch reports each failure."""
+        batch = query is not None or all_stuck
+        if batch == (case_id is not None):
+            raise InvalidInput("give one ID, or --query/--all-stuck for a batch")
+        if repair == "reset" and all_stuck and kind is not StuckKind.TASK_FAILING:
+            raise InvalidInput("a batch reset takes only failing tasks: --kind task_failing")
+        self.cw.directory.require(operator, Role.OPS)
+        ids = await self.targets(query, kind) if batch else [str(case_id)]
+        if batch and not act:
+            return RepairReport(results=[RepairResult(case_id=i, repair=repair, done=False,
+                                                      detail="dry run") for i in ids])
+        report = RepairReport(results=[])
+        for record_id in ids:
+            try:
+                report.results.append(await self.repair(
+                    repair, record_id, operator, reason, request_id=request_id and
+                    f"{request_id}:{record_id}", **options))
+            except CaseworkError as e:
+                if not batch:
+                    raise
+                report.failed.append(f"{record_id}: {e}")
+        return report
+
     async def repair(self, repair: str, case_id: str, operator: str, reason: str,
                      to: str | None = None, priority: str | None = None,
                      severity: str = "P1", to_event: int | None = None,

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from domain.authority import Command
-from domain.core import Ident, Model, Priority, QueueEntry, Reason
+from domain.core import Ident, Model, Priority, QueueEntry, Reason, TimelineEvent
 from domain.errors import InvalidInput
 from domain.policy import OpsConfig
 
@@ -62,6 +62,64 @@ class Stuck(Model):
     since: datetime | None = None
 
 
+class PendingActivity(Model):
+    activity: str
+    attempt: int
+    state: str
+    last_failure: str = ""
+
+
+class Explanation(Model):
+    case_id: str
+    lifecycle: str
+    state: str
+    since: datetime | None = None
+    status: str  # Temporal's: running, completed, …
+    waiting_on: str | None = None
+    pending_activities: list[PendingActivity] = []
+    task_attempt: int = 0  # the workflow task's attempt (above 1: it is failing)
+    recent: list[TimelineEvent] = []
+    stuck: list[Stuck] = []
+
+
+class QueueBacklog(Model):
+    queue: str
+    open: int
+    by_state: dict[str, int]
+    breached: int
+    oldest_opened_at: datetime | None = None
+    oldest_age_h: float = 0
+    decided_24h: int = 0
+    sla_compliance_24h: float | None = None  # share decided within their SLA (None: none)
+
+
+class Poller(Model):
+    kind: str  # workflow | activity
+    identity: str
+    last_access: datetime | None = None
+    age_s: float | None = None
+
+
+class Workers(Model):
+    task_queue: str
+    pollers: list[Poller]
+    ok: bool  # a worker polls both kinds of task within the last minute
+
+
+class RepairResult(Model):
+    case_id: str
+    repair: str
+    done: bool
+    detail: str
+
+
+class RepairReport(Model):
+    """One repair or a batch: what was done, what failed and why (a dry run does nothing)."""
+
+    results: list[RepairResult]
+    failed: list[str] = []
+
+
 def scoped(task_queue: str, query: str) -> str:
     """A visibility query that selects only within casework's task queue. The caller's query,
     read as Temporal's SQL-like language (quoted strings and backquoted names skipped), must be
@@ -96,38 +154,41 @@ def _ago(now: datetime, then: datetime) -> str:
 
 
 def task_failing_repair(case_id: str) -> str:
-    return (f"casework ops reset {case_id} --operator OPERATOR --reason REASON  "
-            "(once the fixed worker is deployed)")
+    return (f"casework ops reset {case_id} --reason REASON  (by ops, once the fixed worker is "
+            "deployed)")
 
 
 def suggestion(row: QueueEntry, kind: StuckKind) -> str:
-    """The command that repairs it (placeholders in capitals)."""
+    """The command that repairs it, run signed in by the person named after it (placeholders
+    in capitals)."""
     cid = row.case_id
-    ops = "--operator OPERATOR --reason REASON"
+    ops = "--reason REASON  (by ops"
     if kind is StuckKind.NEEDS_ATTENTION:
-        return f"casework case retry {cid} {ops}  (once its cause is repaired)"
+        return f"casework case retry {cid} {ops}, once its cause is repaired)"
     if kind is StuckKind.TASK_FAILING:
         return task_failing_repair(cid)
     if kind is StuckKind.ACTIVITY_RETRYING:
-        return f"casework ops retry {cid} {ops}  (once the dependency it names is repaired)"
+        return f"casework ops retry {cid} {ops}, once the dependency it names is repaired)"
     if kind is StuckKind.JOB_PAUSED:
-        return f"casework takedown resume {cid} --requester REQUESTER"
+        return f"casework takedown resume {cid}  (by its requester)"
     if kind is StuckKind.JOB_STALLED:
-        return f"casework ops retry {cid} {ops}  (once the marketplace answers again)"
+        return f"casework ops retry {cid} {ops}, once the marketplace answers again)"
     if kind is StuckKind.OVERDUE:
-        return {"takedown": f"casework takedown approve {cid} --approver SENIOR",
-                "shop_review": f"casework shop decide {cid} --decider SENIOR --outcome OUTCOME "
-                               "--reason REASON",
-                "escalation": f"casework escalation ack {cid} --owner OWNER"}.get(
-            row.lifecycle, f"casework case approve {cid} --approver SENIOR"
+        second = "(by a senior who took no part)"
+        return {"takedown": f"casework takedown approve {cid}  {second}",
+                "appeal": f"casework appeal approve {cid}  {second}",
+                "shop_review": f"casework shop decide {cid} --outcome OUTCOME --reason REASON  "
+                               "(by a senior who did not ask for it)",
+                "escalation": f"casework escalation ack {cid}  (by an escalation owner)"}.get(
+            row.lifecycle, f"casework case approve {cid}  {second}"
             if row.state == "awaiting_approval" else
-            f"casework case resume {cid} --reviewer {row.assignee or 'REVIEWER'}")
+            f"casework case resume {cid}  (by {row.assignee or 'its holder'})")
     if kind is StuckKind.SLA_BREACHED_UNOWNED:
-        return f"casework ops reassign {cid} --to REVIEWER {ops}"
+        return f"casework ops reassign {cid} --to REVIEWER {ops})"
     if kind is StuckKind.CLAIM_LAPSED:  # the case's own timer releases it once a worker runs
         return "casework ops workers  (a lapsed lease is released by the case once a worker runs)"
     if kind is StuckKind.CLAIM_TOO_LONG:
-        return f"casework ops release {cid} {ops}"
+        return f"casework ops release {cid} {ops})"
     if kind is StuckKind.LEDGER_LAG:
         return "casework ledger rebuild"
     return f"casework ops explain {cid}"

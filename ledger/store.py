@@ -23,6 +23,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
+from config.files import owner_only
 from domain.core import (
     LedgerRecord,
     Priority,
@@ -352,11 +353,17 @@ class Ledger:
         return self._db.transaction(upsert, write=True)
 
     def disable_person(self, person_id: str) -> Person | None:
-        """Mark a person inactive (again: nothing changes); None if there is no such person."""
+        """Mark a person inactive (again: nothing changes) and end their sessions and tokens;
+        None if there is no such person."""
 
         def disable(cur: _Cursor) -> Person | None:
+            now = _iso(datetime.now(UTC))
             cur.execute("UPDATE people SET active = 0, updated_at = ? WHERE id = ? AND active = 1",
-                        (_iso(datetime.now(UTC)), person_id))
+                        (now, person_id))
+            # Their sessions and tokens end now and stay ended if they are made active again.
+            cur.execute("DELETE FROM sessions WHERE person_id = ?", (person_id,))
+            cur.execute("UPDATE tokens SET revoked_at = ? WHERE owner = ? AND person = 1 AND "
+                        "revoked_at IS NULL", (now, person_id))
             rows = cur.query(_PERSON, (person_id,))
             return _person(rows[0]) if rows else None
 
@@ -827,6 +834,7 @@ class _Sqlite:
             raise Unavailable(f"SQLite ledger {self._path} is closed")
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
+            owner_only(self._path)
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             _wal(conn)

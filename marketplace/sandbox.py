@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from config.files import owner_only
 from domain.core import (
     Action,
     Subject,
@@ -82,6 +83,7 @@ class SandboxMarketplace:
         self.apply_delay_s = apply_delay_s
         self.fault_hang_s = fault_hang_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        owner_only(self.path)
         with self._conn() as c:
             c.executescript(SCHEMA)
 

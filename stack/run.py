@@ -143,7 +143,7 @@ async def main() -> None:
                           + ", ".join(f"{who} {pw}" for who, pw in made))
                 api = uvicorn.Server(uvicorn.Config(
                     create_app(lambda: _same(client)), host=settings.api_host,
-                    port=settings.api_port, log_level="warning"))
+                    port=settings.api_port, log_level="warning", proxy_headers=False))
                 serving = asyncio.create_task(api.serve())
                 _banner(settings, endpoint.url)
                 stop = asyncio.Event()
@@ -181,12 +181,12 @@ casework is running.
   codec endpoint   {codec_url}  (the UI decrypts payloads here; keys: {keys})
   data             {settings.data_dir}
 Try, in another terminal:
-  {cw} reviewer list
+  {cw} reviewer list                    # the directory (direct: this machine)
+  {cw} login --user alice               # her password: data/demo-passwords.txt
   {cw} queue list
-  {cw} queue claim ip --reviewer alice
-  {cw} case decide CASE_ID --reviewer alice --policy counterfeit --action remove --reason "replica"
+  {cw} queue claim ip
+  {cw} case decide CASE_ID --policy counterfeit --action remove --reason "replica"
   {cw} case timeline CASE_ID
-  {cw} statements export
   {cw} sandbox show listing:L-0001
   {devserver.binary("temporal")} workflow show -w CASE_ID --codec-endpoint {codec_url}
 Ctrl-C stops everything.""", flush=True)

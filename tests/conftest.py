@@ -22,7 +22,7 @@ from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from tests import pg
-from tests.helpers import CONVERTER, TEST_KEYS, seed_directory
+from tests.helpers import CONVERTER, TEST_KEYS, seed_directory, serving
 from workflows import search_attributes
 
 
@@ -105,6 +105,13 @@ async def ts(ts_env: WorkflowEnvironment, settings: Settings,
     """The same on the time-skipping server."""
     async for c in _running(ts_env, settings, executor):
         yield c
+
+
+@pytest.fixture
+async def api_url(dev: CaseworkClient) -> AsyncIterator[str]:
+    """casework's HTTP API and console on a free port, over the test's casework client."""
+    async with serving(dev) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,20 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import shutil
+import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any, TypeVar
 
+import uvicorn
 from temporalio.client import Client
 
 import worker as worker_module
+from api.app import create_app
 from client.api import CaseworkClient
+from client.credentials import Credentials
 from config.codec import Keyring, data_converter
 from config.settings import ROOT, Settings
 from domain.errors import Unavailable
@@ -61,6 +65,41 @@ async def own_pack_worker(client: Client, settings: Settings,
     own = dataclasses.replace(settings, policy_pack=pack, **changes)
     async with worker_module.build_worker(client, own, executor):
         yield CaseworkClient(client, own)
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(cw: CaseworkClient) -> AsyncIterator[str]:
+    """casework's HTTP API and console over `cw`, on a free port: its address."""
+    async def connect() -> CaseworkClient:
+        return cw
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(connect), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on",
+                                           proxy_headers=False))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def signed_in(env: dict[str, str], api_url: str, ledger: Ledger, who: str,
+              scopes: Sequence[str] = ()) -> dict[str, str]:
+    """`env` for a `casework` process signed in to the API at `api_url` as `who` (a person of
+    the directory, or a service with `scopes`), with a config folder of its own."""
+    _, token = Credentials(ledger).create_token(who, scopes)
+    return {**env, "CASEWORK_API_URL": api_url, "CASEWORK_TOKEN": token,
+            "CASEWORK_CONFIG_DIR": f"/nonexistent/casework-config-{who}"}
 
 
 def seed_directory(ledger_url: str) -> None:

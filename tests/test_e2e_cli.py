@@ -17,7 +17,7 @@ from config.settings import Settings
 from domain.core import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
-from tests.helpers import eventually
+from tests.helpers import eventually, signed_in
 
 CASEWORK = str(Path(sys.executable).parent / "casework")
 
@@ -42,33 +42,41 @@ async def cli_json(env: dict[str, str], *args: str) -> Any:
     return json.loads((await run_cli(env, *args, "--json")).stdout)
 
 
+def people(env: dict[str, str], api_url: str, cw: CaseworkClient,
+           *who: str) -> list[dict[str, str]]:
+    """`env` signed in as each of `who` (the marketplace's service: intake, read, appeal)."""
+    scopes = {"marketplace": ["intake", "read", "appeal"]}
+    return [signed_in(env, api_url, cw.ledger, w, scopes.get(w, ())) for w in who]
+
+
 async def test_open_claim_decide_enforce_once_statement_appealable(
         dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings,
-        sandbox: SandboxMarketplace) -> None:
+        sandbox: SandboxMarketplace, api_url: str) -> None:
     env = cli_env(dev_env, settings)
-    ref = await cli_json(env, "case", "open", "--subject", "listing:L-0001", "--source",
+    market, alice, sam = people(env, api_url, dev, "marketplace", "alice", "sam")
+    ref = await cli_json(market, "case", "open", "--subject", "listing:L-0001", "--source",
                          "user_report", "--reporter", "buyer-9", "--text", "fake rolex")
     assert (ref["outcome"], ref["state"], ref["queue"], ref["priority"]) == (
         "opened", "queued", "ip", "P1")
     case_id = ref["case_id"]
     await eventually(lambda: dev.show(case_id), lambda c: c.state == "queued")
 
-    listed = await cli_json(env, "queue", "list", "ip")
+    listed = await cli_json(alice, "queue", "list", "ip")
     assert [c["case_id"] for c in listed] == [case_id]
     for key in ("case_id", "state", "queue", "priority", "assignee", "sla_deadline",
                 "sla_breached", "subject"):
         assert key in listed[0]
+    assert [c["case_id"] for c in await cli_json(alice, "queue", "list")] == [case_id]
 
-    claimed = await cli_json(env, "queue", "claim", "ip", "--reviewer", "alice")
+    claimed = await cli_json(alice, "queue", "claim", "ip")
     assert (claimed["case_id"], claimed["state"], claimed["assignee"]) == (
         case_id, "in_review", "alice")
 
-    decided = await cli_json(env, "case", "decide", case_id, "--reviewer", "alice",
-                             "--policy", "counterfeit", "--action", "remove",
-                             "--reason", "Replica watch sold as genuine")
+    decided = await cli_json(alice, "case", "decide", case_id, "--policy", "counterfeit",
+                             "--action", "remove", "--reason", "Replica watch sold as genuine")
     assert decided["state"] in ("decided", "enforcing", "notifying", "appealable")
 
-    shown = await eventually(lambda: cli_json(env, "case", "show", case_id),
+    shown = await eventually(lambda: cli_json(alice, "case", "show", case_id),
                              lambda c: c["state"] == "appealable")
     assert shown["statement_puid"] and shown["appeal_deadline"]
     subject = Subject.parse("listing:L-0001")
@@ -76,7 +84,7 @@ async def test_open_claim_decide_enforce_once_statement_appealable(
     assert sandbox.show(subject)["status"] == "removed"
 
     out = settings.data_dir / "sor.jsonl"
-    await run_cli(env, "statements", "export", "--out", str(out))
+    await run_cli(sam, "statements", "export", "--out", str(out))  # an overseer's export
     [sor] = [json.loads(line) for line in out.read_text().splitlines()]
     assert sor["puid"] == shown["statement_puid"]
     assert sor["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
@@ -85,7 +93,7 @@ async def test_open_claim_decide_enforce_once_statement_appealable(
     assert sor["automated_detection"] == "No"  # a user's notice
     assert sor["source_type"] == "SOURCE_ARTICLE_16"
 
-    timeline = await cli_json(env, "case", "timeline", case_id)
+    timeline = await cli_json(alice, "case", "timeline", case_id)
     events = [e["event"] for e in timeline]
     assert events[:3] == ["opened", "screened", "queued"]
     assert {"claimed", "decided", "enforced", "seller_notified", "appealable"} <= set(events)
@@ -102,48 +110,57 @@ async def test_open_claim_decide_enforce_once_statement_appealable(
 
 
 async def test_bad_input_is_one_line_and_nonzero(dev: CaseworkClient, dev_env: WorkflowEnvironment,
-                                                settings: Settings) -> None:
+                                                settings: Settings, api_url: str) -> None:
     env = cli_env(dev_env, settings)
+    market, alice, bob, ops, sam = people(env, api_url, dev, "marketplace", "alice", "bob",
+                                          "ops-1", "sam")
     ref = await dev.open_case("listing:L-0015", "user_report", reporter="buyer-5")
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
     await dev.claim(ref.case_id, "alice")
+    stranger = {**env, "CASEWORK_API_URL": api_url, "CASEWORK_TOKEN": "cw_nope_nope",
+                "CASEWORK_CONFIG_DIR": "/nonexistent"}
+    nobody = {**env, "CASEWORK_TOKEN": "", "CASEWORK_CONFIG_DIR": "/nonexistent"}
     cases = [
-        (["case", "open", "--subject", "listing", "--source", "user_report"], 2, "malformed subject"),
-        (["case", "open", "--subject", "listing:L-1", "--source", "gossip"], 2, "unknown source"),
-        (["case", "decide", ref.case_id, "--reviewer", "alice", "--policy", "weapons",
-          "--action", "obliterate", "--reason", "x"], 2, "unknown action"),
-        (["case", "decide", ref.case_id, "--reviewer", "alice", "--policy", "no-such-policy",
-          "--action", "remove", "--reason", "x"], 2, "unknown policy"),
-        (["case", "decide", ref.case_id, "--reviewer", "bob", "--policy", "weapons",
-          "--action", "remove", "--reason", "x"], 3, "only the assignee"),
-        (["case", "decide", ref.case_id, "--reviewer", "nobody-x", "--policy", "weapons",
-          "--action", "remove", "--reason", "x"], 3, "unknown person 'nobody-x'"),
-        (["queue", "claim", "ip", "--reviewer", "ops-1"], 3, "'ops-1' lacks the reviewer role"),
-        (["reviewer", "add", "zoe", "--name", "Zoe", "--role", "boss"], 2,
-         "unknown role(s) boss; known: reviewer, senior, appeals"),
-        (["reviewer", "add", "zoe", "--name", "Zoe", "--role", "reviewer", "--queue", "ipp"], 2,
-         "unknown queue 'ipp'"),
-        (["reviewer", "disable", "zoe"], 4, "unknown person 'zoe'"),
-        (["queue", "claim", "no-such-queue", "--reviewer", "bob"], 2, "unknown queue"),
-        (["queue", "claim", "hate", "--reviewer", "bob"], 5, "no unassigned case"),
-        (["case", "show", "case-listing-NOPE"], 4, "no case"),
-        (["--address", "127.0.0.1:1", "case", "show", ref.case_id], 6, "cannot reach Temporal"),
-        (["case", "open", "--subject", "listing:L-0015\n", "--source", "user_report"], 2,
+        (market, ["case", "open", "--subject", "listing", "--source", "user_report"], 2,
          "malformed subject"),
-        (["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
-          "--reporter", "bob\u202egpj.exe"], 2, "bidirectional"),
-        (["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
-          "--report-id", "r-1\x1b[2J"], 2, "control"),
-        (["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
-          "--text", "x" * 5001], 2, "at most 5000"),
-        (["case", "claim", ref.case_id, "--reviewer", "eve\x07"], 2, "control"),
-        (["case", "retry", ref.case_id, "--operator", "ops-1", "--reason", "x"], 3,
-         "cannot retry"),
-        (["queue", "list", "no-such-queue"], 2, "unknown queue"),
-        (["statements", "export", "--out", "/nonexistent/dir/sor.jsonl"], 2, "cannot write"),
+        (market, ["case", "open", "--subject", "listing:L-1", "--source", "gossip"], 2,
+         "unknown source"),
+        (alice, ["case", "decide", ref.case_id, "--policy", "weapons", "--action", "obliterate",
+                 "--reason", "x"], 2, "actions.0"),
+        (alice, ["case", "decide", ref.case_id, "--policy", "no-such-policy", "--action",
+                 "remove", "--reason", "x"], 2, "unknown policy"),
+        (bob, ["case", "decide", ref.case_id, "--policy", "weapons", "--action", "remove",
+               "--reason", "x"], 3, "only the assignee"),
+        (stranger, ["case", "show", ref.case_id], 3, "unknown, revoked or expired"),
+        (nobody, ["case", "show", ref.case_id], 3, "not signed in"),
+        (ops, ["queue", "claim", "ip"], 3, "'ops-1' lacks the reviewer role"),
+        (env, ["reviewer", "add", "zoe", "--name", "Zoe", "--role", "boss"], 2,
+         "unknown role(s) boss; known: reviewer, senior, appeals"),
+        (env, ["reviewer", "add", "zoe", "--name", "Zoe", "--role", "reviewer", "--queue",
+               "ipp"], 2, "unknown queue 'ipp'"),
+        (env, ["reviewer", "add", "sla-clock", "--name", "Clock", "--role", "reviewer"], 2,
+         "a name casework acts under"),
+        (env, ["reviewer", "disable", "zoe"], 4, "unknown person 'zoe'"),
+        (bob, ["queue", "claim", "no-such-queue"], 2, "unknown queue"),
+        (bob, ["queue", "claim", "hate"], 5, "no unassigned case"),
+        (alice, ["case", "show", "case-listing-NOPE"], 4, "no review case"),
+        (alice, ["case", "show", ref.case_id, "--api", "http://127.0.0.1:1"], 6,
+         "did not answer"),
+        (market, ["case", "open", "--subject", "listing:L-0015\n", "--source", "user_report"],
+         2, "malformed subject"),
+        (market, ["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
+                  "--reporter", "bob\u202egpj.exe"], 2, "bidirectional"),
+        (market, ["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
+                  "--request-id", "r-1\x1b[2J"], 2, "control"),
+        (market, ["case", "open", "--subject", "listing:L-0015", "--source", "user_report",
+                  "--text", "x" * 5001], 2, "at most 5000"),
+        (ops, ["case", "retry", ref.case_id, "--reason", "x"], 3, "cannot retry"),
+        (alice, ["queue", "list", "no-such-queue"], 2, "unknown queue"),
+        (sam, ["statements", "export", "--out", "/nonexistent/dir/sor.jsonl"], 2,
+         "cannot write"),
     ]
-    for argv, code, text in cases:
-        proc = await run_cli(env, *argv, ok=False)
+    for who, argv, code, text in cases:
+        proc = await run_cli(who, *argv, ok=False)
         assert proc.returncode == code, (argv, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1 and text in proc.stderr, proc.stderr
         assert proc.stdout == ""
@@ -153,19 +170,20 @@ async def test_bad_input_is_one_line_and_nonzero(dev: CaseworkClient, dev_env: W
 
 
 async def test_public_text_is_escaped_and_commands_answer_small(
-        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings) -> None:
-    env = cli_env(dev_env, settings)
+        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings,
+        api_url: str) -> None:
+    market, alice = people(cli_env(dev_env, settings), api_url, dev, "marketplace", "alice")
     hostile = "gpj.\u202eexe and \u2066isolated\u2069 <script>x</script>"
     ref = await dev.open_case("listing:L-0015", "user_report", reporter="buyer-5", text=hostile)
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
-    shown = (await run_cli(env, "case", "show", ref.case_id)).stdout
+    shown = (await run_cli(alice, "case", "show", ref.case_id)).stdout
     assert "\u202e" not in shown and "\u2066" not in shown
     assert "gpj.\\u202eexe and \\u2066isolated\\u2069 <script>x</script>" in shown
-    assert (await cli_json(env, "case", "show", ref.case_id))["reports"][0]["text"] == hostile
-    refused = await run_cli(env, "case", "open", "--subject", "listing:L-0015", "--source",
+    assert (await cli_json(alice, "case", "show", ref.case_id))["reports"][0]["text"] == hostile
+    refused = await run_cli(market, "case", "open", "--subject", "listing:L-0015", "--source",
                             "user_report", "--text", "clear\x1b[2Jscreen", ok=False)
     assert refused.returncode == 2 and "control characters" in refused.stderr
-    claimed = await cli_json(env, "case", "claim", ref.case_id, "--reviewer", "alice")
+    claimed = await cli_json(alice, "case", "claim", ref.case_id)
     assert "timeline" not in claimed and "reports" not in claimed
     assert (claimed["state"], claimed["assignee"]) == ("in_review", "alice")
 
@@ -221,7 +239,7 @@ async def test_ledger_rebuild_writes_queue_audit_and_statements_again(
 
 
 async def test_reviewer_list_add_disable(dev: CaseworkClient, dev_env: WorkflowEnvironment,
-                                         settings: Settings) -> None:
+                                         settings: Settings, api_url: str) -> None:
     env = cli_env(dev_env, settings)
     listed = await cli_json(env, "reviewer", "list")
     assert {"alice", "ops-1"} <= {p["id"] for p in listed}
@@ -233,16 +251,20 @@ async def test_reviewer_list_add_disable(dev: CaseworkClient, dev_env: WorkflowE
 
     ref = await dev.open_case("listing:L-0001", "user_report", reporter="buyer-9")
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    [zoe] = people(env, api_url, dev, "zoe")
     disabled = await cli_json(env, "reviewer", "disable", "zoe")
     assert not disabled["active"]
     assert await cli_json(env, "reviewer", "disable", "zoe") == disabled  # again: nothing changes
     assert "disabled" in (await run_cli(env, "reviewer", "list")).stdout
-    refused = await run_cli(env, "queue", "claim", "ip", "--reviewer", "zoe", ok=False)
-    assert refused.returncode == 3 and "'zoe' is disabled" in refused.stderr
+    refused = await run_cli(zoe, "queue", "claim", "ip", ok=False)  # her token died with her
+    assert refused.returncode == 3 and "revoked" in refused.stderr
 
     again = await cli_json(env, "reviewer", "add", "zoe", "--name", "Zoe Adams", "--role",
                            "reviewer", "--queue", "ip")
     assert (again["active"], again["roles"], again["created_at"]) == (
         True, ["reviewer"], added["created_at"])
-    claimed = await cli_json(env, "queue", "claim", "ip", "--reviewer", "zoe")
+    still = await run_cli(zoe, "queue", "claim", "ip", ok=False)  # and stays dead
+    assert still.returncode == 3 and "revoked" in still.stderr
+    [zoe] = people(env, api_url, dev, "zoe")
+    claimed = await cli_json(zoe, "queue", "claim", "ip")
     assert (claimed["case_id"], claimed["assignee"]) == (ref.case_id, "zoe")

@@ -20,8 +20,8 @@ from domain.errors import InvalidInput, Refused
 from domain.escalation.lifecycle import ESCALATION
 from domain.escalation.models import RESOLVE_ESCALATION, EscalationState, ResolveRequest
 from domain.policy import PolicyPack
-from tests.helpers import eventually
-from tests.test_e2e_cli import cli_env, cli_json, run_cli
+from tests.helpers import eventually, signed_in
+from tests.test_e2e_cli import cli_env, cli_json, people, run_cli
 from workflows import search_attributes
 
 
@@ -221,39 +221,44 @@ async def test_hand_off_closes_it_and_the_same_request_opens_it_once(
 
 
 async def test_cli_open_show_ack_note_resolve(dev: CaseworkClient, dev_env: WorkflowEnvironment,
-                                              settings: Settings) -> None:
+                                              settings: Settings, api_url: str) -> None:
     env = cli_env(dev_env, settings)
-    opened = await cli_json(env, "escalation", "open", "--subject", "seller:U-09", "--source",
-                            "press", "--reason", "Newspaper story on counterfeit perfume",
-                            "--severity", "P2", "--opened-by", "comms-1")
-    esc_id = opened["escalation_id"]
-    assert (opened["state"], opened["severity"], opened["owner"]) == ("open", "P2", None)
-    acked = await cli_json(env, "escalation", "ack", esc_id, "--owner", "olga")
+    olga, mallory = people(env, api_url, dev, "olga", "mallory")
+    comms = signed_in(env, api_url, dev.ledger, "comms-1", ["escalate"])
+    receipt = await cli_json(comms, "escalation", "open", "--subject", "seller:U-09", "--source",
+                             "press", "--reason", "Newspaper story on counterfeit perfume",
+                             "--severity", "P2")
+    esc_id = receipt["escalation_id"]
+    assert set(receipt) == {"escalation_id"}  # a service learns nothing of its state or owner
+    again = await cli_json(olga, "escalation", "open", "--subject", "seller:U-09", "--source",
+                           "press", "--reason", "Newspaper story on counterfeit perfume",
+                           "--severity", "P2")  # the same request: the same escalation
+    assert (again["escalation_id"], again["state"], again["owner"]) == (esc_id, "open", None)
+    acked = await cli_json(olga, "escalation", "ack", esc_id)
     assert (acked["escalation_id"], acked["state"], acked["owner"]) == (esc_id, "acknowledged",
                                                                         "olga")
-    noted = await cli_json(env, "escalation", "note", esc_id, "--owner", "olga", "--text",
+    noted = await cli_json(olga, "escalation", "note", esc_id, "--text",
                            "Statement drafted with legal")
     assert noted["state"] == "investigating"
-    raised = await cli_json(env, "escalation", "severity", esc_id, "--owner", "olga",
-                            "--severity", "P1", "--reason", "TV picked it up")
+    raised = await cli_json(olga, "escalation", "severity", esc_id, "--severity", "P1",
+                            "--reason", "TV picked it up")
     assert raised["severity"] == "P1"
-    refused = await run_cli(env, "escalation", "note", esc_id, "--owner", "mallory", "--text",
-                            "x", ok=False)
+    refused = await run_cli(mallory, "escalation", "note", esc_id, "--text", "x", ok=False)
     assert refused.returncode == 3 and "only the owner (olga)" in refused.stderr
-    resolved = await cli_json(env, "escalation", "resolve", esc_id, "--owner", "olga",
+    resolved = await cli_json(olga, "escalation", "resolve", esc_id,
                               "--reason", "Statement published")
     assert resolved["state"] in ("resolved", "closed")
-    shown = await eventually(lambda: cli_json(env, "escalation", "show", esc_id),
+    shown = await eventually(lambda: cli_json(olga, "escalation", "show", esc_id),
                              lambda e: e["state"] == "closed")
     assert shown["escalation_id"] == esc_id and shown["opened_by"] == "comms-1"
     assert [n["text"] for n in shown["notes"]] == ["Statement drafted with legal"]
     assert shown["resolution"]["reason"] == "Statement published"
-    human = (await run_cli(env, "escalation", "show", esc_id)).stdout
+    human = (await run_cli(olga, "escalation", "show", esc_id)).stdout
     assert "Statement drafted with legal" in human and "closed" in human
-    bad = await run_cli(env, "escalation", "open", "--subject", "seller:U-09", "--source",
+    bad = await run_cli(comms, "escalation", "open", "--subject", "seller:U-09", "--source",
                         "gossip", "--reason", "x", "--severity", "P1", ok=False)
     assert bad.returncode == 2 and "unknown source" in bad.stderr
-    bad = await run_cli(env, "escalation", "open", "--subject", "seller:U-09", "--source",
+    bad = await run_cli(comms, "escalation", "open", "--subject", "seller:U-09", "--source",
                         "reviewer", "--reason", "x", "--severity", "P1", ok=False)
     assert bad.returncode == 2 and "opened from its review case" in bad.stderr
     lifecycle = await run_cli(env, "lifecycle", "escalation", "--format", "mermaid")

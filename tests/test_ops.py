@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from domain.errors import InvalidInput, Refused, Unavailable
 from domain.ops import StuckKind
 from domain.review.models import CaseInput, CaseState
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import eventually, own_pack_worker
+from tests.helpers import eventually, own_pack_worker, serving, signed_in
 from tests.test_e2e_cli import cli_env, run_cli
 from workflows.review import ReviewWorkflow
 
@@ -33,7 +34,7 @@ def _of(rows: list[Any], case_id: str) -> list[Any]:
 
 async def test_a_parked_case_is_found_explained_and_repaired_as_suggested(
         dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings,
-        sandbox: SandboxMarketplace) -> None:
+        sandbox: SandboxMarketplace, api_url: str) -> None:
     ops = Ops(dev)
     ref = await dev.open_case("listing:L-0054", "user_report", reporter="buyer-1")
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
@@ -44,17 +45,16 @@ async def test_a_parked_case_is_found_explained_and_repaired_as_suggested(
                      timeout=30)
     [row] = _of(await ops.stuck(StuckKind.NEEDS_ATTENTION), ref.case_id)
     assert row.lifecycle == "review" and row.suggested.startswith(
-        f"casework case retry {ref.case_id} --operator")
-    env = cli_env(dev_env, settings)
+        f"casework case retry {ref.case_id} --reason")
+    env = signed_in(cli_env(dev_env, settings), api_url, dev.ledger, "ops-1")
     listed = await run_cli(env, "ops", "stuck", "--kind", "needs_attention")
     assert ref.case_id in listed.stdout and "casework case retry" in listed.stdout
     explained = await run_cli(env, "ops", "explain", ref.case_id)
     assert "needs_attention" in explained.stdout and "notify failed" in explained.stdout
 
     sandbox.heal()
-    command = row.suggested.split("  ")[0].replace("OPERATOR", "ops-1").replace(
-        "REASON", "contact-fixed")
-    await run_cli(env, *command.split()[1:])  # the suggested repair, as written
+    command = row.suggested.split("  ")[0].replace("REASON", "contact-fixed")
+    await run_cli(env, *command.split()[1:])  # the suggested repair, as written, by ops
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
     assert not _of(await ops.stuck(), ref.case_id)
 
@@ -72,7 +72,8 @@ async def test_an_approval_left_waiting_is_overdue_until_given(
                                 lambda rs: bool(_of(rs, job.job_id)), timeout=30)
         [row] = _of(rows, job.job_id)
         assert row.lifecycle == "takedown" and "approval" in row.reason
-        assert row.suggested == f"casework takedown approve {job.job_id} --approver SENIOR"
+        assert row.suggested == (f"casework takedown approve {job.job_id}  "
+                                 "(by a senior who took no part)")
         await cw.approve_takedown(job.job_id, "sam")
         await eventually(lambda: cw.takedown_status(job.job_id),
                          lambda j: j.state == "completed")
@@ -107,15 +108,16 @@ async def test_a_failing_workflow_task_is_found_and_reset_after_the_fix(
                                 lambda rs: bool(_of(rs, case_id)), timeout=60)
     [row] = _of(rows, case_id)
     assert "WorkflowTaskFailed" in row.reason and row.suggested.startswith(
-        f"casework ops reset {case_id} --operator")
+        f"casework ops reset {case_id} --reason")
     explained = await ops.explain(case_id)
     assert explained.task_attempt > 1
     with pytest.raises(InvalidInput, match="is no completed workflow task"):
         await ops.repair("reset", case_id, "ops-1", "x", to_event=1)
     async with worker_module.build_worker(dev_env.client, settings, executor):  # the fix
-        command = row.suggested.split("  ")[0].replace("OPERATOR", "ops-1").replace(
-            "REASON", "fixed-release")
-        await run_cli(cli_env(dev_env, settings), *command.split()[1:])
+        command = row.suggested.split("  ")[0].replace("REASON", "fixed-release")
+        async with serving(cw) as url:
+            await run_cli(signed_in(cli_env(dev_env, settings), url, cw.ledger, "ops-1"),
+                          *command.split()[1:])
         case = await eventually(lambda: cw.show(case_id),
                                 lambda c: c.state in ("queued", "in_review"), timeout=60)
         await eventually(lambda: ops.stuck(StuckKind.TASK_FAILING),
@@ -145,8 +147,10 @@ async def test_backlog_per_queue_and_the_workers_polling(
     assert (queues["wildlife"].decided_24h, queues["wildlife"].sla_compliance_24h) == (1, 1.0)
     workers = await ops.workers()
     assert workers.ok and {p.kind for p in workers.pollers} == {"workflow", "activity"}
-    env = {**cli_env(dev_env, settings), "CASEWORK_TASK_QUEUE": "nobody-polls-this"}
-    proc = await run_cli(env, "ops", "workers", ok=False)
+    unpolled = CaseworkClient(dev.temporal, replace(settings, task_queue="nobody-polls-this"))
+    async with serving(unpolled) as url:
+        env = signed_in(cli_env(dev_env, settings), url, dev.ledger, "ops-1")
+        proc = await run_cli(env, "ops", "workers", ok=False)
     assert proc.returncode == 6 and "NO WORKER" in proc.stdout
 
 
@@ -154,9 +158,8 @@ async def test_a_batch_release_dry_run_lists_exactly_what_the_real_run_changes(
         dev_env: WorkflowEnvironment, settings: Settings,
         executor: concurrent.futures.ThreadPoolExecutor) -> None:
     async with own_pack_worker(dev_env.client, settings, executor,
-                               "\n[ops]\nclaim_hours = 0.0003\n") as cw:
-        env = {**cli_env(dev_env, settings), "CASEWORK_POLICY_PACK": str(
-            settings.data_dir / "pack.toml")}
+                               "\n[ops]\nclaim_hours = 0.0003\n") as cw, serving(cw) as url:
+        env = signed_in(cli_env(dev_env, settings), url, cw.ledger, "ops-1")
         held = []
         for listing in ("listing:L-0001", "listing:L-0002", "listing:L-0049"):
             ref = await cw.open_case(listing, "user_report", reporter="buyer-4")
@@ -165,8 +168,8 @@ async def test_a_batch_release_dry_run_lists_exactly_what_the_real_run_changes(
         for case_id in held[:2]:
             await cw.claim(case_id, "alice")
         await asyncio.sleep(1.5)
-        args = ("ops", "release", "--all-stuck", "--kind", "claim_too_long", "--operator",
-                "ops-1", "--reason", "alice-on-leave")
+        args = ("ops", "release", "--all-stuck", "--kind", "claim_too_long",
+                "--reason", "alice-on-leave")
         dry = json.loads((await run_cli(env, *args, "--json")).stdout)
         assert sorted(r["case_id"] for r in dry) == sorted(held[:2])
         assert [(await cw.show(c)).state for c in held[:2]] == ["in_review"] * 2  # untouched
@@ -188,18 +191,21 @@ async def test_a_batch_release_dry_run_lists_exactly_what_the_real_run_changes(
             await ops.repair("release", held[0], "ops-1", "x")
         with pytest.raises(InvalidInput, match="reason"):
             await ops.repair("release", held[2], "ops-1", "")
-        proc = await run_cli(env, "ops", "bump", "--query", "CaseState = ", "--operator", "ops-1",
-                             "--reason", "x", ok=False)
+        proc = await run_cli(env, "ops", "bump", "--query", "CaseState = ", "--reason", "x",
+                             ok=False)
         assert proc.returncode == 2 and "refused the query" in proc.stderr
+        proc = await run_cli(env, "ops", "release", "--query", "WorkflowId = 'nope') OR "
+                             "(TaskQueue != 'casework'", "--reason", "x", ok=False)
+        assert proc.returncode == 2 and "closes a parenthesis" in proc.stderr
 
 
 async def test_an_activity_retrying_is_found_and_retried_now_after_the_repair(
         dev_env: WorkflowEnvironment, settings: Settings, sandbox: SandboxMarketplace,
         executor: concurrent.futures.ThreadPoolExecutor) -> None:
     async with own_pack_worker(dev_env.client, settings, executor,
-                               "\n[ops]\nidle_minutes = 0\nretry_attempts = 2\n") as cw:
-        env = {**cli_env(dev_env, settings), "CASEWORK_POLICY_PACK": str(
-            settings.data_dir / "pack.toml")}
+                               "\n[ops]\nidle_minutes = 0\nretry_attempts = 2\n") as cw, (
+            serving(cw)) as url:
+        env = signed_in(cli_env(dev_env, settings), url, cw.ledger, "ops-1")
         ops = Ops(cw)
         ref = await cw.open_case("listing:L-0054", "user_report", reporter="buyer-5")
         await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
@@ -220,11 +226,10 @@ async def test_an_activity_retrying_is_found_and_retried_now_after_the_repair(
                          timeout=15)
         note = [e for e in (await cw.timeline(ref.case_id)) if e.event == "ops_repaired"]
         assert note and note[0].actor == "ops-1" and "repaired" in note[0].detail
-        proc = await run_cli(env, "ops", "release", "case-listing-NOPE", "--operator", "ops-1",
-                             "--reason", "x", ok=False)
+        proc = await run_cli(env, "ops", "release", "case-listing-NOPE", "--reason", "x",
+                             ok=False)
         assert proc.returncode == 4 and "no case" in proc.stderr
-        proc = await run_cli(env, "ops", "reset", ref.case_id, "--operator", "ops-1",
-                             "--reason", "x", ok=False)
+        proc = await run_cli(env, "ops", "reset", ref.case_id, "--reason", "x", ok=False)
         assert proc.returncode == 3 and "not failing" in proc.stderr
 
 
@@ -255,11 +260,12 @@ async def test_a_breach_nobody_owns_and_a_paused_job_are_repaired_as_suggested(
         executor: concurrent.futures.ThreadPoolExecutor) -> None:
     async with own_pack_worker(dev_env.client, settings, executor,
                                "\n[ops]\npaused_hours = 0.0003\ngrace_minutes = 0\n"
-                               "[takedowns]\nbatch_size = 2\nrate_per_s = 4\n") as cw:
+                               "[takedowns]\nbatch_size = 2\nrate_per_s = 4\n") as cw, (
+            serving(cw)) as url:
         pack = settings.data_dir / "pack.toml"  # the general queue's P3 SLA: about a second
         pack.write_text(pack.read_text().replace(
             "[queues.general]\n", "[queues.general]\nsla_hours = { P3 = 0.0003 }\n", 1))
-        env = {**cli_env(dev_env, settings), "CASEWORK_POLICY_PACK": str(pack)}
+        env = signed_in(cli_env(dev_env, settings), url, cw.ledger, "ops-1")
         ops = Ops(cw)
 
         ref = await cw.open_case("listing:L-0100", "user_report", reporter="buyer-8")
@@ -278,7 +284,8 @@ async def test_a_breach_nobody_owns_and_a_paused_job_are_repaired_as_suggested(
         await cw.steer_takedown(job.job_id, "pause", "leo")
         rows = await eventually(lambda: ops.stuck(StuckKind.JOB_PAUSED),
                                 lambda rs: bool(_of(rs, job.job_id)), timeout=30)
-        await run_cli(env, *_filled(_of(rows, job.job_id)[0].suggested).split()[1:])
+        leo = signed_in(env, url, cw.ledger, "leo")  # "by its requester"
+        await run_cli(leo, *_filled(_of(rows, job.job_id)[0].suggested).split()[1:])
         done = await eventually(lambda: cw.takedown_status(job.job_id),
                                 lambda j: j.state == "completed", timeout=30)
         assert done.progress.done == 10
@@ -286,8 +293,7 @@ async def test_a_breach_nobody_owns_and_a_paused_job_are_repaired_as_suggested(
 
 def _filled(suggested: str) -> str:
     """A suggested command with its placeholders filled in, as an operator would."""
-    for placeholder, value in (("REVIEWER", "bob"), ("REQUESTER", "leo"),
-                               ("OPERATOR", "ops-1"), ("REASON", "repaired")):
+    for placeholder, value in (("REVIEWER", "bob"), ("REASON", "repaired")):
         suggested = suggested.replace(placeholder, value)
     return suggested.split("  ")[0]
 
@@ -304,9 +310,9 @@ async def test_a_lease_left_to_lapse_with_no_worker_is_found_and_heals_when_one_
     ops = Ops(cw)
     [row] = _of(await ops.stuck(StuckKind.CLAIM_LAPSED), ref.case_id)
     assert "alice's lease ended" in row.reason and row.suggested.startswith("casework ops workers")
-    env = {**cli_env(dev_env, settings), "CASEWORK_POLICY_PACK": str(
-        settings.data_dir / "pack.toml")}
-    assert (await run_cli(env, "ops", "workers", ok=False)).returncode == 6  # as suggested
+    async with serving(cw) as url:  # as suggested
+        env = signed_in(cli_env(dev_env, settings), url, cw.ledger, "ops-1")
+        assert (await run_cli(env, "ops", "workers", ok=False)).returncode == 6
     async with own_pack_worker(dev_env.client, settings, executor, extra) as cw:
         await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
         assert not _of(await ops.stuck(), ref.case_id)

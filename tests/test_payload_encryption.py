@@ -20,7 +20,7 @@ from client.api import CaseworkClient
 from config.codec import ENCRYPTED
 from config.settings import Settings
 from stack import devserver
-from tests.helpers import eventually
+from tests.helpers import eventually, signed_in
 from tests.test_e2e_cli import cli_env, run_cli
 
 # In clear by design: search attributes (ops' view) and the SDK's own marker bookkeeping
@@ -56,7 +56,8 @@ async def temporal_show(address: str, case_id: str, *flags: str) -> str:
 
 
 async def test_report_text_is_absent_from_raw_history_and_shown_by_casework(
-        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings) -> None:
+        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings,
+        api_url: str) -> None:
     marker, reporter = f"MARKER-{uuid.uuid4().hex}", f"reporter-{uuid.uuid4().hex}"
     ref = await dev.open_case("listing:L-0001", "user_report", reporter=reporter,
                               text=f"fake watch, call me {marker}")
@@ -84,5 +85,6 @@ async def test_report_text_is_absent_from_raw_history_and_shown_by_casework(
                                         "--codec-auth", "Bearer t")
     assert marker in decrypted and reporter in decrypted
 
-    proc = await run_cli(cli_env(dev_env, settings), "case", "show", ref.case_id)
+    alice = signed_in(cli_env(dev_env, settings), api_url, dev.ledger, "alice")
+    proc = await run_cli(alice, "case", "show", ref.case_id)  # shown in clear, signed in
     assert marker in proc.stdout and reporter in proc.stdout

@@ -170,7 +170,7 @@ async def test_an_authority_order_runs_at_once_and_reports_every_item(
 
 
 @pytest.mark.parametrize(("lines", "why"), [
-    (["listing:L-0101", "listing L-0102", "shop:"], r"2 bad line\(s\): line 2: .*; line 3"),
+    (["listing:L-0101", "listing L-0102", "shop:"], r"2 bad line\(s\): line 2, 3 not KIND:ID"),
     ([], "no subjects"),
     (["# only comments"], "no subjects"),
 ])

@@ -591,7 +591,7 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         await self.out.tell_staff(
             f"approval-{case.revision}", case.queue_lead, MessageKind.APPROVAL_NEEDED,
             f"Case {case.case_id}: {_describe(case.decision)} waits for a second person: "
-            f"casework case approve {case.case_id} --approver YOU")
+            f"casework case approve {case.case_id} (a senior who took no part)")
 
     async def _in_on_hold(self) -> None:
         """Held: the lead hears of a hold that lasts longer than the pack allows."""
@@ -758,7 +758,7 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         await self.out.tell_staff(
             f"attention-{case.revision}", case.queue_lead, MessageKind.NEEDS_ATTENTION,
             f"Case {case.case_id} needs attention: {reason}. Once repaired: casework case retry "
-            f"{case.case_id} --operator YOU --reason WHAT-WAS-FIXED")
+            f"{case.case_id} --reason WHAT-WAS-FIXED")
 
     async def _in_needs_attention(self) -> None:
         await self.journal.quiet_until(None)

@@ -45,20 +45,22 @@ def parse_ids(lines: list[str]) -> list[Subject]:
     """`KIND:ID` per line (blank lines and `#` comments ignored), each subject once. Every bad
     line is reported by its number; nothing is accepted from a file with one."""
     subjects: dict[str, Subject] = {}
-    bad: list[str] = []
+    bad: list[int] = []
     for n, raw in enumerate(lines, start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
         try:
             subject = Subject.parse(text)
-        except InvalidInput as e:
-            bad.append(f"line {n}: {e}")
+        except InvalidInput:  # the line is not echoed: a file may hold anything
+            bad.append(n)
             continue
         subjects.setdefault(str(subject), subject)
     if bad:
-        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-        raise InvalidInput(f"{len(bad)} bad line(s): {'; '.join(bad[:5])}{more}")
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise InvalidInput(f"{len(bad)} bad line(s): line {', '.join(map(str, bad[:5]))}{more} "
+                           "not KIND:ID (KIND listing|shop|seller; an id of 1-128 letters, "
+                           "digits, '.', '_' or '-')")
     if not subjects:
         raise InvalidInput("no subjects: the file names none")
     if len(subjects) > MAX_ITEMS:

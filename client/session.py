@@ -1,0 +1,147 @@
+"""The command line signed in, like `gh` or `kubectl`: `casework login` keeps a person's token
+for the user (a file only they read), or `CASEWORK_TOKEN` gives one; every person's command
+then goes through casework's HTTP API as that person.
+
+A command carries an `Idempotency-Key` made once per invocation (or `--request-id`) and sends
+it again on every retry: a command whose answer was lost is answered its first outcome, never
+done twice. Errors come back as casework's typed errors, in one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from domain import errors
+
+DEFAULT_API = "http://127.0.0.1:8080"
+RETRIES = (0.5, 1.0, 2.0)  # seconds before each retry of a call that got no answer
+TIMEOUT_S = 30.0
+PROBLEMS: dict[str, type[errors.CaseworkError]] = {
+    "invalid-input": errors.InvalidInput, "bad-request": errors.InvalidInput,
+    "too-large": errors.InvalidInput, "refused": errors.Refused, "closed": errors.Closed,
+    "forbidden": errors.Refused, "unauthenticated": errors.Refused,
+    "too-many-requests": errors.Refused, "not-found": errors.NotFound,
+    "empty-queue": errors.EmptyQueue, "unavailable": errors.Unavailable,
+}
+
+
+def config_dir() -> Path:
+    """`CASEWORK_CONFIG_DIR`, else `$XDG_CONFIG_HOME/casework`, else `~/.config/casework`."""
+    if explicit := os.environ.get("CASEWORK_CONFIG_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "casework"
+
+
+def _file() -> Path:
+    return config_dir() / "credentials.json"
+
+
+def saved() -> dict[str, Any]:
+    """What `casework login` kept (empty when nobody signed in here)."""
+    try:
+        data = json.loads(_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save(api: str, answer: dict[str, Any]) -> Path:
+    """Keep a sign-in's token for this user only (0600 in a 0700 folder)."""
+    folder = config_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = _file()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"api": api, "token": answer["token"], "token_id": answer["token_id"],
+                   "person": answer["person"]["id"], "expires_at": answer["expires_at"]}, f)
+    os.chmod(path, 0o600)
+    return path
+
+
+def forget() -> None:
+    with contextlib.suppress(FileNotFoundError):
+        _file().unlink()
+
+
+def api_url(explicit: str | None = None) -> str:
+    return (explicit or os.environ.get("CASEWORK_API_URL") or saved().get("api")
+            or DEFAULT_API).rstrip("/")
+
+
+def token() -> str | None:
+    """The signed-in token: `CASEWORK_TOKEN`, else the one `casework login` kept."""
+    return os.environ.get("CASEWORK_TOKEN") or saved().get("token")
+
+
+def signed_in() -> bool:
+    return token() is not None
+
+
+def path(template: str, **values: str) -> str:
+    """An API path with its ids quoted (an id never adds a path segment)."""
+    return template.format(**{k: quote(v, safe="") for k, v in values.items()})
+
+
+class Remote:
+    """casework's HTTP API as the signed-in caller."""
+
+    def __init__(self, url: str | None = None, bearer: str | None = None,
+                 request_id: str | None = None) -> None:
+        self.url = api_url(url)
+        self.bearer = bearer if bearer is not None else token()
+        if request_id is not None and (not 1 <= len(request_id) <= 200 or any(
+                not ch.isprintable() for ch in request_id)):
+            raise errors.InvalidInput("--request-id must be 1-200 printable characters "
+                                      "(no control characters)")
+        self.key = request_id or str(uuid.uuid4())  # one per invocation, reused on retry
+
+    async def call(self, method: str, where: str, body: Any = None,
+                   params: dict[str, Any] | None = None, authenticated: bool = True) -> Any:
+        """The answer's JSON (None for 204); a problem as its casework error."""
+        if authenticated and not self.bearer:
+            raise errors.Refused("not signed in: run `casework login` (or set CASEWORK_TOKEN); "
+                                 "people act through the API as themselves")
+        headers = {"Idempotency-Key": self.key} if method != "GET" else {}
+        if authenticated:
+            headers["Authorization"] = f"Bearer {self.bearer}"
+        async with httpx.AsyncClient(base_url=self.url, timeout=TIMEOUT_S) as http:
+            for wait in (*RETRIES, None):
+                try:
+                    answer = await http.request(method, where, json=body, headers=headers,
+                                                params={k: v for k, v in (params or {}).items()
+                                                        if v is not None})
+                except httpx.TransportError as e:
+                    if wait is None:
+                        raise errors.Unavailable(f"casework's API at {self.url} did not answer "
+                                                 f"({type(e).__name__}); sending the same "
+                                                 "command again is safe") from None
+                else:
+                    if answer.status_code != 503 or wait is None:
+                        return _answer(answer)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _answer(answer: httpx.Response) -> Any:
+    if answer.status_code == 204:
+        return None
+    try:
+        data = answer.json()
+    except ValueError:
+        data = None
+    if answer.is_success:
+        return data
+    kind = str(data.get("type", "")).rsplit("/", 1)[-1] if isinstance(data, dict) else ""
+    detail = data.get("detail") if isinstance(data, dict) else None
+    cls = PROBLEMS.get(kind, errors.Unavailable if answer.status_code >= 500 else errors.Refused)
+    raise cls(str(detail or f"the API answered {answer.status_code}"))
