@@ -47,8 +47,10 @@ TEST_PEOPLE = [
     *(Person(id=o, name=o.title(), roles=[Role.ESCALATION_OWNER]) for o in ("olga", "mallory")),
     *(Person(id=t, name=t.title(), roles=[Role.REVIEWER, Role.LEAD], queues=[ALL_QUEUES])
       for t in ("lena", "leo")),  # leads: they start bulk work
-    Person(id="emma", name="Emma", roles=[Role.REVIEWER, Role.APPEALS, Role.SENIOR],
-           queues=[ALL_QUEUES]),
+    *(Person(id=a, name=a.title(), roles=[Role.REVIEWER, Role.APPEALS, Role.SENIOR],
+             queues=[ALL_QUEUES]) for a in ("emma", "ada")),
+    Person(id="otto", name="Otto", roles=[Role.REVIEWER, Role.SENIOR, Role.ESCALATION_OWNER],
+           queues=[ALL_QUEUES]),  # an owner who is also a senior: not his own second person
 ]
 
 

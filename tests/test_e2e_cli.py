@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from client.api import CaseworkClient
+from client.credentials import Credentials
 from config.settings import Settings
 from domain.core import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
@@ -30,8 +32,9 @@ def cli_env(env: WorkflowEnvironment, settings: Settings) -> dict[str, str]:
             "CASEWORK_CODEC_KEYS": "", "CASEWORK_CODEC_KEYS_FILE": settings.codec_keys_file}
 
 
-async def run_cli(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = await asyncio.to_thread(subprocess.run, [CASEWORK, *args], env=env,
+async def run_cli(env: dict[str, str], *args: str, ok: bool = True,
+                  stdin: str | None = None) -> subprocess.CompletedProcess:
+    proc = await asyncio.to_thread(subprocess.run, [CASEWORK, *args], env=env, input=stdin,
                                    capture_output=True, text=True, timeout=60)
     if ok:
         assert proc.returncode == 0, proc.stderr
@@ -268,3 +271,37 @@ async def test_reviewer_list_add_disable(dev: CaseworkClient, dev_env: WorkflowE
     [zoe] = people(env, api_url, dev, "zoe")
     claimed = await cli_json(zoe, "queue", "claim", "ip")
     assert (claimed["case_id"], claimed["assignee"]) == (ref.case_id, "zoe")
+
+
+async def test_login_refresh_and_logout(dev: CaseworkClient, dev_env: WorkflowEnvironment,
+                                        settings: Settings, api_url: str,
+                                        tmp_path: Path) -> None:
+    """Like `gh auth login`: a person's password for a token kept for them alone; refreshed,
+    the old one ends; signed out, the kept one ends and is forgotten."""
+    Credentials(dev.ledger).set_password("alice", "alice-password-123")
+    folder = tmp_path / "config"
+    env = {**cli_env(dev_env, settings), "CASEWORK_CONFIG_DIR": str(folder),
+           "CASEWORK_API_URL": api_url}
+    env.pop("CASEWORK_TOKEN", None)
+    wrong = await run_cli(env, "login", "--user", "alice", stdin="not-her-password\n", ok=False)
+    assert wrong.returncode == 3 and "wrong name or password" in wrong.stderr
+    signed = json.loads((await run_cli(env, "login", "--user", "alice", "--json",
+                                       stdin="alice-password-123\n")).stdout)
+    kept = folder / "credentials.json"
+    assert signed["person"] == "alice" and signed["saved"] == str(kept)
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    first = json.loads(kept.read_text())["token"]
+    assert (await cli_json(env, "whoami"))["id"] == "alice"
+
+    await run_cli(env, "login", "--refresh")
+    second = json.loads(kept.read_text())["token"]
+    assert second != first
+    creds = Credentials(dev.ledger)
+    assert creds.principal(first) is None and creds.principal(second) is not None
+    assert (await cli_json(env, "whoami"))["id"] == "alice"
+
+    await run_cli(env, "logout")
+    assert not kept.exists() and creds.principal(second) is None
+    gone = await run_cli(env, "whoami", ok=False)
+    assert gone.returncode == 3 and "not signed in" in gone.stderr

@@ -1,0 +1,211 @@
+"""The audit's reproductions, run as written against real servers: each is refused (or, for a
+retried command, answers its first outcome), and nothing changes in the marketplace or the
+ledger. Commands reach a workflow only sealed and from a person who may act."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import subprocess
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from client.api import CaseworkClient
+from client.credentials import Credentials
+from config.settings import Settings
+from domain.core import Action, Subject
+from marketplace.sandbox import SandboxMarketplace
+from stack import devserver
+from tests.helpers import eventually, serving, settled_in
+
+ORDER = {"authority": "made-up-authority", "reference": "FAKE-1",
+         "legal_ground": "Art. 9 order", "deadline": "2026-12-31"}
+SELLERS = ["seller:U-01", "seller:U-02", "seller:U-03"]
+
+
+@pytest.fixture
+async def api(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        yield http
+
+
+def auth(cw: CaseworkClient, who: str, *scopes: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {Credentials(cw.ledger).create_token(who, scopes)[1]}"}
+
+
+def terminated(sandbox: SandboxMarketplace) -> list[int]:
+    return [sandbox.enforcement_count(Subject.parse(s), Action.TERMINATE_SELLER)
+            for s in SELLERS]
+
+
+async def test_no_reviewer_terminates_sellers_and_an_unknown_authority_waits(
+        api: httpx.AsyncClient, dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    """The audit's first reproduction: a reviewer's order from a made-up authority terminated
+    three sellers at once."""
+    body = {"lines": SELLERS, "action": "terminate_seller", "reason": "fraud ring",
+            "order": ORDER}
+    r = await api.post("/api/takedowns", json=body, headers=auth(dev, "alice"))
+    assert r.status_code == 409 and "lacks the lead or senior role" in r.json()["detail"]
+    r = await api.post("/api/takedowns", json=body, headers=auth(dev, "lena"))  # a lead
+    assert r.status_code == 201, r.text
+    job = r.json()
+    assert job["state"] == "pending_approval" and "severe" in job["approval"]
+    small = await api.post("/api/takedowns", headers=auth(dev, "lena"), json={
+        "lines": ["listing:L-0301"], "action": "remove", "reason": "order",
+        "order": {**ORDER, "reference": "FAKE-2"}})
+    assert small.json()["state"] == "pending_approval"
+    assert "does not list" in small.json()["approval"]
+    await asyncio.sleep(1)
+    assert terminated(sandbox) == [0, 0, 0]
+    assert not [m for m in dev.ledger.messages(job["job_id"]) if m["kind"] == "order_report"]
+
+
+async def test_jobs_split_around_the_threshold_wait_like_the_whole(
+        api: httpx.AsyncClient, dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    lena = auth(dev, "lena")
+    first, second = ([f"listing:L-{n:04d}" for n in range(start, start + 60)]
+                     for start in (241, 301))
+    one = await api.post("/api/takedowns", headers=lena, json={
+        "lines": first, "action": "disable", "reason": "recall part 1",
+        "policy_ids": ["recalled-products"]})
+    assert one.json()["state"] in ("executing", "completed"), one.text
+    two = await api.post("/api/takedowns", headers=lena, json={
+        "lines": second, "action": "disable", "reason": "recall part 2",
+        "policy_ids": ["recalled-products"]})
+    assert two.json()["state"] == "pending_approval", two.text
+    assert "60 more of the requester's" in two.json()["approval"]
+
+
+async def test_a_takedown_route_never_approves_a_review_case(
+        api: httpx.AsyncClient, dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    ref = await dev.open_case("seller:U-04", "user_report", reporter="buyer-1", text="scam")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "sam")
+    await dev.decide(ref.case_id, "sam", ["counterfeit"], ["suspend_seller"], "ring")
+    before = await eventually(lambda: dev.show(ref.case_id), settled_in("awaiting_approval"))
+    r = await api.post(f"/api/takedowns/{ref.case_id}/approval", headers=auth(dev, "emma"))
+    assert r.status_code == 404, r.text
+    r = await api.post(f"/api/appeals/{ref.case_id}/approval", headers=auth(dev, "emma"))
+    assert r.status_code == 404, r.text
+    with pytest.raises(WorkflowUpdateFailedError) as refused:  # the workflow's own answer
+        await dev.temporal.get_workflow_handle(ref.case_id).execute_update(
+            "approve_job", {"approver": "emma"})
+    assert refused.value.cause.message == "a case takes no command 'approve_job'"  # type: ignore[union-attr]
+    assert await dev.show(ref.case_id) == before
+    assert sandbox.enforcement_count(Subject.parse("seller:U-04"), Action.SUSPEND_SELLER) == 0
+
+
+async def test_a_plaintext_update_from_the_temporal_cli_is_refused(
+        dev: CaseworkClient, dev_env: Any, sandbox: SandboxMarketplace) -> None:
+    """`temporal workflow update execute --input` sends plaintext; a ghost approved a case."""
+    ref = await dev.open_case("seller:U-05", "user_report", reporter="buyer-1", text="scam")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "sam")
+    await dev.decide(ref.case_id, "sam", ["counterfeit"], ["suspend_seller"], "ring")
+    before = await eventually(lambda: dev.show(ref.case_id), settled_in("awaiting_approval"))
+    handle = dev.temporal.get_workflow_handle(ref.case_id)
+    events = len((await handle.fetch_history()).events)
+    address = dev_env.client.service_client.config.target_host
+    for name, body in (("approve", {"approver": "ghost-not-in-directory"}),
+                       ("approve", {"approver": "emma", "acting": {
+                           "person": {"id": "emma", "name": "Emma", "roles": ["senior"],
+                                      "queues": ["*"]}, "as_of": "2026-12-03T00:00:00Z",
+                           "record": before.case_uid}}),
+                       ("decide", {"reviewer": "sam", "actions": ["no_action"],
+                                   "reason": "x"})):
+        proc = await asyncio.to_thread(subprocess.run, [
+            devserver.binary("temporal"), "workflow", "update", "execute", "-w", ref.case_id,
+            "--name", name, "--input", json.dumps(body), "--address", address],
+            capture_output=True, text=True, timeout=60)
+        assert proc.returncode != 0, proc.stdout  # refused by the validator: not sealed
+    assert len((await handle.fetch_history()).events) == events  # nothing written
+    assert await dev.show(ref.case_id) == before
+    assert sandbox.enforcement_count(Subject.parse("seller:U-05"), Action.SUSPEND_SELLER) == 0
+
+
+async def test_a_command_sent_again_answers_its_first_outcome(
+        api: httpx.AsyncClient, dev: CaseworkClient) -> None:
+    """With the worker slow or down the caller cannot tell whether a decision landed: the same
+    Idempotency-Key again answers the first outcome, never a 409 for its own effect."""
+    alice = auth(dev, "alice")
+    ref = await dev.open_case("listing:L-0002", "user_report", reporter="buyer-1")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    claimed = [await api.post("/api/queues/ip/claim-next", json={},
+                              headers={**alice, "Idempotency-Key": "claim-1"})
+               for _ in range(2)]
+    assert [c.status_code for c in claimed] == [200, 200]
+    assert claimed[0].json()["case_id"] == claimed[1].json()["case_id"] == ref.case_id
+    body = {"policy_ids": ["counterfeit"], "actions": ["remove"], "reason": "replica"}
+    key = {**alice, "Idempotency-Key": "decide-1"}
+    first = await api.post(f"/api/cases/{ref.case_id}/decision", json=body, headers=key)
+    again = await api.post(f"/api/cases/{ref.case_id}/decision", json=body, headers=key)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["revision"] == again.json()["revision"]
+    other = await api.post(f"/api/cases/{ref.case_id}/decision", headers=key,
+                           json={**body, "reason": "another"})
+    assert other.status_code == 422 and "another request" in other.json()["detail"]
+    fresh = await api.post(f"/api/cases/{ref.case_id}/decision", json=body, headers=alice)
+    assert fresh.status_code == 409  # without the key it is a second decision: refused
+    for bad in ("", "x" * 201):
+        r = await api.post(f"/api/cases/{ref.case_id}/hold", json={"reason": "x"},
+                           headers={**alice, "Idempotency-Key": bad})
+        assert r.status_code == 422 and "Idempotency-Key" in r.json()["detail"], bad
+
+
+async def test_errors_name_no_internals(dev: CaseworkClient, settings: Settings) -> None:
+    """A store out of reach is a 503 that names no path or URL; the log has the rest."""
+    own = CaseworkClient(dev.temporal, settings)
+    async with serving(own) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        own.ledger.close()  # the ledger goes away under a running API
+        r = await http.get("/api/queues/ip", headers={"Authorization": "Bearer cw_a_b"})
+    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+    assert str(settings.data_dir) not in r.text and "ledger.db" not in r.text
+
+
+async def test_data_files_are_the_owners_alone(dev: CaseworkClient, settings: Settings) -> None:
+    dev.ledger.people()
+    for name in ("ledger.db", "sandbox.db"):
+        mode = stat.S_IMODE(os.stat(settings.data_dir / name).st_mode)
+        assert mode == 0o600, (name, oct(mode))
+
+
+async def test_sign_in_attempts_are_counted_by_the_peer_not_a_header(
+        api: httpx.AsyncClient, dev: CaseworkClient) -> None:
+    Credentials(dev.ledger).set_password("bob", "bob-password-123")
+    answers = [await api.post("/api/login", json={"username": "bob", "password": "wrong"},
+                              headers={"X-Forwarded-For": f"10.0.0.{i}"}) for i in range(7)]
+    assert [a.status_code for a in answers] == [401] * 5 + [429] * 2
+
+
+async def test_a_disabled_person_is_signed_out_for_good(
+        api: httpx.AsyncClient, api_url: str, dev: CaseworkClient) -> None:
+    creds = Credentials(dev.ledger)
+    creds.set_password("carol", "carol-password-123")
+    token = auth(dev, "carol")
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as browser:
+        page = await browser.get("/login")
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        await browser.post("/login", data={"username": "carol", "password": "carol-password-123",
+                                           "csrf": csrf})
+        assert (await browser.get("/")).status_code == 200
+        dev.directory.disable("carol")
+        assert (await api.get("/api/me", headers=token)).status_code == 401
+        assert (await browser.get("/", follow_redirects=False)).status_code == 303
+        dev.directory.add("carol", "Carol", ["reviewer"], ["*"])  # made active again
+        assert (await api.get("/api/me", headers=token)).status_code == 401
+        assert (await browser.get("/", follow_redirects=False)).status_code == 303
+
+
+async def test_every_operation_documents_its_problems(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for status in ("401", "403", "404", "409", "422", "503"):
+                content = op["responses"][status]["content"]
+                assert "application/problem+json" in content, (method, path, status)
