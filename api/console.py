@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -24,6 +24,13 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 
+from api.console_commands import (
+    CASE_COMMANDS,
+    ESCALATION_COMMANDS,
+    TAKEDOWN_COMMANDS,
+    may_approve,
+    run,
+)
 from api.problems import Forbidden
 from api.roles import ESCALATION_READERS, OPS_READERS, has, of_kind, reads_queue
 from api.signin import TooMany, sign_in
@@ -33,7 +40,6 @@ from client.ops import Ops
 from domain.appeal.models import APPEALS_QUEUE
 from domain.errors import CaseworkError, EmptyQueue, NotFound
 from domain.people import Person, Role
-from domain.review.models import CaseState
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
 
 T = TypeVar("T")
@@ -323,7 +329,7 @@ def _router() -> APIRouter:
                     for w in h.evidence.split(":", 1)[-1].split(",")]
         return _page(request, "case.html", s=s, case=case, policies=pack.policies,
                      graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id,
-                     approver=_may_approve(s, case))
+                     approver=may_approve(s, case))
 
     @r.post("/cases/{case_id}/decide")
     async def decide(request: Request, case_id: str, s: Signed,
@@ -347,7 +353,7 @@ def _router() -> APIRouter:
                            choice: Annotated[str, Form()] = "P1") -> Response:
         """Claim, hold, resume, escalate and approve from the case page."""
         csrf_ok(s, csrf)
-        done = await _run(CASE_COMMANDS, "case", command, request.app.state.cw, case_id,
+        done = await run(CASE_COMMANDS, "case", command, request.app.state.cw, case_id,
                           s.person.id, text, choice)
         if command == "escalate" and has(s.person, ESCALATION_READERS):
             return RedirectResponse(f"/escalations/{done.escalation_id}", status_code=303)
@@ -421,7 +427,7 @@ def _router() -> APIRouter:
                                  text: Annotated[str, Form()] = "",
                                  choice: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
-        await _run(ESCALATION_COMMANDS, "escalation", command, request.app.state.cw,
+        await run(ESCALATION_COMMANDS, "escalation", command, request.app.state.cw,
                    escalation_id, s.person.id, text, choice)
         return RedirectResponse(f"/escalations/{escalation_id}", status_code=303)
 
@@ -442,7 +448,7 @@ def _router() -> APIRouter:
     async def steer_job(request: Request, job_id: str, command: str, s: TakedownReader,
                         csrf: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
-        await _run(TAKEDOWN_COMMANDS, "takedown", command, request.app.state.cw, job_id,
+        await run(TAKEDOWN_COMMANDS, "takedown", command, request.app.state.cw, job_id,
                    s.person.id, "", "")
         return RedirectResponse(f"/takedowns/{job_id}", status_code=303)
 
@@ -468,53 +474,3 @@ def _router() -> APIRouter:
         return _page(request, "ops.html", s=s, backlog=backlog, stuck=await ops.stuck())
 
     return r
-
-
-# command -> call(client, record id, the signed-in person, the form's text, the form's choice)
-Command = Callable[[CaseworkClient, str, str, str, str], Awaitable[Any]]
-CASE_COMMANDS: dict[str, Command] = {
-    "claim": lambda cw, i, who, text, choice: cw.claim(i, who, kinds=("review",)),
-    "hold": lambda cw, i, who, text, choice: cw.hold(i, who, text),
-    "resume": lambda cw, i, who, text, choice: cw.resume(i, who),
-    "approve": lambda cw, i, who, text, choice: cw.approve(i, who),
-    "escalate": lambda cw, i, who, text, choice: cw.escalate(i, who, text, choice),
-}
-ESCALATION_COMMANDS: dict[str, Command] = {
-    "ack": lambda cw, i, who, text, choice: cw.acknowledge_escalation(i, who),
-    "note": lambda cw, i, who, text, choice: cw.note_escalation(i, who, text),
-    "resolve": lambda cw, i, who, text, choice: _resolve(cw, i, who, text, choice),
-    "severity": lambda cw, i, who, text, choice: cw.set_escalation_severity(i, who, choice,
-                                                                             text),
-    "hand-off": lambda cw, i, who, text, choice: cw.hand_off_escalation(i, who, choice, text),
-}
-
-TAKEDOWN_COMMANDS: dict[str, Command] = {
-    "approve": lambda cw, i, who, text, choice: cw.approve_takedown(i, who),
-    **{c: (lambda cw, i, who, text, choice, c=c: cw.steer_takedown(i, c, who))
-       for c in ("pause", "resume", "cancel", "reverse")},
-}
-
-
-def _resolve(cw: CaseworkClient, escalation_id: str, who: str, reason: str,
-             policy: str) -> Awaitable[Any]:
-    """Resolve, handing the review case a decision under `policy` with its default actions
-    (none: the case goes back to its queue)."""
-    if not policy or policy == "none":
-        return cw.resolve_escalation(escalation_id, who, reason)
-    actions = cw.pack().get(policy).default_actions
-    return cw.resolve_escalation(escalation_id, who, reason, actions, [policy])
-
-
-async def _run(commands: dict[str, Command], noun: str, command: str, *args: Any) -> Any:
-    if command not in commands:
-        raise NotFound(f"no {noun} command {command!r}")
-    return await commands[command](*args)
-
-
-
-
-def _may_approve(s: Session, case: CaseState) -> bool:
-    """Whether to offer the approval a severe decision waits for (the workflow decides)."""
-    decided_by = case.decision.decided_by if case.decision else None
-    return (case.state == "awaiting_approval" and Role.SENIOR in s.person.roles
-            and decided_by != s.person.id and s.person.works(case.queue))

@@ -126,13 +126,12 @@ class Ops:
         row = self.cw.ledger.case(case_id)
         if row is None and await self._describe(case_id) is None:
             raise NotFound(f"no case, appeal, escalation, job or review {case_id!r}")
-        operator_ = await self.cw.on_record(case_id, operator, tuple(LIFECYCLES), Role.OPS,
-                                            in_queue=False)
+
         if repair == "reassign":
             if not to:
                 raise InvalidInput("reassign needs --to PERSON")
             if row is not None:  # the new holder works the record's queue
-                await self.cw.on_record(case_id, to, row.lifecycle)
+                req.holder = (await self.cw.on_record(case_id, to, row.lifecycle)).person
         if repair in ("cancel", "escalate") and (row is None or row.lifecycle != "review"):
             raise Refused(f"{case_id} is no review case: only review cases are {repair}ed"
                           + (" (a takedown job is cancelled by its requester: casework "
@@ -142,8 +141,10 @@ class Ops:
                           "in_review, queued)")
 
         async def update(name: str) -> str:
+            found = await self.cw.on_record(case_id, operator, tuple(LIFECYCLES), Role.OPS,
+                                            in_queue=False)  # retry and reset send no command
             summary = await self.cw.command(
-                case_id, name, req, operator_, request_id,
+                case_id, name, req, found, request_id,
                 EscalationSummary if name == "ops_escalate" else CaseSummary)
             if repair == "escalate":
                 return f"escalated: {summary.escalation_id}"

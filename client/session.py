@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 import httpx
 
+from config.settings import Settings
 from domain import errors
 
-DEFAULT_API = "http://127.0.0.1:8080"
 RETRIES = (0.5, 1.0, 2.0)  # seconds before each retry of a call that got no answer
 TIMEOUT_S = 30.0
 PROBLEMS: dict[str, type[errors.CaseworkError]] = {
@@ -74,8 +74,12 @@ def forget() -> None:
 
 
 def api_url(explicit: str | None = None) -> str:
-    return (explicit or os.environ.get("CASEWORK_API_URL") or saved().get("api")
-            or DEFAULT_API).rstrip("/")
+    """`--api`, else `CASEWORK_API_URL`, else the API signed in to, else this machine's (where
+    `make run` and `casework api` serve it: CASEWORK_API_HOST and CASEWORK_API_PORT)."""
+    if url := explicit or os.environ.get("CASEWORK_API_URL") or saved().get("api"):
+        return str(url).rstrip("/")
+    local = Settings()
+    return f"http://{local.api_host}:{local.api_port}"
 
 
 def token() -> str | None:

@@ -14,6 +14,7 @@ from pydantic import Field
 from domain.authority import Command
 from domain.core import Ident, Model, Priority, QueueEntry, Reason, TimelineEvent
 from domain.errors import InvalidInput
+from domain.people import Person
 from domain.policy import OpsConfig
 
 # Where a record waits for a decision, an approval or an acknowledgement under its SLA.
@@ -32,6 +33,7 @@ class OpsRepair(Command):
     operator: Ident
     reason: Reason
     reviewer: Ident | None = None  # reassign: who holds the claim now
+    holder: Person | None = None  # reassign: that person, as the directory has them
     lease_minutes: int = Field(default=30, ge=1, le=8 * 60)
     priority: Priority | None = None  # bump: to this priority (default: one step up)
     severity: Priority = Priority.P1  # escalate: the escalation's severity

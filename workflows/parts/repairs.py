@@ -9,13 +9,13 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.authority import ClaimRequest
+    from domain.authority import ClaimRequest, worker_role
     from domain.core import Action, CaseSummary, Event
     from domain.engine import Lifecycle
     from domain.errors import Refused
     from domain.escalation.models import EscalationSource
     from domain.ops import OpsRepair
-    from domain.people import Role
+    from domain.people import Role, why_not
     from domain.review.models import CaseState, DecideRequest, EscalateRequest
     from domain.sla import deadline
     from workflows.parts.journal import Journal
@@ -65,6 +65,9 @@ class Repairs:
         elif self.lc.state not in self.lc.allowed_from("claim"):
             raise Refused(f"cannot reassign {self.lc.declaration.a_noun} in state "
                           f"{self.lc.state!r}")
+        queue = self._record.queue  # the new holder works it, as for their own claim
+        if reason := why_not(req.reviewer, req.holder, worker_role(queue), queue):
+            raise Refused(reason)
         why = self.lc.declaration.reasons.get("claim")
         if why and (reason := why(self.lc.model, ClaimRequest(reviewer=req.reviewer))):
             raise Refused(reason)

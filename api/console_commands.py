@@ -1,0 +1,60 @@
+"""The console's commands on a record, by the name its form posts: each calls the casework
+client as the signed-in person (the client and the workflow decide whether they may)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from client.api import CaseworkClient
+from client.credentials import Session
+from domain.errors import NotFound
+from domain.people import Role
+from domain.review.models import CaseState
+
+# command -> call(client, record id, the signed-in person, the form's text, the form's choice)
+Command = Callable[[CaseworkClient, str, str, str, str], Awaitable[Any]]
+CASE_COMMANDS: dict[str, Command] = {
+    "claim": lambda cw, i, who, text, choice: cw.claim(i, who, kinds=("review",)),
+    "hold": lambda cw, i, who, text, choice: cw.hold(i, who, text),
+    "resume": lambda cw, i, who, text, choice: cw.resume(i, who),
+    "approve": lambda cw, i, who, text, choice: cw.approve(i, who),
+    "escalate": lambda cw, i, who, text, choice: cw.escalate(i, who, text, choice),
+}
+ESCALATION_COMMANDS: dict[str, Command] = {
+    "ack": lambda cw, i, who, text, choice: cw.acknowledge_escalation(i, who),
+    "note": lambda cw, i, who, text, choice: cw.note_escalation(i, who, text),
+    "resolve": lambda cw, i, who, text, choice: resolve(cw, i, who, text, choice),
+    "severity": lambda cw, i, who, text, choice: cw.set_escalation_severity(i, who, choice,
+                                                                             text),
+    "hand-off": lambda cw, i, who, text, choice: cw.hand_off_escalation(i, who, choice, text),
+}
+
+TAKEDOWN_COMMANDS: dict[str, Command] = {
+    "approve": lambda cw, i, who, text, choice: cw.approve_takedown(i, who),
+    **{c: (lambda cw, i, who, text, choice, c=c: cw.steer_takedown(i, c, who))
+       for c in ("pause", "resume", "cancel", "reverse")},
+}
+
+
+def resolve(cw: CaseworkClient, escalation_id: str, who: str, reason: str,
+             policy: str) -> Awaitable[Any]:
+    """Resolve, handing the review case a decision under `policy` with its default actions
+    (none: the case goes back to its queue)."""
+    if not policy or policy == "none":
+        return cw.resolve_escalation(escalation_id, who, reason)
+    actions = cw.pack().get(policy).default_actions
+    return cw.resolve_escalation(escalation_id, who, reason, actions, [policy])
+
+
+async def run(commands: dict[str, Command], noun: str, command: str, *args: Any) -> Any:
+    if command not in commands:
+        raise NotFound(f"no {noun} command {command!r}")
+    return await commands[command](*args)
+
+
+def may_approve(s: Session, case: CaseState) -> bool:
+    """Whether to offer the approval a severe decision waits for (the workflow decides)."""
+    decided_by = case.decision.decided_by if case.decision else None
+    return (case.state == "awaiting_approval" and Role.SENIOR in s.person.roles
+            and decided_by != s.person.id and s.person.works(case.queue))
