@@ -31,6 +31,7 @@ from marketplace.http import HttpMarketplace
 from marketplace.sandbox import SandboxMarketplace
 from workflows.appeal import AppealWorkflow
 from workflows.escalation import EscalationWorkflow
+from workflows.parts.trust import Trust
 from workflows.review import ReviewWorkflow
 from workflows.shop_review import ShopReviewWorkflow
 from workflows.takedown import TakedownWorkflow
@@ -84,6 +85,7 @@ def build_worker(client: Client, settings: Settings,
         max_concurrent_activities=32,
         max_cached_workflows=int(os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS", "1000")),
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+        interceptors=[Trust()],  # each command taken once (workflows/parts/trust.py)
     )
 
 

@@ -32,6 +32,18 @@ class In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class KeyedId(str):
+    """A command's request id, from its Idempotency-Key; `again`: the key came before (the same
+    request sent again), which a start-like command answers with what its first start made."""
+
+    def __new__(cls, value: str, again: bool = False) -> KeyedId:
+        made = super().__new__(cls, value)
+        made.again = again
+        return made
+
+    again: bool
+
+
 class Page(BaseModel):
     items: list[Any]
     offset: int
@@ -96,13 +108,14 @@ async def idempotency(request: Request, who: Annotated[Principal, Depends(caller
     digest = hashlib.sha256(b"\x1f".join([request.method.encode(), request.url.path.encode(),
                                           body])).hexdigest()
     ledger = request.app.state.cw.ledger
-    first = await asyncio.to_thread(ledger.idempotency_key, who.id, key, digest,
-                                    datetime.now(UTC) - IDEMPOTENCY_KEPT)
+    first, new = await asyncio.to_thread(ledger.idempotency_key, who.id, key, digest,
+                                         datetime.now(UTC) - IDEMPOTENCY_KEPT)
     if first != digest:
         raise InvalidInput(f"Idempotency-Key {key!r} was used before with another request: a "
                            "new request needs a new key")
     try:
-        yield "key-" + hashlib.sha256(f"{who.id}\x1f{key}".encode()).hexdigest()[:40]
+        yield KeyedId("key-" + hashlib.sha256(f"{who.id}\x1f{key}".encode()).hexdigest()[:40],
+                      again=not new)
     except (CaseworkError, RequestValidationError) as e:
         if not isinstance(e, Unavailable):
             await asyncio.to_thread(ledger.forget_idempotency_key, who.id, key)

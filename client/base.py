@@ -170,7 +170,7 @@ class ClientBase:
         `result_type`): a person's command carries them as `found` (read from the directory
         now) and the record's uid; a service's message (a report, an appeal) names nobody."""
         if isinstance(req, Command) and found is not None:
-            req.as_person(found.person, found.uid, datetime.now(UTC))
+            req.as_person(found.person, found.uid, datetime.now(UTC), uuid.uuid4().hex)
         name = update if isinstance(update, str) else update.__name__
         return await self.guard(self.temporal.get_workflow_handle(record_id).execute_update(
             update, req, id=update_id(name, request_id), rpc_timeout=self.command_timeout,

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from client import cli_show as show
-from client.session import Remote, api_url, forget, path, save, saved
+from client.session import Remote, api_url, forget, kept, path, save, saved
 from domain import errors
 from domain.appeal.models import AppealRef, AppealState
 from domain.core import CaseSummary, QueueEntry, TakedownItem, TimelineEvent
@@ -284,8 +284,8 @@ async def login(args: argparse.Namespace, emit: Emit) -> None:
     """A person's password for a token kept for this user (`--refresh`: a new one for the
     token kept, which is revoked)."""
     url = api_url(getattr(args, "api", None))
-    if args.refresh:
-        answer = await Remote(url).call("POST", "/api/token/refresh")
+    if args.refresh:  # the kept token, whatever CASEWORK_TOKEN holds
+        answer = await Remote(url, bearer=kept(url) or "").call("POST", "/api/token/refresh")
     else:
         user = args.user or input("name: ").strip()
         password = (getpass.getpass(f"password for {user}: ") if sys.stdin.isatty()
@@ -303,9 +303,11 @@ async def login(args: argparse.Namespace, emit: Emit) -> None:
 async def logout(args: argparse.Namespace, emit: Emit) -> None:
     """Revoke the kept token and forget it (forgotten here even when the API cannot be
     reached: then it says so, and the token ends when it expires or an admin revokes it)."""
-    who = saved().get("person")
+    url = api_url(getattr(args, "api", None))
+    who = saved().get("person") if kept(url) else None
     try:
-        await Remote(getattr(args, "api", None)).call("POST", "/api/logout")
+        await Remote(url, bearer=kept(url) or "").call("POST", "/api/logout")
     finally:
-        forget()
+        if who:
+            forget()
     emit(args, {"signed_out": who}, lambda r: f"signed out {r['signed_out'] or ''}".strip())

@@ -1,8 +1,11 @@
 """The codec endpoint: the Temporal UI and `temporal --codec-endpoint` decrypt payloads here.
 
-Temporal's codec-server protocol: `POST …/decode` and `POST …/encode` take and return a
+Temporal's codec-server protocol, read side only: `POST …/decode` takes and returns a
 proto3-JSON `Payloads` body (`{"payloads": [{"metadata": {"encoding": "<base64>"}, "data":
 "<base64>"}]}`); only the last path segment counts, so `/{namespace}/decode` works too.
+`…/encode` is refused: whoever may encrypt under casework's keys may command its workflows
+(`domain.authority`), so the keys encrypt only inside casework's own processes; the UI shows
+payloads and does not send new ones.
 Browsers may call it from the configured origins only (the Temporal UI's). With
 CASEWORK_CODEC_TOKEN set, every call needs `Authorization: Bearer <token>`: `_authorized` is
 the hook where the signed-in console will check the person instead.
@@ -20,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 from google.protobuf import json_format
-from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.common.v1 import Payloads
 
 from config.codec import CodecKeyError, EncryptionCodec, Keyring, unmarked
 from config.settings import Settings
@@ -96,8 +99,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         operation = self.path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        if operation not in ("encode", "decode"):
-            self._reply(404, {"error": "POST …/encode or …/decode"})
+        if operation == "encode":
+            self._reply(403, {"error": "casework's codec endpoint decodes only: encrypting "
+                                       "under its keys is commanding its workflows"})
+        elif operation != "decode":
+            self._reply(404, {"error": "POST …/decode"})
         elif not self._origin_allowed():
             self._reply(403, {"error": "origin not allowed"})
         elif not self._authorized():
@@ -107,21 +113,17 @@ class _Handler(BaseHTTPRequestHandler):
         elif length > MAX_BODY:
             self._reply(413, {"error": f"body larger than {MAX_BODY} bytes"})
         else:
-            self._apply(operation, self.rfile.read(length))
+            self._decode(self.rfile.read(length))
 
-    def _apply(self, operation: str, body: bytes) -> None:
+    def _decode(self, body: bytes) -> None:
         try:
             payloads = json_format.Parse(body, Payloads(), ignore_unknown_fields=True)
         except json_format.ParseError as e:
             self._reply(400, {"error": f"not a Payloads JSON body: {e}"})
             return
         codec = self.server.codec
-        def shown(p: Payload) -> Payload:  # as it was sealed: the mark is for workers
-            return unmarked(codec.decrypt(p))
-
-        apply = codec.encrypt if operation == "encode" else shown
-        try:
-            out = Payloads(payloads=[apply(p) for p in payloads.payloads])
+        try:  # as it was sealed: the mark is for workers
+            out = Payloads(payloads=[unmarked(codec.decrypt(p)) for p in payloads.payloads])
         except CodecKeyError as e:
             self._reply(422, {"error": str(e)})
             return

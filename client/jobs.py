@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -42,12 +43,12 @@ STEERING = {"pause": TakedownWorkflow.pause_job, "resume": TakedownWorkflow.resu
 class Jobs(ClientBase):
     async def takedown(self, lines: Sequence[str], action: str | Action, reason: str,
                        requester: str, policy_ids: Sequence[str] = (),
-                       order: AuthorityOrder | None = None,
-                       request_id: str | None = None) -> JobSummary:
+                       order: AuthorityOrder | None = None, again: bool = False) -> JobSummary:
         """Start a bulk takedown (or an authority's order, entered by `requester`) over
         `KIND:ID` lines. Bad lines are reported by number and nothing starts; each subject is
         acted on once. The same job asked again (same requester, action, order and subjects) is
-        the same job; asked again with the same `request_id`, it answers as it is now."""
+        the same job while it runs, and refused once it has ended, unless it is the same
+        request sent `again` (a retry): that answers the job as it is now."""
         subjects = parse_ids(list(lines))
         [act] = parse_actions([action])
         if act is Action.NO_ACTION:
@@ -66,12 +67,12 @@ class Jobs(ClientBase):
         job_id = f"{self.settings.case_prefix}-takedown-{digest}"
         status = await self._status(job_id)
         if status not in (None, WorkflowExecutionStatus.RUNNING):
-            if request_id is not None:  # the same request again: its job as it is now
+            if again:  # the same request again: its job as it is now
                 return await self.takedown_status(job_id)
             raise Refused(f"job {job_id} with these subjects and this reason has ended "
                           f"({status.name.lower()}); give a new reason to act again")
         self.ledger.put_takedown_items(job_id, subjects, requester)
-        req.as_person(person, job_id, datetime.now(UTC))
+        req.as_person(person, job_id, datetime.now(UTC), uuid.uuid4().hex)
         try:
             await self.temporal.start_workflow(
                 TakedownWorkflow.run, TakedownInput(job_id=job_id, subject=subjects[0],
@@ -132,15 +133,16 @@ class Jobs(ClientBase):
 
     # -- shop reviews ----------------------------------------------------------------------------
     async def shop_review(self, shop_id: str, requester: str, reason: str | None = None,
-                          request_id: str | None = None) -> ShopReviewSummary:
-        """Review every listing of a shop (ops); the shop's open review is joined, not doubled.
-        Returns once the review has found the shop (NotFound when the marketplace has none).
-        Asked again with the same `request_id` once it has ended, it answers that review."""
+                          again: bool = False) -> ShopReviewSummary:
+        """Review every listing of a shop (ops); the shop's open review is joined, not doubled,
+        and an ended one is followed by a new one. Returns once the review has found the shop
+        (NotFound when the marketplace has none). The same request sent `again` (a retry)
+        answers the review its first start made."""
         person = self.directory.require(requester, Role.OPS)
         req = build(ShopReviewRequest, shop_id=shop_id, requester=requester, reason=reason)
         review_id = shop_review_id(req.shop_id, self.settings.case_prefix)
-        if request_id is None or not await self._started(review_id):
-            req.as_person(person, review_id, datetime.now(UTC))
+        if not again or not await self._started(review_id):
+            req.as_person(person, review_id, datetime.now(UTC), uuid.uuid4().hex)
             try:
                 await self.temporal.start_workflow(
                     ShopReviewWorkflow.run, ShopReviewInput(

@@ -219,8 +219,14 @@ class Ops:
         return f"reset to event {last}: run {answer.run_id}"
 
     async def _note(self, case_id: str, req: OpsRepair, text: str) -> None:
-        await self._rpc(self.cw.temporal.get_workflow_handle(case_id).signal(
-            "ops_note", req.model_copy(update={"reason": text})))
+        """A repair done from outside, on the record's timeline: a note sealed for this record
+        (by its first run id) as its operator."""
+        desc = await self._describe(case_id)
+        uid = desc.raw_description.workflow_execution_info.first_run_id if desc else ""
+        note = req.model_copy(update={"reason": text})
+        note.as_person(self.cw.directory.require(req.operator, Role.OPS), uid,
+                       datetime.now(UTC), uuid.uuid4().hex)
+        await self._rpc(self.cw.temporal.get_workflow_handle(case_id).signal("ops_note", note))
 
     @staticmethod
     async def _rpc(call: Any) -> Any:
@@ -308,13 +314,16 @@ class Ops:
         return out
 
     async def _describe(self, case_id: str) -> WorkflowExecutionDescription | None:
+        """The record's workflow; None when there is none on casework's task queue (another
+        team's workflow in the namespace is not casework's to read or repair)."""
         try:
-            return await self.cw.temporal.get_workflow_handle(case_id).describe(
+            desc = await self.cw.temporal.get_workflow_handle(case_id).describe(
                 rpc_timeout=self.cw.read_timeout)
         except RPCError as e:
             if e.status is RPCStatusCode.NOT_FOUND:
                 return None
             raise Unavailable(f"Temporal: {e.message}") from None
+        return desc if desc.task_queue == self.cw.settings.task_queue else None
 
     async def explain(self, case_id: str) -> Explanation:
         row = self.cw.ledger.case(case_id)

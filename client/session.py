@@ -13,16 +13,18 @@ import asyncio
 import contextlib
 import json
 import os
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from config.settings import Settings
 from domain import errors
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RETRIES = (0.5, 1.0, 2.0)  # seconds before each retry of a call that got no answer
 TIMEOUT_S = 30.0
 PROBLEMS: dict[str, type[errors.CaseworkError]] = {
@@ -56,15 +58,16 @@ def saved() -> dict[str, Any]:
 
 
 def save(api: str, answer: dict[str, Any]) -> Path:
-    """Keep a sign-in's token for this user only (0600 in a 0700 folder)."""
+    """Keep a sign-in's token for this user only: written to a new 0600 file in a 0700 folder,
+    then renamed over the old one (never through a link someone left there)."""
     folder = config_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = _file()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, fresh = tempfile.mkstemp(dir=folder, prefix=".credentials-")  # 0600, O_EXCL
     with os.fdopen(fd, "w") as f:
         json.dump({"api": api, "token": answer["token"], "token_id": answer["token_id"],
                    "person": answer["person"]["id"], "expires_at": answer["expires_at"]}, f)
-    os.chmod(path, 0o600)
+    os.replace(fresh, path)
     return path
 
 
@@ -82,13 +85,26 @@ def api_url(explicit: str | None = None) -> str:
     return f"http://{local.api_host}:{local.api_port}"
 
 
-def token() -> str | None:
-    """The signed-in token: `CASEWORK_TOKEN`, else the one `casework login` kept."""
-    return os.environ.get("CASEWORK_TOKEN") or saved().get("token")
+def token(url: str) -> str | None:
+    """The token for the API at `url`: `CASEWORK_TOKEN`, else the one `casework login` kept for
+    that API (a kept token never goes to another)."""
+    if env := os.environ.get("CASEWORK_TOKEN"):
+        return env
+    return kept(url)
 
 
-def signed_in() -> bool:
-    return token() is not None
+def kept(url: str) -> str | None:
+    """The token `casework login` kept for the API at `url`."""
+    found = saved()
+    return found.get("token") if found.get("api") == url else None
+
+
+def _safe_to_send(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
+        return
+    raise errors.InvalidInput(f"refusing to send a token to {url}: the API is reached over "
+                              "https (or plain http on this machine only)")
 
 
 def path(template: str, **values: str) -> str:
@@ -102,7 +118,7 @@ class Remote:
     def __init__(self, url: str | None = None, bearer: str | None = None,
                  request_id: str | None = None) -> None:
         self.url = api_url(url)
-        self.bearer = bearer if bearer is not None else token()
+        self.bearer = bearer if bearer is not None else token(self.url)
         if request_id is not None and (not 1 <= len(request_id) <= 200 or any(
                 not ch.isprintable() for ch in request_id)):
             raise errors.InvalidInput("--request-id must be 1-200 printable characters "
@@ -113,8 +129,9 @@ class Remote:
                    params: dict[str, Any] | None = None, authenticated: bool = True) -> Any:
         """The answer's JSON (None for 204); a problem as its casework error."""
         if authenticated and not self.bearer:
-            raise errors.Refused("not signed in: run `casework login` (or set CASEWORK_TOKEN); "
-                                 "people act through the API as themselves")
+            raise errors.Refused(f"not signed in to {self.url}: run `casework login` (or set "
+                                 "CASEWORK_TOKEN); people act through the API as themselves")
+        _safe_to_send(self.url)
         headers = {"Idempotency-Key": self.key} if method != "GET" else {}
         if authenticated:
             headers["Authorization"] = f"Bearer {self.bearer}"

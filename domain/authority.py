@@ -10,7 +10,7 @@ casework key (the data converter says so; the keys are the capability to command
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -39,6 +39,7 @@ class Acting(Model):
     person: Person
     as_of: AwareDatetime
     record: str
+    nonce: str = ""  # once per command: a record takes each nonce once (a copy is refused)
 
 
 class Command(Sealable):
@@ -51,9 +52,10 @@ class Command(Sealable):
     def person(self) -> str:
         return str(getattr(self, self.PERSON))
 
-    def as_person(self, person: Person, record: str, now: datetime) -> Command:
-        """This command, for `record`, carrying `person` as read from the directory now."""
-        self.acting = Acting(person=person, as_of=now, record=record)
+    def as_person(self, person: Person, record: str, now: datetime, nonce: str) -> Command:
+        """This command, for `record`, carrying `person` as read from the directory now, under
+        a `nonce` of its own."""
+        self.acting = Acting(person=person, as_of=now, record=record, nonce=nonce)
         return self
 
 
@@ -68,10 +70,11 @@ def why_not_sealed(message: Sealable) -> str | None:
 
 
 def why_not_command(req: Command, roles: Role | Iterable[Role], queue: str | None,
-                    record: str) -> str | None:
-    """Why a workflow (record `record`) refuses `req`: not sealed, sent without its person, by
-    someone else, for another record, or by a person who is unknown, disabled, lacks the role or
-    works elsewhere. None: it may go on to the lifecycle's own rules."""
+                    record: str, taken: Collection[str] = ()) -> str | None:
+    """Why a workflow (record `record`, having taken the commands whose nonces are `taken`)
+    refuses `req`: not sealed, sent without its person, by someone else, for another record,
+    taken already (a copy from the record's history), or by a person who is unknown, disabled,
+    lacks the role or works elsewhere. None: it may go on to the lifecycle's own rules."""
     if not req.sealed:
         return unsealed()
     acting = req.acting
@@ -81,6 +84,8 @@ def why_not_command(req: Command, roles: Role | Iterable[Role], queue: str | Non
         return f"the command names {req.person!r} but {acting.person.id!r} sent it"
     if acting.record != record:
         return "the command was sent for another record (or an earlier case under this id)"
+    if acting.nonce and acting.nonce in taken:
+        return "this command was carried out already: a new one is sent anew"
     return why_not(req.person, acting.person, roles, queue)
 
 
@@ -109,16 +114,14 @@ def approval_needed(actions: Sequence[Action], *, items: int = 1, recent_items: 
                     known_authorities: Iterable[str] = ()) -> str | None:
     """Why a second person must approve before anything executes, or None.
 
-    Severe actions always wait. An authority's order executes at once (DSA Art. 9) when the pack
-    knows the authority, and waits when it does not. A job waits above the pack's threshold,
-    counting the requester's other jobs in the split window with it (a job split in parts waits
-    like the whole)."""
+    Severe actions always wait, and so does an authority's order when the pack does not know the
+    authority (one it knows executes at once, DSA Art. 9). Any job waits above the pack's
+    threshold, orders too, counting the requester's other jobs in the split window with it (a
+    job split in parts waits like the whole)."""
     if severe := [a.value for a in actions if a.severe]:
         return f"{', '.join(severe)} is a severe action"
-    if authority is not None:
-        if authority not in set(known_authorities):
-            return f"the order comes from {authority!r}, an authority the pack does not list"
-        return None
+    if authority is not None and authority not in set(known_authorities):
+        return f"the order comes from {authority!r}, an authority the pack does not list"
     if threshold is not None and items + recent_items > threshold:
         mine = (f" ({recent_items} more of the requester's in the last {SPLIT_WINDOW_HOURS} h "
                 "count with them)" if recent_items else "")

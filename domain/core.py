@@ -598,6 +598,7 @@ class Tracked(Model):
     waiting_on: str | None = None
     committed: int = 0
     lifecycle: str = "review"
+    commands: list[str] = Field(default_factory=list)  # the last commands' nonces taken
 
     @property
     def policy_ids(self) -> list[str]:

@@ -429,16 +429,17 @@ class Ledger:
         self._db.transaction(write, write=True)
 
     def idempotency_key(self, caller: str, key: str, body_hash: str, forget_before: datetime
-                        ) -> str:
-        """The body hash an Idempotency-Key was first used with (this one, if it is new);
-        keys older than `forget_before` go."""
-        def write(cur: _Cursor) -> str:
+                        ) -> tuple[str, bool]:
+        """The body hash an Idempotency-Key was first used with (this one, if it is new), and
+        whether it is new; keys older than `forget_before` go."""
+        def write(cur: _Cursor) -> tuple[str, bool]:
             cur.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (_iso(forget_before),))
-            cur.execute("INSERT INTO idempotency_keys (caller, idem_key, body_hash, created_at) "
-                        "VALUES (?, ?, ?, ?) ON CONFLICT (caller, idem_key) DO NOTHING",
-                        (caller, key, body_hash, _iso(datetime.now(UTC))))
+            new = cur.execute(
+                "INSERT INTO idempotency_keys (caller, idem_key, body_hash, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (caller, idem_key) DO NOTHING",
+                (caller, key, body_hash, _iso(datetime.now(UTC)))) > 0
             return str(cur.query("SELECT body_hash FROM idempotency_keys WHERE caller = ? AND "
-                                 "idem_key = ?", (caller, key))[0][0])
+                                 "idem_key = ?", (caller, key))[0][0]), new
 
         return self._db.transaction(write, write=True)
 

@@ -153,8 +153,8 @@ async def test_tokens_and_passwords_from_the_cli(api: httpx.AsyncClient, dev: Ca
 async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClient,
                                                             dev: CaseworkClient) -> None:
     creds = Credentials(dev.ledger)
-    alice, max_, sam, olga, lena = (creds.create_token(p)[1]
-                                    for p in ("alice", "max", "sam", "olga", "lena"))
+    alice, max_, sam, olga, lena, leo = (creds.create_token(p)[1] for p in (
+        "alice", "max", "sam", "olga", "lena", "leo"))
     _, market = creds.create_token("marketplace", ["intake", "read", "appeal"])
     ref = await dev.open_case("listing:L-0062", "user_report", reporter="buyer-2")
     await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
@@ -192,7 +192,7 @@ async def test_appeals_escalations_and_jobs_through_the_api(api: httpx.AsyncClie
     assert r.status_code == 200 and r.json()["approved_by"] == "sam"
     _problem(await api.post(f"/api/takedowns/{job_id}/explode", headers=_auth(alice)), 404,
              "not-found")
-    order = await api.post("/api/takedowns", headers=_auth(lena), json={
+    order = await api.post("/api/takedowns", headers=_auth(leo), json={
         "lines": ["listing:L-0401", "listing:L-0402"], "action": "disable",
         "reason": "court order", "order": {"authority": "police-nl", "reference": "ORD-API-1",
                                            "legal_ground": "Art. 9 order", "deadline": "2026-12-31"}})

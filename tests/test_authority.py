@@ -110,7 +110,7 @@ async def test_a_plaintext_update_from_the_temporal_cli_is_refused(
     await dev.decide(ref.case_id, "sam", ["counterfeit"], ["suspend_seller"], "ring")
     before = await eventually(lambda: dev.show(ref.case_id), settled_in("awaiting_approval"))
     handle = dev.temporal.get_workflow_handle(ref.case_id)
-    events = len((await handle.fetch_history()).events)
+    events = await _quiet(handle)  # the approval's staff message lands in the background
     address = dev_env.client.service_client.config.target_host
     for name, body in (("approve", {"approver": "ghost-not-in-directory"}),
                        ("approve", {"approver": "emma", "acting": {
@@ -209,3 +209,138 @@ async def test_every_operation_documents_its_problems(api: httpx.AsyncClient) ->
             for status in ("401", "403", "404", "409", "422", "503"):
                 content = op["responses"][status]["content"]
                 assert "application/problem+json" in content, (method, path, status)
+
+
+async def test_a_start_that_brings_its_own_state_acts_on_nothing(
+        dev: CaseworkClient, dev_env: Any, settings: Settings,
+        sandbox: SandboxMarketplace) -> None:
+    """The audit's bypass: `temporal workflow start` with a `carried` state already enforcing
+    terminate_seller. Plaintext or not, a start is no continuation: nothing is enforced."""
+    from domain.core import Decision, case_id_for
+    from domain.review.models import CaseInput, CaseState
+
+    seller = Subject.parse("seller:U-07")
+    now = "2026-12-03T00:00:00Z"
+    state = CaseState.model_validate({
+        "case_id": "x", "case_uid": "x", "subject": seller.model_dump(), "state": "enforcing",
+        "opened_at": now, "reports": [{"report_id": "r", "source": "user_report",
+                                       "received_at": now}],
+        "decision": Decision(decided_by="ghost", policy_ids=[], reason="x", automated=False,
+                             actions=[Action.TERMINATE_SELLER],
+                             decided_at=now).model_dump(mode="json")})  # type: ignore[arg-type]
+    inp = CaseInput(subject=seller, report=state.reports[0], carried=state)
+    address = dev_env.client.service_client.config.target_host
+    proc = await asyncio.to_thread(subprocess.run, [
+        devserver.binary("temporal"), "workflow", "start", "--type", "ReviewWorkflow",
+        "--task-queue", settings.task_queue, "-w", f"{settings.case_prefix}-evil-1",
+        "--input", inp.model_dump_json(), "--address", address],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    sealed = await dev.temporal.start_workflow(  # with the keys: still no continuation
+        "ReviewWorkflow", inp, id=f"{settings.case_prefix}-evil-2",
+        task_queue=settings.task_queue)
+    plaintext = dev.temporal.get_workflow_handle(f"{settings.case_prefix}-evil-1")
+    await eventually(plaintext.describe, lambda d: d.status is not None
+                     and d.status.name == "COMPLETED")  # ended at once, having done nothing
+    await eventually(lambda: _row(dev, sealed.id), lambda row: row is not None
+                     and row.state == "queued")  # screened and queued as a fresh case
+    assert sandbox.enforcement_count(seller, Action.TERMINATE_SELLER) == 0
+    assert dev.ledger.case(case_id_for(seller, settings.case_prefix)) is None
+
+
+async def test_a_sealed_command_is_taken_once_and_a_note_only_for_its_subject(
+        dev: CaseworkClient) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from domain.people import Role
+    from domain.review.models import HoldRequest
+    from domain.takedown.models import TakedownNote
+    from workflows.review import ReviewWorkflow
+
+    ref = await dev.open_case("listing:L-0002", "user_report", reporter="buyer-1")
+    await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "queued")
+    await dev.claim(ref.case_id, "alice")
+    case = await dev.show(ref.case_id)
+    hold = HoldRequest(reviewer="alice", reason="waiting for a permit")
+    hold.as_person(dev.directory.require("alice", Role.REVIEWER), case.case_uid,
+                   datetime.now(UTC), uuid.uuid4().hex)
+    handle = dev.temporal.get_workflow_handle(ref.case_id)
+    await handle.execute_update(ReviewWorkflow.hold, hold, id="hold-1")
+    await dev.resume(ref.case_id, "alice")
+    with pytest.raises(WorkflowUpdateFailedError) as again:  # the same payload, a new Update id
+        await handle.execute_update(ReviewWorkflow.hold, hold, id="hold-2")
+    assert "carried out already" in again.value.cause.message  # type: ignore[union-attr]
+    before = await dev.show(ref.case_id)
+    await handle.signal(ReviewWorkflow.record_takedown, TakedownNote(
+        job_id="job-x", action=Action.REMOVE, reason="x",
+        subject=Subject.parse("listing:L-0001")))  # another subject's note
+    await asyncio.sleep(1)
+    assert (await dev.show(ref.case_id)).in_force == before.in_force == []
+
+
+async def test_ops_reads_and_repairs_only_caseworks_own_workflows(
+        dev: CaseworkClient, api_url: str) -> None:
+    from client.ops import Ops
+    from domain.errors import NotFound
+
+    await dev.temporal.start_workflow("PayrollRun", id="payroll-run-1", task_queue="payroll")
+    ops = Ops(dev)
+    with pytest.raises(NotFound):
+        await ops.explain("payroll-run-1")
+    with pytest.raises(NotFound):
+        await ops.repair("reset", "payroll-run-1", "ops-1", "x")
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        r = await http.get("/api/ops/records/payroll-run-1", headers=auth(dev, "ops-1"))
+    assert r.status_code == 404
+
+
+async def test_a_shop_subjects_case_never_takes_a_shop_reviews_id(dev: CaseworkClient) -> None:
+    ref = await dev.open_case("shop:review-S-03", "user_report", reporter="buyer-1")
+    review = await dev.shop_review("S-03", "ops-1")
+    assert review.review_id != ref.case_id and review.shop_id == "S-03"
+
+
+async def test_a_new_request_for_an_ended_job_is_refused_a_retried_one_answered(
+        api: httpx.AsyncClient, dev: CaseworkClient) -> None:
+    body = {"lines": ["listing:L-0501"], "action": "disable", "reason": "recall",
+            "policy_ids": ["recalled-products"]}
+    lena = auth(dev, "lena")
+    first = await api.post("/api/takedowns", json=body, headers={**lena, "Idempotency-Key": "j1"})
+    job_id = first.json()["job_id"]
+    await eventually(lambda: dev.takedown_status(job_id), lambda j: j.state == "completed")
+    await dev.temporal.get_workflow_handle(job_id).terminate()  # ended (as after its window)
+    again = await api.post("/api/takedowns", json=body, headers={**lena, "Idempotency-Key": "j1"})
+    assert again.status_code == 201 and again.json()["job_id"] == job_id
+    anew = await api.post("/api/takedowns", json=body, headers={**lena, "Idempotency-Key": "j2"})
+    assert anew.status_code == 409 and "has ended" in anew.json()["detail"]
+
+
+async def test_a_kept_token_goes_to_its_own_api_only(dev: CaseworkClient, dev_env: Any,
+                                                     settings: Settings, api_url: str,
+                                                     tmp_path: Any) -> None:
+    from tests.test_e2e_cli import cli_env, run_cli
+
+    Credentials(dev.ledger).set_password("alice", "alice-password-123")
+    env = {**cli_env(dev_env, settings), "CASEWORK_CONFIG_DIR": str(tmp_path / "cfg"),
+           "CASEWORK_API_URL": api_url}
+    env.pop("CASEWORK_TOKEN", None)
+    await run_cli(env, "login", "--user", "alice", stdin="alice-password-123\n")
+    elsewhere = await run_cli(env, "whoami", "--api", "http://127.0.0.1:1", ok=False)
+    assert elsewhere.returncode == 3 and "not signed in to http://127.0.0.1:1" in elsewhere.stderr
+    plain = await run_cli({**env, "CASEWORK_TOKEN": "cw_x_y"}, "whoami", "--api",
+                          "http://api.example.com", ok=False)
+    assert plain.returncode == 2 and "refusing to send a token" in plain.stderr
+
+
+async def _row(cw: CaseworkClient, record_id: str) -> Any:
+    return cw.ledger.case(record_id)
+
+
+async def _quiet(handle: Any) -> int:
+    """The history's length once nothing more has been written for a second."""
+    last = -1
+    while (now := len((await handle.fetch_history()).events)) != last:
+        last = now
+        await asyncio.sleep(1)
+    return last

@@ -107,13 +107,14 @@ async def _appeal_verdict(cw: CaseworkClient) -> Matter:
 async def _resolution(cw: CaseworkClient) -> Matter:
     ref = await cw.open_case("seller:U-08", "user_report", reporter="buyer-1", text="ring")
     await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
-    await cw.claim(ref.case_id, "bob")
-    esc = await cw.escalate(ref.case_id, "bob", "a public figure's shop", "P1")
+    await cw.claim(ref.case_id, "sam")
+    esc = await cw.escalate(ref.case_id, "sam", "a public figure's shop", "P1")
     await eventually(lambda: cw.show_escalation(esc.escalation_id), lambda e: e.ack_deadline)
     await cw.acknowledge_escalation(esc.escalation_id, "otto")
     await cw.resolve_escalation(esc.escalation_id, "otto", "suspend until verified",
                                 ["suspend_seller"], ["counterfeit"])
-    return Matter("review", ref.case_id, [("otto", "otto decided this")], "emma",
+    return Matter("review", ref.case_id, [("otto", "otto decided this"),
+                                          ("sam", "sam asked for this")], "emma",
                   lambda: cw.show(ref.case_id))
 
 

@@ -129,9 +129,10 @@ def test_sign_in_attempts_and_idempotency_keys(ledger: Ledger) -> None:
     assert ledger.sign_in_attempt(keys, past)[1] == [1, 3]
     assert ledger.sign_in_attempt(keys, datetime.now(UTC) + timedelta(1))[1] == [1, 1]
     week = datetime.now(UTC) - timedelta(days=7)
-    assert ledger.idempotency_key("forms", "K", "h1", week) == "h1"
-    assert ledger.idempotency_key("forms", "K", "h2", week) == "h1"  # the first body stands
-    assert ledger.idempotency_key("other", "K", "h2", week) == "h2"  # keys are per caller
+    assert ledger.idempotency_key("forms", "K", "h1", week) == ("h1", True)
+    assert ledger.idempotency_key("forms", "K", "h1", week) == ("h1", False)  # sent again
+    assert ledger.idempotency_key("forms", "K", "h2", week) == ("h1", False)  # the first stands
+    assert ledger.idempotency_key("other", "K", "h2", week) == ("h2", True)  # per caller
     ledger.put_token("t1", "hash", "svc", False, ["read"])
     assert [(t["token_id"], t["scopes"], t["revoked_at"]) for t in ledger.tokens("svc")] == [
         ("t1", ["read"], None)]

@@ -16,6 +16,7 @@ from config.codec import ENCRYPTED
 from domain.core import Report
 from domain.review.models import CaseInput, Screening
 from tests.helpers import CONVERTER
+from workflows.parts.trust import Trust
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -33,7 +34,8 @@ def test_histories_recorded_since_encryption_are_encrypted() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_replays_without_nondeterminism(path: Path) -> None:
-    replayer = Replayer(workflows=worker_module.WORKFLOWS, data_converter=CONVERTER)
+    replayer = Replayer(workflows=worker_module.WORKFLOWS, data_converter=CONVERTER,
+                        interceptors=[Trust()])
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
@@ -91,7 +93,8 @@ async def test_a_case_accepted_under_older_intake_rules_still_replays() -> None:
             [arg] = accepted["acceptedRequest"]["input"]["args"]["payloads"]
             if json.loads(base64.b64decode(arg["data"]))["report_id"] == opener:
                 arg["data"] = base64.b64encode(json.dumps(start["report"]).encode()).decode()
-    replayer = Replayer(workflows=worker_module.WORKFLOWS, data_converter=CONVERTER)
+    replayer = Replayer(workflows=worker_module.WORKFLOWS, data_converter=CONVERTER,
+                        interceptors=[Trust()])
     result = await replayer.replay_workflow(
         WorkflowHistory.from_json("older-rules", json.dumps(data)), raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -154,19 +154,22 @@ async def test_an_authority_order_runs_at_once_and_reports_every_item(
     order = AuthorityOrder(authority="police-nl", reference="ORD-2026-117",
                            legal_ground="Art. 9 DSA order, Opium Act s. 3",
                            deadline="2026-12-01")  # type: ignore[arg-type]
-    job = await cw.takedown([*LISTINGS, "listing:L-9998"], "remove", order.legal_ground,
+    job = await cw.takedown([*LISTINGS[:40], "listing:L-9998"], "remove", order.legal_ground,
                             "lena", order=order)  # no policy of the pack: the order's ground
-    done = await _finished(cw, job.job_id)  # 61 items, no approval wait
-    assert (done.progress.done, done.progress.skipped) == (60, 1)
+    done = await _finished(cw, job.job_id)  # 41 items of a known authority: no approval wait
+    assert (done.progress.done, done.progress.skipped) == (40, 1)
     [report] = [m for m in cw.ledger.messages(job.job_id) if m["kind"] == "order_report"]
     assert report["recipient"] == "authority:police-nl" and "ORD-2026-117" in report["body"]
     rows = report["body"].splitlines()[1:]
-    assert len(rows) == 61 and sum("\tskipped\t" in r for r in rows) == 1
+    assert len(rows) == 41 and sum("\tskipped\t" in r for r in rows) == 1
     sor = next(s for s in cw.statements() if s["puid"].startswith(job.job_id))
     assert sor["source_type"] == "SOURCE_TYPE_OTHER_NOTIFICATION"
     assert sor["source_identity"] == "police-nl" and "ORD-2026-117" in sor["decision_facts"]
     assert sor["illegal_content_legal_ground"] == order.legal_ground
-    assert len([s for s in cw.statements() if s["puid"].startswith(job.job_id)]) == 60
+    assert len([s for s in cw.statements() if s["puid"].startswith(job.job_id)]) == 40
+    big = await cw.takedown(LISTINGS[40:] + CLEARANCE, "remove", order.legal_ground, "leo",
+                            order=order.model_copy(update={"reference": "ORD-2026-118"}))
+    assert big.state == "pending_approval" and "exceed the threshold" in (big.approval or "")
 
 
 @pytest.mark.parametrize(("lines", "why"), [

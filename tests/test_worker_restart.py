@@ -47,7 +47,8 @@ async def test_worker_killed_mid_action_and_restarted(dev_env: WorkflowEnvironme
         await client.decide(ref.case_id, "alice", ["wildlife"], ["remove"], "CITES species")
         subject = Subject.parse("listing:L-0054")
         # The action is committed at the marketplace, the activity has not reported back yet.
-        await eventually(lambda: _count(sandbox, subject), lambda n: n == 1, timeout=30)
+        # (a worker process starting on a loaded machine may take tens of seconds)
+        await eventually(lambda: _count(sandbox, subject), lambda n: n == 1, timeout=90)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
 
@@ -88,11 +89,11 @@ async def test_worker_killed_mid_reversal_and_restarted(dev_env: WorkflowEnviron
         workers.append(start_worker(dev_env, settings, delay=30, log=log))  # holds a reversal
         appeal = await client.file_appeal(ref.case_id, "permit attached")
         await eventually(lambda: client.appeal(appeal.appeal_id), lambda a: a.state == "queued",
-                         timeout=30)
+                         timeout=90)  # a worker process starting on a loaded machine
         await client.claim(appeal.appeal_id, "max")
         await client.decide_appeal(appeal.appeal_id, "max", "overturned", [], [], "permit valid")
         reversals = lambda: _reversals(sandbox, subject)  # noqa: E731
-        await eventually(reversals, lambda n: n == 1, timeout=30)  # landed, not yet reported
+        await eventually(reversals, lambda n: n == 1, timeout=90)  # landed, not yet reported
         workers[1].send_signal(signal.SIGKILL)
         workers[1].wait(timeout=10)
 

@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import require
+    from workflows.parts.trust import carried, require, unsealed_start
 
 
 @workflow.defn
@@ -60,7 +60,8 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.init
     def __init__(self, inp: AppealInput) -> None:
         info = workflow.info()
-        self.appeal = inp.carried or AppealState(
+        carry = carried(inp.carried)
+        self.appeal = carry or AppealState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
             subject=inp.subject, state="filed", priority=inp.priority,
             opened_at=workflow.now(), review_case_id=inp.review_case_id,
@@ -72,13 +73,15 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         self.journal = Journal(self.appeal, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
         self.queueing = Queueing(self.appeal, self.lc, self.journal, self.out)
-        if inp.carried is None:
+        if carry is None:
             self.journal.event(inp.appellant.id, Event.APPEAL_FILED,
                                f"{inp.appellant.kind.value} appeals {inp.review_case_id} "
                                f"({_actions(inp.decision)})")
 
     @workflow.run
     async def run(self, inp: AppealInput) -> AppealState:
+        if unsealed_start(inp):
+            return self.appeal
         await run_states(self, self.appeal, final={"closed"},
                          waiting=("queued", "in_review", "awaiting_approval"),
                          settled=self._settled, carry=lambda appeal: appeal.carried())

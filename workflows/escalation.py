@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import require
+    from workflows.parts.trust import carried, require, unsealed_start
 
 WAITING = ("open", *ACTIVE)
 
@@ -53,7 +53,8 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
         req, info = inp.request, workflow.info()
-        self.esc = inp.carried or EscalationState(
+        carry = carried(inp.carried)
+        self.esc = carry or EscalationState(
             escalation_id=info.workflow_id, case_uid=info.first_execution_run_id,
             subject=req.subject, source=req.source, state="open", severity=req.severity,
             owner=req.owner, review_case_id=req.review_case_id, reason=req.reason,
@@ -61,7 +62,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         self.lc = Lifecycle(ESCALATION, self.esc)
         self.journal = Journal(self.esc, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
-        if inp.carried is None:
+        if carry is None:
             case = f" from case {req.review_case_id}" if req.review_case_id else ""
             owner = f", owner {req.owner}" if req.owner else ""
             self.journal.event(req.opened_by, Event.OPENED,
@@ -70,6 +71,8 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
 
     @workflow.run
     async def run(self, inp: EscalationInput) -> EscalationState:
+        if unsealed_start(inp):
+            return self.esc
         if self.esc.policy is None:
             await self._set_up()
         await run_states(self, self.esc, final={"closed"}, waiting=WAITING,

@@ -92,7 +92,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import ReviewRepairs
-    from workflows.parts.trust import require, require_sealed, sealed_signal
+    from workflows.parts.trust import (
+        carried,
+        require,
+        require_sealed,
+        sealed_signal,
+        unsealed_start,
+    )
 
 WAITING = ("queued", "in_review", "on_hold", "escalated", "awaiting_approval", "appealable",
            "needs_attention")
@@ -104,9 +110,10 @@ FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its foll
 class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
-        self._opener_filed = inp.carried is not None
+        carry = carried(inp.carried)
+        self._opener_filed = carry is not None
         info = workflow.info()
-        self.case = inp.carried or CaseState(
+        self.case = carry or CaseState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
             subject=inp.subject, state="screening", reports=[inp.report],
             opened_at=workflow.now(), followup_of=inp.followup_of,
@@ -117,7 +124,7 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         self.out = Outbound(self.journal, CaseActivities.notify)
         self.queueing = Queueing(self.case, self.lc, self.journal, self.out,
                                  on_breach=self._breached)
-        if inp.carried is None:
+        if carry is None:
             follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
             self.journal.event(_actor(inp.report), Event.OPENED,
                                f"{inp.report.source.value} report {inp.report.report_id}{follows}")
@@ -126,6 +133,8 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
+        if unsealed_start(inp):
+            return self.case
         # Intake's search attributes come with the start request (and carry over a continue-as-
         # new); the ledger row waits for screening. Runs started before this wrote both here.
         if not workflow.patched("intake-attributes-set-at-start"):
@@ -392,8 +401,8 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         """A takedown job acted on this case's subject: recorded, and in force (so a decision
         here does not apply it a second time)."""
         assert note.subject is not None
-        if not sealed_signal(note):
-            return
+        if not sealed_signal(note) or note.subject != self.case.subject:
+            return  # (a note copied from another case's history is not this case's)
         by_job = f"takedown job {note.job_id}"
         mine = [e for e in self.case.in_force if e.detail == by_job and e.action is note.action]
         if note.reversed:  # the job undid it: no longer in force
@@ -434,7 +443,7 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
                         severity=req.severity, opened_by=req.reviewer,
                         request_id=f"{case.case_uid}-{escalations + 1}",
                         review_case_id=case.case_id), ACT)
-        case.escalation_id = opened.escalation_id
+        case.escalation_id, case.escalated_by = opened.escalation_id, req.reviewer
         self.journal.event(req.reviewer, Event.ESCALATED,
                            f"{opened.escalation_id} ({source.value}, {req.severity.value}): "
                            f"{req.reason}")

@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import require, sealed_signal
+    from workflows.parts.trust import carried, require, sealed_signal, unsealed_start
 
 MAX_EVENTS = 5_000
 WAITING = ("screening", "awaiting_decision", "enforcing")
@@ -59,7 +59,8 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.init
     def __init__(self, inp: ShopReviewInput) -> None:
         info = workflow.info()
-        self.review = inp.carried or ShopReviewState(
+        carry = carried(inp.carried)
+        self.review = carry or ShopReviewState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
             subject=inp.subject, state="screening", opened_at=workflow.now(),
             request=inp.request)
@@ -67,13 +68,15 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
         self.journal = Journal(self.review, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
         self.queueing = Queueing(self.review, self.lc, self.journal, self.out)
-        if inp.carried is None:
+        if carry is None:
             self.journal.event(inp.request.requester, Event.OPENED,
                                f"shop review of {inp.subject}"
                                + (f": {inp.request.reason}" if inp.request.reason else ""))
 
     @workflow.run
     async def run(self, inp: ShopReviewInput) -> ShopReviewSummary:
+        if unsealed_start(inp):
+            return review_summary(self.review)
         await run_states(self, self.review, final={"cleared", "enforced", "abandoned"},
                          waiting=WAITING, settled=self._settled, max_events=MAX_EVENTS,
                          carry=lambda r: ShopReviewInput(review_id=r.case_id, subject=r.subject,

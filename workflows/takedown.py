@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import require
+    from workflows.parts.trust import carried, require, unsealed_start
 
 MAX_EVENTS = 5_000  # continue as new past this: no run's history nears 10,000 events
 WAITING = ("pending_approval", "executing", "paused", "reversing", *FINISHED)
@@ -62,7 +62,8 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.init
     def __init__(self, inp: TakedownInput) -> None:
         info = workflow.info()
-        self.job = inp.carried or TakedownState(
+        carry = carried(inp.carried)
+        self.job = carry or TakedownState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
             subject=inp.subject, state="planned", opened_at=workflow.now(),
             request=inp.request, progress=Progress(total=inp.request.items))
@@ -70,7 +71,7 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
         self.journal = Journal(self.job, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
         self.queueing = Queueing(self.job, self.lc, self.journal, self.out)
-        if inp.carried is None:
+        if carry is None:
             req = inp.request
             source = f"order {req.order.reference} of {req.order.authority}" if req.order else (
                 "bulk")
@@ -80,6 +81,8 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
 
     @workflow.run
     async def run(self, inp: TakedownInput) -> JobSummary:
+        if unsealed_start(inp):
+            return job_summary(self.job)
         await run_states(self, self.job, final={"closed", "refused"}, waiting=WAITING,
                          settled=self._settled, max_events=MAX_EVENTS,
                          carry=lambda job: TakedownInput(job_id=job.case_id, subject=job.subject,

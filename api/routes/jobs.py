@@ -65,7 +65,7 @@ async def takedown_items(job_id: str, c: Client, who: Caller, offset: Offset = 0
 async def start_takedown(body: TakedownIn, c: Client, who: AsPerson,
                          request_id: RequestId) -> JobSummary:
     return await c.takedown(body.lines, body.action, body.reason, who.id, body.policy_ids,
-                            body.order, request_id)
+                            body.order, again=getattr(request_id, "again", False))
 
 
 @router.post("/takedowns/{job_id}/approval")
@@ -92,7 +92,8 @@ async def shop_review(review_id: str, c: Client, who: Caller) -> ShopReviewSumma
 @router.post("/shop-reviews", status_code=201)
 async def start_shop_review(body: ShopIn, c: Client, who: AsPerson,
                             request_id: RequestId) -> ShopReviewSummary:
-    return await c.shop_review(body.shop_id, who.id, body.reason, request_id)
+    return await c.shop_review(body.shop_id, who.id, body.reason,
+                               again=getattr(request_id, "again", False))
 
 
 @router.post("/shop-reviews/{review_id}/decision")

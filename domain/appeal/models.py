@@ -102,7 +102,7 @@ class AppealSettings(Model):
     approval_sla_hours: float = 4  # a severe verdict's second person, within this
 
 
-class AppealInput(Model):
+class AppealInput(Sealable):
     """What an appeal starts from: the appealed case's decision and what of it landed."""
 
     review_case_id: str

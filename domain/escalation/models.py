@@ -18,6 +18,7 @@ from domain.core import (
     PolicyIds,
     Priority,
     Reason,
+    Sealable,
     Subject,
     TimelineEvent,
 )
@@ -83,7 +84,7 @@ class OpenRequest(Model):
     owner: Ident | None = None  # assigned at opening; otherwise whoever acknowledges owns it
 
 
-class EscalationInput(Model):
+class EscalationInput(Sealable):
     """What starts an escalation workflow (or continues it as new, with `carried`)."""
 
     request: OpenRequest
@@ -174,6 +175,7 @@ class EscalationState(EscalationSummary):
     waiting_on: str | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
     committed: int = 0
+    commands: list[str] = Field(default_factory=list)  # the last commands' nonces taken
 
     @property
     def case_id(self) -> str:

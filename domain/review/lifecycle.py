@@ -152,7 +152,10 @@ class ReviewGuards(Guards):
 
     def why_not_approve(self, req: ApproveRequest) -> str | None:
         decision = self.case.decision
-        return why_not_second(req.approver, {"decided": [decision.decided_by]}) if decision else None
+        if decision is None:
+            return None
+        return why_not_second(req.approver, {"decided": [decision.decided_by],
+                                             "asked for": [self.case.escalated_by]})
 
     def approval_ok(self, req: ApproveRequest) -> bool:
         return self.why_not_approve(req) is None

@@ -21,6 +21,7 @@ from domain.core import (
     Priority,
     Reason,
     Report,
+    Sealable,
     Source,
     Subject,
     SubjectFacts,
@@ -30,7 +31,7 @@ from domain.core import (
 MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
 
 
-class CaseInput(Model):
+class CaseInput(Sealable):
     """What starts a review workflow (or continues it as new, with `carried`).
 
     A follow-up case (a report that arrived after its subject's case was decided) names the
@@ -159,6 +160,7 @@ class CaseState(Tracked):
     appeal: AppealRef | None = None
     appeal_outcome: str | None = None
     escalation_id: str | None = None
+    escalated_by: str | None = None  # asked for the escalation: no second person of its outcome
 
     def reporters(self) -> list[str]:
         """The people who reported the subject (automated sources are not people)."""

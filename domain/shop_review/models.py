@@ -20,8 +20,9 @@ MAX_FINDINGS_SHOWN = 200  # findings kept in full for the senior; every hit is k
 
 
 def shop_review_id(shop_id: str, prefix: str = "case") -> str:
-    """One open review per shop: ops asking again, or the strikes, join it."""
-    return f"{prefix}-shop-review-{shop_id}"
+    """One open review per shop: ops asking again, or the strikes, join it. `shopreview` is no
+    subject kind, so no case id (`<prefix>-<kind>-<id>`) is ever a review's."""
+    return f"{prefix}-shopreview-{shop_id}"
 
 
 STRIKES = "strike-threshold"  # the requester of a review the strikes started
@@ -162,7 +163,7 @@ class ShopReviewState(Tracked):
         return sorted(self.hits)
 
 
-class ShopReviewInput(Model):
+class ShopReviewInput(Sealable):
     review_id: str
     subject: Subject  # the shop
     request: ShopReviewRequest

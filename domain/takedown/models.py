@@ -228,7 +228,7 @@ class TakedownState(Tracked):
         return sorted(self.request.policy_ids)
 
 
-class TakedownInput(Model):
+class TakedownInput(Sealable):
     job_id: str
     subject: Subject  # what the job is listed under (its first item)
     request: TakedownRequest
