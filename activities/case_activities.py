@@ -13,14 +13,10 @@ from temporalio.exceptions import ApplicationError
 from activities import webhook
 from config.pack_file import PackFile
 from domain.appeal.models import AppealSettings
-from domain.core import (
-    Action,
-    ApplyRequest,
-    EnforcementResult,
-    LedgerRecord,
+from domain.core import Action, ApplyRequest, EnforcementResult, LedgerRecord, Priority
+from domain.messages import (
     MessageKind,
     Notification,
-    Priority,
     Receipt,
     outcome_message_id,
     reporter_address,

@@ -18,14 +18,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from config.pack_file import PackFile
-from domain.core import (
-    Decision,
-    EnforcementResult,
-    MessageKind,
-    Report,
-    Source,
-    TakedownItem,
-)
+from domain.core import Decision, EnforcementResult, Report, Source, TakedownItem
+from domain.messages import MessageKind
 from domain.review.models import StatementRequest
 from domain.statement import build_statement, puid_for
 from domain.takedown.models import (

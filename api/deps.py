@@ -17,9 +17,9 @@ from api.problems import Forbidden, Unauthenticated
 from api.roles import reads_queue
 from client.api import CaseworkClient
 from client.credentials import Principal
-from domain.core import unsafe_chars
 from domain.errors import CaseworkError, InvalidInput, Unavailable
 from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE
+from domain.text import unsafe_chars
 
 MAX_OFFSET = 1_000_000  # deeper than any page a person or a listing needs
 MAX_KEY = 200

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from domain.core import unsafe_chars
+from domain.text import unsafe_chars
 
 
 def plain(obj: Any) -> Any:

@@ -16,8 +16,9 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from domain.core import Action, Actor, Ident, Model, Sealable, Source
+from domain.core import Action, Actor, Model, Sealable, Source
 from domain.people import Person, Role, why_not
+from domain.text import Ident
 
 SPLIT_WINDOW_HOURS = 24  # a requester's jobs within this window count together
 JOB_STARTERS = frozenset({Role.SENIOR, Role.LEAD})  # who may start bulk work

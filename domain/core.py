@@ -1,6 +1,7 @@
 """The shared core of casework's vocabulary: subjects, reports, decisions, the timeline, typed
-names for events and actors, and the messages and ledger rows every lifecycle uses. Each
-lifecycle's own requests and results live beside its declaration (`domain/<lifecycle>/`).
+names for events and actors, and the ledger rows every lifecycle uses (what text casework
+accepts is `domain/text.py`; the messages it sends, `domain/messages.py`). Each lifecycle's own
+requests and results live beside its declaration (`domain/<lifecycle>/`).
 
 Every model here crosses a Temporal boundary through pydantic's data converter, so it stays
 plain data: no I/O, no clocks.
@@ -10,13 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -28,78 +26,7 @@ from pydantic import (
 )
 
 from domain.errors import INTAKE, InvalidInput, first_problem
-
-# Length caps (characters), documented in the README. Text from the public is capped so one
-# case's state stays far below Temporal's payload limits.
-MAX_ID = 200
-
-
-MAX_REPORT_TEXT = 5_000
-
-
-MAX_REASON = 5_000
-
-
-_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def unsafe_chars(text: str) -> list[str]:
-    """Control, format-control and bidirectional-override characters in `text`."""
-    return [ch for ch in text if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf")]
-
-
-def _at_intake(check: Any) -> AfterValidator:
-    """A rule for what casework accepts, applied where input arrives (the client's `build`,
-    Update validators: `domain.errors.INTAKE` context) and not when a history is decoded, so a
-    case accepted under older rules still replays."""
-
-    def validate(v: Any, info: ValidationInfo) -> Any:
-        return check(v) if v is not None and info.context == INTAKE else v
-
-    return AfterValidator(validate)
-
-
-def _ident(v: str) -> str:
-    if not 1 <= len(v) <= MAX_ID:
-        raise ValueError(f"must be 1-{MAX_ID} characters")
-    if bad := unsafe_chars(v):
-        raise ValueError(f"must not contain control or bidirectional characters "
-                         f"({', '.join(f'U+{ord(c):04X}' for c in bad[:3])})")
-    if v != v.strip():
-        raise ValueError("must not start or end with whitespace")
-    return v
-
-
-def _free_text(limit: int) -> Any:
-    def check(v: str) -> str:
-        if len(v) > limit:
-            raise ValueError(f"must be at most {limit} characters")
-        if bad := [ch for ch in v if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"]:
-            raise ValueError(f"must not contain control characters "
-                             f"({', '.join(f'U+{ord(c):04X}' for c in bad[:3])})")
-        return v
-    return check
-
-
-def _at_most(n: int) -> Any:
-    def check(v: list[Any]) -> list[Any]:
-        if len(v) > n:
-            raise ValueError(f"at most {n} items")
-        return v
-    return check
-
-
-Ident = Annotated[str, _at_intake(_ident)]
-PolicyIds = Annotated[list[Ident], _at_intake(_at_most(20))]
-"""An id or a person's handle: 1-200 characters, no control or bidi characters."""
-
-
-ReportText = Annotated[str, _at_intake(_free_text(MAX_REPORT_TEXT))]
-
-
-Reason = Annotated[str, Field(min_length=1), _at_intake(_free_text(MAX_REASON))]
-"""Free text: capped, no control characters but tab and line breaks (bidi ones are shown
-escaped wherever casework prints text)."""
+from domain.text import Ident, ReportText
 
 
 class Actor(StrEnum):
@@ -178,40 +105,6 @@ class Event(StrEnum):
     HANDED_OFF = "handed_off"
     HANDED_BACK = "handed_back"
     HAND_BACK_REFUSED = "hand_back_refused"
-
-
-class MessageKind(StrEnum):
-    STATEMENT_OF_REASONS = "statement_of_reasons"
-    WARNING = "warning"
-    OUTCOME = "outcome"
-    SLA_BREACH = "sla_breach"
-    NEEDS_ATTENTION = "needs_attention"
-    DEPENDENCY_DOWN = "dependency_down"
-    FORWARD_REFUSED = "forward_refused"
-    APPROVAL_NEEDED = "approval_needed"
-    HELD_TOO_LONG = "held_too_long"
-    APPEAL_OUTCOME = "appeal_outcome"
-    ORDER_REPORT = "order_report"
-    ON_CALL = "on_call"  # a P0 escalation, to the on-call owner at once
-    LEADERSHIP_UPDATE = "leadership_update"  # an open escalation's status, on a schedule
-
-
-OPS = "ops"  # where staff messages go when a case has no queue lead yet
-
-
-def seller_of(subject: Subject) -> str:
-    """The recipient that stands for the seller of a subject (the outbox resolves it)."""
-    return f"seller-of:{subject}"
-
-
-def reporter_address(reporter: str) -> str:
-    return f"reporter:{reporter}"
-
-
-def seller_subject(recipient: str) -> Subject | None:
-    """The subject of a `seller_of` recipient, or None for any other recipient."""
-    prefix = "seller-of:"
-    return Subject.parse(recipient.removeprefix(prefix)) if recipient.startswith(prefix) else None
 
 
 class Model(BaseModel):
@@ -517,28 +410,6 @@ class ApplyRequest(Model):
     reason: str
 
 
-def outcome_message_id(case_uid: str, reporter_key: str) -> str:
-    """One outcome message per reporter and case: the outbox lands it once."""
-    return f"{case_uid}-outcome-{hashlib.sha256(reporter_key.encode()).hexdigest()[:16]}"
-
-
-class Notification(Model):
-    """One message; `message_id` makes re-sending it land once in the outbox."""
-
-    message_id: str
-    case_id: str
-    recipient: str  # `seller_of(subject)`, `reporter_address(id)` or an address (a lead's)
-    kind: str  # a MessageKind
-    text: str
-    statement: dict[str, object] | None = None
-
-
-class Receipt(Model):
-    message_id: str
-    delivered_at: AwareDatetime
-    channels: list[str]
-
-
 class QueueEntry(Model):
     """One row of the queue index, as the ledger serves it."""
 
@@ -558,7 +429,6 @@ class QueueEntry(Model):
     updated_at: datetime
     waiting_on: str | None = None  # a dependency failing past its alert
     state_since: datetime | None = None  # when the row entered its state
-
 
 
 class HandBack(Sealable):

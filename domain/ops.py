@@ -12,10 +12,11 @@ from enum import StrEnum
 from pydantic import Field
 
 from domain.authority import Command
-from domain.core import Ident, Model, Priority, QueueEntry, Reason, TimelineEvent
+from domain.core import Model, Priority, QueueEntry, TimelineEvent
 from domain.errors import InvalidInput
 from domain.people import Person
 from domain.policy import OpsConfig
+from domain.text import Ident, Reason
 
 # Where a record waits for a decision, an approval or an acknowledgement under its SLA.
 AWAITING = {"awaiting_approval": "an approval", "pending_approval": "an approval",

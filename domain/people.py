@@ -12,8 +12,9 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, field_validator
 
-from domain.core import Ident, Model
+from domain.core import Model
 from domain.errors import parse_members
+from domain.text import Ident
 
 
 class Role(StrEnum):

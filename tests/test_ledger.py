@@ -27,7 +27,8 @@ from domain.core import (
 from domain.errors import InvalidInput, Unavailable
 from domain.people import ALL_QUEUES, Person, Role
 from domain.review.models import CaseState
-from ledger.store import SCHEMA, Ledger
+from ledger.schema import SCHEMA
+from ledger.store import Ledger
 from tests import pg
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -287,7 +288,8 @@ def test_a_server_that_is_down_is_unavailable_in_one_line() -> None:
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
     # Without logging configured (as in the CLI) nothing but the caller's line reaches stderr.
-    script = ("import sys\nfrom ledger.store import SCHEMA, Ledger\nfrom domain.errors import Unavailable\n"
+    script = ("import sys\nfrom ledger.store import Ledger\n"
+              "from domain.errors import Unavailable\n"
               "try:\n    Ledger(sys.argv[1], timeout=0.5)\n"
               "except Unavailable as e:\n    print(e, file=sys.stderr)\n")
     done = subprocess.run([sys.executable, "-c", script, url], cwd=ROOT, capture_output=True,

@@ -26,17 +26,9 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from domain.authority import APPROVERS, ClaimRequest, approval_needed
-    from domain.core import (
-        OPS,
-        Actor,
-        ApplyRequest,
-        CaseSummary,
-        Decision,
-        Event,
-        MessageKind,
-        seller_of,
-    )
+    from domain.core import Actor, ApplyRequest, CaseSummary, Decision, Event
     from domain.engine import Lifecycle
+    from domain.messages import OPS, MessageKind, seller_of
     from domain.people import Role
     from domain.review.models import ApproveRequest, StatementRequest
     from domain.sla import deadline

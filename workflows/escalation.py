@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.escalation import EscalationActivities
-    from domain.core import Actor, Event, HandBack, MessageKind, Priority
+    from domain.core import Actor, Event, HandBack, Priority
     from domain.engine import Lifecycle
     from domain.escalation.lifecycle import ACTIVE, ESCALATION
     from domain.escalation.models import (
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveRequest,
         SeverityRequest,
     )
+    from domain.messages import MessageKind
     from domain.people import Role
     from domain.sla import deadline
     from workflows.parts.journal import Journal

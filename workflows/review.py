@@ -17,14 +17,10 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
-    from activities.escalation import EscalationActivities
-    from activities.intake import IntakeActivities
-    from activities.shop_review import ShopReviewActivities
     from domain.appeal.models import (
         AppealRef,
         AppealRequest,
@@ -35,60 +31,41 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.authority import APPROVERS, ClaimRequest
     from domain.core import (
-        OPS,
         Action,
         Actor,
-        ApplyRequest,
-        Attention,
         CaseSummary,
         Decision,
         EnforcementResult,
         Event,
-        HandBack,
-        MessageKind,
-        Notification,
-        Report,
         Source,
-        outcome_message_id,
-        reporter_address,
-        seller_of,
     )
     from domain.engine import Lifecycle
-    from domain.escalation.models import (
-        RESOLVE_ESCALATION,
-        EscalationSource,
-        EscalationSummary,
-        OpenRequest,
+    from domain.messages import (
+        MessageKind,
+        describe_decision,
     )
     from domain.people import Role
     from domain.policy import reprioritise
-    from domain.review.lifecycle import JOINABLE, REVIEW
+    from domain.review.lifecycle import REVIEW
     from domain.review.models import (
-        MAX_REPORTS_PER_CASE,
         ApproveRequest,
         CaseInput,
         CaseRef,
         CaseState,
         DecideRequest,
-        EscalateRequest,
-        ForwardRequest,
         Hold,
         HoldRequest,
-        OverflowOutcome,
-        OverflowReport,
         RetryRequest,
         ScreenRequest,
     )
-    from domain.shop_review.models import Strike
-    from domain.sla import appeal_deadline, deadline
-    from domain.statement import puid_for
+    from domain.sla import deadline
     from domain.takedown.models import TakedownNote
     from workflows.appeal import AppealWorkflow
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
-    from workflows.parts.options import ACT, ENFORCE, LOCAL, LONG
+    from workflows.parts.options import ACT
     from workflows.parts.other_updates import OtherUpdates
-    from workflows.parts.outbound import NeedsPerson, Outbound, why
+    from workflows.parts.outbound import Outbound
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import ReviewRepairs
@@ -99,15 +76,18 @@ with workflow.unsafe.imports_passed_through():
         sealed_signal,
         unsealed_start,
     )
+    from workflows.review_chain import RestrictionChain
+    from workflows.review_escalation import ReviewEscalation
+    from workflows.review_intake import ReviewIntake, reporter_actor
 
 WAITING = ("queued", "in_review", "on_hold", "escalated", "awaiting_approval", "appealable",
            "needs_attention")
 LEASE = timedelta(minutes=30)  # a resumed case's claim
-FORWARD_ANSWER_WITHIN = 0.8  # seconds a late report's answer waits for its follow-up
 
 
 @workflow.defn
-class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
+class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, ReviewRepairs,
+                     OtherUpdates):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         carry = carried(inp.carried)
@@ -126,7 +106,7 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
                                  on_breach=self._breached)
         if carry is None:
             follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
-            self.journal.event(_actor(inp.report), Event.OPENED,
+            self.journal.event(reporter_actor(inp.report), Event.OPENED,
                                f"{inp.report.source.value} report {inp.report.report_id}{follows}")
         self._forwarded: dict[str, CaseRef] = {}
         self._appeal: workflow.ChildWorkflowHandle[Any, AppealState] | None = None
@@ -160,153 +140,6 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         return self.case
 
     # -- updates -------------------------------------------------------------------------------
-    @workflow.update
-    async def file_report(self, report: Report) -> CaseRef:
-        """Join a report to this case while it is to be decided; later, hand it to a follow-up
-        case so it is reviewed too. The same report (source, reporter, id) twice counts once."""
-        case = self.case
-        if report.key == case.reports[0].key and not self._opener_filed:
-            # The opener learns where its case went: wait for screening to route it (the
-            # client bounds this wait, so a slow marketplace never hangs intake).
-            self._opener_filed = True
-            await workflow.wait_condition(lambda: case.state != "screening")
-            return self._ref("opened")
-        if workflow.patched("report-identity-by-source-and-reporter"):
-            seen = any(r.key == report.key for r in case.reports)
-        else:  # runs from before: one source's id could swallow another's report
-            seen = any(r.report_id == report.report_id for r in case.reports)
-        if seen:
-            return self._ref("duplicate")
-        if case.state in JOINABLE:
-            self.lc.fire("add_report")
-            return await self._join(report)
-        if workflow.patched("late-reports-open-follow-ups"):
-            self.lc.fire("forward_report")
-            return await self._forward(report)
-        # Runs from before follow-ups: the report is kept on the decided case.
-        case.reports.append(report)
-        self.journal.event(_actor(report), Event.REPORT_JOINED,
-                    f"{report.source.value} report {report.report_id}")
-        await self.journal.commit()
-        return self._ref("joined")
-
-    @file_report.validator
-    def _check_report(self, report: Report) -> None:
-        require_sealed(report)
-        self.lc.check("add_report" if self.case.state in JOINABLE else "forward_report")
-
-    async def _join(self, report: Report) -> CaseRef:
-        case = self.case
-        trusted_before = any(r.source is Source.TRUSTED_FLAGGER for r in case.reports)
-        if len(case.reports) >= MAX_REPORTS_PER_CASE and workflow.patched("reports-capped"):
-            # Beyond the cap the report lives in the ledger (nothing is lost) and is counted.
-            held = await self.out.call(
-                "the ledger", CaseActivities.store_overflow_report,
-                OverflowReport(case_uid=case.case_uid, case_id=case.case_id, report=report),
-                ACT)
-            if held <= case.reports_overflow:  # the ledger holds it already
-                return self._ref("duplicate")
-            case.reports_overflow = held
-            self.journal.event(_actor(report), Event.REPORT_JOINED,
-                        f"{report.source.value} report {report.report_id} (kept in the ledger: "
-                        f"{case.reports_overflow} beyond the cap of {MAX_REPORTS_PER_CASE})")
-        else:
-            case.reports.append(report)
-            self.journal.event(_actor(report), Event.REPORT_JOINED,
-                        f"{report.source.value} report {report.report_id}")
-        if workflow.patched("join-recomputes-priority"):
-            if case.state != "screening":  # screening routes with every report it has
-                self._reprioritise([report], trusted_before)
-        elif (report.source is Source.TRUSTED_FLAGGER and not trusted_before
-              and case.state in ("queued", "in_review")
-              and workflow.patched("trusted-flagger-join-raises-priority")):
-            self._raise_for_trusted_flagger()
-        await self.journal.commit()
-        return self._ref("joined")
-
-    def _reprioritise(self, reports: list[Report], trusted_before: bool) -> None:
-        """Source floors and trusted flaggers count on every join: the priority rises and the
-        SLA shortens to what the new priority allows from now, never lengthens."""
-        case = self.case
-        new = reprioritise(case.priority, reports, case.source_floors, trusted_before)
-        if new == case.priority:
-            return
-        before, case.priority = case.priority, new
-        if case.sla_deadline is not None:
-            case.sla_deadline = min(case.sla_deadline,
-                                    deadline(workflow.now(), case.sla_hours[new]))
-        sla = f", SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}" if case.sla_deadline else ""
-        self.journal.event(Actor.INTAKE, Event.REPRIORITISED,
-                    f"{', '.join(r.source.value for r in reports)} report joined: "
-                    f"{before.value} -> {new.value}{sla}")
-
-    def _raise_for_trusted_flagger(self) -> None:
-        """Runs from before `join-recomputes-priority`: DSA Art. 22 raise, SLA from intake."""
-        case = self.case
-        before, case.priority = case.priority, case.priority.raised()
-        assert case.sla_deadline is not None
-        case.sla_deadline = min(case.sla_deadline,
-                                deadline(case.opened_at, case.sla_hours[case.priority]))
-        self.journal.event(Actor.INTAKE, Event.REPRIORITISED,
-                    f"trusted flagger joined: {before.value} -> {case.priority.value}, "
-                    f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
-
-    def _followup_id(self) -> str:
-        return f"{self.case.case_id.split('~')[0]}~{self.case.generation + 1}"
-
-    async def _forward(self, report: Report) -> CaseRef:
-        """A report about a subject whose case is decided goes to the follow-up case
-        `<case>~<generation+1>`, where a person reviews it and its reporter hears back. It is
-        kept here until handed over (in the background, retried), so the answer never waits
-        on the follow-up for long and the case does not close with it undelivered."""
-        case = self.case
-        followup_id = self._followup_id()
-        case.forwarding.append(report)
-        self.journal.event(_actor(report), Event.REPORT_FORWARDED,
-                    f"{report.source.value} report {report.report_id} came after the decision: "
-                    f"follow-up case {followup_id}")
-        await self.journal.commit()
-        try:
-            await workflow.wait_condition(lambda: report.key in self._forwarded,
-                                          timeout=FORWARD_ANSWER_WITHIN)
-        except TimeoutError:
-            return CaseRef(case_id=followup_id, state="forwarding", queue=case.queue,
-                           priority=case.priority, outcome="followup",
-                           followup_of=case.case_id)
-        return self._forwarded.pop(report.key)
-
-    async def _hand_over_late_reports(self) -> None:
-        case = self.case
-        while True:
-            await workflow.wait_condition(lambda: bool(case.forwarding))
-            report, followup_id = case.forwarding[0], self._followup_id()
-            try:
-                ref = await self.out.call(
-                    "the follow-up case", IntakeActivities.forward_report,
-                    ForwardRequest(from_case_id=case.case_id, followup_id=followup_id,
-                                   generation=case.generation + 1, subject=case.subject,
-                                   report=report, task_queue=workflow.info().task_queue,
-                                   in_force=[*case.in_force, *case.enforcement]), ACT)
-            except ActivityError as e:  # the follow-up refused it for good: a person looks
-                case.forwarding.pop(0)
-                self.journal.event(Actor.INTAKE, Event.FORWARD_REFUSED,
-                            f"report {report.report_id} for {followup_id}: {why(e)}")
-                await self.journal.commit()
-                await self.out.tell_staff(
-                    f"forward-{report.key}", case.queue_lead or OPS, MessageKind.FORWARD_REFUSED,
-                    f"Case {case.case_id}: a late report could not be handed to {followup_id}: "
-                    f"{why(e)}")
-                continue
-            case.forwarding.pop(0)
-            if followup_id not in case.followups:
-                case.followups.append(followup_id)
-            self._forwarded[report.key] = ref
-
-    def _ref(self, outcome: str) -> CaseRef:
-        c = self.case
-        return CaseRef(case_id=c.case_id, state=c.state, queue=c.queue, priority=c.priority,
-                       outcome=outcome, followup_of=c.followup_of)
-
     @workflow.update
     async def claim(self, req: ClaimRequest) -> CaseSummary:
         self.queueing.claim(req)
@@ -358,7 +191,7 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         self.lc.fire("approve", req)
         self.case.approved_by, self.case.sla_deadline = req.approver, None
         assert self.case.decision is not None
-        self.journal.event(req.approver, Event.APPROVED, _describe(self.case.decision))
+        self.journal.event(req.approver, Event.APPROVED, describe_decision(self.case.decision))
         await self.journal.commit()
         return self.case.summary()
 
@@ -423,70 +256,6 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         await self.journal.commit()
 
     @workflow.update
-    async def escalate(self, req: EscalateRequest) -> EscalationSummary:
-        """To an escalation owner: the case waits, its SLA paused, for the resolution."""
-        return await self._escalate(req, EscalationSource.REVIEWER)
-
-    @escalate.validator
-    def _check_escalate(self, req: EscalateRequest) -> None:
-        self._allowed("escalate", req, Role.REVIEWER)
-
-    async def _escalate(self, req: EscalateRequest, source: EscalationSource
-                        ) -> EscalationSummary:
-        case = self.case
-        self.lc.fire("escalate", req)
-        case.assignee = case.lease_expires_at = case.sla_deadline = case.hold = None
-        escalations = sum(e.event == Event.ESCALATED for e in case.timeline)
-        opened = await self.out.call(
-            "the escalations", EscalationActivities.open_escalation,
-            OpenRequest(subject=case.subject, source=source, reason=req.reason,
-                        severity=req.severity, opened_by=req.reviewer,
-                        request_id=f"{case.case_uid}-{escalations + 1}",
-                        review_case_id=case.case_id), ACT)
-        case.escalation_id, case.escalated_by = opened.escalation_id, req.reviewer
-        self.journal.event(req.reviewer, Event.ESCALATED,
-                           f"{opened.escalation_id} ({source.value}, {req.severity.value}): "
-                           f"{req.reason}")
-        await self.journal.commit()
-        return opened
-
-    @workflow.update(name=RESOLVE_ESCALATION)
-    async def resolve_escalation(self, back: HandBack) -> CaseSummary:
-        """The escalation's resolution: its decision, carried out as the case's own, or back
-        to the queue under a fresh SLA."""
-        case = self.case
-        if back.actions:
-            self.lc.fire("return_decision", back)
-            case.decision = self._decision(back.resolved_by, back.policy_ids, back.actions,
-                                           back.reason, automated=False)
-        else:
-            self.lc.fire("return_to_queue", back)
-            case.sla_deadline = deadline(workflow.now(), case.sla_hours[case.priority])
-        self.journal.event(back.resolved_by, Event.ESCALATION_RESOLVED,
-                           f"{back.escalation_id}: "
-                           f"{_describe(case.decision) if back.actions else back.reason}")
-        await self.journal.commit()
-        return case.summary()
-
-    @resolve_escalation.validator
-    def _check_hand_back(self, back: HandBack) -> None:
-        require_sealed(back)
-        trigger = "return_decision" if back.actions else "return_to_queue"
-        self.lc.check(trigger, back)
-
-    async def _breached(self, breaches: int) -> None:
-        """A second breach takes the case to an escalation owner (runs from before only
-        flagged it)."""
-        if (breaches == 2 and self.case.state in self.lc.allowed_from("escalate")
-                and workflow.patched("second-breach-escalates")):
-            await self._escalate(EscalateRequest(
-                reviewer=Actor.SLA_CLOCK, reason=f"SLA missed twice in {self.case.queue}",
-                severity=self.case.priority), EscalationSource.SLA)
-
-    async def _in_escalated(self) -> None:
-        await self.journal.quiet_until(None)
-
-    @workflow.update
     async def decide(self, req: DecideRequest) -> CaseSummary:
         self._decide(req)
         await self.journal.commit()
@@ -497,7 +266,7 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         self.case.decision = self._decision(req.reviewer, req.policy_ids, req.actions,
                                             req.reason, automated=False)
         self.case.lease_expires_at = None
-        self.journal.event(req.reviewer, Event.DECIDED, _describe(self.case.decision))
+        self.journal.event(req.reviewer, Event.DECIDED, describe_decision(self.case.decision))
 
     @decide.validator
     def _check_decide(self, req: DecideRequest) -> None:
@@ -564,7 +333,7 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
             case.decision = self._decision(Actor.POLICY_ENGINE, [s.auto.policy_id], s.auto.actions,
                                            s.auto.reason, automated=True)
             self.lc.fire("auto_action")
-            self.journal.event(Actor.POLICY_ENGINE, Event.AUTO_ACTIONED, _describe(case.decision))
+            self.journal.event(Actor.POLICY_ENGINE, Event.AUTO_ACTIONED, describe_decision(case.decision))
         else:
             self.lc.fire("enqueue")
             case.sla_deadline = deadline(case.opened_at, case.sla_hours[case.priority])
@@ -594,12 +363,12 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         assert case.decision is not None
         case.sla_deadline = deadline(workflow.now(), case.approval_sla_hours)
         self.journal.event(Actor.ENFORCER, Event.AWAITING_APPROVAL,
-                           f"{_describe(case.decision)}; a second person approves by "
+                           f"{describe_decision(case.decision)}; a second person approves by "
                            f"{case.sla_deadline:%Y-%m-%dT%H:%MZ}")
         await self.journal.commit()
         await self.out.tell_staff(
             f"approval-{case.revision}", case.queue_lead, MessageKind.APPROVAL_NEEDED,
-            f"Case {case.case_id}: {_describe(case.decision)} waits for a second person: "
+            f"Case {case.case_id}: {describe_decision(case.decision)} waits for a second person: "
             f"casework case approve {case.case_id} (a senior who took no part)")
 
     async def _in_on_hold(self) -> None:
@@ -622,155 +391,6 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         which moves by revision) shows the state it reached."""
         self.journal.event(Actor.ENFORCER if trigger == "enforce" else Actor.NOTIFIER,
                            Event(self.lc.fire(trigger)))
-
-    async def _in_enforcing(self) -> None:
-        case = self.case
-        assert case.decision is not None
-        done = {e.action for e in case.enforcement}
-        in_force = {e.action for e in case.in_force}
-        for action in case.decision.actions:
-            if action in done or action is Action.NO_ACTION:
-                continue
-            if action in in_force:  # never applied twice (a follow-up, a takedown job)
-                self.journal.event(Actor.ENFORCER, Event.ALREADY_IN_FORCE,
-                                   f"{action.value}: {_in_force(case, action)}")
-                continue
-            try:
-                result = await self.out.call(
-                    "the marketplace", CaseActivities.apply_action,
-                    ApplyRequest(case_id=case.case_id, subject=case.subject, action=action,
-                                 idempotency_key=f"{case.case_uid}:{action.value}",
-                                 reason=case.decision.reason), ENFORCE)
-            except ActivityError as e:  # the marketplace proved it can never apply this
-                self.journal.event(Actor.ENFORCER, Event.ACTION_FAILED, f"{action.value}: {why(e)}")
-                continue
-            case.enforcement.append(result)
-            self.journal.event(Actor.ENFORCER, Event.ENFORCED,
-                        f"{action.value} on {result.target}: {result.detail}"
-                        + ("" if result.applied else " (no second application)"))
-        self._move("notify")
-        await self.journal.commit()
-
-    async def _in_notifying(self) -> None:
-        """The restriction chain: statement, seller notice, reporters' outcomes. Each step is
-        done once (its result is kept), so a retry after `needs_attention` resumes it."""
-        case = self.case
-        try:
-            await self._state_reasons()
-            await self._tell_reporters()
-        except NeedsPerson as e:
-            await self._park(str(e))
-            return
-        if self.lc.model.restricts():
-            await self._count_strike()
-            self.lc.fire("open_appeal_window")
-        else:
-            self.lc.fire("close")
-            case.closed_at = workflow.now()
-        self.journal.event(Actor.NOTIFIER, Event(case.state))
-        await self.journal.commit()
-
-    async def _state_reasons(self) -> None:
-        case = self.case
-        decision = case.decision
-        assert decision is not None
-        if self.lc.model.restricts():
-            if case.statement is None:
-                puid = puid_for(case.case_id, case.case_uid)
-                case.statement = await self.out.step(
-                    "the ledger", CaseActivities.issue_statement,
-                    case.statement_request(puid), ACT)
-                case.statement_puid = puid
-            if case.notice_delivered_at is None:
-                receipt = await self.out.step(
-                    "the marketplace", CaseActivities.notify, self.out.message(
-                        "sor", seller_of(case.subject), MessageKind.STATEMENT_OF_REASONS,
-                        f"We restricted {case.subject}: {decision.reason}. You may appeal until "
-                        f"at least {appeal_deadline(workflow.now()):%Y-%m-%d} (six months from "
-                        "receiving this notice).", case.statement), ACT)
-                # The window runs on the workflow's clock from the moment delivery is confirmed
-                # (the receipt's wall-clock time is kept in the outbox and the timeline).
-                case.notice_delivered_at = workflow.now()
-                case.appeal_deadline = appeal_deadline(case.notice_delivered_at)
-                self.journal.event(Actor.NOTIFIER, Event.SELLER_NOTIFIED,
-                            f"statement {case.statement_puid} delivered via "
-                            f"{', '.join(receipt.channels)} at "
-                            f"{receipt.delivered_at:%Y-%m-%dT%H:%M:%SZ}; appeal window until "
-                            f"{case.appeal_deadline:%Y-%m-%d}")
-        elif any(e.action is Action.WARN for e in case.enforcement) and (
-                "seller-warning" not in case.notified):
-            await self.out.step("the marketplace", CaseActivities.notify, self.out.message(
-                "warning", seller_of(case.subject), MessageKind.WARNING,
-                f"Warning about {case.subject}: {decision.reason}"), ACT)
-            case.notified.append("seller-warning")
-            self.journal.event(Actor.NOTIFIER, Event.SELLER_WARNED, "")
-
-    async def _count_strike(self) -> None:
-        """The restriction is an upheld violation of the seller's (until an appeal overturns
-        it); at the pack's threshold the shop gets a review by itself."""
-        case, facts = self.case, self.case.facts
-        if (not workflow.patched("strikes-start-shop-reviews") or "strike" in case.notified
-                or facts is None or not facts.seller_id):
-            return
-        assert case.decision is not None
-        strike = Strike(case_id=case.case_id, case_uid=case.case_uid, seller_id=facts.seller_id,
-                        shop_id=facts.shop_id, policy_ids=case.decision.policy_ids)
-        try:
-            if workflow.patched("strike-as-local-activity"):  # a ledger write, as the journal's:
-                result = await workflow.execute_local_activity_method(  # no server round trip
-                    ShopReviewActivities.record_strike, strike, **LOCAL)
-            else:
-                result = await self.out.call("the ledger", ShopReviewActivities.record_strike,
-                                             strike, ACT)
-        except ActivityError as e:  # the strike is not counted; the case goes on
-            self.journal.event(Actor.WATCHDOG, Event.STRIKE, f"not counted: {why(e)}")
-        else:
-            self.journal.event(Actor.POLICY_ENGINE, Event.STRIKE,
-                               f"seller {facts.seller_id}: {result.strikes} upheld violation(s),"
-                               f" threshold {result.threshold}"
-                               + (f"; shop review {result.review_id}" if result.review_id
-                                  else ""))
-        case.notified.append("strike")
-
-    async def _tell_reporters(self) -> None:
-        """Every reporter hears the outcome once, told only what was carried out."""
-        case = self.case
-        text = _outcome(case)
-        if not workflow.patched("one-outcome-per-reporter"):
-            for i, report in enumerate(case.reports):  # runs from before: one per report
-                if report.reporter and not report.source.is_automated:
-                    await self.out.notify(f"outcome-{i}", reporter_address(report.reporter),
-                                          MessageKind.OUTCOME, text)
-            return
-        for report in case.reports:
-            key = report.reporter_key
-            if key is None or key in case.notified:
-                continue
-            await self.out.step("the outbox", CaseActivities.notify, Notification(
-                message_id=outcome_message_id(case.case_uid, key), case_id=case.case_id,
-                recipient=reporter_address(report.reporter), kind=MessageKind.OUTCOME, text=text), ACT)
-            case.notified.append(key)
-        if case.reports_overflow and "overflow-reporters" not in case.notified:
-            await self.out.step("the outbox", CaseActivities.notify_overflow_reporters,
-                                OverflowOutcome(case_uid=case.case_uid, case_id=case.case_id,
-                                             text=text), LONG)
-            case.notified.append("overflow-reporters")
-
-    async def _park(self, reason: str) -> None:
-        case = self.case
-        self.lc.fire("need_attention")
-        case.attention = Attention(reason=reason, since=workflow.now())
-        case.waiting_on = f"a person: {reason}"
-        self.journal.event(Actor.NOTIFIER, Event.NEEDS_ATTENTION,
-                           f"{reason}; lead {case.queue_lead} notified")
-        await self.journal.commit()
-        await self.out.tell_staff(
-            f"attention-{case.revision}", case.queue_lead, MessageKind.NEEDS_ATTENTION,
-            f"Case {case.case_id} needs attention: {reason}. Once repaired: casework case retry "
-            f"{case.case_id} --reason WHAT-WAS-FIXED")
-
-    async def _in_needs_attention(self) -> None:
-        await self.journal.quiet_until(None)
 
     async def _in_appealed(self) -> None:
         """Wait for the appeal to be decided and carried out, record it, close."""
@@ -807,42 +427,6 @@ class ReviewWorkflow(Reads, ReviewRepairs, OtherUpdates):
         await self.queueing.wait()
 
     _in_in_review = _in_awaiting_approval = _in_queued
-
-
-def _actor(report: Report) -> str:
-    return report.reporter or report.source.value
-
-
-def _describe(d: Decision) -> str:
-    policies = ", ".join(d.policy_ids) or "no policy"
-    return f"{', '.join(a.value for a in d.actions)} under {policies}: {d.reason}"
-
-
-def _in_force(case: CaseState, action: Action) -> str:
-    """Who put an action in force before this case's decision."""
-    by = next((e.detail for e in case.in_force if e.action is action and e.detail), None)
-    return f"in force by {by}" if by else f"in force under {case.followup_of}"
-
-
-def _outcome(case: CaseState) -> str:
-    """What a reporter is told: only actions that landed count as carried out, and what an
-    earlier case put in force is said to be so."""
-    assert case.decision is not None
-    decided = [a for a in case.decision.actions if a is not Action.NO_ACTION]
-    in_force = [e.action for e in case.in_force]
-    landed = [e.action for e in case.enforcement]
-    text = f"Your report about {case.subject} was reviewed."
-    if in_force:
-        text += f" Already in force: {', '.join(a.value for a in in_force)}."
-    if not decided:
-        text += (" No further action was taken." if in_force else
-                 " We found no violation of our policies or the law and took no action.")
-    if landed:
-        text += f" Carried out: {', '.join(a.value for a in landed)}."
-    if failed := [a for a in decided if a not in landed and a not in in_force]:
-        text += f" Decided but not carried out: {', '.join(a.value for a in failed)}."
-    return text + (" You may ask us to review this decision within six months"
-                   " (reply to this message).")
 
 
 def _details(case: CaseState) -> str:

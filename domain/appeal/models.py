@@ -13,22 +13,18 @@ from domain.core import (
     Action,
     Decision,
     EnforcementResult,
-    Ident,
     Model,
-    PolicyIds,
     PolicyRef,
     Priority,
-    Reason,
     Report,
-    ReportText,
     Sealable,
     Subject,
     SubjectFacts,
     Tracked,
-    reporter_address,
-    seller_of,
 )
+from domain.messages import reporter_address, seller_of
 from domain.sla import appeal_deadline
+from domain.text import Ident, PolicyIds, Reason, ReportText
 
 APPEALS_QUEUE = "appeals"
 

@@ -9,19 +9,8 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from domain.authority import Command
-from domain.core import (
-    Action,
-    HandBack,
-    Ident,
-    LedgerRecord,
-    Model,
-    PolicyIds,
-    Priority,
-    Reason,
-    Sealable,
-    Subject,
-    TimelineEvent,
-)
+from domain.core import Action, HandBack, LedgerRecord, Model, Priority, Sealable, Subject, TimelineEvent
+from domain.text import Ident, PolicyIds, Reason
 
 LIFECYCLE = "escalation"
 QUEUE = "escalations"  # the queue an escalation's ledger row and search attributes name

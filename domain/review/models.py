@@ -14,12 +14,9 @@ from domain.core import (
     Attention,
     Decision,
     EnforcementResult,
-    Ident,
     Model,
-    PolicyIds,
     PolicyRef,
     Priority,
-    Reason,
     Report,
     Sealable,
     Source,
@@ -27,6 +24,7 @@ from domain.core import (
     SubjectFacts,
     Tracked,
 )
+from domain.text import Ident, PolicyIds, Reason
 
 MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
 

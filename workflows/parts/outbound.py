@@ -12,7 +12,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from domain.core import OPS, Actor, Event, MessageKind, Notification, Receipt
+    from domain.core import Actor, Event
+    from domain.messages import OPS, MessageKind, Notification, Receipt
     from workflows.parts.journal import Journal
     from workflows.parts.options import ACT
 

@@ -10,8 +10,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.authority import ClaimRequest
-    from domain.core import Actor, Event, MessageKind
+    from domain.core import Actor, Event
     from domain.engine import Lifecycle
+    from domain.messages import MessageKind
     from domain.sla import deadline
     from workflows.parts.journal import Journal
     from workflows.parts.outbound import Outbound
