@@ -48,8 +48,10 @@ async def file_report(client: Client, case_id: str, subject: Subject, report: Re
 
     Returns once the case has accepted the report (it is then in history: nothing accepted is
     lost) and either answered or `route_within` seconds have passed; in that case the answer is
-    the case's state now, with outcome `accepted`.
+    the case's state now, with outcome `accepted`. The report is sent as about `subject`: a
+    case takes no report about another (a sealed report copied from another history).
     """
+    report = report.model_copy(update={"subject": subject})
     start = WithStartWorkflowOperation(
         WORKFLOW, CaseInput(subject=subject, report=report, followup_of=followup_of,
                             generation=generation, in_force=in_force or []),

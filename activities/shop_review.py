@@ -128,7 +128,8 @@ class ShopReviewActivities:
                 action=action, policy_ids=policy_ids, reason=req.reason, requester=req.decider,
                 items=len(subjects), kinds=sorted({s.kind for s in subjects}),
                 shop_review_id=req.review_id,
-                parties={"decided": [req.decider], "asked for": [req.requester]})
+                parties={"decided": [req.decider], "asked for": [req.requester]},
+                issued_at=datetime.now(UTC))
             await self.client.start_workflow(
                 "TakedownWorkflow", TakedownInput(job_id=job_id, subject=subjects[0],
                                                   request=request),
@@ -154,7 +155,7 @@ class ShopReviewActivities:
             return result  # only the strike that crosses the threshold starts a review
         review_id = shop_review_id(strike.shop_id, self.case_prefix)
         request = ShopReviewRequest(
-            shop_id=strike.shop_id, requester=STRIKES,
+            shop_id=strike.shop_id, requester=STRIKES, issued_at=now,
             reason=f"{len(recent)} upheld violations of seller {strike.seller_id} within "
                    f"{cfg.strike_window_days:g} days: {', '.join(recent[-10:])}")
         await self.client.start_workflow(

@@ -37,15 +37,18 @@ class Appeals(ClientBase):
         """A complaint against the case's decision. An open case (a restriction in its appeal
         window) checks and starts it itself; a closed one (a reporter's complaint against
         `no_action`, or a window that ended) is checked here against its final state."""
-        req = build(AppealRequest, appellant=appellant, text=text)
+        row = self.ledger.case(case_id)
+        if row is None or row.lifecycle != "review":
+            raise NotFound(f"no decided review case {case_id}")
+        req = build(AppealRequest, appellant=appellant, text=text, case_uid=row.case_uid)
         same = hashlib.sha256(f"{req.appellant}\x1f{req.text}".encode()).hexdigest()[:24]
         try:  # the same complaint sent again is answered once
             return await self.command(case_id, ReviewWorkflow.file_appeal, req, None,
                                       f"{case_id}:{same}")
         except (Closed, NotFound):  # the server says either of an Update to a closed case
             pass
-        case: CaseState = await self.guard(self.temporal.get_workflow_handle(
-            case_id, result_type=CaseState).result(follow_runs=False), case_id)
+        case: CaseState = await self.guard(self.temporal.get_workflow_handle(  # this case's run
+            case_id, run_id=row.case_uid, result_type=CaseState).result(), case_id)
         who = appellant_for(req.appellant, case.facts.seller_id if case.facts else None,
                             case.reporters())
         if reason := why_not_appeal(

@@ -60,7 +60,8 @@ class Jobs(ClientBase):
         person = self.directory.require(requester, JOB_STARTERS)
         req = build(TakedownRequest, action=act, policy_ids=list(policy_ids), reason=reason,
                     requester=requester, items=len(subjects),
-                    kinds=sorted({s.kind for s in subjects}), order=order)
+                    kinds=sorted({s.kind for s in subjects}), order=order,
+                    issued_at=datetime.now(UTC))
         digest = hashlib.sha256("\x1f".join(
             [requester, act.value, reason, order.reference if order else "",
              *map(str, subjects)]).encode()).hexdigest()[:16]
@@ -139,7 +140,8 @@ class Jobs(ClientBase):
         (NotFound when the marketplace has none). The same request sent `again` (a retry)
         answers the review its first start made."""
         person = self.directory.require(requester, Role.OPS)
-        req = build(ShopReviewRequest, shop_id=shop_id, requester=requester, reason=reason)
+        req = build(ShopReviewRequest, shop_id=shop_id, requester=requester, reason=reason,
+                    issued_at=datetime.now(UTC))
         review_id = shop_review_id(req.shop_id, self.settings.case_prefix)
         if not again or not await self._started(review_id):
             req.as_person(person, review_id, datetime.now(UTC), uuid.uuid4().hex)

@@ -43,6 +43,9 @@ async def rebuild(client: Client, ledger: Ledger, task_queue: str, fresh: bool =
             f"TaskQueue = '{task_queue}' AND WorkflowType IN ({types})"):
         if wf.status is WorkflowExecutionStatus.CONTINUED_AS_NEW:
             continue
+        if wf.status is WorkflowExecutionStatus.FAILED:  # a refused start is no record
+            report.unreadable.append(f"{wf.id} ({wf.run_id}): failed, not rebuilt")
+            continue
         state = STATES[wf.workflow_type]
         handle = client.get_workflow_handle(wf.id, run_id=wf.run_id, result_type=state)
         try:

@@ -82,7 +82,9 @@ def api_url(explicit: str | None = None) -> str:
     if url := explicit or os.environ.get("CASEWORK_API_URL") or saved().get("api"):
         return str(url).rstrip("/")
     local = Settings()
-    return f"http://{local.api_host}:{local.api_port}"
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(local.api_host,
+                                                                     local.api_host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{local.api_port}"
 
 
 def token(url: str) -> str | None:

@@ -11,7 +11,7 @@ casework key (the data converter says so; the keys are the capability to command
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
@@ -20,6 +20,8 @@ from domain.core import Action, Actor, Model, Sealable, Source
 from domain.people import Person, Role, why_not
 from domain.text import Ident
 
+FRESH_START = timedelta(minutes=5)  # a job's or review's request is started within this
+START_SKEW = timedelta(minutes=1)  # clocks of the caller and of Temporal may differ by this
 SPLIT_WINDOW_HOURS = 24  # a requester's jobs within this window count together
 JOB_STARTERS = frozenset({Role.SENIOR, Role.LEAD})  # who may start bulk work
 APPROVERS = frozenset({Role.SENIOR})  # who may be a severe or bulk action's second person
@@ -85,14 +87,25 @@ def why_not_command(req: Command, roles: Role | Iterable[Role], queue: str | Non
         return f"the command names {req.person!r} but {acting.person.id!r} sent it"
     if acting.record != record:
         return "the command was sent for another record (or an earlier case under this id)"
-    if acting.nonce and acting.nonce in taken:
-        return "this command was carried out already: a new one is sent anew"
+    if not acting.nonce or acting.nonce in taken:
+        return "this command was carried out already (or carries no nonce): send it anew"
     return why_not(req.person, acting.person, roles, queue)
 
 
 class ClaimRequest(Command):
     reviewer: Ident
     lease_minutes: int = Field(default=30, ge=1, le=8 * 60)
+
+
+def why_not_fresh(issued_at: datetime | None, started_at: datetime) -> str | None:
+    """Why a start is refused as a copy: its request was issued well before the start (a sealed
+    input replayed from an old history), or says nothing of when it was issued."""
+    if issued_at is None:
+        return "the request does not say when it was issued"
+    if not -START_SKEW <= started_at - issued_at <= FRESH_START:
+        return (f"the request was issued at {issued_at:%Y-%m-%dT%H:%M:%SZ}, not when this "
+                f"start came ({started_at:%Y-%m-%dT%H:%M:%SZ}): a copy starts nothing")
+    return None
 
 
 def why_not_name(person_id: str) -> str | None:

@@ -284,6 +284,7 @@ class Report(Sealable):
     text: ReportText = ""
     policy_hint: str | None = None
     received_at: AwareDatetime
+    subject: Subject | None = None  # what it is about: a case takes reports about its subject
 
     @property
     def key(self) -> str:

@@ -241,7 +241,7 @@ async def test_a_start_that_brings_its_own_state_acts_on_nothing(
         task_queue=settings.task_queue)
     plaintext = dev.temporal.get_workflow_handle(f"{settings.case_prefix}-evil-1")
     await eventually(plaintext.describe, lambda d: d.status is not None
-                     and d.status.name == "COMPLETED")  # ended at once, having done nothing
+                     and d.status.name == "FAILED")  # refused at once, having done nothing
     await eventually(lambda: _row(dev, sealed.id), lambda row: row is not None
                      and row.state == "queued")  # screened and queued as a fresh case
     assert sandbox.enforcement_count(seller, Action.TERMINATE_SELLER) == 0
@@ -344,3 +344,45 @@ async def _quiet(handle: Any) -> int:
         last = now
         await asyncio.sleep(1)
     return last
+
+
+async def test_a_copied_report_appeal_or_job_request_acts_nowhere(
+        dev: CaseworkClient, settings: Settings, sandbox: SandboxMarketplace) -> None:
+    """Sealed messages bound to what they are for: a report to its subject, an appeal to its
+    case, a job's request to the moment it was issued."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain.appeal.models import AppealRequest
+    from domain.core import Report, Source
+    from domain.people import Role
+    from domain.takedown.models import TakedownInput, TakedownRequest
+    from tests.helpers import removed
+    from workflows.review import ReviewWorkflow
+
+    case_id = await removed(dev, Subject.parse("listing:L-0002"))
+    handle = dev.temporal.get_workflow_handle(case_id)
+    for message, why in (
+            (Report(report_id="r-x", source=Source.USER_REPORT, reporter="buyer-9",
+                    received_at=datetime.now(UTC), subject=Subject.parse("listing:L-0001")),
+             "the report is about listing:L-0001"),
+            (AppealRequest(text="not mine", case_uid="another-case"), "another case")):
+        update = (ReviewWorkflow.file_report if isinstance(message, Report)
+                  else ReviewWorkflow.file_appeal)
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(update, message, id=f"copy-{why[:8]}")  # type: ignore[arg-type]
+        assert why in refused.value.cause.message  # type: ignore[union-attr]
+    person = dev.directory.require("lena", Role.LEAD)
+    old = TakedownRequest(action=Action.REMOVE, reason="copied", requester="lena", items=1,
+                          policy_ids=["counterfeit"],
+                          issued_at=datetime.now(UTC) - timedelta(minutes=30))
+    old.as_person(person, f"{settings.case_prefix}-takedown-copy", datetime.now(UTC), "n-1")
+    dev.ledger.put_takedown_items(f"{settings.case_prefix}-takedown-copy",
+                                  [Subject.parse("listing:L-0003")], "lena")
+    await dev.temporal.start_workflow(
+        "TakedownWorkflow", TakedownInput(job_id=f"{settings.case_prefix}-takedown-copy",
+                                          subject=Subject.parse("listing:L-0003"), request=old),
+        id=f"{settings.case_prefix}-takedown-copy", task_queue=settings.task_queue)
+    job = await eventually(lambda: dev.takedown_status(f"{settings.case_prefix}-takedown-copy"),
+                           lambda j: j.state == "refused")
+    assert "a copy starts nothing" in (job.refusal or "")
+    assert sandbox.enforcement_count(Subject.parse("listing:L-0003"), Action.REMOVE) == 0

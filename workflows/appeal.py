@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import carried, require, unsealed_start
+    from workflows.parts.trust import carried, refuse_unsealed_start, require
 
 
 @workflow.defn
@@ -72,8 +72,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
 
     @workflow.run
     async def run(self, inp: AppealInput) -> AppealState:
-        if unsealed_start(inp):
-            return self.appeal
+        refuse_unsealed_start(inp)
         await run_states(self, self.appeal, final={"closed"},
                          waiting=("queued", "in_review", "awaiting_approval"),
                          settled=self._settled, carry=lambda appeal: appeal.carried())

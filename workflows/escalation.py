@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import carried, require, unsealed_start
+    from workflows.parts.trust import carried, refuse_unsealed_start, require
 
 WAITING = ("open", *ACTIVE)
 
@@ -72,8 +72,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
 
     @workflow.run
     async def run(self, inp: EscalationInput) -> EscalationState:
-        if unsealed_start(inp):
-            return self.esc
+        refuse_unsealed_start(inp)
         if self.esc.policy is None:
             await self._set_up()
         await run_states(self, self.esc, final={"closed"}, waiting=WAITING,

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         Source,
     )
     from domain.engine import Lifecycle
+    from domain.errors import Refused
     from domain.messages import (
         MessageKind,
         describe_decision,
@@ -71,10 +72,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.repairs import ReviewRepairs
     from workflows.parts.trust import (
         carried,
+        refuse_unsealed_start,
         require,
         require_sealed,
         sealed_signal,
-        unsealed_start,
     )
     from workflows.review_chain import RestrictionChain
     from workflows.review_escalation import ReviewEscalation
@@ -113,8 +114,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
-        if unsealed_start(inp):
-            return self.case
+        refuse_unsealed_start(inp)
         # Intake's search attributes come with the start request (and carry over a continue-as-
         # new); the ledger row waits for screening. Runs started before this wrote both here.
         if not workflow.patched("intake-attributes-set-at-start"):
@@ -221,6 +221,9 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
     @file_appeal.validator
     def _check_appeal(self, req: AppealRequest) -> None:
         require_sealed(req)
+        if req.case_uid != self.case.case_uid:
+            raise Refused("the appeal was filed against another case (or an earlier one "
+                          "under this id)")
         self.lc.check("appeal", self._filing(req))
 
     def _filing(self, req: AppealRequest) -> Filing:
@@ -239,14 +242,16 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         by_job = f"takedown job {note.job_id}"
         mine = [e for e in self.case.in_force if e.detail == by_job and e.action is note.action]
         if note.reversed:  # the job undid it: no longer in force
+            if note.job_id not in self.case.jobs_reversed:
+                self.case.jobs_reversed.append(note.job_id)
             if not mine:
                 return
             self.case.in_force = [e for e in self.case.in_force if e not in mine]
             self.journal.event(Actor.ENFORCER, Event.TAKEDOWN_RECORDED,
                                f"{note.action.value} reversed by takedown job {note.job_id}")
         else:
-            if mine:
-                return  # told again (a retried activity)
+            if mine or note.job_id in self.case.jobs_reversed:
+                return  # told again (a retried activity, or a copy after the job undid it)
             self.case.in_force.append(EnforcementResult(
                 action=note.action, target=note.subject, applied=True, detail=by_job,
                 applied_at=workflow.now()))

@@ -64,7 +64,9 @@ class ReviewEscalation:
                         severity=req.severity, opened_by=req.reviewer,
                         request_id=f"{case.case_uid}-{escalations + 1}",
                         review_case_id=case.case_id), ACT)
-        case.escalation_id, case.escalated_by = opened.escalation_id, req.reviewer
+        case.escalation_id = opened.escalation_id
+        if workflow.patched("escalator-not-approver"):  # older cases let them approve
+            case.escalated_by = req.reviewer
         self.journal.event(req.reviewer, Event.ESCALATED,
                            f"{opened.escalation_id} ({source.value}, {req.severity.value}): "
                            f"{req.reason}")

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         Report,
         Source,
     )
+    from domain.errors import Refused
     from domain.messages import (
         OPS,
         MessageKind,
@@ -81,6 +82,9 @@ class ReviewIntake:
     @file_report.validator
     def _check_report(self, report: Report) -> None:
         require_sealed(report)
+        if report.subject != self.case.subject:
+            raise Refused(f"the report is about {report.subject or 'no subject'}, not "
+                          f"{self.case.subject}")
         self.lc.check("add_report" if self.case.state in JOINABLE else "forward_report")
 
     async def _join(self, report: Report) -> CaseRef:

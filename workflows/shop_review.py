@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.shop_review import ShopReviewActivities
-    from domain.authority import why_not_command
+    from domain.authority import why_not_command, why_not_fresh
     from domain.core import Actor, Event, Priority
     from domain.engine import Lifecycle
     from domain.people import Role
@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import carried, require, sealed_signal, unsealed_start
+    from workflows.parts.trust import carried, refuse_unsealed_start, require, sealed_signal
 
 MAX_EVENTS = 5_000
 WAITING = ("screening", "awaiting_decision", "enforcing")
@@ -75,8 +75,7 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
 
     @workflow.run
     async def run(self, inp: ShopReviewInput) -> ShopReviewSummary:
-        if unsealed_start(inp):
-            return review_summary(self.review)
+        refuse_unsealed_start(inp)
         await run_states(self, self.review, final={"cleared", "enforced", "abandoned"},
                          waiting=WAITING, settled=self._settled, max_events=MAX_EVENTS,
                          carry=lambda r: ShopReviewInput(review_id=r.case_id, subject=r.subject,
@@ -178,6 +177,8 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
         """Why the review must not start: not sealed by casework, or asked for by someone
         other than ops (the strikes' own reviews are casework's)."""
         req = self.review.request
+        if reason := why_not_fresh(req.issued_at, workflow.info().workflow_start_time):
+            return reason
         if req.requester == STRIKES:
             return None if req.sealed else "the request was not sealed by casework"
         return why_not_command(req, Role.OPS, None, self.review.case_id)

@@ -19,7 +19,7 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.takedown import TakedownActivities
-    from domain.authority import APPROVERS, JOB_STARTERS, why_not_command
+    from domain.authority import APPROVERS, JOB_STARTERS, why_not_command, why_not_fresh
     from domain.core import Actor, Event, Priority
     from domain.engine import Lifecycle
     from domain.shop_review.models import EnforcementDone
@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import carried, require, unsealed_start
+    from workflows.parts.trust import carried, refuse_unsealed_start, require
 
 MAX_EVENTS = 5_000  # continue as new past this: no run's history nears 10,000 events
 WAITING = ("pending_approval", "executing", "paused", "reversing", *FINISHED)
@@ -81,8 +81,7 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
 
     @workflow.run
     async def run(self, inp: TakedownInput) -> JobSummary:
-        if unsealed_start(inp):
-            return job_summary(self.job)
+        refuse_unsealed_start(inp)
         await run_states(self, self.job, final={"closed", "refused"}, waiting=WAITING,
                          settled=self._settled, max_events=MAX_EVENTS,
                          carry=lambda job: TakedownInput(job_id=job.case_id, subject=job.subject,
@@ -192,6 +191,8 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
         """Why the job must not act at all: its request did not come sealed from casework, or
         from a person who may start bulk work (a shop review's decision is casework's own)."""
         req = self.job.request
+        if reason := why_not_fresh(req.issued_at, workflow.info().workflow_start_time):
+            return reason
         if req.shop_review_id is not None:
             return None if req.sealed else "the request was not sealed by casework"
         return why_not_command(req, JOB_STARTERS, None, self.job.case_id)

@@ -45,6 +45,7 @@ class AppealRequest(Sealable):
 
     appellant: Ident | None = None
     text: ReportText = ""
+    case_uid: str = ""  # the case appealed: no other takes it
 
 
 def appellant_for(appellant_id: str | None, seller_id: str | None,

@@ -159,6 +159,7 @@ class CaseState(Tracked):
     appeal_outcome: str | None = None
     escalation_id: str | None = None
     escalated_by: str | None = None  # asked for the escalation: no second person of its outcome
+    jobs_reversed: list[str] = Field(default_factory=list)  # their notes are not taken again
 
     def reporters(self) -> list[str]:
         """The people who reported the subject (automated sources are not people)."""

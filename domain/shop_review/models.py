@@ -46,6 +46,7 @@ class ShopReviewRequest(Command):
     shop_id: Ident
     requester: Ident  # an ops person, or `strikes` when the threshold started it
     reason: Reason | None = None
+    issued_at: AwareDatetime | None = None  # when it was asked for: a much later start is a copy
 
 
 class ShopReviewSettings(Model):

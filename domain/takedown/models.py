@@ -96,6 +96,7 @@ class TakedownRequest(Command):
     shop_review_id: str | None = None  # a senior's shop-level decision: told when done
     # who else took part in the matter ("decided", "asked for": people), none of whom approves
     parties: dict[str, list[str]] = Field(default_factory=dict)
+    issued_at: AwareDatetime | None = None  # when it was asked for: a much later start is a copy
 
 
 class JobPlan(Model):

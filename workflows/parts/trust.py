@@ -4,11 +4,13 @@ lifecycle is asked; a signal that did not arrive sealed is dropped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
+    HandleSignalInput,
     HandleUpdateInput,
     Interceptor,
     WorkflowInboundInterceptor,
@@ -44,11 +46,19 @@ class CommandLog(WorkflowInboundInterceptor):
     replay as it ran, so the record is the same."""
 
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
-        for arg in input.args:
-            if isinstance(arg, Command) and arg.acting and arg.acting.nonce:
-                record = workflow.instance().journal.record  # type: ignore[attr-defined]
-                record.commands = [*record.commands, arg.acting.nonce][-MAX_TAKEN:]
+        _take(input.args)
         return await super().handle_update_handler(input)
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        _take(input.args)
+        await super().handle_signal(input)
+
+
+def _take(args: Sequence[Any]) -> None:
+    for arg in args:
+        if isinstance(arg, Command) and arg.acting and arg.acting.nonce:
+            record = workflow.instance().journal.record  # type: ignore[attr-defined]
+            record.commands = [*record.commands, arg.acting.nonce][-MAX_TAKEN:]
 
 
 class Trust(Interceptor):
@@ -76,13 +86,14 @@ def carried(state: T | None) -> T | None:
     return state
 
 
-def unsealed_start(inp: Sealable) -> bool:
-    """A start whose input did not come sealed from casework ends at once, having done nothing
-    (runs from before started from any input)."""
+def refuse_unsealed_start(inp: Sealable) -> None:
+    """A start whose input did not come sealed from casework fails at once, having done nothing
+    (runs from before started from any input): a failed run is no record (a ledger rebuild
+    skips it)."""
     if inp.sealed or not workflow.patched("starts-sealed"):
-        return False
-    workflow.logger.warning("refused a start whose input was not sealed")
-    return True
+        return
+    raise ApplicationError("refused: the start's input was not encrypted with a current "
+                           "casework key", type="Refused", non_retryable=True)
 
 
 def sealed_signal(message: Sealable) -> bool:
@@ -93,8 +104,9 @@ def sealed_signal(message: Sealable) -> bool:
                                 type(message).__name__)
         return False
     record = workflow.info().first_execution_run_id
-    if isinstance(message, Command) and (message.acting is None or message.acting.record
-                                         != record) and workflow.patched("signals-bound"):
+    if isinstance(message, Command) and (
+            message.acting is None or message.acting.record != record
+            or message.acting.nonce in _taken()[:-1]) and workflow.patched("signals-bound"):
         workflow.logger.warning("dropped a %s signal sealed for another record",
                                 type(message).__name__)
         return False
