@@ -114,6 +114,12 @@ class Sqlite:
             return conn
         if self._closed:
             raise Unavailable(f"SQLite ledger {self._path} is closed")
+        conn = self._conns[threading.get_ident()] = self.connect()
+        return conn
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection (the migrations' own, or a thread's), to a file made owner-only
+        before SQLite opens it; its transactions are explicit (BEGIN … COMMIT)."""
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             owner_only(self._path)
@@ -123,7 +129,6 @@ class Sqlite:
             conn.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as e:
             raise Unavailable(f"SQLite ledger {self._path}: {first_line(e)}") from None
-        self._conns[threading.get_ident()] = conn
         return conn
 
     def close(self) -> None:
@@ -177,6 +182,13 @@ class Postgres:
             self._pool.putconn(conn)
         self._pool.drain()
         return self.transaction(fn, write=write, retry=False)
+
+    def connect(self) -> psycopg.Connection[Any]:
+        """A new connection outside the pool, in transactions (the migrations' own)."""
+        try:
+            return psycopg.connect(self._url, connect_timeout=self._kwargs["connect_timeout"])
+        except psycopg.Error as e:
+            raise Unavailable(f"{self._where}: {first_line(e)}") from None
 
     def _unreachable(self) -> Unavailable:
         """The pool had no connection in time: one direct attempt says why (the pool only logs

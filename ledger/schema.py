@@ -1,168 +1,104 @@
-"""The case ledger's tables, made where they are missing (both engines, one SQL); columns added
-since the first release are added to ledgers made before."""
+"""The case ledger's schema: Alembic's numbered revisions (`ledger/migrations/versions/`), run
+when a ledger opens, on either engine.
+
+A ledger already at the newest revision costs one cheap read; Alembic and SQLAlchemy are
+imported only when there is work to do. The revisions run in one transaction that holds the
+ledger to itself (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so processes opening
+a ledger together upgrade it once. Revisions only go forward: a ledger is never downgraded.
+"""
 
 from __future__ import annotations
 
-from ledger.engines import Cursor
+import sqlite3
+import threading
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS cases (
-        case_uid TEXT PRIMARY KEY,
-        case_id TEXT NOT NULL,
-        revision INTEGER NOT NULL,
-        state TEXT NOT NULL,
-        queue TEXT NOT NULL,
-        priority TEXT NOT NULL,
-        priority_rank INTEGER NOT NULL,
-        assignee TEXT,
-        lease_expires_at TEXT,
-        sla_deadline TEXT,
-        sla_breached INTEGER NOT NULL,
-        subject_kind TEXT NOT NULL,
-        subject_id TEXT NOT NULL,
-        policy_ids TEXT NOT NULL,
-        opened_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS cases_state_idx ON cases (state, opened_at)",
-    # a queue's order, per state: the most urgent rows of a queue are read off it, not sorted
-    "DROP INDEX IF EXISTS cases_queue_idx",
-    "CREATE INDEX IF NOT EXISTS cases_urgent_idx ON cases "
-    "(state, queue, priority_rank, sla_deadline, opened_at)",
-    "CREATE INDEX IF NOT EXISTS cases_subject_idx ON cases (subject_kind, subject_id)",
-    # covers the console's open and breached counts per queue (no table reads)
-    "CREATE INDEX IF NOT EXISTS cases_counts_idx ON cases (state, queue, sla_breached)",
-    "CREATE INDEX IF NOT EXISTS cases_case_id_idx ON cases (case_id, opened_at)",
-    """CREATE TABLE IF NOT EXISTS audit (
-        case_uid TEXT NOT NULL,
-        case_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        event TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        PRIMARY KEY (case_uid, seq)
-    )""",
-    """CREATE TABLE IF NOT EXISTS statements (
-        puid TEXT PRIMARY KEY,
-        case_id TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        body TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS overflow_reports (
-        case_uid TEXT NOT NULL,
-        report_key TEXT NOT NULL,
-        case_id TEXT NOT NULL,
-        reporter_key TEXT,
-        reporter TEXT,
-        body TEXT NOT NULL,
-        PRIMARY KEY (case_uid, report_key)
-    )""",
-    """CREATE TABLE IF NOT EXISTS takedown_items (
-        job_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        subject_kind TEXT NOT NULL,
-        subject_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        seller_id TEXT,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (job_id, seq)
-    )""",
-    "CREATE INDEX IF NOT EXISTS takedown_items_status_idx ON takedown_items (job_id, status)",
-    """CREATE TABLE IF NOT EXISTS takedown_jobs (
-        job_id TEXT PRIMARY KEY,
-        requester TEXT NOT NULL,
-        items INTEGER NOT NULL,
-        created_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS takedown_jobs_requester_idx ON takedown_jobs (requester, created_at)",
-    "CREATE INDEX IF NOT EXISTS audit_event_idx ON audit (event, at)",
-    """CREATE TABLE IF NOT EXISTS strikes (
-        case_uid TEXT PRIMARY KEY,
-        case_id TEXT NOT NULL,
-        seller_id TEXT NOT NULL,
-        shop_id TEXT,
-        policy_ids TEXT NOT NULL,
-        at TEXT NOT NULL,
-        overturned INTEGER NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS strikes_seller_idx ON strikes (seller_id, at)",
-    """CREATE TABLE IF NOT EXISTS credentials (
-        person_id TEXT PRIMARY KEY,
-        password_hash TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS tokens (
-        token_id TEXT PRIMARY KEY,
-        secret_hash TEXT NOT NULL,
-        owner TEXT NOT NULL,
-        person INTEGER NOT NULL,
-        scopes TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        revoked_at TEXT
-    )""",
-    """CREATE TABLE IF NOT EXISTS sessions (
-        session_hash TEXT PRIMARY KEY,
-        person_id TEXT NOT NULL,
-        csrf TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS idempotency_keys (
-        caller TEXT NOT NULL,
-        idem_key TEXT NOT NULL,
-        body_hash TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (caller, idem_key)
-    )""",
-    """CREATE TABLE IF NOT EXISTS sign_in_attempts (
-        attempt_key TEXT NOT NULL,
-        at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS sign_in_attempts_idx ON sign_in_attempts (attempt_key, at)",
-    """CREATE TABLE IF NOT EXISTS people (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        roles TEXT NOT NULL,
-        queues TEXT NOT NULL,
-        active INTEGER NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS outbox (
-        message_id TEXT PRIMARY KEY,
-        case_id TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        recipient TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        body TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    )""",
-]
+import psycopg
+
+from domain.errors import Unavailable
+from ledger.engines import Cursor, Postgres, Sqlite, first_line
+from ledger.migrations.baseline import SCHEMA
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+
+# SCHEMA (revision 0001's tables): tests make the ledgers of older releases from it.
+__all__ = ["SCHEMA", "create_schema", "current", "head"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# The key casework took before revisions too: an older process starting beside it waits.
+_PG_LOCK = int.from_bytes(b"casework")
+# Alembic's `op` (what revisions call) is one per process: one ledger upgrades at a time.
+_ALEMBIC = threading.Lock()
 
 
-# Columns added since the first release: ledgers made before get them (`lifecycle`: their
-# rows are reviews; `state_since` NULL: since the row's last write; `expires_at` NULL: a token
-# made before tokens expired does not).
-_ADDED_COLUMNS = {
-    "cases": {"lifecycle": "lifecycle TEXT NOT NULL DEFAULT 'review'",
-              "waiting_on": "waiting_on TEXT", "state_since": "state_since TEXT"},
-    "tokens": {"expires_at": "expires_at TEXT"},
-    "sign_in_attempts": {"attempt_id": "attempt_id TEXT"},
-}
+@cache
+def head() -> str:
+    """The newest revision: `NNNN_slug.py` is revision NNNN, and each follows the one before."""
+    return max((p.name.partition("_")[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")),
+               key=int)
 
 
-def create_schema(cur: Cursor) -> None:
-    if cur.postgres:  # processes starting together would collide in CREATE TABLE IF NOT EXISTS
-        cur.execute("SELECT pg_advisory_xact_lock(?)", (int.from_bytes(b"casework"),))
-    for stmt in SCHEMA:
-        cur.execute(stmt)
-    for table, added in _ADDED_COLUMNS.items():
-        have = set() if cur.postgres else {r[1] for r in cur.query(f"PRAGMA table_info({table})")}
-        for name, column in added.items():
-            if cur.postgres:
-                cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
-            elif name not in have:
-                cur.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+def current(db: Sqlite | Postgres) -> str | None:
+    """The ledger's revision; None for a new ledger or one made before revisions."""
+
+    def read(cur: Cursor) -> str | None:
+        found = cur.query("SELECT to_regclass('alembic_version') IS NOT NULL" if cur.postgres else
+                          "SELECT count(*) FROM sqlite_master WHERE name = 'alembic_version'")
+        if not found[0][0]:
+            return None
+        rows = cur.query("SELECT version_num FROM alembic_version")
+        return str(rows[0][0]) if len(rows) == 1 else None
+
+    return db.transaction(read, write=False)
 
 
+def create_schema(db: Sqlite | Postgres) -> None:
+    """Bring the ledger to the newest revision (a new one, or one an older casework made)."""
+    if current(db) == head():
+        return
+    with _ALEMBIC:
+        at = current(db)  # another thread may have done it meanwhile
+        if at == head():
+            return
+        if at is not None and at.isdigit() and int(at) > int(head()):
+            raise Unavailable(f"the ledger is at schema revision {at}, newer than this casework's "
+                              f"({head()}): run a newer casework")
+        _upgrade(db)
+
+
+def _upgrade(db: Sqlite | Postgres) -> None:
+    import sqlalchemy as sa
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    postgres = isinstance(db, Postgres)
+    # The engine's own connection (the SQLite file made owner-only before anything opens it).
+    engine = sa.create_engine("postgresql+psycopg://" if postgres else "sqlite://",
+                              creator=db.connect, poolclass=sa.NullPool)
+    if not postgres:  # sqlite3 opens no transaction for DDL: this one takes the write lock first
+        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    script = _script()
+    try:
+        with engine.connect() as conn, conn.begin():
+            if postgres:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
+            context = MigrationContext.configure(conn, opts={  # as `alembic upgrade head`
+                "script": script, "fn": lambda at, _: script._upgrade_revs("head", at)})
+            with Operations.context(context):
+                context.run_migrations()  # reads the revision again, under the lock
+    except sa.exc.DBAPIError as e:
+        if isinstance(e.orig, sqlite3.OperationalError | psycopg.OperationalError):
+            raise Unavailable(f"ledger schema upgrade to {head()}: {first_line(e.orig)}") from None
+        raise
+    finally:
+        engine.dispose()
+
+
+@cache
+def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS))

@@ -69,7 +69,7 @@ class Ledger(People, Jobs):
         self.url = url
         self._db = open_db(url, timeout)
         try:
-            self._db.transaction(create_schema, write=True)
+            create_schema(self._db)  # the schema's numbered revisions
         except BaseException:
             self._db.close()
             raise

@@ -1,0 +1,1 @@
+"""The numbered revisions, oldest first (a package so that they ship with casework)."""

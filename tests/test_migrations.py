@@ -1,0 +1,361 @@
+"""The ledger's schema migrations (Alembic, `ledger/migrations/`) on SQLite and PostgreSQL: a
+ledger an older casework made upgrades in place and keeps its rows, a new one reaches the newest
+revision, opening again does nothing, and processes opening a new ledger together all succeed."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import psycopg
+import pytest
+from alembic.script import ScriptDirectory
+
+from domain.errors import Unavailable
+from ledger import schema
+from ledger.schema import current, head
+from ledger.store import Ledger
+from tests import pg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The schema as casework made it before numbered revisions (ledger/schema.py up to 5adf001),
+# copied here so that these tests keep building the ledgers it made whatever changes since.
+OLD_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS cases (
+        case_uid TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        priority_rank INTEGER NOT NULL,
+        assignee TEXT,
+        lease_expires_at TEXT,
+        sla_deadline TEXT,
+        sla_breached INTEGER NOT NULL,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        policy_ids TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS cases_state_idx ON cases (state, opened_at)",
+    # a queue's order, per state: the most urgent rows of a queue are read off it, not sorted
+    "DROP INDEX IF EXISTS cases_queue_idx",
+    "CREATE INDEX IF NOT EXISTS cases_urgent_idx ON cases "
+    "(state, queue, priority_rank, sla_deadline, opened_at)",
+    "CREATE INDEX IF NOT EXISTS cases_subject_idx ON cases (subject_kind, subject_id)",
+    # covers the console's open and breached counts per queue (no table reads)
+    "CREATE INDEX IF NOT EXISTS cases_counts_idx ON cases (state, queue, sla_breached)",
+    "CREATE INDEX IF NOT EXISTS cases_case_id_idx ON cases (case_id, opened_at)",
+    """CREATE TABLE IF NOT EXISTS audit (
+        case_uid TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (case_uid, seq)
+    )""",
+    """CREATE TABLE IF NOT EXISTS statements (
+        puid TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS overflow_reports (
+        case_uid TEXT NOT NULL,
+        report_key TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        reporter_key TEXT,
+        reporter TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (case_uid, report_key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS takedown_items (
+        job_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        seller_id TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+    )""",
+    "CREATE INDEX IF NOT EXISTS takedown_items_status_idx ON takedown_items (job_id, status)",
+    """CREATE TABLE IF NOT EXISTS takedown_jobs (
+        job_id TEXT PRIMARY KEY,
+        requester TEXT NOT NULL,
+        items INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS takedown_jobs_requester_idx ON takedown_jobs (requester, created_at)",
+    "CREATE INDEX IF NOT EXISTS audit_event_idx ON audit (event, at)",
+    """CREATE TABLE IF NOT EXISTS strikes (
+        case_uid TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        seller_id TEXT NOT NULL,
+        shop_id TEXT,
+        policy_ids TEXT NOT NULL,
+        at TEXT NOT NULL,
+        overturned INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS strikes_seller_idx ON strikes (seller_id, at)",
+    """CREATE TABLE IF NOT EXISTS credentials (
+        person_id TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS tokens (
+        token_id TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        person INTEGER NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        session_hash TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        caller TEXT NOT NULL,
+        idem_key TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (caller, idem_key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS sign_in_attempts (
+        attempt_key TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS sign_in_attempts_idx ON sign_in_attempts (attempt_key, at)",
+    """CREATE TABLE IF NOT EXISTS people (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        queues TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS outbox (
+        message_id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+]
+
+
+# Columns added since the first release: ledgers made before get them (`lifecycle`: their
+# rows are reviews; `state_since` NULL: since the row's last write; `expires_at` NULL: a token
+# made before tokens expired does not).
+OLD_ADDED_COLUMNS = {
+    "cases": {"lifecycle": "lifecycle TEXT NOT NULL DEFAULT 'review'",
+              "waiting_on": "waiting_on TEXT", "state_since": "state_since TEXT"},
+    "tokens": {"expires_at": "expires_at TEXT"},
+    "sign_in_attempts": {"attempt_id": "attempt_id TEXT"},
+}
+
+# The first release's columns of `cases`: a row every ledger made before revisions takes.
+_OLD_CASE_ROW = (
+    "INSERT INTO cases (case_uid, case_id, revision, state, queue, priority, priority_rank, "
+    "assignee, lease_expires_at, sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, "
+    "opened_at, updated_at) VALUES ('u-1', 'case-listing-L-1', 1, 'queued', 'ip', 'P2', 2, NULL, "
+    "NULL, NULL, 0, 'listing', 'L-1', '[]', '2026-11-25T12:00:00+00:00', "
+    "'2026-11-25T12:00:00+00:00')")
+_OLD_AUDIT_ROW = ("INSERT INTO audit VALUES ('u-1', 'case-listing-L-1', 1, "
+                  "'2026-11-25T12:00:00+00:00', 't', 'opened', '')")
+
+
+def run(url: str, statements: list[str]) -> None:
+    """The statements in one transaction, on a connection of the test's own."""
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db, db:
+            for stmt in statements:
+                db.execute(stmt)
+        return
+    with psycopg.connect(url) as conn:
+        for stmt in statements:
+            conn.execute(stmt)  # type: ignore[arg-type]  # test-made SQL
+
+
+def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
+            return [tuple(r) for r in db.execute(sql)]
+    with psycopg.connect(url) as conn:
+        return [tuple(r) for r in conn.execute(sql)]  # type: ignore[arg-type]
+
+
+def make_old_ledger(url: str, added: bool = True, row: bool = True) -> None:
+    """A ledger as casework made it before revisions (no alembic_version table); `added`: with
+    the columns added since the first release, as the last release made them."""
+    statements = list(OLD_SCHEMA)
+    if added:
+        statements += [f"ALTER TABLE {table} ADD COLUMN {column}"
+                       for table, columns in OLD_ADDED_COLUMNS.items() for column in columns.values()]
+    run(url, statements + ([_OLD_CASE_ROW, _OLD_AUDIT_ROW] if row else []))
+
+
+def shape(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's columns in order (name, type, nullability, default) and every index."""
+    if url.startswith("sqlite:///"):
+        tables = [t for (t,) in rows(url, "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {"columns": [(t, *c) for t in sorted(tables) for c in rows(
+                    url, f"SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{t}')")],
+                "indexes": rows(url, "SELECT name, tbl_name, sql FROM sqlite_master "
+                                     "WHERE type = 'index' ORDER BY name")}
+    return {"columns": rows(url, "SELECT table_name, column_name, data_type, is_nullable, "
+                                 "column_default FROM information_schema.columns WHERE table_schema "
+                                 "= 'public' ORDER BY table_name, ordinal_position"),
+            "indexes": rows(url, "SELECT indexname, tablename, indexdef FROM pg_indexes "
+                                 "WHERE schemaname = 'public' ORDER BY indexname")}
+
+
+def without_version_table(s: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    return {k: [r for r in v if "alembic_version" not in r] for k, v in s.items()}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes the URL of a new ledger (a database of its own) on the engine of the test."""
+    with ExitStack() as stack:
+        def make() -> str:
+            if request.param == "sqlite":
+                return f"sqlite:///{tmp_path / uuid4().hex}.db"
+            cluster: pg.Cluster | None = request.getfixturevalue("pg_cluster")
+            server = cluster.url if cluster else os.environ["CASEWORK_TEST_PG_URL"]
+            return stack.enter_context(pg.database(server))
+
+        yield make
+
+
+def open_close(url: str) -> None:
+    Ledger(url).close()
+
+
+def current_of(url: str) -> str | None:
+    with closing(Ledger(url)) as ledger:
+        return current(ledger._db)
+
+
+@pytest.mark.parametrize("added", [True, False], ids=["last-release", "before-added-columns"])
+def test_a_ledger_made_before_revisions_upgrades_in_place(new_url: Callable[[], str],
+                                                          added: bool) -> None:
+    url = new_url()
+    make_old_ledger(url, added=added)
+    with closing(Ledger(url)) as ledger:
+        [entry] = ledger.queue()
+        assert (entry.case_id, entry.lifecycle) == ("case-listing-L-1", "review")
+    assert rows(url, "SELECT version_num FROM alembic_version") == [(head(),)]
+    assert rows(url, "SELECT case_uid, seq, event FROM audit") == [("u-1", 1, "opened")]
+    fresh = new_url()
+    open_close(fresh)
+    assert shape(url) == shape(fresh)  # columns in the same order, the same indexes
+
+
+def test_a_new_ledger_reaches_the_newest_revision_with_the_last_releases_schema(
+        new_url: Callable[[], str]) -> None:
+    url, old = new_url(), new_url()
+    open_close(url)
+    assert current_of(url) == head()
+    make_old_ledger(old, row=False)
+    assert without_version_table(shape(url)) == shape(old)
+
+
+def test_opening_again_runs_no_revision(new_url: Callable[[], str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    url = new_url()
+    open_close(url)
+    before = shape(url)
+
+    def refuse(_: object) -> None:
+        raise AssertionError("a ledger at the newest revision was upgraded")
+
+    monkeypatch.setattr(schema, "_upgrade", refuse)
+    open_close(url)
+    assert shape(url) == before
+    assert rows(url, "SELECT version_num FROM alembic_version") == [(head(),)]
+
+
+def test_processes_opening_a_new_ledger_together_all_succeed(new_url: Callable[[], str],
+                                                             tmp_path: Path) -> None:
+    """Each process imports all it needs, waits for the others, then opens the ledger."""
+    url, n = new_url(), 4
+    script = (
+        "import sys, time, pathlib, sqlalchemy, alembic.operations, alembic.runtime.migration\n"
+        "from ledger.store import Ledger\n"
+        "ready = pathlib.Path(sys.argv[2]); (ready / sys.argv[3]).touch()\n"
+        "deadline = time.monotonic() + 60\n"
+        "while len(list(ready.iterdir())) < int(sys.argv[4]) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)\n"
+        "Ledger(sys.argv[1]).close()\n")
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", script, url, str(ready), str(i), str(n)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(n)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert rows(url, "SELECT version_num FROM alembic_version") == [(head(),)]
+
+
+def test_the_revisions_are_numbered_and_chained_in_order() -> None:
+    """`head()` reads the newest revision off the file names; Alembic's chain must agree."""
+    script = ScriptDirectory(str(schema.MIGRATIONS))
+    revisions = list(reversed(list(script.walk_revisions())))
+    assert [r.revision for r in revisions] == [Path(r.path).name.partition("_")[0]
+                                               for r in revisions]
+    assert [r.down_revision for r in revisions] == [None] + [r.revision for r in revisions[:-1]]
+    assert [int(r.revision) for r in revisions] == list(range(1, len(revisions) + 1))
+    assert script.get_heads() == [head()]
+
+
+def test_a_ledger_at_head_opens_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    open_close(url)
+    check = ("import sys\nfrom ledger.store import Ledger\nLedger(sys.argv[1]).close()\n"
+             "assert not {'alembic', 'sqlalchemy'} & set(sys.modules), 'imported'\n")
+    done = subprocess.run([sys.executable, "-c", check, url], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_ledger_from_a_newer_casework_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    open_close(url)
+    run(url, ["UPDATE alembic_version SET version_num = '9999'"])
+    with pytest.raises(Unavailable, match="newer than this casework"):
+        open_close(url)
+
+
+def test_a_new_sqlite_ledger_is_owner_only(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "ledger.db"
+        with closing(Ledger(f"sqlite:///{path}")) as ledger:
+            ledger.queue()
+            files = [p for p in tmp_path.iterdir() if p.name.startswith("ledger.db")]
+            assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o600}, files
+    finally:
+        os.umask(old)
