@@ -37,8 +37,10 @@ from api.signin import TooMany, sign_in
 from client.api import CaseworkClient
 from client.credentials import Session, end_session, find_session, open_session
 from client.ops import Ops
-from domain.appeal.models import APPEALS_QUEUE
+from domain.appeal.lifecycle import APPEAL
+from domain.appeal.models import APPEALS_QUEUE, Outcome
 from domain.errors import CaseworkError, EmptyQueue, NotFound
+from domain.escalation.lifecycle import ESCALATION
 from domain.people import Person, Role
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
 
@@ -372,7 +374,7 @@ def _router() -> APIRouter:
         appeal = await request.app.state.cw.appeal(appeal_id)
         return _page(request, "appeal.html", s=s, appeal=appeal,
                      mine=appeal.assignee == s.person.id,
-                     approver=appeal.state == "awaiting_approval"
+                     approver=appeal.state in APPEAL.awaiting
                      and Role.SENIOR in s.person.roles)
 
     @r.post("/appeals/{appeal_id}/claim")
@@ -396,7 +398,7 @@ def _router() -> APIRouter:
                             reason: Annotated[str, Form()] = "",
                             action: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
-        actions = [action] if outcome == "modified" and action else []
+        actions = [action] if outcome == Outcome.MODIFIED and action else []
         await request.app.state.cw.decide_appeal(appeal_id, s.person.id, outcome, actions,
                                                  reason=reason)
         return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
@@ -404,7 +406,7 @@ def _router() -> APIRouter:
     @r.get("/escalations")
     async def escalations(request: Request, s: EscalationReader) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
-        states = ("open", "acknowledged", "investigating")
+        states = sorted(ESCALATION.waiting)
         rows = await asyncio.to_thread(cw.ledger.queue, "escalations", states, PAGE_ROWS)
         counts = await asyncio.to_thread(cw.ledger.queue_counts, states)
         return _page(request, "queues.html", s=s, rows={"escalations": rows}, counts=counts,

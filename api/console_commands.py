@@ -8,18 +8,28 @@ from typing import Any
 
 from client.api import CaseworkClient
 from client.credentials import Session
+from domain.commands import CommandSpec
 from domain.errors import NotFound
 from domain.people import Role
+from domain.review.commands import REVIEW_COMMANDS
+from domain.review.lifecycle import REVIEW
 from domain.review.models import CaseState
 
 # command -> call(client, record id, the signed-in person, the form's text, the form's choice)
 Command = Callable[[CaseworkClient, str, str, str, str], Awaitable[Any]]
+
+
+def table_command(spec: CommandSpec) -> Command:
+    """A command of the lifecycle's table: the form's text is its reason, if it takes one."""
+    def run(cw: CaseworkClient, record: str, who: str, text: str, choice: str) -> Awaitable[Any]:
+        return cw.run(spec, record, who, {"reason": text} if "reason" in spec.body else {})
+    return run
+
+
 CASE_COMMANDS: dict[str, Command] = {
     "claim": lambda cw, i, who, text, choice: cw.claim(i, who, kinds=("review",)),
-    "hold": lambda cw, i, who, text, choice: cw.hold(i, who, text),
-    "resume": lambda cw, i, who, text, choice: cw.resume(i, who),
-    "approve": lambda cw, i, who, text, choice: cw.approve(i, who),
     "escalate": lambda cw, i, who, text, choice: cw.escalate(i, who, text, choice),
+    **{name: table_command(spec) for name, spec in REVIEW_COMMANDS.items()},
 }
 ESCALATION_COMMANDS: dict[str, Command] = {
     "ack": lambda cw, i, who, text, choice: cw.acknowledge_escalation(i, who),
@@ -56,5 +66,5 @@ async def run(commands: dict[str, Command], noun: str, command: str, *args: Any)
 def may_approve(s: Session, case: CaseState) -> bool:
     """Whether to offer the approval a severe decision waits for (the workflow decides)."""
     decided_by = case.decision.decided_by if case.decision else None
-    return (case.state == "awaiting_approval" and Role.SENIOR in s.person.roles
+    return (case.state in REVIEW.awaiting and Role.SENIOR in s.person.roles
             and decided_by != s.person.id and s.person.works(case.queue))

@@ -23,7 +23,7 @@ from client.jobs import Jobs
 from config.connection import connect
 from config.settings import Settings
 from domain.appeal.models import APPEALS_QUEUE
-from domain.authority import APPROVERS, ClaimRequest, worker_role
+from domain.authority import ClaimRequest, worker_role
 from domain.core import (
     Action,
     CaseSummary,
@@ -37,15 +37,13 @@ from domain.core import (
 )
 from domain.errors import EmptyQueue, InvalidInput, NotFound, Refused, build
 from domain.escalation.models import EscalationSummary
+from domain.lifecycles import LIFECYCLES
 from domain.people import Role
+from domain.review.commands import REVIEW_COMMANDS as COMMANDS
 from domain.review.models import (
-    ApproveRequest,
     CaseRef,
     CaseState,
-    DecideRequest,
     EscalateRequest,
-    HoldRequest,
-    RetryRequest,
 )
 from workflows.appeal import AppealWorkflow
 from workflows.review import ReviewWorkflow
@@ -120,7 +118,8 @@ class CaseworkClient(Appeals, Escalations, Jobs, ClientBase):
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
         person = self.directory.require(reviewer, worker_role(queue), queue=queue)
         lifecycle = "appeal" if queue == APPEALS_QUEUE else "review"
-        entries = self.ledger.queue(queue, states=("queued",), limit=CLAIM_CANDIDATES)
+        entries = self.ledger.queue(queue, states=tuple(LIFECYCLES[lifecycle].queued),
+                                    limit=CLAIM_CANDIDATES)
         if request_id is not None:  # a retry: the case the first attempt claimed comes first
             entries = [*self.ledger.held_by(queue, reviewer), *entries]
         for entry in entries:
@@ -136,31 +135,32 @@ class CaseworkClient(Appeals, Escalations, Jobs, ClientBase):
     async def decide(self, case_id: str, reviewer: str, policy_ids: Sequence[str],
                      actions: Sequence[str | Action], reason: str,
                      request_id: str | None = None) -> CaseSummary:
-        acts = parse_actions(actions)
-        self.known_policies(policy_ids)
-        req = build(DecideRequest, reviewer=reviewer, policy_ids=list(policy_ids), actions=acts,
-                    reason=reason)
-        return await self._review(case_id, ReviewWorkflow.decide, req, Role.REVIEWER,
-                                  request_id)
+        return await self.run(COMMANDS["decide"], case_id, reviewer, {
+            "policy_ids": list(policy_ids), "actions": parse_actions(actions),
+            "reason": reason}, request_id)
 
     async def hold(self, case_id: str, reviewer: str, reason: str,
                    request_id: str | None = None) -> CaseSummary:
         """Put a claimed case on hold (waiting for information): its SLA clock stops."""
-        return await self._review(case_id, ReviewWorkflow.hold, build(
-            HoldRequest, reviewer=reviewer, reason=reason), Role.REVIEWER, request_id)
+        return await self.run(COMMANDS["hold"], case_id, reviewer, {"reason": reason},
+                              request_id)
 
     async def resume(self, case_id: str, reviewer: str,
                      request_id: str | None = None) -> CaseSummary:
         """Resume a held case: its SLA runs on with the time it had left."""
-        return await self._review(case_id, ReviewWorkflow.resume, build(
-            HoldRequest, reviewer=reviewer), Role.REVIEWER, request_id)
+        return await self.run(COMMANDS["resume"], case_id, reviewer, {}, request_id)
 
     async def approve(self, case_id: str, approver: str,
                       request_id: str | None = None) -> CaseSummary:
         """The second person's approval a severe decision waits for (a senior of the
         case's queue who did not decide it)."""
-        return await self._review(case_id, ReviewWorkflow.approve, build(
-            ApproveRequest, approver=approver), APPROVERS, request_id)
+        return await self.run(COMMANDS["approve"], case_id, approver, {}, request_id)
+
+    async def reject(self, case_id: str, approver: str, reason: str,
+                     request_id: str | None = None) -> CaseSummary:
+        """The second person sends the decision back to the case's queue, saying why."""
+        return await self.run(COMMANDS["reject"], case_id, approver, {"reason": reason},
+                              request_id)
 
     async def escalate(self, case_id: str, reviewer: str, reason: str, severity: Priority | str,
                        request_id: str | None = None) -> EscalationSummary:
@@ -175,9 +175,8 @@ class CaseworkClient(Appeals, Escalations, Jobs, ClientBase):
                     request_id: str | None = None) -> CaseSummary:
         """Resume a case waiting in `needs_attention` once its cause is repaired; `repin`
         states its reasons from the current pack (when the fix was a pack edit)."""
-        req = build(RetryRequest, operator=operator, reason=reason, repin=repin)
-        found = await self.on_record(case_id, operator, "review", Role.OPS, in_queue=False)
-        return await self.command(case_id, ReviewWorkflow.retry, req, found, request_id)
+        return await self.run(COMMANDS["retry"], case_id, operator,
+                              {"reason": reason, "repin": repin}, request_id)
 
     async def _review(self, case_id: str, update: Any, req: Any, role: Role | frozenset[Role],
                       request_id: str | None) -> Any:

@@ -12,6 +12,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from client.base import ClientBase, parse_actions, parse_choice
+from domain.appeal.lifecycle import APPEAL
 from domain.appeal.models import (
     AppealDecideRequest,
     AppealRef,
@@ -71,7 +72,7 @@ class Appeals(ClientBase):
                           ) from None
         except RPCError as e:
             raise Unavailable(f"Temporal unavailable: {e.message}") from None
-        return AppealRef(appeal_id=appeal_id, state="filed", review_case_id=case_id,
+        return AppealRef(appeal_id=appeal_id, state=APPEAL.initial, review_case_id=case_id,
                          appellant=who)
 
     async def appeal(self, appeal_id: str) -> AppealState:

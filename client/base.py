@@ -32,6 +32,7 @@ from client.directory import Directory
 from config.pack_file import PackFile
 from config.settings import Settings
 from domain.authority import Command, worker_role
+from domain.commands import CommandSpec
 from domain.core import Action, CaseSummary, Sealable
 from domain.errors import (
     BY_NAME,
@@ -41,6 +42,7 @@ from domain.errors import (
     NotFound,
     Refused,
     Unavailable,
+    build,
     parse_members,
 )
 from domain.people import Person, Role
@@ -175,6 +177,17 @@ class ClientBase:
         return await self.guard(self.temporal.get_workflow_handle(record_id).execute_update(
             update, req, id=update_id(name, request_id), rpc_timeout=self.command_timeout,
             result_type=result_type), record_id)
+
+    async def run(self, spec: CommandSpec, record_id: str, person: str,
+                  body: dict[str, Any] | None = None, request_id: str | None = None) -> Any:
+        """Any command of a lifecycle's table, as `person`: the request built under the intake
+        rules, one directory check with the record's row, then its Update."""
+        req = build(spec.model, **spec.request(person, body or {}))
+        self.known_policies(getattr(req, "policy_ids", []))  # the pack's, before the record's
+        found = await self.on_record(record_id, person, spec.lifecycle, spec.roles,
+                                     in_queue=not spec.any_queue)
+        return await self.command(record_id, spec.update_name, req, found, request_id,
+                                  result_type=spec.answer)
 
     async def guard(self, call: Any, record_id: str) -> Any:
         """Temporal's answers as casework's typed errors, in one line that names no internals."""

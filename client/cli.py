@@ -23,6 +23,8 @@ from typing import Any
 
 from client import cli_local as local
 from client import cli_remote as remote
+from client.cli_commands import arguments as table_arguments
+from client.cli_commands import commands as table_commands
 from client.cli_show import emit, safe
 from domain import errors
 from domain.core import SubjectKind
@@ -68,18 +70,8 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
         "show": ("the case as it is now", [arg("case_id")]),
         "timeline": ("who did what, when, why", [arg("case_id")]),
         "claim": ("claim this case", [arg("case_id"), LEASE]),
-        "decide": ("decide a case you hold", [
-            arg("case_id"), POLICY, arg("--action", nargs="+", required=True), REASON]),
-        "hold": ("put a case you hold on hold (its SLA stops)", [
-            arg("case_id"), arg("--reason", required=True, help="what the case waits for")]),
-        "resume": ("resume a case on hold (its SLA runs on)", [arg("case_id")]),
         "escalate": ("take a case you hold to an escalation owner", [
             arg("case_id"), REASON, SEVERITY]),
-        "approve": ("approve a severe decision (a second person)", [arg("case_id")]),
-        "retry": ("resume a case waiting in needs_attention, once repaired (ops)", [
-            arg("case_id"), arg("--reason", required=True, help="what was repaired"),
-            arg("--repin", action="store_true",
-                help="state the reasons from the current pack (the fix was a pack edit)")]),
     }),
     "queue": ("queues", {
         "list": ("open work of the queues you read, most urgent first", [
@@ -244,8 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="machine-readable output")
     common = argparse.ArgumentParser(add_help=False, parents=[base])
     common.add_argument("--address", default=argparse.SUPPRESS,
-                        help="direct commands: Temporal's address (default: TEMPORAL_ADDRESS "
-                        "or localhost:7233)")
+                        help="direct commands: Temporal's address (default: TEMPORAL_ADDRESS, "
+                        "else localhost:$CASEWORK_TEMPORAL_PORT, 7233 unset)")
     common.add_argument("--profile", default=argparse.SUPPRESS,
                         help="direct commands: Temporal environment-configuration profile")
     signed = argparse.ArgumentParser(add_help=False, parents=[base])
@@ -276,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
             fn = (partial(MULTI[key], emit=emit) if key in MULTI
                   else remote.handler(remote.CALLS[key], emit))
             command(group, name, fn, helptext, args, signed)
+        for name, spec in table_commands(group_name).items():
+            command(group, name, remote.handler(remote.table_call(group_name, spec), emit),
+                    spec.help, table_arguments(group_name, spec), signed)
     for group_name, (group_help, direct) in DIRECT_COMMANDS.items():
         group = sub.add_parser(group_name, help=group_help).add_subparsers(dest="cmd",
                                                                            required=True)

@@ -14,21 +14,26 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from client import cli_commands
 from client import cli_show as show
 from client.session import Remote, api_url, forget, kept, path, save, saved
 from domain import errors
 from domain.appeal.models import AppealRef, AppealState
+from domain.commands import CommandSpec
 from domain.core import CaseSummary, QueueEntry, TakedownItem, TimelineEvent
 from domain.escalation.models import EscalationState, EscalationSummary
 from domain.ops import Explanation, QueueBacklog, RepairReport, Stuck, Workers
 from domain.people import Person
 from domain.review.models import CaseRef, CaseState
+from domain.shop_review.lifecycle import SHOP_REVIEW
 from domain.shop_review.models import ShopReviewSummary
+from domain.takedown.lifecycle import TAKEDOWN
 from domain.takedown.models import JobSummary
 
 MAX_FILE = 64 * 1024 * 1024  # an id file: a million ids of a job fit well inside
@@ -145,16 +150,8 @@ CALLS: dict[str, Call] = {
     # a person's commands
     "case claim": Call("POST", "/api/cases/{case_id}/claim", body=CLAIM, **SUMMARY),
     "queue claim": Call("POST", "/api/queues/{queue}/claim-next", body=CLAIM, **SUMMARY),
-    "case decide": Call("POST", "/api/cases/{case_id}/decision", body=lambda a: {
-        "policy_ids": a.policy or [], "actions": a.action, "reason": a.reason}, **SUMMARY),
-    "case hold": Call("POST", "/api/cases/{case_id}/hold",
-                      body=lambda a: {"reason": a.reason}, **SUMMARY),
-    "case resume": Call("POST", "/api/cases/{case_id}/resume", **SUMMARY),
-    "case approve": Call("POST", "/api/cases/{case_id}/approval", **SUMMARY),
     "case escalate": Call("POST", "/api/cases/{case_id}/escalation", body=lambda a: {
         "reason": a.reason, "severity": a.severity}, **ESCALATION),
-    "case retry": Call("POST", "/api/cases/{case_id}/retry", body=lambda a: {
-        "reason": a.reason, "repin": a.repin}, **SUMMARY),
     "appeal claim": Call("POST", "/api/appeals/{appeal_id}/claim", body=CLAIM, **SUMMARY),
     "appeal decide": Call("POST", "/api/appeals/{appeal_id}/decision", body=lambda a: {
         "outcome": a.outcome, "actions": a.action or [], "policy_ids": a.policy or [],
@@ -184,6 +181,13 @@ CALLS: dict[str, Call] = {
 }
 
 
+def table_call(group: str, spec: CommandSpec) -> Call:
+    """The API call of a command of a lifecycle's table."""
+    _, where, _ = cli_commands.GROUPS[group]
+    return Call("POST", f"{where}/{spec.path}", body=partial(cli_commands.body, spec),
+                model=spec.answer, show=show.case_line)
+
+
 # -- commands that do more than one call ---------------------------------------------------------
 async def queue_list(args: argparse.Namespace, emit: Emit) -> None:
     r = remote(args)
@@ -209,8 +213,7 @@ async def takedown_status(args: argparse.Namespace, emit: Emit) -> None:
         emit(args, items, show.items)
         return
     job = JobSummary.model_validate(await r.call("GET", where))
-    while args.watch and not args.json and job.state in ("planned", "pending_approval",
-                                                         "executing", "reversing"):
+    while args.watch and not args.json and job.state in TAKEDOWN.working | TAKEDOWN.awaiting:
         print(show.safe(show.bar(job)), end="\r", flush=True)
         await asyncio.sleep(1)
         job = JobSummary.model_validate(await r.call("GET", where))
@@ -219,7 +222,7 @@ async def takedown_status(args: argparse.Namespace, emit: Emit) -> None:
 
 async def shop_watch(args: argparse.Namespace, emit: Emit) -> None:
     review = await CALLS["shop status"](args)
-    while args.watch and not args.json and review.state == "screening":
+    while args.watch and not args.json and review.state == SHOP_REVIEW.initial:
         print(show.safe(show.review_line(review)), end="\r", flush=True)
         await asyncio.sleep(1)
         review = await CALLS["shop status"](args)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from domain.escalation.lifecycle import ESCALATION
 from domain.text import unsafe_chars
 
 
@@ -89,7 +90,8 @@ def appeal_detail(a: Any) -> str:
 
 
 def escalation_line(e: Any) -> str:
-    ack = f" ack by {e.ack_deadline:%Y-%m-%d %H:%MZ}" if e.state == "open" and e.ack_deadline else ""
+    unacknowledged = e.state in ESCALATION.queued and e.ack_deadline
+    ack = f" ack by {e.ack_deadline:%Y-%m-%d %H:%MZ}" if unacknowledged else ""
     return (f"{e.escalation_id} {e.state:<13} {e.severity.value} owner {e.owner or '-'}{ack}"
             f"{' BREACHED' if e.sla_breached else ''} {e.subject} ({e.source.value})")
 

@@ -16,6 +16,7 @@ from domain.authority import APPROVERS, JOB_STARTERS
 from domain.core import Action, Subject, SubjectKind, TakedownItem
 from domain.errors import InvalidInput, NotFound, Refused, Unavailable, build, parse_members
 from domain.people import Role
+from domain.shop_review.lifecycle import SHOP_REVIEW, ShopStage
 from domain.shop_review.models import (
     ShopDecision,
     ShopOutcome,
@@ -24,6 +25,7 @@ from domain.shop_review.models import (
     ShopReviewSummary,
     shop_review_id,
 )
+from domain.takedown.lifecycle import TAKEDOWN, JobStage
 from domain.takedown.models import (
     ApproveJob,
     AuthorityOrder,
@@ -103,8 +105,8 @@ class Jobs(ClientBase):
         """The job once it has read the pack and knows whether it waits for approval (or as
         it is after `wait_s`, with no worker to plan it)."""
         job = await until(lambda: self.takedown_status(job_id),
-                          lambda j: j.state != "planned", wait_s)
-        if job.state == "refused":
+                          lambda j: j.state != TAKEDOWN.initial, wait_s)
+        if job.state == JobStage.REFUSED:
             raise Refused(f"job {job_id} was refused: {job.refusal}")
         return job
 
@@ -156,10 +158,10 @@ class Jobs(ClientBase):
             except RPCError as e:
                 raise Unavailable(f"Temporal unavailable: {e.message}") from None
         review = await until(lambda: self.shop_status(review_id),
-                             lambda r: bool(r.seller_id) or r.state != "screening")
+                             lambda r: bool(r.seller_id) or r.state != SHOP_REVIEW.initial)
         if review.refusal:
             raise Refused(f"shop review {review_id} was refused: {review.refusal}")
-        if review.state == "abandoned":
+        if review.state == ShopStage.ABANDONED:
             raise NotFound(f"the marketplace has no shop {shop_id!r}")
         return review
 

@@ -29,7 +29,7 @@ from client.api import CaseworkClient, parse_choice
 from domain.core import CaseSummary, Priority, QueueEntry
 from domain.errors import CaseworkError, InvalidInput, NotFound, Refused, Unavailable, build
 from domain.escalation.models import EscalationSummary
-from domain.lifecycles import LIFECYCLES
+from domain.lifecycles import LIFECYCLES, every
 from domain.ops import (
     Explanation,
     OpsRepair,
@@ -47,11 +47,11 @@ from domain.ops import (
     task_failing_repair,
 )
 from domain.people import Role
+from domain.review.lifecycle import CANCELLABLE, REVIEW
 from workflows import search_attributes
 
-FINAL = sorted({s for d in LIFECYCLES.values() for s in d.final_states})
-WORKING = {"screening", "enforcing", "notifying", "decided", "planned", "executing", "reversing",
-           "filed", "upheld", "overturned", "modified", "notified", "resolved"}
+FINAL = sorted(every("final"))
+WORKING = every("working")  # the engine works there by itself: a record idle there is stuck
 MAX_DESCRIBED = 50  # idle working records asked about their activities, per scan
 MAX_FAILING = 1_000
 # Set by the server on a workflow whose task keeps failing (a bug, nondeterminism).
@@ -136,9 +136,9 @@ class Ops:
             raise Refused(f"{case_id} is no review case: only review cases are {repair}ed"
                           + (" (a takedown job is cancelled by its requester: casework "
                              "takedown cancel)" if repair == "cancel" else ""))
-        if repair == "cancel" and row is not None and row.state not in ("queued", "in_review"):
+        if repair == "cancel" and row is not None and row.state not in CANCELLABLE:
             raise Refused(f"cannot cancel a case in state {row.state!r} (allowed from: "
-                          "in_review, queued)")
+                          f"{', '.join(sorted(CANCELLABLE))})")
 
         async def update(name: str) -> str:
             found = await self.cw.on_record(case_id, operator, tuple(LIFECYCLES), Role.OPS,
@@ -164,7 +164,7 @@ class Ops:
     async def _retry_now(self, case_id: str, req: OpsRepair) -> str:
         """Parked cases resume; activities waiting out a retry backoff run again now."""
         row = self.cw.ledger.case(case_id)
-        if row is not None and row.state == "needs_attention":
+        if row is not None and row.state in REVIEW.sources("retry"):
             summary = await self.cw.retry(case_id, req.operator, req.reason)
             return f"resumed: {summary.state}"
         desc = await self._describe(case_id)

@@ -70,6 +70,7 @@ class Event(StrEnum):
     HELD_TOO_LONG = "held_too_long"
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
+    SENT_BACK = "sent_back"  # a second person sent a decision back to its queue
     APPEALED = "appealed"
     EXECUTING = "executing"
     PAUSED = "paused"
@@ -94,7 +95,6 @@ class Event(StrEnum):
     DEPENDENCY_DOWN = "dependency_down"
     DEPENDENCY_BACK = "dependency_back"
     MESSAGE_FAILED = "message_failed"
-    # escalations
     ACKNOWLEDGED = "acknowledged"
     INVESTIGATING = "investigating"
     NOTE_ADDED = "note_added"

@@ -11,3 +11,8 @@ from domain.takedown.lifecycle import TAKEDOWN
 
 LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL, ESCALATION,
                                                           TAKEDOWN, SHOP_REVIEW)}
+
+
+def every(named_set: str) -> frozenset[str]:
+    """A named set of states (`final`, `working`, `held`, …) across every lifecycle."""
+    return frozenset().union(*(getattr(d, named_set) for d in LIFECYCLES.values()))

@@ -22,12 +22,13 @@ from domain.core import (
     SubjectKind,
     TimelineEvent,
 )
+from domain.review.lifecycle import REVIEW
 from ledger.engines import Cursor, dt, iso, open_db
 from ledger.jobs import Jobs
 from ledger.people import People
 from ledger.schema import create_schema
 
-IN_QUEUE = ("queued", "in_review", "on_hold", "awaiting_approval")  # a queue's open work
+IN_QUEUE = tuple(sorted(REVIEW.queued | REVIEW.held | REVIEW.awaiting))  # a queue's open work
 _CASE_COLUMNS = (
     "case_uid, case_id, revision, state, queue, priority, priority_rank, assignee, lease_expires_at, "
     "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, lifecycle, "

@@ -199,7 +199,7 @@ async def test_lifecycle_diagram_is_drawn_from_the_declaration(dev_env: Workflow
     assert "stateDiagram-v2" in proc.stdout
     for state in REVIEW_STATES:
         assert f'state "{state}"' in proc.stdout
-    assert "in_review --> decided: decide [decision_ok]" in proc.stdout
+    assert "in_review --> decided: decide [decide_allowed]" in proc.stdout
 
 
 async def test_ledger_rebuild_writes_queue_audit_and_statements_again(

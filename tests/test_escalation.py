@@ -262,7 +262,7 @@ async def test_cli_open_show_ack_note_resolve(dev: CaseworkClient, dev_env: Work
                         "reviewer", "--reason", "x", "--severity", "P1", ok=False)
     assert bad.returncode == 2 and "opened from its review case" in bad.stderr
     lifecycle = await run_cli(env, "lifecycle", "escalation", "--format", "mermaid")
-    assert "open --> acknowledged: acknowledge [by_owner]" in lifecycle.stdout
+    assert "open --> acknowledged: acknowledge [acknowledge_allowed]" in lifecycle.stdout
 
 
 def _escalation(**kw: Any) -> EscalationState:

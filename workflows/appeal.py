@@ -55,7 +55,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         carry = carried(inp.carried)
         self.appeal = carry or AppealState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
-            subject=inp.subject, state="filed", priority=inp.priority,
+            subject=inp.subject, state=APPEAL.initial, priority=inp.priority,
             opened_at=workflow.now(), review_case_id=inp.review_case_id,
             review_case_uid=inp.review_case_uid, appellant=inp.appellant, text=inp.text,
             original=inp.decision, enforcement=inp.enforcement, opener=inp.opener,
@@ -73,8 +73,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.run
     async def run(self, inp: AppealInput) -> AppealState:
         refuse_unsealed_start(inp)
-        await run_states(self, self.appeal, final={"closed"},
-                         waiting=("queued", "in_review", "awaiting_approval"),
+        await run_states(self, self.appeal, final=APPEAL.final, waiting=APPEAL.waiting,
                          settled=self._settled, carry=lambda appeal: appeal.carried())
         await self._settled()
         return self.appeal
@@ -115,7 +114,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         actions = f"; instead: {_actions(replacement)}" if replacement else ""
         self.journal.event(req.reviewer, Event.APPEAL_DECIDED,
                            f"{req.outcome.value}: {req.reason}{actions}")
-        if appeal.state == "awaiting_approval":
+        if appeal.state in APPEAL.awaiting:
             await self._seek_approval(req)
         await self.journal.commit()
         return appeal.summary()

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities
     from domain.core import Actor, Event, HandBack, Priority
     from domain.engine import Lifecycle
-    from domain.escalation.lifecycle import ACTIVE, ESCALATION
+    from domain.escalation.lifecycle import ESCALATION, EscalationStage
     from domain.escalation.models import (
         MAX_NOTES,
         AckRequest,
@@ -46,8 +46,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.repairs import Repairs
     from workflows.parts.trust import carried, refuse_unsealed_start, require
 
-WAITING = ("open", *ACTIVE)
-
 
 @workflow.defn
 class EscalationWorkflow(Reads, Repairs, OtherUpdates):
@@ -57,7 +55,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         carry = carried(inp.carried)
         self.esc = carry or EscalationState(
             escalation_id=info.workflow_id, case_uid=info.first_execution_run_id,
-            subject=req.subject, source=req.source, state="open", severity=req.severity,
+            subject=req.subject, source=req.source, state=ESCALATION.initial, severity=req.severity,
             owner=req.owner, review_case_id=req.review_case_id, reason=req.reason,
             opened_by=req.opened_by, opened_at=workflow.now())
         self.lc = Lifecycle(ESCALATION, self.esc)
@@ -75,7 +73,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         refuse_unsealed_start(inp)
         if self.esc.policy is None:
             await self._set_up()
-        await run_states(self, self.esc, final={"closed"}, waiting=WAITING,
+        await run_states(self, self.esc, final=ESCALATION.final, waiting=ESCALATION.waiting,
                          settled=self._settled,
                          carry=lambda esc: EscalationInput(request=inp.request, carried=esc))
         await self._settled()
@@ -127,7 +125,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.update
     async def add_note(self, req: NoteRequest) -> EscalationSummary:
         esc = self.esc
-        began = esc.state == "acknowledged"
+        began = esc.state == EscalationStage.ACKNOWLEDGED
         self.lc.fire("note", req)
         esc.notes = [*esc.notes, Note(at=workflow.now(), by=req.owner, text=req.text)][-MAX_NOTES:]
         if began:
@@ -295,7 +293,7 @@ def _details(esc: EscalationState) -> str:
     """What the Temporal UI shows for the escalation now."""
     line = (f"**{esc.state}** · {esc.source.value} escalation · {esc.subject} · "
             f"{esc.severity.value} · owner {esc.owner or 'none'}")
-    if esc.state == "open" and esc.ack_deadline:
+    if esc.state in ESCALATION.queued and esc.ack_deadline:
         line += f" · acknowledge by {esc.ack_deadline:%Y-%m-%d %H:%MZ}"
     if esc.waiting_on:
         line += f"\n\nwaiting on {esc.waiting_on}"

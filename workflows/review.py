@@ -21,6 +21,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
+    from domain.appeal.lifecycle import APPEAL
     from domain.appeal.models import (
         AppealRef,
         AppealRequest,
@@ -29,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         appeal_id_for,
         appellant_for,
     )
-    from domain.authority import APPROVERS, ClaimRequest
+    from domain.authority import ClaimRequest
     from domain.core import (
         Action,
         Actor,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.people import Role
     from domain.policy import reprioritise
+    from domain.review.commands import REVIEW_COMMANDS as COMMANDS
     from domain.review.lifecycle import REVIEW
     from domain.review.models import (
         ApproveRequest,
@@ -56,12 +58,14 @@ with workflow.unsafe.imports_passed_through():
         DecideRequest,
         Hold,
         HoldRequest,
+        RejectRequest,
         RetryRequest,
         ScreenRequest,
     )
     from domain.sla import deadline
     from domain.takedown.models import TakedownNote
     from workflows.appeal import AppealWorkflow
+    from workflows.parts.commands import allowed, command
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT
@@ -73,7 +77,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.trust import (
         carried,
         refuse_unsealed_start,
-        require,
         require_sealed,
         sealed_signal,
     )
@@ -81,8 +84,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.review_escalation import ReviewEscalation
     from workflows.review_intake import ReviewIntake, reporter_actor
 
-WAITING = ("queued", "in_review", "on_hold", "escalated", "awaiting_approval", "appealable",
-           "needs_attention")
 LEASE = timedelta(minutes=30)  # a resumed case's claim
 
 
@@ -96,7 +97,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         info = workflow.info()
         self.case = carry or CaseState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
-            subject=inp.subject, state="screening", reports=[inp.report],
+            subject=inp.subject, state=REVIEW.initial, reports=[inp.report],
             opened_at=workflow.now(), followup_of=inp.followup_of,
             generation=inp.generation, in_force=inp.in_force,
         )
@@ -120,7 +121,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         if not workflow.patched("intake-attributes-set-at-start"):
             await self.journal.commit()
         self._forwarder = asyncio.create_task(self._hand_over_late_reports())
-        await run_states(self, self.case, final={"closed"}, waiting=WAITING,
+        await run_states(self, self.case, final=REVIEW.final, waiting=REVIEW.waiting,
                          settled=self._settled,
                          carry=lambda case: CaseInput(subject=case.subject,
                                                       report=case.reports[0], carried=case))
@@ -150,7 +151,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
     def _check_claim(self, req: ClaimRequest) -> None:
         self._allowed("claim", req, Role.REVIEWER)
 
-    @workflow.update
+    @command(COMMANDS["hold"])
     async def hold(self, req: HoldRequest) -> CaseSummary:
         """Wait for information: the SLA clock stops with the time it has left."""
         self.lc.fire("hold", req)
@@ -163,11 +164,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         await self.journal.commit()
         return case.summary()
 
-    @hold.validator
-    def _check_hold(self, req: HoldRequest) -> None:
-        self._allowed("hold", req, Role.REVIEWER)
-
-    @workflow.update
+    @command(COMMANDS["resume"])
     async def resume(self, req: HoldRequest) -> CaseSummary:
         """Back to work: the SLA runs on with the time it had left, under a fresh lease."""
         self.lc.fire("resume", req)
@@ -181,11 +178,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         await self.journal.commit()
         return case.summary()
 
-    @resume.validator
-    def _check_resume(self, req: HoldRequest) -> None:
-        self._allowed("resume", req, Role.REVIEWER)
-
-    @workflow.update
+    @command(COMMANDS["approve"])
     async def approve(self, req: ApproveRequest) -> CaseSummary:
         """A second person lets a severe decision execute."""
         self.lc.fire("approve", req)
@@ -195,9 +188,20 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         await self.journal.commit()
         return self.case.summary()
 
-    @approve.validator
-    def _check_approve(self, req: ApproveRequest) -> None:
-        self._allowed("approve", req, APPROVERS)
+    @command(COMMANDS["reject"])
+    async def reject(self, req: RejectRequest) -> CaseSummary:
+        """A second person sends the decision back: the case waits in its queue again, under a
+        fresh SLA, to be decided anew (the returned decision is kept)."""
+        self.lc.fire("reject", req)
+        case = self.case
+        assert case.decision is not None
+        case.sent_back.append(case.decision)
+        case.decision, case.approval_required, case.assignee = None, False, None
+        case.sla_deadline = deadline(workflow.now(), case.sla_hours[case.priority])
+        self.journal.event(req.approver, Event.SENT_BACK,
+                           f"{describe_decision(case.sent_back[-1])} sent back: {req.reason}")
+        await self.journal.commit()
+        return case.summary()
 
     @workflow.update
     async def file_appeal(self, req: AppealRequest) -> AppealRef:
@@ -207,7 +211,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         self.lc.fire("appeal", filing)
         case = self.case
         appeal_id = appeal_id_for(case.case_uid)
-        case.appeal = AppealRef(appeal_id=appeal_id, state="filed", review_case_id=case.case_id,
+        case.appeal = AppealRef(appeal_id=appeal_id, state=APPEAL.initial, review_case_id=case.case_id,
                                 appellant=filing.appellant)
         self._appeal = await workflow.start_child_workflow(
             AppealWorkflow.run, case.appeal_input(filing.appellant, req.text), id=appeal_id,
@@ -260,7 +264,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
                                f"{note.reason}")
         await self.journal.commit()
 
-    @workflow.update
+    @command(COMMANDS["decide"])
     async def decide(self, req: DecideRequest) -> CaseSummary:
         self._decide(req)
         await self.journal.commit()
@@ -273,11 +277,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         self.case.lease_expires_at = None
         self.journal.event(req.reviewer, Event.DECIDED, describe_decision(self.case.decision))
 
-    @decide.validator
-    def _check_decide(self, req: DecideRequest) -> None:
-        self._allowed("decide", req, Role.REVIEWER)
-
-    @workflow.update
+    @command(COMMANDS["retry"])
     async def retry(self, req: RetryRequest) -> CaseSummary:
         """Resume a case parked in `needs_attention` once its cause is repaired."""
         self.lc.fire("retry", req)
@@ -289,17 +289,9 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         await self.journal.commit()
         return self.case.summary()
 
-    @retry.validator
-    def _check_retry(self, req: RetryRequest) -> None:
-        self._allowed("retry", req, Role.OPS, any_queue=True)
-
-    def _allowed(self, trigger: str, req: Any, roles: Role | frozenset[Role],
-                 any_queue: bool = False) -> None:
-        """An Update's validator: the intake rules and who sent it (a person with the role who
-        works the case's queue, or any queue), then the lifecycle (nothing is recorded for a
-        refused command)."""
-        require(req, roles, None if any_queue else self.case.queue)
-        self.lc.check(trigger, *([req] if trigger in REVIEW.reasons else []))
+    def _allowed(self, trigger: str, req: Any, roles: Role | frozenset[Role]) -> None:
+        """A command not in the table (a claim, an escalation): the same rule."""
+        allowed(self.lc, trigger, req, roles, self.case.queue)
 
     def _decision(self, by: str, policy_ids: list[str], actions: list[Action], reason: str,
                   automated: bool) -> Decision:
@@ -355,16 +347,15 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
     async def _carry_out(self) -> None:
         """A decision executes, waits for its second person first (severe actions), or has
         nothing to execute."""
-        guards = self.lc.model
-        if guards.needs_approval():
+        step = self.lc.advance("seek_approval", "enforce", "notify")
+        if step == "seek_approval":
             await self._seek_approval()
         else:
-            self._move("enforce" if guards.has_actions() else "notify")
+            self._moved(step)
             await self.journal.commit()
 
     async def _seek_approval(self) -> None:
         case = self.case
-        self.lc.fire("seek_approval")
         assert case.decision is not None
         case.sla_deadline = deadline(workflow.now(), case.approval_sla_hours)
         self.journal.event(Actor.ENFORCER, Event.AWAITING_APPROVAL,
@@ -391,11 +382,11 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
                                   MessageKind.HELD_TOO_LONG,
                                   f"Case {self.case.case_id} is on hold too long: {detail}")
 
-    def _move(self, trigger: str) -> None:
-        """A step of the chain the case takes by itself: the timeline (and so the ledger,
+    def _moved(self, trigger: str) -> None:
+        """A step of the chain the case took by itself: the timeline (and so the ledger,
         which moves by revision) shows the state it reached."""
         self.journal.event(Actor.ENFORCER if trigger == "enforce" else Actor.NOTIFIER,
-                           Event(self.lc.fire(trigger)))
+                           Event(self.lc.state))
 
     async def _in_appealed(self) -> None:
         """Wait for the appeal to be decided and carried out, record it, close."""
@@ -441,7 +432,7 @@ def _details(case: CaseState) -> str:
         line += f" · claimed by {case.assignee}"
     if case.hold:
         line += f" · on hold: {case.hold.reason}"
-    if case.sla_deadline and case.state in ("queued", "in_review"):
+    if case.sla_deadline and case.state in REVIEW.queued | REVIEW.held:
         line += f" · SLA {case.sla_deadline:%Y-%m-%d %H:%MZ}"
     if case.waiting_on:
         line += f"\n\nwaiting on {case.waiting_on}"

@@ -44,7 +44,7 @@ class RestrictionChain:
     lc: Any
     journal: Any
     out: Any
-    _move: Any
+    _moved: Any
 
     async def _in_enforcing(self) -> None:
         case = self.case
@@ -71,7 +71,7 @@ class RestrictionChain:
             self.journal.event(Actor.ENFORCER, Event.ENFORCED,
                         f"{action.value} on {result.target}: {result.detail}"
                         + ("" if result.applied else " (no second application)"))
-        self._move("notify")
+        self._moved(self.lc.advance("notify"))
         await self.journal.commit()
 
     async def _in_notifying(self) -> None:
@@ -86,9 +86,7 @@ class RestrictionChain:
             return
         if self.lc.model.restricts():
             await self._count_strike()
-            self.lc.fire("open_appeal_window")
-        else:
-            self.lc.fire("close")
+        if self.lc.advance("open_appeal_window", "close") == "close":
             case.closed_at = workflow.now()
         self.journal.event(Actor.NOTIFIER, Event(case.state))
         await self.journal.commit()

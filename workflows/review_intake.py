@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         MessageKind,
     )
     from domain.policy import reprioritise
-    from domain.review.lifecycle import JOINABLE
+    from domain.review.lifecycle import JOINABLE, REVIEW, ReviewStage
     from domain.review.models import (
         MAX_REPORTS_PER_CASE,
         CaseRef,
@@ -58,7 +58,7 @@ class ReviewIntake:
             # The opener learns where its case went: wait for screening to route it (the
             # client bounds this wait, so a slow marketplace never hangs intake).
             self._opener_filed = True
-            await workflow.wait_condition(lambda: case.state != "screening")
+            await workflow.wait_condition(lambda: case.state != REVIEW.initial)
             return self._ref("opened")
         if workflow.patched("report-identity-by-source-and-reporter"):
             seen = any(r.key == report.key for r in case.reports)
@@ -107,10 +107,10 @@ class ReviewIntake:
             self.journal.event(reporter_actor(report), Event.REPORT_JOINED,
                         f"{report.source.value} report {report.report_id}")
         if workflow.patched("join-recomputes-priority"):
-            if case.state != "screening":  # screening routes with every report it has
+            if case.state != REVIEW.initial:  # screening routes with every report it has
                 self._reprioritise([report], trusted_before)
         elif (report.source is Source.TRUSTED_FLAGGER and not trusted_before
-              and case.state in ("queued", "in_review")
+              and case.state in REVIEW.queued | {ReviewStage.IN_REVIEW}
               and workflow.patched("trusted-flagger-join-raises-priority")):
             self._raise_for_trusted_flagger()
         await self.journal.commit()

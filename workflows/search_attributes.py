@@ -12,6 +12,7 @@ from temporalio.common import (
 )
 
 from domain.core import LedgerRecord, Subject
+from domain.review.lifecycle import REVIEW
 
 CASE_ID = SearchAttributeKey.for_keyword("CaseId")
 STATE = SearchAttributeKey.for_keyword("CaseState")
@@ -77,7 +78,7 @@ def at_intake(case_id: str, subject: Subject) -> TypedSearchAttributes:
     """What a case is searchable by from the moment it starts, set by the client on start."""
     return TypedSearchAttributes([
         SearchAttributePair(CASE_ID, case_id),
-        SearchAttributePair(STATE, "screening"),
+        SearchAttributePair(STATE, REVIEW.initial),
         SearchAttributePair(SUBJECT_KIND, subject.kind.value),
         SearchAttributePair(SUBJECT_ID, subject.id),
         SearchAttributePair(SLA_BREACHED, False),

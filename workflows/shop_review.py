@@ -49,7 +49,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.trust import carried, refuse_unsealed_start, require, sealed_signal
 
 MAX_EVENTS = 5_000
-WAITING = ("screening", "awaiting_decision", "enforcing")
 
 
 @workflow.defn
@@ -62,7 +61,7 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
         carry = carried(inp.carried)
         self.review = carry or ShopReviewState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
-            subject=inp.subject, state="screening", opened_at=workflow.now(),
+            subject=inp.subject, state=SHOP_REVIEW.initial, opened_at=workflow.now(),
             request=inp.request)
         self.lc = Lifecycle(SHOP_REVIEW, self.review)
         self.journal = Journal(self.review, CaseActivities.record_case, _details)
@@ -76,8 +75,8 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.run
     async def run(self, inp: ShopReviewInput) -> ShopReviewSummary:
         refuse_unsealed_start(inp)
-        await run_states(self, self.review, final={"cleared", "enforced", "abandoned"},
-                         waiting=WAITING, settled=self._settled, max_events=MAX_EVENTS,
+        await run_states(self, self.review, final=SHOP_REVIEW.final,
+                         waiting=SHOP_REVIEW.waiting, settled=self._settled, max_events=MAX_EVENTS,
                          carry=lambda r: ShopReviewInput(review_id=r.case_id, subject=r.subject,
                                                          request=r.request, carried=r))
         await self._settled()
@@ -100,7 +99,7 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
         review.decision, review.decided_at = req, workflow.now()
         review.sla_deadline = None
         self.journal.event(req.decider, Event.DECIDED, f"{req.outcome.value}: {req.reason}")
-        if review.state == "cleared":
+        if review.state in SHOP_REVIEW.final:
             review.closed_at = workflow.now()
             self.journal.event(req.decider, Event(review.state))
         await self.journal.commit()

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.engine import Lifecycle
     from domain.shop_review.models import EnforcementDone
     from domain.sla import deadline
-    from domain.takedown.lifecycle import FINISHED, TAKEDOWN
+    from domain.takedown.lifecycle import FINISHED, TAKEDOWN, JobStage
     from domain.takedown.models import (
         ApproveJob,
         BatchRequest,
@@ -49,8 +49,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.repairs import Repairs
     from workflows.parts.trust import carried, refuse_unsealed_start, require
 
+STEERED = {"pause": Event.PAUSED, "resume": Event.RESUMED, "cancel": Event.CANCELLED,
+           "reverse": Event.REVERSING}
 MAX_EVENTS = 5_000  # continue as new past this: no run's history nears 10,000 events
-WAITING = ("pending_approval", "executing", "paused", "reversing", *FINISHED)
 
 
 @workflow.defn
@@ -65,7 +66,7 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
         carry = carried(inp.carried)
         self.job = carry or TakedownState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
-            subject=inp.subject, state="planned", opened_at=workflow.now(),
+            subject=inp.subject, state=TAKEDOWN.initial, opened_at=workflow.now(),
             request=inp.request, progress=Progress(total=inp.request.items))
         self.lc = Lifecycle(TAKEDOWN, self.job)
         self.journal = Journal(self.job, CaseActivities.record_case, _details)
@@ -82,7 +83,7 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
     @workflow.run
     async def run(self, inp: TakedownInput) -> JobSummary:
         refuse_unsealed_start(inp)
-        await run_states(self, self.job, final={"closed", "refused"}, waiting=WAITING,
+        await run_states(self, self.job, final=TAKEDOWN.final, waiting=TAKEDOWN.waiting,
                          settled=self._settled, max_events=MAX_EVENTS,
                          carry=lambda job: TakedownInput(job_id=job.case_id, subject=job.subject,
                                                          request=job.request, carried=job))
@@ -114,7 +115,7 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
 
     async def _steer(self, trigger: str, req: JobCommand) -> JobSummary:
         self.lc.fire(trigger, req)
-        self.journal.event(req.requester, Event(trigger_event(trigger)),
+        self.journal.event(req.requester, STEERED[trigger],
                            f"at item {self.job.position} of {self.job.request.items}")
         await self.journal.commit()
         return job_summary(self.job)
@@ -174,8 +175,9 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
                                                req.policy_ids, ACT)
         job.queue_lead = job.settings.queue_lead
         job.dependency_alert_minutes = job.settings.dependency_alert_minutes
-        if reason := self.lc.model.approval_reason():
-            self.lc.fire("await_approval")
+        if self.lc.advance("await_approval", "start") == "await_approval":
+            reason = self.lc.model.approval_reason()
+            assert reason is not None
             job.approval = reason
             job.sla_hours = {p: job.settings.approval_sla_hours for p in Priority}
             job.sla_deadline = deadline(workflow.now(), job.settings.approval_sla_hours)
@@ -183,7 +185,6 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
                                f"{reason}: a second person approves by "
                                f"{job.sla_deadline:%Y-%m-%dT%H:%MZ}")
         else:
-            self.lc.fire("start")
             self.journal.event(Actor.INTAKE, Event.EXECUTING, _plan(job))
         await self.journal.commit()
 
@@ -213,7 +214,7 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
         job.started_at = job.started_at or workflow.now()
         before = job.position
         result = await self._batch(reverse=False)
-        if job.state != "reversing":  # a reverse sent during the batch starts from the top
+        if job.state != JobStage.REVERSING:  # a reverse sent during the batch starts from the top
             job.position = result.last_seq
         elapsed = (workflow.now() - job.started_at).total_seconds()
         p = job.progress
@@ -225,7 +226,7 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
                             TakedownNote(job_id=job.case_id, action=job.request.action,
                                          reason=job.request.reason,
                                          after_seq=before, until_seq=result.last_seq), LONG)
-        if result.exhausted and job.state == "executing":
+        if result.exhausted and job.state == JobStage.EXECUTING:
             self.lc.fire("finish")
             job.finished_at = workflow.now()
             self.journal.event(Actor.ENFORCER, Event(job.state), _counts(p))
@@ -328,11 +329,6 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
         self.lc.fire("close")
         self.journal.event(Actor.SLA_CLOCK, Event.CLOSED)
         await self.journal.commit()
-
-
-def trigger_event(trigger: str) -> str:
-    return {"pause": "paused", "resume": "resumed", "cancel": "cancelled",
-            "reverse": "reversing"}[trigger]
 
 
 def _plan(job: TakedownState) -> str:

@@ -14,7 +14,7 @@ from api.roles import readable_queues
 from client.api import CaseworkClient
 from client.credentials import Principal
 from domain.appeal.models import AppealRef
-from domain.core import Action, CaseSummary, QueueEntry, TimelineEvent
+from domain.core import CaseSummary, QueueEntry, TimelineEvent
 from domain.errors import NotFound
 from domain.escalation.models import EscalationSummary
 from domain.review.models import CaseState
@@ -26,19 +26,7 @@ class ClaimIn(In):
     lease_minutes: int = Field(default=30, ge=1, le=480)
 
 
-class DecisionIn(In):
-    policy_ids: list[str] = Field(default_factory=list)
-    actions: list[Action] = Field(min_length=1)
-    reason: str
 
-
-class ReasonIn(In):
-    reason: str
-
-
-class RetryIn(In):
-    reason: str
-    repin: bool = False
 
 
 class EscalateIn(In):
@@ -108,27 +96,8 @@ async def claim(case_id: str, body: ClaimIn, c: Client, who: AsPerson,
     return await c.claim(case_id, who.id, body.lease_minutes, request_id, kinds=("review",))
 
 
-@router.post("/cases/{case_id}/decision")
-async def decide(case_id: str, body: DecisionIn, c: Client, who: AsPerson,
-                 request_id: RequestId) -> CaseSummary:
-    return await c.decide(case_id, who.id, body.policy_ids, body.actions, body.reason,
-                          request_id)
 
 
-@router.post("/cases/{case_id}/hold")
-async def hold(case_id: str, body: ReasonIn, c: Client, who: AsPerson,
-               request_id: RequestId) -> CaseSummary:
-    return await c.hold(case_id, who.id, body.reason, request_id)
-
-
-@router.post("/cases/{case_id}/resume")
-async def resume(case_id: str, c: Client, who: AsPerson, request_id: RequestId) -> CaseSummary:
-    return await c.resume(case_id, who.id, request_id)
-
-
-@router.post("/cases/{case_id}/approval")
-async def approve(case_id: str, c: Client, who: AsPerson, request_id: RequestId) -> CaseSummary:
-    return await c.approve(case_id, who.id, request_id)
 
 
 @router.post("/cases/{case_id}/escalation")
@@ -136,12 +105,6 @@ async def escalate(case_id: str, body: EscalateIn, c: Client, who: AsPerson,
                    request_id: RequestId) -> EscalationSummary:
     return await c.escalate(case_id, who.id, body.reason, body.severity, request_id)
 
-
-@router.post("/cases/{case_id}/retry")
-async def retry(case_id: str, body: RetryIn, c: Client, who: AsPerson,
-                request_id: RequestId) -> CaseSummary:
-    """Ops resume a case waiting in needs_attention once its cause is repaired."""
-    return await c.retry(case_id, who.id, body.reason, body.repin, request_id)
 
 
 @router.post("/cases/{case_id}/appeal", status_code=201)

@@ -2,35 +2,47 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from domain.appeal.models import AppealDecideRequest, AppealState, Outcome
 from domain.authority import ClaimRequest, approval_needed, why_not_second
 from domain.core import Action
-from domain.engine import Declaration, Guards
+from domain.engine import Declaration, Guards, states
 from domain.review.models import ApproveRequest
 
-APPEAL_STATES = ["filed", "queued", "in_review", "awaiting_approval", "upheld", "overturned",
-                 "modified", "notified", "closed"]
+
+class AppealStage(StrEnum):
+    FILED = "filed"
+    QUEUED = "queued"
+    IN_REVIEW = "in_review"
+    AWAITING_APPROVAL = "awaiting_approval"
+    UPHELD = "upheld"
+    OVERTURNED = "overturned"
+    MODIFIED = "modified"
+    NOTIFIED = "notified"
+    CLOSED = "closed"
+
+
+APPEAL_STATES = [s.value for s in AppealStage]
 VERDICTS = {Outcome.UPHELD: "uphold", Outcome.OVERTURNED: "overturn", Outcome.MODIFIED: "modify"}
 
 APPEAL_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "enqueue", "source": "filed", "dest": "queued"},
-    {"trigger": "claim", "source": "queued", "dest": "in_review", "conditions": "claim_ok"},
+    {"trigger": "claim", "source": "queued", "dest": "in_review"},
     {"trigger": "expire_lease", "source": "in_review", "dest": "queued"},
     {"trigger": "release", "source": "in_review", "dest": "queued"},  # ops take a claim back
-    {"trigger": "uphold", "source": "in_review", "dest": "upheld", "conditions": "verdict_ok"},
+    {"trigger": "uphold", "source": "in_review", "dest": "upheld"},
     # A verdict that applies a severe action waits for a second person (the engine's rule).
     *({"trigger": t, "source": "in_review", "dest": "awaiting_approval",
-       "conditions": ["verdict_ok", "needs_approval"]} for t in ("overturn", "modify")),
+       "conditions": "needs_approval"} for t in ("overturn", "modify")),
     {"trigger": "overturn", "source": "in_review", "dest": "overturned",
-     "conditions": "verdict_ok", "unless": "needs_approval"},
-    {"trigger": "modify", "source": "in_review", "dest": "modified", "conditions": "verdict_ok",
      "unless": "needs_approval"},
+    {"trigger": "modify", "source": "in_review", "dest": "modified", "unless": "needs_approval"},
     {"trigger": "approve", "source": "awaiting_approval", "dest": "overturned",
-     "conditions": ["approval_ok", "overturns"]},
+     "conditions": "overturns"},
     {"trigger": "approve", "source": "awaiting_approval", "dest": "modified",
-     "conditions": "approval_ok", "unless": "overturns"},
+     "unless": "overturns"},
     {"trigger": "notify", "source": ["upheld", "overturned", "modified"], "dest": "notified"},
     {"trigger": "close", "source": "notified", "dest": "closed"},
     {"trigger": "breach_sla", "source": ["queued", "in_review", "awaiting_approval"],
@@ -52,8 +64,6 @@ class AppealGuards(Guards):
                     "the appeal")
         return None
 
-    def claim_ok(self, req: ClaimRequest) -> bool:
-        return self.why_not_claim(req) is None
 
     def why_not_verdict(self, req: AppealDecideRequest) -> str | None:
         appeal = self.record
@@ -82,8 +92,6 @@ class AppealGuards(Guards):
             return f"unknown policy id(s) {', '.join(sorted(unknown))}"
         return None
 
-    def verdict_ok(self, req: AppealDecideRequest) -> bool:
-        return self.why_not_verdict(req) is None
 
     def needs_approval(self, req: AppealDecideRequest) -> bool:
         return self.record.four_eyes and approval_needed(req.actions) is not None
@@ -96,8 +104,6 @@ class AppealGuards(Guards):
         return why_not_second(req.approver, {"decided": decided,
                                              "approved": [appeal.original_approver]})
 
-    def approval_ok(self, req: ApproveRequest) -> bool:
-        return self.why_not_approve(req) is None
 
     def overturns(self, *_: object) -> bool:
         verdict = self.record.verdict
@@ -105,8 +111,11 @@ class AppealGuards(Guards):
 
 
 APPEAL = Declaration(
-    name="appeal", states=APPEAL_STATES, transitions=APPEAL_TRANSITIONS, guards=AppealGuards,
-    noun="appeal",
+    name="appeal", state_enum=AppealStage, transitions=APPEAL_TRANSITIONS,
+    guards=AppealGuards, noun="appeal",
+    waiting=states(["queued", "in_review", "awaiting_approval"]), queued=states(["queued"]),
+    held=states(["in_review"]), awaiting=states(["awaiting_approval"]),
+    working=states(["filed", "upheld", "overturned", "modified", "notified"]),
     reasons={"claim": AppealGuards.why_not_claim, "uphold": AppealGuards.why_not_verdict,
              "overturn": AppealGuards.why_not_verdict, "modify": AppealGuards.why_not_verdict,
              "approve": AppealGuards.why_not_approve})

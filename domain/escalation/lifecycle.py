@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
-from domain.engine import Declaration, Guards
+from domain.engine import Declaration, Guards, states
 from domain.escalation.models import (
     EscalationState,
     OwnerCommand,
@@ -12,19 +13,28 @@ from domain.escalation.models import (
     SeverityRequest,
 )
 
-ESCALATION_STATES = ["open", "acknowledged", "investigating", "resolved", "handed_off", "closed"]
+
+class EscalationStage(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    HANDED_OFF = "handed_off"
+    CLOSED = "closed"
+
+
+ESCALATION_STATES = [s.value for s in EscalationStage]
 # Owned and worked on: leadership hears on a schedule; it may be resolved or handed off.
 ACTIVE = ["acknowledged", "investigating"]
 
 ESCALATION_TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": "acknowledge", "source": "open", "dest": "acknowledged", "conditions": "by_owner"},
+    {"trigger": "acknowledge", "source": "open", "dest": "acknowledged"},
     # The owner's first note starts the investigation.
-    {"trigger": "note", "source": "acknowledged", "dest": "investigating",
-     "conditions": "by_owner"},
-    {"trigger": "note", "source": "investigating", "dest": None, "conditions": "by_owner"},
-    {"trigger": "change_severity", "source": ACTIVE, "dest": None, "conditions": "severity_ok"},
-    {"trigger": "resolve", "source": ACTIVE, "dest": "resolved", "conditions": "resolution_ok"},
-    {"trigger": "hand_off", "source": ACTIVE, "dest": "handed_off", "conditions": "by_owner"},
+    {"trigger": "note", "source": "acknowledged", "dest": "investigating"},
+    {"trigger": "note", "source": "investigating", "dest": None},
+    {"trigger": "change_severity", "source": ACTIVE, "dest": None},
+    {"trigger": "resolve", "source": ACTIVE, "dest": "resolved"},
+    {"trigger": "hand_off", "source": ACTIVE, "dest": "handed_off"},
     {"trigger": "close", "source": ["resolved", "handed_off"], "dest": "closed"},
     {"trigger": "breach_sla", "source": "open", "dest": None},
     {"trigger": "report_status", "source": ACTIVE, "dest": None},
@@ -42,16 +52,12 @@ class EscalationGuards(Guards):
             return f"only the owner ({owner}) may act on this escalation, not {req.owner}"
         return None
 
-    def by_owner(self, req: OwnerCommand) -> bool:
-        return self.why_not_act(req) is None
 
     def why_not_change_severity(self, req: SeverityRequest) -> str | None:
         if req.severity is self.record.severity:
             return f"the escalation is {req.severity.value} already"
         return self.why_not_act(req)
 
-    def severity_ok(self, req: SeverityRequest) -> bool:
-        return self.why_not_change_severity(req) is None
 
     def why_not_resolve(self, req: ResolveRequest) -> str | None:
         """The review case validates the decision it is handed (it knows its subject and
@@ -61,13 +67,12 @@ class EscalationGuards(Guards):
                     "without actions, or hand it off")
         return self.why_not_act(req)
 
-    def resolution_ok(self, req: ResolveRequest) -> bool:
-        return self.why_not_resolve(req) is None
 
 
 ESCALATION = Declaration(
-    name="escalation", states=ESCALATION_STATES, transitions=ESCALATION_TRANSITIONS,
-    guards=EscalationGuards, noun="escalation",
+    name="escalation", state_enum=EscalationStage, transitions=ESCALATION_TRANSITIONS,
+    guards=EscalationGuards, noun="escalation", waiting=states(["open"], ACTIVE),
+    queued=states(["open"]), held=states(ACTIVE), working=states(["resolved"]),
     reasons={"acknowledge": EscalationGuards.why_not_act,
              "note": EscalationGuards.why_not_act,
              "change_severity": EscalationGuards.why_not_change_severity,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from domain.appeal.models import Filing, why_not_appeal
 from domain.authority import why_not_second
 from domain.core import Action, Actor, HandBack, SubjectKind
-from domain.engine import Declaration, Guards
+from domain.engine import Declaration, Guards, states
 from domain.review.models import (
     ApproveRequest,
     CaseState,
@@ -17,22 +18,25 @@ from domain.review.models import (
     RetryRequest,
 )
 
-REVIEW_STATES = [
-    "screening",
-    "auto_actioned",
-    "queued",
-    "in_review",
-    "on_hold",
-    "escalated",
-    "decided",
-    "awaiting_approval",
-    "enforcing",
-    "notifying",
-    "needs_attention",
-    "appealable",
-    "appealed",
-    "closed",
-]
+
+class ReviewStage(StrEnum):
+    SCREENING = "screening"
+    AUTO_ACTIONED = "auto_actioned"
+    QUEUED = "queued"
+    IN_REVIEW = "in_review"
+    ON_HOLD = "on_hold"
+    ESCALATED = "escalated"
+    DECIDED = "decided"
+    AWAITING_APPROVAL = "awaiting_approval"
+    ENFORCING = "enforcing"
+    NOTIFYING = "notifying"
+    NEEDS_ATTENTION = "needs_attention"
+    APPEALABLE = "appealable"
+    APPEALED = "appealed"
+    CLOSED = "closed"
+
+
+REVIEW_STATES = [s.value for s in ReviewStage]
 # A report joins the case while it is still to be decided; later it opens a follow-up case.
 JOINABLE = ["screening", "queued", "in_review", "on_hold", "escalated"]
 
@@ -43,22 +47,20 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "expire_lease", "source": "in_review", "dest": "queued"},
     {"trigger": "release", "source": "in_review", "dest": "queued"},  # ops take a claim back
     # Waiting for information: the SLA clock stops and resumes with the time that was left.
-    {"trigger": "hold", "source": "in_review", "dest": "on_hold", "conditions": "hold_ok"},
-    {"trigger": "resume", "source": "on_hold", "dest": "in_review", "conditions": "resume_ok"},
-    {"trigger": "decide", "source": "in_review", "dest": "decided", "conditions": "decision_ok"},
+    {"trigger": "hold", "source": "in_review", "dest": "on_hold", },
+    {"trigger": "resume", "source": "on_hold", "dest": "in_review", },
+    {"trigger": "decide", "source": "in_review", "dest": "decided",},
     # A sensitive matter goes to an escalation owner (a reviewer's call, or a second SLA
     # breach); the owner's resolution comes back as the decision, or the case is queued again.
-    {"trigger": "escalate", "source": ["queued", "in_review", "on_hold"], "dest": "escalated",
-     "conditions": "escalation_ok"},
-    {"trigger": "return_decision", "source": "escalated", "dest": "decided",
-     "conditions": "hand_back_ok"},
-    {"trigger": "return_to_queue", "source": "escalated", "dest": "queued",
-     "conditions": "hand_back_ok"},
+    {"trigger": "escalate", "source": ["queued", "in_review", "on_hold"], "dest": "escalated"},
+    {"trigger": "return_decision", "source": "escalated", "dest": "decided"},
+    {"trigger": "return_to_queue", "source": "escalated", "dest": "queued"},
     # Severe actions wait for a second person (four eyes) before they execute.
     {"trigger": "seek_approval", "source": ["auto_actioned", "decided"],
      "dest": "awaiting_approval", "conditions": "needs_approval"},
-    {"trigger": "approve", "source": "awaiting_approval", "dest": "enforcing",
-     "conditions": "approval_ok"},
+    {"trigger": "approve", "source": "awaiting_approval", "dest": "enforcing"},
+    # ... or sends it back to its queue, to be decided again.
+    {"trigger": "reject", "source": "awaiting_approval", "dest": "queued"},
     {"trigger": "enforce", "source": ["auto_actioned", "decided"], "dest": "enforcing",
      "conditions": "has_actions", "unless": "needs_approval"},
     {"trigger": "notify", "source": "enforcing", "dest": "notifying"},
@@ -69,13 +71,12 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "close", "source": "appealable", "dest": "closed"},
     # A complaint against the decision (DSA Art. 20): its appeal runs as a child; the case
     # records the outcome and closes only after it.
-    {"trigger": "appeal", "source": "appealable", "dest": "appealed", "conditions": "appeal_ok"},
+    {"trigger": "appeal", "source": "appealable", "dest": "appealed"},
     {"trigger": "close", "source": "appealed", "dest": "closed"},
     # A step of the restriction chain that needs a person (a statement the DSA rules refuse,
     # a seller the marketplace cannot reach) parks the case; ops resume it once repaired.
     {"trigger": "need_attention", "source": "notifying", "dest": "needs_attention"},
-    {"trigger": "retry", "source": "needs_attention", "dest": "notifying",
-     "conditions": "retry_ok"},
+    {"trigger": "retry", "source": "needs_attention", "dest": "notifying"},
     {"trigger": "add_report", "source": JOINABLE, "dest": None},
     {"trigger": "forward_report", "source": [s for s in REVIEW_STATES if s not in JOINABLE],
      "dest": None},
@@ -122,30 +123,20 @@ class ReviewGuards(Guards):
             return f"{holder} holds this case: only they may escalate it"
         return None
 
-    def escalation_ok(self, req: EscalateRequest) -> bool:
-        return self.why_not_escalate(req) is None
 
     def why_not_hand_back(self, back: HandBack) -> str | None:
         if back.escalation_id != self.case.escalation_id:
             return f"this case is escalated to {self.case.escalation_id}, not {back.escalation_id}"
         return self._unsound(back.policy_ids, back.actions) if back.actions else None
 
-    def hand_back_ok(self, back: HandBack) -> bool:
-        return self.why_not_hand_back(back) is None
 
-    def decision_ok(self, req: DecideRequest) -> bool:
-        return self.why_not_decide(req) is None
 
     def why_not_hold(self, req: HoldRequest) -> str | None:
         if req.reviewer != self.case.assignee:
             return f"only the assignee ({self.case.assignee}) may hold or resume this case"
         return None
 
-    def hold_ok(self, req: HoldRequest) -> bool:
-        return self.why_not_hold(req) is None
 
-    def resume_ok(self, req: HoldRequest) -> bool:
-        return self.why_not_hold(req) is None
 
     def needs_approval(self) -> bool:
         return self.case.approval_required and self.case.approved_by is None
@@ -157,8 +148,6 @@ class ReviewGuards(Guards):
         return why_not_second(req.approver, {"decided": [decision.decided_by],
                                              "asked for": [self.case.escalated_by]})
 
-    def approval_ok(self, req: ApproveRequest) -> bool:
-        return self.why_not_approve(req) is None
 
     def why_not_appeal(self, filing: Filing) -> str | None:
         case = self.case
@@ -169,16 +158,12 @@ class ReviewGuards(Guards):
             reporters=case.reporters(), notice_delivered_at=case.notice_delivered_at,
             closed_at=case.closed_at, appealed=case.appeal is not None)
 
-    def appeal_ok(self, filing: Filing) -> bool:
-        return self.why_not_appeal(filing) is None
 
     def why_not_retry(self, req: RetryRequest) -> str | None:
         if self.case.attention is None:
             return "the case is not waiting for a repair"
         return None
 
-    def retry_ok(self, req: RetryRequest) -> bool:
-        return self.why_not_retry(req) is None
 
     def has_actions(self) -> bool:
         decision = self.case.decision
@@ -191,10 +176,18 @@ class ReviewGuards(Guards):
 
 
 REVIEW = Declaration(
-    name="review", states=REVIEW_STATES, transitions=REVIEW_TRANSITIONS, guards=ReviewGuards,
+    name="review", state_enum=ReviewStage, transitions=REVIEW_TRANSITIONS, guards=ReviewGuards,
+    waiting=states(["queued", "in_review", "on_hold", "escalated", "awaiting_approval",
+                    "appealable", "needs_attention"]),
+    queued=states(["queued"]), held=states(["in_review", "on_hold"]),
+    awaiting=states(["awaiting_approval"]),
+    working=states(["screening", "auto_actioned", "decided", "enforcing", "notifying"]),
     reasons={"decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry,
              "hold": ReviewGuards.why_not_hold, "resume": ReviewGuards.why_not_hold,
-             "approve": ReviewGuards.why_not_approve, "appeal": ReviewGuards.why_not_appeal,
+             "approve": ReviewGuards.why_not_approve, "reject": ReviewGuards.why_not_approve,
+             "appeal": ReviewGuards.why_not_appeal,
              "escalate": ReviewGuards.why_not_escalate,
              "return_decision": ReviewGuards.why_not_hand_back,
              "return_to_queue": ReviewGuards.why_not_hand_back})
+# Ops may end a case with no action (or escalate it) while it is queued or claimed.
+CANCELLABLE = REVIEW.sources("claim", "release")

@@ -76,16 +76,17 @@ class Screening(Model):
 
 class DecideRequest(Command):
     reviewer: Ident
-    policy_ids: PolicyIds = Field(default_factory=list)
-    actions: list[Action] = Field(min_length=1)
-    reason: Reason
+    policy_ids: PolicyIds = Field(default_factory=list, description="policy ids from the pack",
+                                  json_schema_extra={"cli": "--policy"})
+    actions: list[Action] = Field(min_length=1, json_schema_extra={"cli": "--action"})
+    reason: Reason = Field(description="the reason the seller and the reporters are told")
 
 
 class HoldRequest(Command):
     """The assignee holds a claimed case (waiting for information) or resumes it."""
 
     reviewer: Ident
-    reason: Reason = "resumed"
+    reason: Reason = Field(default="resumed", description="what the case waits for")
 
 
 class Hold(Model):
@@ -112,14 +113,25 @@ class ApproveRequest(Command):
     approver: Ident
 
 
+class RejectRequest(Command):
+    """A second person sends a decision that waits for approval back to its queue, saying why:
+    the case is decided again (by anyone of the queue, the first decider too)."""
+
+    PERSON = "approver"
+
+    approver: Ident
+    reason: Reason = Field(description="why it goes back: what the next decision must weigh")
+
+
 class RetryRequest(Command):
     """Ops resume a case that waits for a person (`needs_attention`) once the cause is fixed."""
 
     PERSON = "operator"
 
     operator: Ident
-    reason: Reason
-    repin: bool = False  # state the reasons from the current pack's version of the policy
+    reason: Reason = Field(description="what was repaired")
+    repin: bool = Field(default=False, description="state the reasons from the current pack's "
+                        "version of the policy")
 
 
 class CaseState(Tracked):
@@ -155,6 +167,7 @@ class CaseState(Tracked):
     approval_required: bool = False
     approval_sla_hours: float = 4
     approved_by: str | None = None
+    sent_back: list[Decision] = Field(default_factory=list)  # decisions a second person returned
     appeal: AppealRef | None = None
     appeal_outcome: str | None = None
     escalation_id: str | None = None

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from domain.authority import why_not_second
-from domain.engine import Declaration, Guards
+from domain.engine import Declaration, Guards, states
 from domain.shop_review.models import ShopDecision, ShopOutcome, ShopReviewState
 
-SHOP_REVIEW_STATES = ["screening", "awaiting_decision", "enforcing", "cleared", "enforced",
-                      "abandoned"]
+
+class ShopStage(StrEnum):
+    SCREENING = "screening"
+    AWAITING_DECISION = "awaiting_decision"
+    ENFORCING = "enforcing"
+    CLEARED = "cleared"
+    ENFORCED = "enforced"
+    ABANDONED = "abandoned"
+
+
+SHOP_REVIEW_STATES = [s.value for s in ShopStage]
 FINAL = ["cleared", "enforced", "abandoned"]
 
 SHOP_REVIEW_TRANSITIONS: list[dict[str, Any]] = [
@@ -19,9 +29,9 @@ SHOP_REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "breach_sla", "source": "awaiting_decision", "dest": None},
     # One shop-level decision, by a senior who did not ask for the review.
     {"trigger": "decide", "source": "awaiting_decision", "dest": "cleared",
-     "conditions": ["decision_ok", "clears"]},
+     "conditions": "clears"},
     {"trigger": "decide", "source": "awaiting_decision", "dest": "enforcing",
-     "conditions": "decision_ok", "unless": "clears"},
+     "unless": "clears"},
     # The takedown job that carries the decision out has finished.
     {"trigger": "finish", "source": "enforcing", "dest": "enforced"},
 ]
@@ -41,14 +51,14 @@ class ShopReviewGuards(Guards):
                     "(--policy): the review found no hits to cite")
         return None
 
-    def decision_ok(self, req: ShopDecision) -> bool:
-        return self.why_not_decide(req) is None
 
     def clears(self, req: ShopDecision) -> bool:
         return req.outcome is ShopOutcome.CLEAR
 
 
 SHOP_REVIEW = Declaration(
-    name="shop_review", states=SHOP_REVIEW_STATES, transitions=SHOP_REVIEW_TRANSITIONS,
+    name="shop_review", state_enum=ShopStage, transitions=SHOP_REVIEW_TRANSITIONS,
     guards=ShopReviewGuards, noun="shop review",
+    waiting=states(["screening", "awaiting_decision", "enforcing"]),
+    working=states(["screening", "enforcing"]), awaiting=states(["awaiting_decision"]),
     reasons={"decide": ShopReviewGuards.why_not_decide})

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from domain.authority import approval_needed, why_not_second
-from domain.engine import Declaration, Guards
+from domain.engine import Declaration, Guards, states
 from domain.takedown.models import ApproveJob, JobCommand, TakedownState
 
-TAKEDOWN_STATES = ["planned", "refused", "pending_approval", "executing", "paused", "completed",
-                   "partially_failed", "cancelled", "reversing", "reversed", "closed"]
+
+class JobStage(StrEnum):
+    PLANNED = "planned"
+    REFUSED = "refused"
+    PENDING_APPROVAL = "pending_approval"
+    EXECUTING = "executing"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    PARTIALLY_FAILED = "partially_failed"
+    CANCELLED = "cancelled"
+    REVERSING = "reversing"
+    REVERSED = "reversed"
+    CLOSED = "closed"
+
+
+TAKEDOWN_STATES = [s.value for s in JobStage]
 FINISHED = ["completed", "partially_failed", "cancelled"]
 
 TAKEDOWN_TRANSITIONS: list[dict[str, Any]] = [
@@ -21,18 +36,17 @@ TAKEDOWN_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "await_approval", "source": "planned", "dest": "pending_approval",
      "conditions": "needs_approval"},
     {"trigger": "start", "source": "planned", "dest": "executing", "unless": "needs_approval"},
-    {"trigger": "approve", "source": "pending_approval", "dest": "executing",
-     "conditions": "approval_ok"},
+    {"trigger": "approve", "source": "pending_approval", "dest": "executing"},
     {"trigger": "breach_sla", "source": "pending_approval", "dest": None},
     # Pause and cancel take effect once the batch in flight is done.
-    {"trigger": "pause", "source": "executing", "dest": "paused", "conditions": "by_requester"},
-    {"trigger": "resume", "source": "paused", "dest": "executing", "conditions": "by_requester"},
+    {"trigger": "pause", "source": "executing", "dest": "paused"},
+    {"trigger": "resume", "source": "paused", "dest": "executing"},
     {"trigger": "cancel", "source": ["pending_approval", "executing", "paused"],
-     "dest": "cancelled", "conditions": "by_requester"},
+     "dest": "cancelled"},
     {"trigger": "finish", "source": "executing", "dest": "partially_failed",
      "conditions": "has_failures"},
     {"trigger": "finish", "source": "executing", "dest": "completed", "unless": "has_failures"},
-    {"trigger": "reverse", "source": FINISHED, "dest": "reversing", "conditions": "reversible"},
+    {"trigger": "reverse", "source": FINISHED, "dest": "reversing"},
     {"trigger": "finish_reversal", "source": "reversing", "dest": "reversed"},
     {"trigger": "close", "source": [*FINISHED, "reversed"], "dest": "closed"},
 ]
@@ -60,8 +74,6 @@ class TakedownGuards(Guards):
         parties = {"asked for": [request.requester], **request.parties}
         return why_not_second(req.approver, parties)
 
-    def approval_ok(self, req: ApproveJob) -> bool:
-        return self.why_not_approve(req) is None
 
     def why_not_command(self, req: JobCommand) -> str | None:
         requester = self.record.request.requester
@@ -69,8 +81,6 @@ class TakedownGuards(Guards):
             return f"only the requester ({requester}) may steer this job, not {req.requester}"
         return None
 
-    def by_requester(self, req: JobCommand) -> bool:
-        return self.why_not_command(req) is None
 
     def why_not_reverse(self, req: JobCommand) -> str | None:
         action = self.record.request.action
@@ -78,16 +88,16 @@ class TakedownGuards(Guards):
             return f"{action.value} cannot be reversed"
         return self.why_not_command(req)
 
-    def reversible(self, req: JobCommand) -> bool:
-        return self.why_not_reverse(req) is None
 
     def has_failures(self) -> bool:
         return self.record.progress.failed > 0
 
 
 TAKEDOWN = Declaration(
-    name="takedown", states=TAKEDOWN_STATES, transitions=TAKEDOWN_TRANSITIONS,
+    name="takedown", state_enum=JobStage, transitions=TAKEDOWN_TRANSITIONS,
     guards=TakedownGuards, noun="job",
+    waiting=states(["pending_approval", "executing", "paused", "reversing"], FINISHED),
+    awaiting=states(["pending_approval"]), working=states(["planned", "executing", "reversing"]),
     reasons={"approve": TakedownGuards.why_not_approve,
              "reverse": TakedownGuards.why_not_reverse,
              **{t: TakedownGuards.why_not_command for t in ("pause", "resume", "cancel")}})

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.escalation.models import EscalationSource
     from domain.ops import OpsRepair
     from domain.people import Role, why_not
+    from domain.review.lifecycle import CANCELLABLE
     from domain.review.models import CaseState, DecideRequest, EscalateRequest
     from domain.sla import deadline
     from workflows.parts.journal import Journal
@@ -49,7 +50,7 @@ class Repairs:
         """Hand the record to another person (their claim, their lease)."""
         assert req.reviewer is not None
         holder = self._record.assignee
-        if self.lc.state == "in_review":
+        if self._held():
             self._release()
         self.queueing.claim(ClaimRequest(reviewer=req.reviewer, lease_minutes=req.lease_minutes))
         return await self._repaired(
@@ -60,7 +61,7 @@ class Repairs:
         require(req, Role.OPS)
         if req.reviewer is None:
             raise Refused("reassign needs the person to hand it to (--to)")
-        if self.lc.state == "in_review":
+        if self._held():
             self.lc.check("release")
         elif self.lc.state not in self.lc.allowed_from("claim"):
             raise Refused(f"cannot reassign {self.lc.declaration.a_noun} in state "
@@ -77,6 +78,10 @@ class Repairs:
         self.journal.event(req.operator, Event.OPS_REPAIRED, f"{what}: {req.reason}")
         await self.journal.commit()
         return self._record.summary()
+
+    def _held(self) -> bool:
+        """Someone holds a claim that ops may take back."""
+        return self.lc.state in self.lc.allowed_from("release")
 
     def _release(self) -> None:
         self.lc.fire("release")
@@ -97,7 +102,7 @@ class Repairs:
     def _check_bump(self, req: OpsRepair) -> None:
         require(req, Role.OPS)
         record = self._record
-        if self.lc.state in self.lc.declaration.final_states:
+        if self.lc.state in self.lc.declaration.final:
             raise Refused(f"{record.case_id} is {self.lc.state}: nothing to bump")
         target = req.priority or record.priority.raised()
         if target.rank >= record.priority.rank:
@@ -125,7 +130,7 @@ class ReviewRepairs(Repairs):
 
     @workflow.update
     async def ops_cancel(self, req: OpsRepair) -> CaseSummary:
-        if self.lc.state == "in_review":
+        if self._held():
             self._release()
         self.queueing.claim(ClaimRequest(reviewer=req.operator))
         self._decide(DecideRequest(
@@ -136,13 +141,13 @@ class ReviewRepairs(Repairs):
     @ops_cancel.validator
     def _check_cancel(self, req: OpsRepair) -> None:
         require(req, Role.OPS)
-        if self.lc.state not in ("queued", "in_review"):
+        if self.lc.state not in CANCELLABLE:
             raise Refused(f"cannot cancel a case in state {self.lc.state!r} (allowed from: "
-                          "in_review, queued)")
+                          f"{', '.join(sorted(CANCELLABLE))})")
 
     @workflow.update
     async def ops_escalate(self, req: OpsRepair) -> Any:
-        if self.lc.state == "in_review":
+        if self._held():
             self._release()
         return await self._escalate(
             EscalateRequest(reviewer=req.operator, reason=req.reason, severity=req.severity),
@@ -151,7 +156,7 @@ class ReviewRepairs(Repairs):
     @ops_escalate.validator
     def _check_escalate(self, req: OpsRepair) -> None:
         require(req, Role.OPS)
-        if self.lc.state == "in_review":
+        if self._held():
             self.lc.check("release")
         else:
             self.lc.check("escalate", EscalateRequest(reviewer=req.operator, reason=req.reason,

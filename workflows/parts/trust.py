@@ -20,7 +20,7 @@ from temporalio.worker import (
 with workflow.unsafe.imports_passed_through():
     from domain.authority import Command, why_not_command, why_not_sealed
     from domain.core import Sealable
-    from domain.errors import Refused, check_intake
+    from domain.errors import CaseworkError, Refused, check_intake
     from domain.people import Role
 
 T = TypeVar("T")
@@ -43,11 +43,17 @@ def _taken() -> list[str]:
 class CommandLog(WorkflowInboundInterceptor):
     """Every command a workflow takes leaves its nonce on the record (the last MAX_TAKEN): the
     same sealed command sent again under another Update id is refused (`require`). Runs on
-    replay as it ran, so the record is the same."""
+    replay as it ran, so the record is the same.
+
+    A refusal a handler meets after its validator passed (another command of the same workflow
+    task got there first) fails the Update, typed as casework's error, never the task."""
 
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
         _take(input.args)
-        return await super().handle_update_handler(input)
+        try:
+            return await super().handle_update_handler(input)
+        except CaseworkError as e:
+            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
 
     async def handle_signal(self, input: HandleSignalInput) -> None:
         _take(input.args)

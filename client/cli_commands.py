@@ -1,0 +1,52 @@
+"""The CLI's subcommands for the commands of the lifecycles' tables (`domain.commands`): the
+options from the request model's fields (flags from their names or their `cli` extra, help from
+their descriptions, the values of their enums), and the API call that runs them."""
+
+from __future__ import annotations
+
+import argparse
+from enum import Enum
+from typing import Any, get_args, get_origin
+
+from pydantic.fields import FieldInfo
+
+from domain.commands import CommandSpec
+from domain.review.commands import REVIEW_COMMANDS
+
+# group -> (the record's positional argument, its API path, its lifecycle's table)
+GROUPS: dict[str, tuple[str, str, dict[str, CommandSpec]]] = {
+    "case": ("case_id", "/api/cases/{case_id}", REVIEW_COMMANDS),
+}
+
+
+def commands(group: str) -> dict[str, CommandSpec]:
+    """The table commands of a CLI group (none for a group without a table)."""
+    return GROUPS[group][2] if group in GROUPS else {}
+
+
+def option(name: str, f: FieldInfo, required: bool) -> tuple[tuple[str, ...], dict[str, Any]]:
+    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+    flag = str(extra.get("cli") or "--" + name.replace("_", "-"))
+    opts: dict[str, Any] = {"dest": name, "help": f.description}
+    kind = f.annotation
+    if get_origin(kind) is list:
+        opts["nargs"] = "+"
+        kind = get_args(kind)[0]
+    if kind is bool:
+        opts["action"] = "store_true"
+        return (flag,), opts
+    opts["required"] = required
+    opts["metavar"] = flag.lstrip("-").upper()
+    if isinstance(kind, type) and issubclass(kind, Enum):  # checked with the model's message
+        opts["help"] = "|".join(m.value for m in kind)
+    return (flag,), opts
+
+
+def arguments(group: str, spec: CommandSpec) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    record = GROUPS[group][0]
+    return [((record,), {}), *(option(n, f, f.is_required() or n in spec.required)
+                               for n, f in spec.body.items())]
+
+
+def body(spec: CommandSpec, args: argparse.Namespace) -> dict[str, Any]:
+    return {n: getattr(args, n) for n in spec.body if getattr(args, n, None) is not None}

@@ -1,0 +1,32 @@
+"""The review case's commands, one line each (see `domain.commands`)."""
+
+from __future__ import annotations
+
+from domain.authority import APPROVERS
+from domain.commands import CommandSpec, table
+from domain.people import Role
+from domain.review.models import (
+    ApproveRequest,
+    DecideRequest,
+    HoldRequest,
+    RejectRequest,
+    RetryRequest,
+)
+
+REVIEW_COMMANDS = table(
+    "review",
+    CommandSpec("decide", DecideRequest, "decide", Role.REVIEWER, "decide a case you hold",
+                "decision"),
+    CommandSpec("hold", HoldRequest, "hold", Role.REVIEWER,
+                "put a case you hold on hold (its SLA stops)", "hold", required=("reason",)),
+    CommandSpec("resume", HoldRequest, "resume", Role.REVIEWER,
+                "resume a case on hold (its SLA runs on)", "resume", fields=()),
+    CommandSpec("approve", ApproveRequest, "approve", APPROVERS,
+                "approve a severe decision (a second person)", "approval"),
+    CommandSpec("reject", RejectRequest, "reject", APPROVERS,
+                "send a decision that waits for approval back to its queue (a second person)",
+                "rejection"),
+    CommandSpec("retry", RetryRequest, "retry", Role.OPS,
+                "resume a case waiting in needs_attention, once repaired (ops)", "retry",
+                any_queue=True),
+)
