@@ -81,7 +81,12 @@ def api_url(explicit: str | None = None) -> str:
     `make run` and `casework api` serve it: CASEWORK_API_HOST and CASEWORK_API_PORT)."""
     if url := explicit or os.environ.get("CASEWORK_API_URL") or saved().get("api"):
         return str(url).rstrip("/")
-    local = Settings()
+    return local_api_url(Settings())
+
+
+def local_api_url(local: Settings) -> str:
+    """Where this machine serves the API (`make run`, `casework api`): CASEWORK_API_HOST (an
+    any-address as loopback) and CASEWORK_API_PORT."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(local.api_host,
                                                                      local.api_host)
     return f"http://{f'[{host}]' if ':' in host else host}:{local.api_port}"

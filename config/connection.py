@@ -9,19 +9,25 @@ from config.codec import Keyring, data_converter
 from config.settings import Settings
 from domain.errors import Unavailable
 
-DEFAULT_ADDRESS = "localhost:7233"
+
+def default_address(settings: Settings | None = None) -> str:
+    """Where casework finds Temporal when neither `--address`, TEMPORAL_ADDRESS nor a profile
+    says: the dev server `make run` starts, `localhost:$CASEWORK_TEMPORAL_PORT` (7233)."""
+    return f"localhost:{(settings or Settings()).temporal_port}"
 
 
 async def connect(profile: str | None = None, address: str | None = None,
                   settings: Settings | None = None) -> Client:
     """Connect using Temporal's environment configuration (TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS, TEMPORAL_PROFILE / config file profiles), with
-    payloads encrypted under the configured keys (missing keys fail here, before connecting)."""
-    converter = data_converter(Keyring.configured(settings or Settings()))
+    payloads encrypted under the configured keys (missing keys fail here, before connecting).
+    Without an address from any of these: `default_address` (the port `make run` uses)."""
+    settings = settings or Settings()
+    converter = data_converter(Keyring.configured(settings))
     config = ClientConfigProfile.load(profile=profile).to_client_connect_config()
     if address:
         config["target_host"] = address
-    config.setdefault("target_host", DEFAULT_ADDRESS)
+    config.setdefault("target_host", default_address(settings))
     try:
         return await Client.connect(**config, data_converter=converter)
     except RuntimeError as e:

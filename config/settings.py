@@ -1,7 +1,8 @@
 """Runtime settings from the environment, with embedded defaults under the project's data folder.
 
 Temporal's own connection settings (address, namespace, TLS, API key, profiles) are not here:
-they come from Temporal's environment configuration (`temporalio.envconfig`).
+they come from Temporal's environment configuration (`temporalio.envconfig`); without an address
+there, casework connects to `localhost:$CASEWORK_TEMPORAL_PORT`, the dev server `make run` starts.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ class Settings:
     codec_origins: str = ""
     codec_token: str = field(repr=False,
                              default_factory=lambda: _env("CASEWORK_CODEC_TOKEN", ""))
-    # `make run`: the embedded dev server's ports, and whether a first start opens demo cases.
+    # `make run`: the embedded dev server's ports (the Temporal port is also where every casework
+    # process connects when Temporal's envconfig names no address), and whether a first start
+    # opens demo cases.
     temporal_port: int = field(default_factory=lambda: int(_env("CASEWORK_TEMPORAL_PORT",
                                                                 "7233")))
     ui_port: int = field(default_factory=lambda: int(_env("CASEWORK_UI_PORT", "8233")))

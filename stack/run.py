@@ -16,9 +16,11 @@ import concurrent.futures
 import contextlib
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -26,14 +28,18 @@ from api.app import create_app
 from client import codec_server
 from client.api import CaseworkClient
 from client.credentials import Credentials
+from client.session import local_api_url
 from config import codec
-from config.settings import Settings
+from config.connection import default_address
+from config.settings import ROOT, Settings
 from domain.people import ALL_QUEUES, Person, Role
 from ledger.store import Ledger
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 
+DEFAULTS = Settings(data_dir=ROOT / "data", temporal_port=7233, api_host="127.0.0.1",
+                    api_port=8080)
 DEMO_REPORTS = [
     ("listing:L-0001", "user_report", "buyer-117", "Looks like a fake watch", None),
     ("listing:L-0002", "rights_owner", "brand-protection@rolex.example", "", "counterfeit"),
@@ -93,12 +99,16 @@ def seed_demo_passwords(settings: Settings, ledger: Ledger) -> list[tuple[str, s
             credentials.set_password(person.id, password)
             made.append((person.id, password))
     if made:
-        path = settings.data_dir / "demo-passwords.txt"
+        path = passwords_file(settings)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.fchmod(fd, 0o600)  # never readable by others, made now or before
         with os.fdopen(fd, "a") as f:
             f.writelines(f"{who} {password}\n" for who, password in made)
     return made
+
+
+def passwords_file(settings: Settings) -> Path:
+    return settings.data_dir.resolve() / "demo-passwords.txt"
 
 
 def _violates(title: str) -> bool:
@@ -123,7 +133,7 @@ async def main() -> None:
     try:
         await asyncio.to_thread(devserver.wait_for_port, settings.temporal_port, 60)
         client = await CaseworkClient.connect(settings,
-                                              address=f"localhost:{settings.temporal_port}")
+                                              address=default_address(settings))
         import worker as worker_module
 
         worker_module.use_bytecode_cache(settings)
@@ -139,13 +149,13 @@ async def main() -> None:
                     marker.write_text(str(n))
                     print(f"opened {n} demo cases")
                 if made := seed_demo_passwords(settings, client.ledger):
-                    print("demo passwords (also in data/demo-passwords.txt): "
+                    print(f"demo passwords (also in {passwords_file(settings)}): "
                           + ", ".join(f"{who} {pw}" for who, pw in made))
                 api = uvicorn.Server(uvicorn.Config(
                     create_app(lambda: _same(client)), host=settings.api_host,
                     port=settings.api_port, log_level="warning", proxy_headers=False))
                 serving = asyncio.create_task(api.serve())
-                _banner(settings, endpoint.url)
+                print(banner(settings, endpoint.url), flush=True)
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -170,26 +180,55 @@ async def _same(client: CaseworkClient) -> CaseworkClient:
     return client
 
 
-def _banner(settings: Settings, codec_url: str) -> None:
+def exports(settings: Settings) -> list[str]:
+    """What another terminal sets for `casework` to reach this stack: only what differs from
+    the defaults (Temporal on localhost:7233, the API on http://127.0.0.1:8080, `data/`)."""
+    env = []
+    if settings.temporal_port != DEFAULTS.temporal_port:
+        env.append(f"CASEWORK_TEMPORAL_PORT={settings.temporal_port}")
+    if (url := local_api_url(settings)) != local_api_url(DEFAULTS):
+        env.append(f"CASEWORK_API_URL={url}")
+    if settings.data_dir.resolve() != DEFAULTS.data_dir.resolve():
+        env.append(f"CASEWORK_DATA_DIR={shlex.quote(str(settings.data_dir.resolve()))}")
+    for name in ("CASEWORK_TASK_QUEUE", "CASEWORK_CASE_PREFIX", "CASEWORK_POLICY_PACK",
+                 "CASEWORK_CODEC_KEYS_FILE"):
+        if value := os.environ.get(name):
+            env.append(f"{name}={shlex.quote(value)}")
+    return env
+
+
+def banner(settings: Settings, codec_url: str) -> str:
     cw = os.path.join(os.path.dirname(sys.executable), "casework")
     keys = "CASEWORK_CODEC_KEYS" if settings.codec_keys else settings.codec_keys_file
-    print(f"""
+    passwords = passwords_file(settings)
+    address = default_address(settings)
+    setup = []
+    if env := exports(settings):
+        setup.append("  export " + " ".join(env))
+    if os.environ.get("TEMPORAL_ADDRESS", address) != address:
+        setup.append("  unset TEMPORAL_ADDRESS             # it names another Temporal")
+    secret = [n for n in ("CASEWORK_LEDGER_URL", "CASEWORK_CODEC_KEYS") if os.environ.get(n)]
+    if secret:
+        setup.append(f"  # and {' and '.join(secret)} as set here")
+    first = "".join(f"{line}\n" for line in setup)
+    return f"""
 casework is running.
-  Console and API  http://{settings.api_host}:{settings.api_port}  (sign in: alice, dana, emeka, farah…)
-                   (their passwords: data/demo-passwords.txt; API reference at /docs)
+  Console and API  {local_api_url(settings)}  (sign in: alice, dana, emeka, farah…)
+                   (their passwords: {passwords}; API reference at /docs)
+  Temporal         {address}  (where casework connects unless TEMPORAL_ADDRESS says otherwise)
   Temporal UI      http://localhost:{settings.ui_port}  (namespace default; search e.g. CaseState="queued")
   codec endpoint   {codec_url}  (the UI decrypts payloads here; keys: {keys})
-  data             {settings.data_dir}
+  data             {settings.data_dir.resolve()}
 Try, in another terminal:
-  {cw} reviewer list                    # the directory (direct: this machine)
-  {cw} login --user alice               # her password: data/demo-passwords.txt
+{first}  {cw} reviewer list                    # the directory (direct: this machine)
+  {cw} login --user alice               # her password: {passwords}
   {cw} queue list
-  {cw} queue claim ip
+  {cw} queue claim ip                   # prints the CASE_ID it claimed
   {cw} case decide CASE_ID --policy counterfeit --action remove --reason "replica"
   {cw} case timeline CASE_ID
   {cw} sandbox show listing:L-0001
-  {devserver.binary("temporal")} workflow show -w CASE_ID --codec-endpoint {codec_url}
-Ctrl-C stops everything.""", flush=True)
+  {devserver.binary("temporal")} workflow show --address {address} -w CASE_ID --codec-endpoint {codec_url}
+Ctrl-C stops everything."""
 
 
 if __name__ == "__main__":

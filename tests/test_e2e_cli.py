@@ -19,7 +19,7 @@ from config.settings import Settings
 from domain.core import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
-from tests.helpers import eventually, signed_in
+from tests.helpers import eventually, free_port, signed_in
 
 CASEWORK = str(Path(sys.executable).parent / "casework")
 
@@ -239,6 +239,26 @@ async def test_ledger_rebuild_writes_queue_audit_and_statements_again(
     assert len(after["audit"]) == len(before["audit"]) + 1
     assert [r for r in after["cases"] if r["case_id"] != waiting.case_id] == [
         r for r in before["cases"] if r["case_id"] != waiting.case_id]
+
+
+async def test_direct_commands_find_temporal_on_make_runs_port(
+        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    """Without TEMPORAL_ADDRESS, a direct command connects where `make run` starts Temporal:
+    localhost:$CASEWORK_TEMPORAL_PORT (7233 unset); TEMPORAL_ADDRESS still wins."""
+    env = cli_env(dev_env, settings)
+    address = env.pop("TEMPORAL_ADDRESS")
+    port = address.rsplit(":", 1)[1]
+    rebuilt = await cli_json({**env, "CASEWORK_TEMPORAL_PORT": port}, "ledger", "rebuild")
+    assert rebuilt["unreadable"] == []
+    nobody = str(free_port())
+    refused = await run_cli({**env, "CASEWORK_TEMPORAL_PORT": nobody}, "ledger", "rebuild",
+                            ok=False)
+    assert refused.returncode == 6 and f"cannot reach Temporal at localhost:{nobody}" in (
+        refused.stderr)
+    await cli_json({**env, "CASEWORK_TEMPORAL_PORT": nobody, "TEMPORAL_ADDRESS": address},
+                   "ledger", "rebuild")
+    helped = await run_cli(env, "ledger", "rebuild", "--help")
+    assert "localhost:$CASEWORK_TEMPORAL_PORT" in " ".join(helped.stdout.split())
 
 
 async def test_reviewer_list_add_disable(dev: CaseworkClient, dev_env: WorkflowEnvironment,
