@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import re
 import shutil
 import socket
 import time
@@ -144,3 +145,62 @@ def settled_in(state: str) -> Callable[[Any], bool]:
     """The record is in `state` and its ledger commit for it has returned (before that, a
     snapshot still changes: it is no baseline for "nothing changed")."""
     return lambda r: r.state == state and r.committed == r.revision
+
+
+# -- the docs' commands ------------------------------------------------------------------------
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@dataclasses.dataclass(frozen=True)
+class DocCommand:
+    """One `casework …` line of a doc's shell block as a reader types it: continuations joined,
+    the comment dropped, optional parts given (`[--json]` is `--json`); `VAR=value` prefixes,
+    `< FILE` and `> FILE` apart."""
+
+    where: str  # the doc's file name
+    text: str
+    env: dict[str, str]
+    stdin: str | None = None
+    stdout: str | None = None
+
+    @property
+    def variants(self) -> list[str]:
+        """The command once per alternative of its first `a|b|c` (once when it has none); later
+        alternatives resolved to their first."""
+        found = re.search(r"(?<![\w-])([\w-]+(?:\|[\w-]+)+)", self.text)
+        choices = found.group(1).split("|") if found else [""]
+        return [_first(self.text[:found.start()] + c + self.text[found.end():] if found
+                       else self.text) for c in choices]
+
+
+def _first(command: str) -> str:
+    return re.sub(r"(?<![\w-])([\w-]+)\|[\w|-]+", r"\1", command)
+
+
+def doc_commands() -> list[DocCommand]:
+    """Every `casework …` line of README.md's and docs/*.md's shell blocks, in document order."""
+    found = []
+    for doc in DOCS:
+        for block in re.findall(r"```sh\n(.*?)```", doc.read_text(), re.DOTALL):
+            for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+                line = line.strip()
+                prefix = re.match(r"(\w+=\S+ )+", line)
+                command = line[prefix.end():] if prefix else line
+                if not command.startswith("casework "):
+                    continue
+                env = dict(p.split("=", 1) for p in (prefix.group(0).split() if prefix else []))
+                command = re.split(r"\s{2,}#|\s#\s", command)[0].strip()
+                redirected = dict(re.findall(r"\s([<>])\s*(\S+)", command))
+                command = re.sub(r"\s[<>]\s*\S+", "", command)
+                command = re.sub(r"\[([^\]]*)\]", r"\1", command)  # optional parts, given
+                command = command.replace("|…", "")  # an open list of alternatives
+                found.append(DocCommand(doc.name, " ".join(command.split()), env,
+                                        redirected.get("<"), redirected.get(">")))
+    return found
+
+
+def documented() -> list[tuple[str, str]]:
+    """(where, command) for each documented command, alternatives resolved to the first, a
+    number's placeholder `N` as 1 and `…` as x: as the command line must parse it."""
+    return [(c.where, re.sub(r"\bN\b", "1", _first(c.text)).replace("…", "x"))
+            for c in doc_commands()]

@@ -1,36 +1,15 @@
 """Every `casework` command the README and the docs show parses as written: a documented flag
-the command line does not take fails here, not in a reader's terminal."""
+the command line does not take fails here, not in a reader's terminal. (They run, in order, on a
+live stack in `test_readme_live.py`.)"""
 
 from __future__ import annotations
 
-import re
 import shlex
 
 import pytest
 
 from client.cli import build_parser
-from config.settings import ROOT
-
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-
-
-def documented() -> list[tuple[str, str]]:
-    """(where, command) for each `casework …` line of a shell block, continuations joined,
-    comments dropped, optional parts kept and alternatives resolved to the first."""
-    found = []
-    for doc in DOCS:
-        for block in re.findall(r"```sh\n(.*?)```", doc.read_text(), re.DOTALL):
-            for line in re.sub(r"\\\n\s*", " ", block).splitlines():
-                command = re.sub(r"^(\w+=\S+ )+", "", line.strip())  # VAR=value prefixes
-                if not command.startswith("casework "):
-                    continue
-                command = re.split(r"\s{2,}#|\s#\s", command)[0]
-                command = re.sub(r"\s[<>]\s*\S+", "", command)  # redirections
-                command = re.sub(r"\bN\b", "1", command)  # a number's placeholder
-                command = re.sub(r"\[([^\]]*)\]", r"\1", command)  # optional parts, given
-                command = re.sub(r"(?<![\w-])([\w-]+)\|[\w|-]+", r"\1", command)  # a|b: a
-                found.append((doc.name, command.replace("…", "x")))
-    return found
+from tests.helpers import doc_commands, documented
 
 
 @pytest.mark.parametrize(("where", "command"), documented(), ids=lambda v: v[:60])
@@ -43,3 +22,19 @@ def test_a_documented_command_parses(where: str, command: str) -> None:
 
 def test_the_docs_show_commands() -> None:
     assert len(documented()) >= 60
+
+
+def test_the_extraction_keeps_what_a_reader_types() -> None:
+    """Prefixes, redirections, optional parts and alternatives, as the live run needs them."""
+    commands = {c.text: c for c in doc_commands()}
+    opened = next(c for c in commands.values() if c.text.startswith("casework case open"))
+    assert opened.env == {"CASEWORK_TOKEN": "cw_…"} and "\\" not in opened.text
+    listed = commands["casework sandbox list --shop S-25 --limit 300 --ids"]
+    assert (listed.stdout, listed.stdin) == ("ids.txt", None)
+    assert commands["casework reviewer password alice"].stdin == "password.txt"
+    steer = commands["casework takedown pause|resume|cancel|reverse JOB_ID"]
+    assert steer.variants == [f"casework takedown {c} JOB_ID"
+                              for c in ("pause", "resume", "cancel", "reverse")]
+    assert "casework ops stuck --kind KIND --json" in commands  # optional parts given
+    stuck = next(c for c in commands.values() if c.text.startswith("casework ops stuck --kind n"))
+    assert stuck.variants[-1] == "casework ops stuck --kind activity_retrying"  # `|…` dropped
