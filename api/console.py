@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -105,9 +105,9 @@ class Recent:
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s, self.at, self.value = ttl_s, float("-inf"), None
 
-    async def get(self, read: Callable[[], T]) -> T:
+    async def get(self, read: Callable[[], Awaitable[T]]) -> T:
         if time.monotonic() - self.at > self.ttl_s:
-            self.value, self.at = await asyncio.to_thread(read), time.monotonic()
+            self.value, self.at = await read(), time.monotonic()
         return self.value  # type: ignore[return-value]
 
 
@@ -283,8 +283,8 @@ def _router() -> APIRouter:
         cw: CaseworkClient = request.app.state.cw
         queues = [q for q in cw.pack().queues if s.person.works(q) and reads_queue(s.person, q)]
 
-        found = await asyncio.to_thread(cw.ledger.queue_heads, queues, HEAD_ROWS)
-        counts = await request.app.state.counts.get(cw.ledger.queue_counts)
+        found = await cw.queue_heads(queues, HEAD_ROWS)
+        counts = await request.app.state.counts.get(cw.queue_counts)
         # queues with open work first ("c" claims in the first), each by name
         rows = dict(sorted(found.items(), key=lambda kv: (not kv[1], kv[0])))
         return _page(request, "queues.html", s=s, rows=rows, counts=counts, empty=empty)
@@ -297,9 +297,9 @@ def _router() -> APIRouter:
         if not reads_queue(s.person, queue):
             raise Forbidden(f"You do not work queue {queue}.")
         offset = min(max(0, offset), MAX_OFFSET)
-        rows = await asyncio.to_thread(cw.ledger.queue, queue, limit=PAGE_ROWS + 1,
+        rows = await cw.queue_page(queue, limit=PAGE_ROWS + 1,
                                        offset=offset)
-        counts = await request.app.state.counts.get(cw.ledger.queue_counts)
+        counts = await request.app.state.counts.get(cw.queue_counts)
         return _page(request, "queues.html", s=s, rows={queue: rows[:PAGE_ROWS]},
                      counts=counts, offset=offset, more=len(rows) > PAGE_ROWS,
                      page_rows=PAGE_ROWS)
@@ -318,7 +318,7 @@ def _router() -> APIRouter:
     @r.get("/cases/{case_id}")
     async def case_page(request: Request, case_id: str, s: Signed) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
-        row = await asyncio.to_thread(cw.ledger.case, case_id)
+        row = await cw.row(case_id)
         if row is None or row.lifecycle != "review" or not reads_queue(s.person, row.queue):
             raise NotFound(f"No review case {case_id} that you may open (or not yet screened).")
         case = await cw.show(case_id)
@@ -364,8 +364,8 @@ def _router() -> APIRouter:
     @r.get("/appeals")
     async def appeals(request: Request, s: AppealsTeam) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
-        rows = await asyncio.to_thread(cw.ledger.queue, "appeals", limit=PAGE_ROWS)
-        counts = await request.app.state.counts.get(cw.ledger.queue_counts)
+        rows = await cw.queue_page("appeals", limit=PAGE_ROWS)
+        counts = await request.app.state.counts.get(cw.queue_counts)
         return _page(request, "queues.html", s=s, rows={"appeals": rows}, counts=counts)
 
     @r.get("/appeals/{appeal_id}")
@@ -407,8 +407,8 @@ def _router() -> APIRouter:
     async def escalations(request: Request, s: EscalationReader) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         states = sorted(ESCALATION.waiting)
-        rows = await asyncio.to_thread(cw.ledger.queue, "escalations", states, PAGE_ROWS)
-        counts = await asyncio.to_thread(cw.ledger.queue_counts, states)
+        rows = await cw.queue_page("escalations", states=states, limit=PAGE_ROWS)
+        counts = await cw.queue_counts(states=states)
         return _page(request, "queues.html", s=s, rows={"escalations": rows}, counts=counts,
                      unpaged=True)
 
@@ -417,7 +417,7 @@ def _router() -> APIRouter:
         cw: CaseworkClient = request.app.state.cw
         await of_kind(cw, escalation_id, "escalation")
         esc = await cw.show_escalation(escalation_id)
-        sent = await asyncio.to_thread(cw.ledger.messages, escalation_id)
+        sent = await cw.messages(escalation_id)
         return _page(request, "escalation.html", s=s, esc=esc,
                      updates=[m for m in sent if m["kind"] == "leadership_update"],
                      owner=Role.ESCALATION_OWNER in s.person.roles,
@@ -437,7 +437,7 @@ def _router() -> APIRouter:
     async def jobs(request: Request, s: TakedownReader) -> HTMLResponse:
         """Takedown jobs and shop reviews, newest first."""
         cw: CaseworkClient = request.app.state.cw
-        rows = await asyncio.to_thread(cw.ledger.recent, ("takedown", "shop_review"), 100)
+        rows = await cw.recent(("takedown", "shop_review"), 100)
         return _page(request, "jobs.html", s=s, rows=rows)
 
     @r.get("/takedowns/{job_id}")

@@ -3,7 +3,6 @@ lifecycle an id names before its workflow is asked."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 
 from client.api import CaseworkClient
@@ -38,6 +37,6 @@ def readable_queues(person: Person, queues: Iterable[str]) -> list[str]:
 async def of_kind(cw: CaseworkClient, record_id: str, lifecycle: str) -> None:
     """Refuse an id the ledger knows as a record of another lifecycle (its workflow would not
     answer this lifecycle's query); an id not yet in the ledger is asked as it is."""
-    row = await asyncio.to_thread(cw.ledger.case, record_id)
+    row = await cw.row(record_id)
     if row is not None and row.lifecycle != lifecycle:
         raise NotFound(f"no {lifecycle.replace('_', ' ')} {record_id}")

@@ -12,6 +12,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from client.base import ClientBase, parse_actions, parse_choice
+from domain.appeal.commands import APPEAL_COMMANDS
 from domain.appeal.lifecycle import APPEAL
 from domain.appeal.models import (
     AppealDecideRequest,
@@ -23,11 +24,10 @@ from domain.appeal.models import (
     appellant_for,
     why_not_appeal,
 )
-from domain.authority import APPROVERS
 from domain.core import CaseSummary
 from domain.errors import Closed, NotFound, Refused, Unavailable, build
 from domain.people import Role
-from domain.review.models import ApproveRequest, CaseState
+from domain.review.models import CaseState
 from workflows.appeal import AppealWorkflow
 from workflows.review import ReviewWorkflow
 
@@ -93,6 +93,4 @@ class Appeals(ClientBase):
                              request_id: str | None = None) -> CaseSummary:
         """The second person a severe verdict waits for: a senior who neither decided nor
         approved the decision appealed, nor decided the appeal."""
-        found = await self.on_record(appeal_id, approver, "appeal", APPROVERS, in_queue=False)
-        return await self.command(appeal_id, AppealWorkflow.approve_appeal,
-                                  build(ApproveRequest, approver=approver), found, request_id)
+        return await self.run(APPEAL_COMMANDS["approve"], appeal_id, approver, {}, request_id)

@@ -28,7 +28,7 @@ from client.cli_commands import commands as table_commands
 from client.cli_show import emit, safe
 from domain import errors
 from domain.core import SubjectKind
-from domain.escalation.models import EscalationSource, HandOffTo
+from domain.escalation.models import EscalationSource
 from domain.people import Role
 
 EXIT_CODES: dict[type[errors.CaseworkError], int] = {
@@ -89,7 +89,6 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
             arg("appeal_id"), arg("--outcome", required=True, help="upheld|overturned|modified"),
             arg("--action", nargs="+", help="modified: the lesser actions; overturned "
                 "no_action: the actions that should have applied"), POLICY, REASON]),
-        "approve": ("approve a severe verdict (a second person)", [arg("appeal_id")]),
     }),
     "escalation": ("sensitive escalations", {
         "open": ("open an escalation (once per subject, source and request)", [
@@ -100,19 +99,6 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
                         help="P0|P1|P2|P3 (P0 pages the on-call owner)"),
             arg("--owner", help="assign an owner (default: whoever acknowledges it)")]),
         "show": ("the escalation as it is now", [arg("escalation_id")]),
-        "ack": ("acknowledge it (and own it, unless assigned)", [arg("escalation_id")]),
-        "note": ("add a note (the first starts the investigation)", [
-            arg("escalation_id"), arg("--text", required=True)]),
-        "severity": ("change its severity", [
-            arg("escalation_id"), arg("--severity", required=True, help="P0|P1|P2|P3"),
-            REASON]),
-        "resolve": ("resolve it, handing a decision back to its review case", [
-            arg("escalation_id"), arg("--action", nargs="+",
-                                      help="actions the review case carries out"),
-            POLICY, REASON]),
-        "handoff": ("hand it off outside casework", [
-            arg("escalation_id"), arg("--to", required=True,
-                                      help="|".join(t.value for t in HandOffTo)), REASON]),
     }),
     "takedown": ("bulk takedowns and authority orders (seniors and leads)", {
         "bulk": ("one action on the subjects of a file (KIND:ID lines)", [
@@ -125,19 +111,12 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
         "status": ("a job's progress (--items: each item's outcome)", [
             arg("job_id"), arg("--watch", action="store_true", help="a live progress bar"),
             arg("--items", action="store_true")]),
-        "approve": ("approve a job that waits (a senior who took no part)", [arg("job_id")]),
-        **{c: (f"{c} a job you asked for", [arg("job_id")])
-           for c in ("pause", "resume", "cancel", "reverse")},
     }),
     "shop": ("shop-level reviews", {
         "review": ("screen every listing of a shop for one decision (ops)", [
             arg("shop_id"), arg("--reason")]),
         "status": ("a shop review's progress, findings and history", [
             arg("review_id"), arg("--watch", action="store_true", help="follow the screening")]),
-        "decide": ("the shop-level decision (a senior, not the requester)", [
-            arg("review_id"), arg("--outcome", required=True,
-                                  help="clear|warn|remove_hits|suspend_shop"), REASON,
-            arg("--policy", nargs="+", help="what a warning or suspension cites")]),
     }),
     "ops": ("find, explain and repair stuck records", {
         "stuck": ("stuck records of every lifecycle, why, and the repair", [

@@ -10,12 +10,20 @@ from typing import Any, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
+from domain.appeal.commands import APPEAL_COMMANDS
 from domain.commands import CommandSpec
+from domain.escalation.commands import ESCALATION_COMMANDS
 from domain.review.commands import REVIEW_COMMANDS
+from domain.shop_review.commands import SHOP_COMMANDS
+from domain.takedown.commands import TAKEDOWN_COMMANDS
 
 # group -> (the record's positional argument, its API path, its lifecycle's table)
 GROUPS: dict[str, tuple[str, str, dict[str, CommandSpec]]] = {
     "case": ("case_id", "/api/cases/{case_id}", REVIEW_COMMANDS),
+    "appeal": ("appeal_id", "/api/appeals/{appeal_id}", APPEAL_COMMANDS),
+    "escalation": ("escalation_id", "/api/escalations/{escalation_id}", ESCALATION_COMMANDS),
+    "takedown": ("job_id", "/api/takedowns/{job_id}", TAKEDOWN_COMMANDS),
+    "shop": ("review_id", "/api/shop-reviews/{review_id}", SHOP_COMMANDS),
 }
 
 

@@ -114,6 +114,8 @@ SUMMARY = {"model": CaseSummary, "show": show.case_line}
 ESCALATION = {"model": EscalationSummary, "show": show.escalation_line}
 JOB = {"model": JobSummary, "show": show.job_line}
 SHOP = {"model": ShopReviewSummary, "show": show.review_line}
+SHOWN = {EscalationSummary: show.escalation_line, JobSummary: show.job_line,
+         ShopReviewSummary: show.review_line}  # a table command's answer, as a line
 CLAIM = lambda a: {"lease_minutes": a.lease_minutes}  # noqa: E731
 
 CALLS: dict[str, Call] = {
@@ -156,28 +158,10 @@ CALLS: dict[str, Call] = {
     "appeal decide": Call("POST", "/api/appeals/{appeal_id}/decision", body=lambda a: {
         "outcome": a.outcome, "actions": a.action or [], "policy_ids": a.policy or [],
         "reason": a.reason}, **SUMMARY),
-    "appeal approve": Call("POST", "/api/appeals/{appeal_id}/approval", **SUMMARY),
-    "escalation ack": Call("POST", "/api/escalations/{escalation_id}/acknowledgement",
-                           **ESCALATION),
-    "escalation note": Call("POST", "/api/escalations/{escalation_id}/notes",
-                            body=lambda a: {"text": a.text}, **ESCALATION),
-    "escalation severity": Call("POST", "/api/escalations/{escalation_id}/severity",
-                                body=lambda a: {"severity": a.severity, "reason": a.reason},
-                                **ESCALATION),
-    "escalation resolve": Call("POST", "/api/escalations/{escalation_id}/resolution",
-                               body=lambda a: {"reason": a.reason, "actions": a.action or [],
-                                               "policy_ids": a.policy or []}, **ESCALATION),
-    "escalation handoff": Call("POST", "/api/escalations/{escalation_id}/hand-off",
-                               body=lambda a: {"to": a.to, "reason": a.reason}, **ESCALATION),
     "takedown bulk": Call("POST", "/api/takedowns", body=_job, **JOB),
     "takedown order": Call("POST", "/api/takedowns", body=_job, **JOB),
-    "takedown approve": Call("POST", "/api/takedowns/{job_id}/approval", **JOB),
-    **{f"takedown {c}": Call("POST", f"/api/takedowns/{{job_id}}/{c}", **JOB)
-       for c in ("pause", "resume", "cancel", "reverse")},
     "shop review": Call("POST", "/api/shop-reviews", body=lambda a: {
         "shop_id": a.shop_id, "reason": a.reason}, **SHOP),
-    "shop decide": Call("POST", "/api/shop-reviews/{review_id}/decision", body=lambda a: {
-        "outcome": a.outcome, "reason": a.reason, "policy_ids": a.policy or []}, **SHOP),
 }
 
 
@@ -185,7 +169,7 @@ def table_call(group: str, spec: CommandSpec) -> Call:
     """The API call of a command of a lifecycle's table."""
     _, where, _ = cli_commands.GROUPS[group]
     return Call("POST", f"{where}/{spec.path}", body=partial(cli_commands.body, spec),
-                model=spec.answer, show=show.case_line)
+                model=spec.answer, show=SHOWN.get(spec.answer, show.case_line))
 
 
 # -- commands that do more than one call ---------------------------------------------------------

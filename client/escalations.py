@@ -4,26 +4,19 @@ worked by their owners."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from activities.escalation import escalation_id_for, open_escalation, open_request_id
 from client.base import ClientBase, parse_actions, parse_choice
 from domain.core import Priority, Subject
 from domain.errors import InvalidInput, build
+from domain.escalation.commands import ESCALATION_COMMANDS as COMMANDS
 from domain.escalation.models import (
-    AckRequest,
     EscalationSource,
     EscalationState,
     EscalationSummary,
-    HandOffRequest,
     HandOffTo,
-    NoteRequest,
     OpenRequest,
-    OwnerCommand,
-    ResolveRequest,
-    SeverityRequest,
 )
-from domain.people import Role
 from workflows.escalation import EscalationWorkflow
 
 
@@ -52,41 +45,30 @@ class Escalations(ClientBase):
 
     async def acknowledge_escalation(self, escalation_id: str, owner: str,
                                      request_id: str | None = None) -> EscalationSummary:
-        return await self._owner(escalation_id, EscalationWorkflow.acknowledge,
-                                 build(AckRequest, owner=owner), request_id)
+        return await self.run(COMMANDS["ack"], escalation_id, owner, {}, request_id)
 
     async def note_escalation(self, escalation_id: str, owner: str, text: str,
                               request_id: str | None = None) -> EscalationSummary:
-        return await self._owner(escalation_id, EscalationWorkflow.add_note,
-                                 build(NoteRequest, owner=owner, text=text), request_id)
+        return await self.run(COMMANDS["note"], escalation_id, owner, {"text": text},
+                              request_id)
 
     async def set_escalation_severity(self, escalation_id: str, owner: str,
                                       severity: Priority | str, reason: str,
                                       request_id: str | None = None) -> EscalationSummary:
-        req = build(SeverityRequest, owner=owner, reason=reason,
-                    severity=parse_choice(Priority, severity, "severity"))
-        return await self._owner(escalation_id, EscalationWorkflow.change_severity, req,
-                                 request_id)
+        return await self.run(COMMANDS["severity"], escalation_id, owner, {
+            "severity": parse_choice(Priority, severity, "severity"), "reason": reason},
+            request_id)
 
     async def resolve_escalation(self, escalation_id: str, owner: str, reason: str,
                                  actions: Sequence[str] = (), policy_ids: Sequence[str] = (),
                                  request_id: str | None = None) -> EscalationSummary:
         """Resolve with the decision the review case carries out (none: back to its queue)."""
-        self.known_policies(policy_ids)
-        req = build(ResolveRequest, owner=owner, reason=reason, actions=parse_actions(actions),
-                    policy_ids=list(policy_ids))
-        return await self._owner(escalation_id, EscalationWorkflow.resolve, req, request_id)
+        return await self.run(COMMANDS["resolve"], escalation_id, owner, {
+            "reason": reason, "actions": parse_actions(actions),
+            "policy_ids": list(policy_ids)}, request_id)
 
     async def hand_off_escalation(self, escalation_id: str, owner: str,
                                   to: HandOffTo | str, reason: str,
                                   request_id: str | None = None) -> EscalationSummary:
-        req = build(HandOffRequest, owner=owner, reason=reason,
-                    to=parse_choice(HandOffTo, to, "hand-off"))
-        return await self._owner(escalation_id, EscalationWorkflow.hand_off, req, request_id)
-
-    async def _owner(self, escalation_id: str, update: Any, req: OwnerCommand,
-                     request_id: str | None) -> EscalationSummary:
-        """Escalation owners act on escalations (the workflow checks who owns which one)."""
-        found = await self.on_record(escalation_id, req.owner, "escalation",
-                                         Role.ESCALATION_OWNER, in_queue=False)
-        return await self.command(escalation_id, update, req, found, request_id)
+        return await self.run(COMMANDS["handoff"], escalation_id, owner, {
+            "to": parse_choice(HandOffTo, to, "hand-off"), "reason": reason}, request_id)

@@ -12,24 +12,23 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.base import ClientBase, parse_actions, until
-from domain.authority import APPROVERS, JOB_STARTERS
+from domain.authority import JOB_STARTERS
 from domain.core import Action, Subject, SubjectKind, TakedownItem
 from domain.errors import InvalidInput, NotFound, Refused, Unavailable, build, parse_members
 from domain.people import Role
+from domain.shop_review.commands import SHOP_COMMANDS
 from domain.shop_review.lifecycle import SHOP_REVIEW, ShopStage
 from domain.shop_review.models import (
-    ShopDecision,
     ShopOutcome,
     ShopReviewInput,
     ShopReviewRequest,
     ShopReviewSummary,
     shop_review_id,
 )
+from domain.takedown.commands import TAKEDOWN_COMMANDS
 from domain.takedown.lifecycle import TAKEDOWN, JobStage
 from domain.takedown.models import (
-    ApproveJob,
     AuthorityOrder,
-    JobCommand,
     JobSummary,
     TakedownInput,
     TakedownRequest,
@@ -38,8 +37,7 @@ from domain.takedown.models import (
 from workflows.shop_review import ShopReviewWorkflow
 from workflows.takedown import TakedownWorkflow
 
-STEERING = {"pause": TakedownWorkflow.pause_job, "resume": TakedownWorkflow.resume_job,
-            "cancel": TakedownWorkflow.cancel_job, "reverse": TakedownWorkflow.reverse_job}
+STEERING = ("pause", "resume", "cancel", "reverse")  # a requester's commands on their job
 
 
 class Jobs(ClientBase):
@@ -120,19 +118,14 @@ class Jobs(ClientBase):
     async def approve_takedown(self, job_id: str, approver: str,
                                request_id: str | None = None) -> JobSummary:
         """A job's second person: a senior who neither asked for it nor decided it."""
-        found = await self.on_record(job_id, approver, "takedown", APPROVERS, in_queue=False)
-        return await self.command(job_id, TakedownWorkflow.approve_job,
-                                  build(ApproveJob, approver=approver), found, request_id)
+        return await self.run(TAKEDOWN_COMMANDS["approve"], job_id, approver, {}, request_id)
 
     async def steer_takedown(self, job_id: str, command: str, requester: str,
                              request_id: str | None = None) -> JobSummary:
         """pause, resume, cancel or reverse a job, as its requester."""
         if command not in STEERING:
             raise InvalidInput(f"unknown job command {command!r}; known: {', '.join(STEERING)}")
-        found = await self.on_record(job_id, requester, "takedown", JOB_STARTERS,
-                                     in_queue=False)
-        return await self.command(job_id, STEERING[command],
-                                  build(JobCommand, requester=requester), found, request_id)
+        return await self.run(TAKEDOWN_COMMANDS[command], job_id, requester, {}, request_id)
 
     # -- shop reviews ----------------------------------------------------------------------------
     async def shop_review(self, shop_id: str, requester: str, reason: str | None = None,
@@ -173,10 +166,5 @@ class Jobs(ClientBase):
                           request_id: str | None = None) -> ShopReviewSummary:
         """The shop-level decision, by a senior who did not ask for the review."""
         [how] = parse_members(ShopOutcome, [outcome], "outcome")
-        self.known_policies(policy_ids)
-        req = build(ShopDecision, decider=decider, outcome=how, reason=reason,
-                    policy_ids=list(policy_ids))
-        found = await self.on_record(review_id, decider, "shop_review", Role.SENIOR,
-                                     in_queue=False)
-        return await self.command(review_id, ShopReviewWorkflow.decide_shop, req, found,
-                                  request_id)
+        return await self.run(SHOP_COMMANDS["decide"], review_id, decider, {
+            "outcome": how, "reason": reason, "policy_ids": list(policy_ids)}, request_id)

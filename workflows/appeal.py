@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.shop_review import ShopReviewActivities
+    from domain.appeal.commands import APPEAL_COMMANDS as COMMANDS
     from domain.appeal.lifecycle import APPEAL, VERDICTS
     from domain.appeal.models import (
         AppealDecideRequest,
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
         Verdict,
     )
-    from domain.authority import APPROVERS, ClaimRequest, approval_needed
+    from domain.authority import ClaimRequest, approval_needed
     from domain.core import Actor, ApplyRequest, CaseSummary, Decision, Event
     from domain.engine import Lifecycle
     from domain.messages import OPS, MessageKind, seller_of
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.review.models import ApproveRequest, StatementRequest
     from domain.sla import deadline
     from domain.statement import puid_for
+    from workflows.parts.commands import command
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, ENFORCE
@@ -132,7 +134,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
             f"Appeal {appeal.case_id}: {req.outcome.value} with "
             f"{', '.join(a.value for a in req.actions)} waits for a second person")
 
-    @workflow.update
+    @command(COMMANDS["approve"])
     async def approve_appeal(self, req: ApproveRequest) -> CaseSummary:
         """A second person lets a severe verdict be carried out."""
         appeal = self.appeal
@@ -141,11 +143,6 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         self.journal.event(req.approver, Event.APPROVED, f"{appeal.state}: {appeal.approval}")
         await self.journal.commit()
         return appeal.summary()
-
-    @approve_appeal.validator
-    def _check_approve(self, req: ApproveRequest) -> None:
-        require(req, APPROVERS)
-        self.lc.check("approve", req)
 
     @decide_appeal.validator
     def _check_decide(self, req: AppealDecideRequest) -> None:

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities
     from domain.core import Actor, Event, HandBack, Priority
     from domain.engine import Lifecycle
+    from domain.escalation.commands import ESCALATION_COMMANDS as COMMANDS
     from domain.escalation.lifecycle import ESCALATION, EscalationStage
     from domain.escalation.models import (
         MAX_NOTES,
@@ -30,13 +31,12 @@ with workflow.unsafe.imports_passed_through():
         HandOffRequest,
         Note,
         NoteRequest,
-        OwnerCommand,
         ResolveRequest,
         SeverityRequest,
     )
     from domain.messages import MessageKind
-    from domain.people import Role
     from domain.sla import deadline
+    from workflows.parts.commands import command
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT
@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import carried, refuse_unsealed_start, require
+    from workflows.parts.trust import carried, refuse_unsealed_start
 
 
 @workflow.defn
@@ -105,11 +105,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         """The answer to opening it (the same request again gets the escalation as it is)."""
         return self.esc.summary()
 
-    def _check(self, trigger: str, req: OwnerCommand) -> None:
-        require(req, Role.ESCALATION_OWNER)
-        self.lc.check(trigger, req)
-
-    @workflow.update
+    @command(COMMANDS["ack"])
     async def acknowledge(self, req: AckRequest) -> EscalationSummary:
         esc = self.esc
         self.lc.fire("acknowledge", req)
@@ -118,11 +114,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         self.journal.event(req.owner, Event.ACKNOWLEDGED, f"owned by {req.owner}{late}")
         return await self._answer()
 
-    @acknowledge.validator
-    def _check_acknowledge(self, req: AckRequest) -> None:
-        self._check("acknowledge", req)
-
-    @workflow.update
+    @command(COMMANDS["note"])
     async def add_note(self, req: NoteRequest) -> EscalationSummary:
         esc = self.esc
         began = esc.state == EscalationStage.ACKNOWLEDGED
@@ -133,11 +125,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         self.journal.event(req.owner, Event.NOTE_ADDED, req.text)
         return await self._answer()
 
-    @add_note.validator
-    def _check_add_note(self, req: NoteRequest) -> None:
-        self._check("note", req)
-
-    @workflow.update
+    @command(COMMANDS["severity"])
     async def change_severity(self, req: SeverityRequest) -> EscalationSummary:
         esc = self.esc
         self.lc.fire("change_severity", req)
@@ -148,11 +136,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         await self._page_on_call()
         return answer
 
-    @change_severity.validator
-    def _check_change_severity(self, req: SeverityRequest) -> None:
-        self._check("change_severity", req)
-
-    @workflow.update
+    @command(COMMANDS["resolve"])
     async def resolve(self, req: ResolveRequest) -> EscalationSummary:
         esc = self.esc
         self.lc.fire("resolve", req)
@@ -164,20 +148,12 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         self.journal.event(req.owner, Event.RESOLVED, f"{decided}{to}: {req.reason}")
         return await self._answer()
 
-    @resolve.validator
-    def _check_resolve(self, req: ResolveRequest) -> None:
-        self._check("resolve", req)
-
-    @workflow.update
+    @command(COMMANDS["handoff"])
     async def hand_off(self, req: HandOffRequest) -> EscalationSummary:
         self.lc.fire("hand_off", req)
         self.esc.handed_off_to = req.to
         self.journal.event(req.owner, Event.HANDED_OFF, f"to {req.to.value}: {req.reason}")
         return await self._answer()
-
-    @hand_off.validator
-    def _check_hand_off(self, req: HandOffRequest) -> None:
-        self._check("hand_off", req)
 
     async def _answer(self) -> EscalationSummary:
         await self.journal.commit()

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.core import Actor, Event, Priority
     from domain.engine import Lifecycle
     from domain.people import Role
+    from domain.shop_review.commands import SHOP_COMMANDS as COMMANDS
     from domain.shop_review.lifecycle import SHOP_REVIEW
     from domain.shop_review.models import (
         MAX_FINDINGS_SHOWN,
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         review_summary,
     )
     from domain.sla import deadline
+    from workflows.parts.commands import command
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, LONG
@@ -46,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import carried, refuse_unsealed_start, require, sealed_signal
+    from workflows.parts.trust import carried, refuse_unsealed_start, sealed_signal
 
 MAX_EVENTS = 5_000
 
@@ -92,7 +94,7 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
         return self.review
 
     # -- messages ------------------------------------------------------------------------------
-    @workflow.update
+    @command(COMMANDS["decide"])
     async def decide_shop(self, req: ShopDecision) -> ShopReviewSummary:
         self.lc.fire("decide", req)
         review = self.review
@@ -104,11 +106,6 @@ class ShopReviewWorkflow(Reads, Repairs, OtherUpdates):
             self.journal.event(req.decider, Event(review.state))
         await self.journal.commit()
         return review_summary(review)
-
-    @decide_shop.validator
-    def _check_decide(self, req: ShopDecision) -> None:
-        require(req, Role.SENIOR)
-        self.lc.check("decide", req)
 
     @workflow.signal
     async def enforcement_finished(self, done: EnforcementDone) -> None:

@@ -19,11 +19,12 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.takedown import TakedownActivities
-    from domain.authority import APPROVERS, JOB_STARTERS, why_not_command, why_not_fresh
+    from domain.authority import JOB_STARTERS, why_not_command, why_not_fresh
     from domain.core import Actor, Event, Priority
     from domain.engine import Lifecycle
     from domain.shop_review.models import EnforcementDone
     from domain.sla import deadline
+    from domain.takedown.commands import TAKEDOWN_COMMANDS as COMMANDS
     from domain.takedown.lifecycle import FINISHED, TAKEDOWN, JobStage
     from domain.takedown.models import (
         ApproveJob,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         TakedownState,
         job_summary,
     )
+    from workflows.parts.commands import command
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
     from workflows.parts.options import ACT, ENFORCE, LONG
@@ -47,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import carried, refuse_unsealed_start, require
+    from workflows.parts.trust import carried, refuse_unsealed_start
 
 STEERED = {"pause": Event.PAUSED, "resume": Event.RESUMED, "cancel": Event.CANCELLED,
            "reverse": Event.REVERSING}
@@ -100,18 +102,13 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
         return self.job
 
     # -- updates -------------------------------------------------------------------------------
-    @workflow.update
+    @command(COMMANDS["approve"])
     async def approve_job(self, req: ApproveJob) -> JobSummary:
         self.lc.fire("approve", req)
         self.job.approved_by, self.job.sla_deadline = req.approver, None
         self.journal.event(req.approver, Event.APPROVED, f"{self.job.request.items} item(s)")
         await self.journal.commit()
         return job_summary(self.job)
-
-    @approve_job.validator
-    def _check_approve(self, req: ApproveJob) -> None:
-        require(req, APPROVERS)
-        self.lc.check("approve", req)
 
     async def _steer(self, trigger: str, req: JobCommand) -> JobSummary:
         self.lc.fire(trigger, req)
@@ -120,45 +117,25 @@ class TakedownWorkflow(Reads, Repairs, OtherUpdates):
         await self.journal.commit()
         return job_summary(self.job)
 
-    @workflow.update
+    @command(COMMANDS["pause"])
     async def pause_job(self, req: JobCommand) -> JobSummary:
         """New actions stop once the batch in flight is done."""
         return await self._steer("pause", req)
 
-    @pause_job.validator
-    def _check_pause(self, req: JobCommand) -> None:
-        self._allowed("pause", req)
-
-    @workflow.update
+    @command(COMMANDS["resume"])
     async def resume_job(self, req: JobCommand) -> JobSummary:
         return await self._steer("resume", req)
 
-    @resume_job.validator
-    def _check_resume(self, req: JobCommand) -> None:
-        self._allowed("resume", req)
-
-    @workflow.update
+    @command(COMMANDS["cancel"])
     async def cancel_job(self, req: JobCommand) -> JobSummary:
         """Done items stay done; the rest are left untouched."""
         return await self._steer("cancel", req)
 
-    @cancel_job.validator
-    def _check_cancel(self, req: JobCommand) -> None:
-        self._allowed("cancel", req)
-
-    @workflow.update
+    @command(COMMANDS["reverse"])
     async def reverse_job(self, req: JobCommand) -> JobSummary:
         """Undo every item the job acted on (once each)."""
         self.job.position = 0
         return await self._steer("reverse", req)
-
-    @reverse_job.validator
-    def _check_reverse(self, req: JobCommand) -> None:
-        self._allowed("reverse", req)
-
-    def _allowed(self, trigger: str, req: JobCommand) -> None:
-        require(req, JOB_STARTERS)
-        self.lc.check(trigger, req)
 
     # -- states --------------------------------------------------------------------------------
     async def _in_planned(self) -> None:

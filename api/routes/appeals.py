@@ -40,10 +40,3 @@ async def decide_appeal(appeal_id: str, body: AppealDecisionIn, c: Client, who: 
                         request_id: RequestId) -> CaseSummary:
     return await c.decide_appeal(appeal_id, who.id, body.outcome, body.actions,
                                  body.policy_ids, body.reason, request_id)
-
-
-@router.post("/{appeal_id}/approval")
-async def approve_appeal(appeal_id: str, c: Client, who: AsPerson,
-                         request_id: RequestId) -> CaseSummary:
-    """A severe verdict's second person."""
-    return await c.approve_appeal(appeal_id, who.id, request_id)

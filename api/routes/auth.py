@@ -95,4 +95,4 @@ async def statements(c: Client, who: Caller, offset: Offset = 0,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page:
     if not who.may_read() or (who.person and not has(who.person, OVERSEERS)):
         raise Forbidden(f"{who.id} may not export statements")
-    return page(c.ledger.statements(limit=limit + 1, offset=offset), offset, limit)
+    return page(await c.statements_page(limit=limit + 1, offset=offset), offset, limit)

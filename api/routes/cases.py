@@ -3,8 +3,6 @@ commands, each as the signed-in person, each safe to send again with its Idempot
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 from pydantic import Field
 
@@ -39,12 +37,12 @@ class AppealIn(In):
     appellant: str | None = None  # a reporter's id; none: the seller
 
 
-def review_case(c: CaseworkClient, who: Principal, case_id: str) -> None:
+async def review_case(c: CaseworkClient, who: Principal, case_id: str) -> None:
     """Authorised from the ledger's row before the workflow is asked (no caller learns more
     than "not found" about a case they may not read)."""
     if not who.may_read():
         raise Forbidden(f"{who.id}'s token has no read scope")
-    row = c.ledger.case(case_id)
+    row = await c.row(case_id)
     if row is None or row.lifecycle != "review":
         raise NotFound(f"no review case {case_id} (or not yet screened)")
     try:
@@ -55,13 +53,13 @@ def review_case(c: CaseworkClient, who: Principal, case_id: str) -> None:
 
 @router.get("/cases/{case_id}")
 async def show_case(case_id: str, c: Client, who: Caller) -> CaseState:
-    review_case(c, who, case_id)
+    await review_case(c, who, case_id)
     return await c.show(case_id)
 
 
 @router.get("/cases/{case_id}/timeline")
 async def case_timeline(case_id: str, c: Client, who: Caller) -> list[TimelineEvent]:
-    review_case(c, who, case_id)
+    await review_case(c, who, case_id)
     return await c.timeline(case_id)
 
 
@@ -70,7 +68,7 @@ async def open_work(c: Client, who: AsPerson, limit: Limit = 50) -> list[QueueEn
     """The most urgent open records of every queue the caller reads, most urgent first."""
     assert who.person is not None
     queues = readable_queues(who.person, c.pack().queues)
-    heads = await asyncio.to_thread(c.ledger.queue_heads, queues, limit)
+    heads = await c.queue_heads(queues, limit)
     rows = sorted((r for rows in heads.values() for r in rows), key=lambda r: (
         r.priority.rank, r.sla_deadline is None, r.sla_deadline or r.opened_at, r.opened_at))
     return rows[:limit]
@@ -81,7 +79,7 @@ async def queue(queue: str, c: Client, who: Caller, offset: Offset = 0,
                 limit: Limit = 50) -> Page:
     reads(who, queue)
     c.known_queue(queue)
-    return page(c.ledger.queue(queue, limit=limit + 1, offset=offset), offset, limit)
+    return page(await c.queue_page(queue, limit=limit + 1, offset=offset), offset, limit)
 
 
 @router.post("/queues/{queue}/claim-next")

@@ -10,8 +10,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, create_model
 
 from api.deps import AsPerson, Client, In, RequestId
+from domain.appeal.commands import APPEAL_COMMANDS
 from domain.commands import CommandSpec
+from domain.escalation.commands import ESCALATION_COMMANDS
 from domain.review.commands import REVIEW_COMMANDS
+from domain.shop_review.commands import SHOP_COMMANDS
+from domain.takedown.commands import TAKEDOWN_COMMANDS
 
 router = APIRouter(prefix="/api")
 
@@ -52,5 +56,10 @@ def add(spec: CommandSpec, records: str, tag: str) -> None:
                          response_model=spec.answer, summary=summary, tags=[tag])
 
 
-for _spec in REVIEW_COMMANDS.values():
-    add(_spec, "cases", "cases")
+for _table, _records, _tag in (
+        (REVIEW_COMMANDS, "cases", "cases"), (APPEAL_COMMANDS, "appeals", "appeals"),
+        (ESCALATION_COMMANDS, "escalations", "escalations"),
+        (TAKEDOWN_COMMANDS, "takedowns", "takedowns"),
+        (SHOP_COMMANDS, "shop-reviews", "takedowns")):
+    for _spec in _table.values():
+        add(_spec, _records, _tag)

@@ -4,12 +4,11 @@ from outside by a service with the `escalate` scope (or a lead or an owner); wor
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from api.deps import AsPerson, Caller, Client, In, Limit, Offset, Page, RequestId, page, reads
 from api.problems import Forbidden
 from api.roles import ESCALATION_READERS, has, of_kind
-from domain.core import Action
 from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE
 from domain.escalation.models import EscalationState, EscalationSummary
 from domain.people import Role
@@ -26,24 +25,8 @@ class EscalationIn(In):
     owner: str | None = None  # assigned now (default: whoever acknowledges it)
 
 
-class SeverityIn(In):
-    severity: str
-    reason: str
 
 
-class HandOffIn(In):
-    to: str  # legal, law_enforcement, regulator
-    reason: str
-
-
-class ResolveIn(In):
-    reason: str
-    actions: list[Action] = Field(default_factory=list)
-    policy_ids: list[str] = Field(default_factory=list)
-
-
-class TextIn(In):
-    text: str
 
 
 class EscalationReceipt(BaseModel):
@@ -57,7 +40,7 @@ class EscalationReceipt(BaseModel):
 async def escalations(c: Client, who: AsPerson, offset: Offset = 0, limit: Limit = 50) -> Page:
     """Escalations, newest first (their owners, leads, ops and admins)."""
     reads(who, ESCALATIONS_QUEUE)
-    return page(c.ledger.recent(("escalation",), limit + 1, offset), offset, limit)
+    return page(await c.recent(("escalation",), limit + 1, offset), offset, limit)
 
 
 @router.get("/{escalation_id}")
@@ -82,35 +65,3 @@ async def open_escalation(body: EscalationIn, c: Client, who: Caller,
     if has(who.person, ESCALATION_READERS):
         return opened
     return EscalationReceipt(escalation_id=opened.escalation_id)
-
-
-@router.post("/{escalation_id}/severity")
-async def severity(escalation_id: str, body: SeverityIn, c: Client, who: AsPerson,
-                   request_id: RequestId) -> EscalationSummary:
-    return await c.set_escalation_severity(escalation_id, who.id, body.severity, body.reason,
-                                           request_id)
-
-
-@router.post("/{escalation_id}/hand-off")
-async def hand_off(escalation_id: str, body: HandOffIn, c: Client, who: AsPerson,
-                   request_id: RequestId) -> EscalationSummary:
-    return await c.hand_off_escalation(escalation_id, who.id, body.to, body.reason, request_id)
-
-
-@router.post("/{escalation_id}/acknowledgement")
-async def ack(escalation_id: str, c: Client, who: AsPerson,
-              request_id: RequestId) -> EscalationSummary:
-    return await c.acknowledge_escalation(escalation_id, who.id, request_id)
-
-
-@router.post("/{escalation_id}/notes")
-async def note(escalation_id: str, body: TextIn, c: Client, who: AsPerson,
-               request_id: RequestId) -> EscalationSummary:
-    return await c.note_escalation(escalation_id, who.id, body.text, request_id)
-
-
-@router.post("/{escalation_id}/resolution")
-async def resolve(escalation_id: str, body: ResolveIn, c: Client, who: AsPerson,
-                  request_id: RequestId) -> EscalationSummary:
-    return await c.resolve_escalation(escalation_id, who.id, body.reason, body.actions,
-                                      body.policy_ids, request_id)

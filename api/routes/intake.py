@@ -59,7 +59,7 @@ async def _file(c: CaseworkClient, who: Principal, body: ReportIn,
         reporter = who.id
     else:  # a service names the public's reporters, never the T&S team
         reporter = body.reporter
-        if reporter is not None and c.ledger.person(reporter) is not None:
+        if reporter is not None and await c.person(reporter) is not None:
             raise Forbidden(f"{who.id} may not file reports as {reporter!r}: a person of "
                             "the directory files their own")
     return await c.open_case(body.subject, source, reporter=reporter, text=body.text,

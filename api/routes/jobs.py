@@ -8,8 +8,7 @@ from pydantic import Field
 
 from api.deps import AsPerson, Caller, Client, In, Limit, Offset, Page, RequestId, page, reads
 from api.roles import of_kind
-from domain.core import Action, TakedownItem
-from domain.errors import NotFound
+from domain.core import Action
 from domain.shop_review.models import ShopReviewSummary
 from domain.takedown.models import TAKEDOWN_QUEUE, AuthorityOrder, JobSummary
 
@@ -40,7 +39,7 @@ class ShopDecisionIn(In):
 async def takedowns(c: Client, who: Caller, offset: Offset = 0, limit: Limit = 50) -> Page:
     """Takedown jobs and shop reviews, newest first."""
     reads(who, TAKEDOWN_QUEUE)
-    return page(c.ledger.recent(("takedown", "shop_review"), limit + 1, offset), offset, limit)
+    return page(await c.recent(("takedown", "shop_review"), limit + 1, offset), offset, limit)
 
 
 @router.get("/takedowns/{job_id}")
@@ -56,8 +55,7 @@ async def takedown_items(job_id: str, c: Client, who: Caller, offset: Offset = 0
     """Each item's outcome (done, failed with its error, skipped, reversed), in order."""
     reads(who, TAKEDOWN_QUEUE)
     await of_kind(c, job_id, "takedown")
-    items: list[TakedownItem] = c.ledger.takedown_items(job_id, after=offset,
-                                                        until=offset + limit + 1)
+    items = await c.job_items(job_id, after=offset, until=offset + limit + 1)
     return page(items, offset, limit)
 
 
@@ -68,18 +66,6 @@ async def start_takedown(body: TakedownIn, c: Client, who: AsPerson,
                             body.order, again=getattr(request_id, "again", False))
 
 
-@router.post("/takedowns/{job_id}/approval")
-async def approve_takedown(job_id: str, c: Client, who: AsPerson,
-                           request_id: RequestId) -> JobSummary:
-    return await c.approve_takedown(job_id, who.id, request_id)
-
-
-@router.post("/takedowns/{job_id}/{command}")
-async def steer_takedown(job_id: str, command: str, c: Client, who: AsPerson,
-                         request_id: RequestId) -> JobSummary:
-    if command not in STEERING:
-        raise NotFound(f"no takedown command {command!r}")
-    return await c.steer_takedown(job_id, command, who.id, request_id)
 
 
 @router.get("/shop-reviews/{review_id}")
@@ -94,10 +80,3 @@ async def start_shop_review(body: ShopIn, c: Client, who: AsPerson,
                             request_id: RequestId) -> ShopReviewSummary:
     return await c.shop_review(body.shop_id, who.id, body.reason,
                                again=getattr(request_id, "again", False))
-
-
-@router.post("/shop-reviews/{review_id}/decision")
-async def decide_shop(review_id: str, body: ShopDecisionIn, c: Client, who: AsPerson,
-                      request_id: RequestId) -> ShopReviewSummary:
-    return await c.decide_shop(review_id, who.id, body.outcome, body.reason, body.policy_ids,
-                               request_id)

@@ -90,25 +90,26 @@ class AckRequest(OwnerCommand):
 
 
 class NoteRequest(OwnerCommand):
-    text: Reason
+    text: Reason = Field(description="the note (the first starts the investigation)")
 
 
 class SeverityRequest(OwnerCommand):
     severity: Priority
-    reason: Reason
+    reason: Reason = Field(description="why the severity changes")
 
 
 class ResolveRequest(OwnerCommand):
     """Resolve with a decision for the review case (none: the case goes back to its queue)."""
 
-    policy_ids: PolicyIds = Field(default_factory=list)
-    actions: list[Action] = Field(default_factory=list)
-    reason: Reason
+    policy_ids: PolicyIds = Field(default_factory=list, description="what the decision cites",
+                                  json_schema_extra={"cli": "--policy"})
+    actions: list[Action] = Field(default_factory=list, json_schema_extra={"cli": "--action"})
+    reason: Reason = Field(description="the decision's reason")
 
 
 class HandOffRequest(OwnerCommand):
     to: HandOffTo
-    reason: Reason
+    reason: Reason = Field(description="why it leaves casework")
 
 
 class Note(Model):

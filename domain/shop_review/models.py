@@ -116,8 +116,10 @@ class ShopDecision(Command):
 
     decider: Ident
     outcome: ShopOutcome
-    reason: Reason
-    policy_ids: PolicyIds = Field(default_factory=list)
+    reason: Reason = Field(description="the decision's reason, told to the seller")
+    policy_ids: PolicyIds = Field(default_factory=list,
+                                  description="what a warning or suspension cites",
+                                  json_schema_extra={"cli": "--policy"})
 
 
 class ShopEnforcement(Model):

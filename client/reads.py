@@ -1,0 +1,45 @@
+"""Cross-case reads from the ledger for the API and the console, each off the event loop: the
+routes ask the client, never the ledger (its calls block)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from client.base import ClientBase
+from domain.core import QueueEntry, TakedownItem
+from domain.people import Person
+
+
+class LedgerReads(ClientBase):
+    async def row(self, record_id: str) -> QueueEntry | None:
+        """The record's ledger row (None before its first commit)."""
+        return await asyncio.to_thread(self.ledger.case, record_id)
+
+    async def queue_page(self, queue: str, **page: Any) -> list[QueueEntry]:
+        """A queue's open records, most urgent first (`states`, `limit`, `offset`)."""
+        return await asyncio.to_thread(self.ledger.queue, queue, **page)
+
+    async def queue_heads(self, queues: Sequence[str], per: int) -> dict[str, list[QueueEntry]]:
+        return await asyncio.to_thread(self.ledger.queue_heads, queues, per)
+
+    async def queue_counts(self, **states: Any) -> dict[str, tuple[int, int]]:
+        return await asyncio.to_thread(self.ledger.queue_counts, **states)
+
+    async def recent(self, lifecycles: Sequence[str], limit: int, offset: int = 0
+                     ) -> list[QueueEntry]:
+        return await asyncio.to_thread(self.ledger.recent, lifecycles, limit, offset)
+
+    async def statements_page(self, limit: int, offset: int) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.ledger.statements, limit=limit, offset=offset)
+
+    async def job_items(self, job_id: str, after: int, until: int) -> list[TakedownItem]:
+        return await asyncio.to_thread(self.ledger.takedown_items, job_id, after=after,
+                                       until=until)
+
+    async def messages(self, record_id: str) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.ledger.messages, record_id)
+
+    async def person(self, person_id: str) -> Person | None:
+        return await asyncio.to_thread(self.ledger.person, person_id)
