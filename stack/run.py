@@ -155,6 +155,11 @@ async def main() -> None:
                     create_app(lambda: _same(client)), host=settings.api_host,
                     port=settings.api_port, log_level="warning", proxy_headers=False))
                 serving = asyncio.create_task(api.serve())
+                while not api.started and not serving.done():  # the banner once it answers
+                    await asyncio.sleep(0.05)
+                if not api.started:  # (uvicorn says why; a port taken ends the loop itself)
+                    raise SystemExit(f"casework's API did not start on {settings.api_host}:"
+                                     f"{settings.api_port}")
                 print(banner(settings, endpoint.url), flush=True)
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
