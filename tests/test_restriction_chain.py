@@ -86,7 +86,10 @@ async def test_a_seller_the_marketplace_cannot_reach_parks_the_case_until_retrie
                               lambda c: c.state == "needs_attention", timeout=30)
     assert parked.attention is not None and "notify failed" in parked.attention.reason
     assert parked.waiting_on and parked.statement_puid and parked.notice_delivered_at is None
-    lead = [m for m in dev.ledger.messages(ref.case_id) if m["kind"] == "needs_attention"]
+    # the lead's message goes out in the background, after the case is parked
+    lead = await eventually(lambda: asyncio.to_thread(dev.ledger.messages, ref.case_id),
+                            lambda ms: any(m["kind"] == "needs_attention" for m in ms))
+    lead = [m for m in lead if m["kind"] == "needs_attention"]
     assert len(lead) == 1 and "casework case retry" in lead[0]["body"]
     with pytest.raises(Refused, match="cannot retry"):  # only a parked case can be retried
         await dev.retry((await dev.open_case("listing:L-0100", "internal")).case_id, "ops-1",
