@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from api import console
 from api.problems import RESPONSES, install, problem
 from api.routes import appeals, auth, cases, commands, escalations, intake, jobs, ops
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 
 MAX_BODY = 1_000_000

@@ -34,7 +34,7 @@ from api.console_commands import (
 from api.problems import Forbidden
 from api.roles import ESCALATION_READERS, OPS_READERS, has, of_kind, reads_queue
 from api.signin import TooMany, sign_in
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Session, end_session, find_session, open_session
 from client.ops import Ops
 from domain.appeal.lifecycle import APPEAL

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Session
 from domain.commands import CommandSpec
 from domain.errors import NotFound

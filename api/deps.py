@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.problems import Forbidden, Unauthenticated
 from api.roles import reads_queue
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Principal
 from domain.errors import CaseworkError, InvalidInput, Unavailable
 from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from domain.appeal.models import APPEALS_QUEUE
 from domain.errors import NotFound
 from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE

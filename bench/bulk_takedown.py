@@ -33,7 +33,7 @@ from harness import add_reviewers, dev_stack, load_listings, peak_rss_mb, report
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
-from client.api import CaseworkClient  # noqa: E402
+from client.casework import CaseworkClient  # noqa: E402
 from domain.core import Action  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 

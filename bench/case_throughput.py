@@ -34,7 +34,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import PollerBehaviorAutoscaling, Worker  # noqa: E402
 
 import worker as worker_module  # noqa: E402
-from client.api import CaseworkClient  # noqa: E402
+from client.casework import CaseworkClient  # noqa: E402
 from config.codec import Keyring, data_converter  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from domain.core import Action  # noqa: E402

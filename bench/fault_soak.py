@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness import add_reviewers, free_port, load_listings, report  # noqa: E402
 
-from client.api import CaseworkClient  # noqa: E402
+from client.casework import CaseworkClient  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from domain.errors import Refused, Unavailable  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from temporalio.client import Client
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.codec import Keyring, data_converter, ensure_dev_keys
 from config.settings import Settings
 from domain.people import ALL_QUEUES, Person, Role

@@ -1,5 +1,5 @@
 """The CLI's subcommands for the commands of the lifecycles' tables (`domain.commands`): the
-options from the request model's fields (flags from their names or their `cli` extra, help from
+options from the request model's fields (flags from their names or `FLAGS`, help from
 their descriptions, the values of their enums), and the API call that runs them."""
 
 from __future__ import annotations
@@ -32,9 +32,12 @@ def commands(group: str) -> dict[str, CommandSpec]:
     return GROUPS[group][2] if group in GROUPS else {}
 
 
+# The CLI's names for fields whose flag is not their own name (one policy or action a flag).
+FLAGS = {"policy_ids": "--policy", "actions": "--action"}
+
+
 def option(name: str, f: FieldInfo, required: bool) -> tuple[tuple[str, ...], dict[str, Any]]:
-    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
-    flag = str(extra.get("cli") or "--" + name.replace("_", "-"))
+    flag = FLAGS.get(name, "--" + name.replace("_", "-"))
     opts: dict[str, Any] = {"dest": name, "help": f.description}
     kind = f.annotation
     if get_origin(kind) is list:

@@ -23,7 +23,7 @@ from domain.core import Subject, SubjectKind
 
 async def connected(args: argparse.Namespace) -> Any:
     """A casework client on this machine's Temporal (with the payload keys) and ledger."""
-    from client.api import CaseworkClient
+    from client.casework import CaseworkClient
 
     return await CaseworkClient.connect(profile=args.profile, address=args.address)
 
@@ -38,7 +38,7 @@ async def ledger_rebuild(args: argparse.Namespace) -> None:
 
 
 async def policy_list(args: argparse.Namespace) -> None:
-    from client.api import CaseworkClient
+    from client.casework import CaseworkClient
 
     pack = CaseworkClient(None).pack()
     rows = [{"id": p.id, "title": p.title, "category": p.category, "ground": p.ground,
@@ -87,7 +87,7 @@ async def sandbox_load(args: argparse.Namespace) -> None:
 
 
 def _directory() -> Any:
-    from client.api import CaseworkClient
+    from client.casework import CaseworkClient
 
     return CaseworkClient(None).directory
 
@@ -155,7 +155,7 @@ async def api_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from api.app import create_app
-    from client.api import CaseworkClient
+    from client.casework import CaseworkClient
     from config.settings import Settings
 
     settings = Settings()

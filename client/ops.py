@@ -25,7 +25,7 @@ from temporalio.client import WorkflowExecutionDescription
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.api import CaseworkClient, parse_choice
+from client.casework import CaseworkClient, parse_choice
 from domain.core import CaseSummary, Priority, QueueEntry
 from domain.errors import CaseworkError, InvalidInput, NotFound, Refused, Unavailable, build
 from domain.escalation.models import EscalationSummary

@@ -23,6 +23,15 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+def _int(name: str, default: int) -> int:
+    """A whole number from the environment, or a one-line refusal naming the variable."""
+    value = _env(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{name}={value!r} is not a whole number") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_env("CASEWORK_DATA_DIR",
@@ -52,19 +61,18 @@ class Settings:
     codec_keys_file: str = ""
     # The codec endpoint the Temporal UI decrypts through; comma-separated allowed origins.
     codec_host: str = field(default_factory=lambda: _env("CASEWORK_CODEC_HOST", "127.0.0.1"))
-    codec_port: int = field(default_factory=lambda: int(_env("CASEWORK_CODEC_PORT", "8234")))
+    codec_port: int = field(default_factory=lambda: _int("CASEWORK_CODEC_PORT", 8234))
     codec_origins: str = ""
     codec_token: str = field(repr=False,
                              default_factory=lambda: _env("CASEWORK_CODEC_TOKEN", ""))
     # `make run`: the embedded dev server's ports (the Temporal port is also where every casework
     # process connects when Temporal's envconfig names no address), and whether a first start
     # opens demo cases.
-    temporal_port: int = field(default_factory=lambda: int(_env("CASEWORK_TEMPORAL_PORT",
-                                                                "7233")))
-    ui_port: int = field(default_factory=lambda: int(_env("CASEWORK_UI_PORT", "8233")))
+    temporal_port: int = field(default_factory=lambda: _int("CASEWORK_TEMPORAL_PORT", 7233))
+    ui_port: int = field(default_factory=lambda: _int("CASEWORK_UI_PORT", 8233))
     # The HTTP API and the console (`make run`, `casework api`).
     api_host: str = field(default_factory=lambda: _env("CASEWORK_API_HOST", "127.0.0.1"))
-    api_port: int = field(default_factory=lambda: int(_env("CASEWORK_API_PORT", "8080")))
+    api_port: int = field(default_factory=lambda: _int("CASEWORK_API_PORT", 8080))
     demo_cases: bool = field(default_factory=lambda: _env("CASEWORK_DEMO_CASES", "1") != "0")
 
     def __post_init__(self) -> None:

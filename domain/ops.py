@@ -11,19 +11,25 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from domain.appeal.lifecycle import APPEAL
 from domain.authority import Command
 from domain.core import Model, Priority, QueueEntry, TimelineEvent
 from domain.errors import InvalidInput
+from domain.escalation.lifecycle import ESCALATION
 from domain.people import Person
 from domain.policy import OpsConfig
+from domain.review.lifecycle import REVIEW
+from domain.shop_review.lifecycle import SHOP_REVIEW
+from domain.takedown.lifecycle import TAKEDOWN, JobStage
 from domain.text import Ident, Reason
 
 # Where a record waits for a decision, an approval or an acknowledgement under its SLA.
-AWAITING = {"awaiting_approval": "an approval", "pending_approval": "an approval",
-            "awaiting_decision": "a senior's decision", "open": "an acknowledgement",
-            "on_hold": "the end of its hold"}
-QUEUED = {"queued"}  # unowned work under an SLA
-CLAIMED = {"in_review"}
+AWAITING = {**dict.fromkeys(REVIEW.awaiting | APPEAL.awaiting | TAKEDOWN.awaiting, "an approval"),
+            **dict.fromkeys(SHOP_REVIEW.awaiting, "a senior's decision"),
+            **dict.fromkeys(ESCALATION.queued, "an acknowledgement"),
+            **dict.fromkeys(REVIEW.sources("resume"), "the end of its hold")}
+QUEUED = REVIEW.queued | APPEAL.queued  # unowned work under an SLA
+CLAIMED = REVIEW.sources("release") | APPEAL.sources("release")
 
 
 class OpsRepair(Command):
@@ -183,8 +189,9 @@ def suggestion(row: QueueEntry, kind: StuckKind) -> str:
                 "shop_review": f"casework shop decide {cid} --outcome OUTCOME --reason REASON  "
                                "(by a senior who did not ask for it)",
                 "escalation": f"casework escalation ack {cid}  (by an escalation owner)"}.get(
-            row.lifecycle, f"casework case approve {cid}  {second}"
-            if row.state == "awaiting_approval" else
+            row.lifecycle, f"casework case approve {cid}  {second}, or casework case reject "
+            f"{cid} --reason REASON  (the same senior sends it back to its queue)"
+            if row.state in REVIEW.awaiting else
             f"casework case resume {cid}  (by {row.assignee or 'its holder'})")
     if kind is StuckKind.SLA_BREACHED_UNOWNED:
         return f"casework ops reassign {cid} --to REVIEWER {ops})"
@@ -202,7 +209,7 @@ def stuck_in_ledger(row: QueueEntry, now: datetime, cfg: OpsConfig) -> list[Stuc
     found: list[tuple[StuckKind, str, datetime | None]] = []
     grace = timedelta(minutes=cfg.grace_minutes)
     since = row.state_since or row.updated_at
-    if row.state == "needs_attention":
+    if row.state in REVIEW.sources("retry"):
         found.append((StuckKind.NEEDS_ATTENTION, f"needs a person for {_ago(now, since)}",
                       since))
     if row.state in QUEUED and row.sla_breached and not row.assignee:
@@ -219,7 +226,7 @@ def stuck_in_ledger(row: QueueEntry, now: datetime, cfg: OpsConfig) -> list[Stuc
           and since + timedelta(hours=cfg.claim_hours) < now):
         found.append((StuckKind.CLAIM_TOO_LONG, f"claimed by {row.assignee} for "
                       f"{_ago(now, since)}", since))
-    if row.lifecycle == "takedown" and row.state == "paused" and (
+    if row.lifecycle == TAKEDOWN.name and row.state == JobStage.PAUSED and (
             since + timedelta(hours=cfg.paused_hours) < now):
         found.append((StuckKind.JOB_PAUSED, f"paused for {_ago(now, since)}", since))
     hours = cfg.state_hours.get(f"{row.lifecycle}.{row.state}", cfg.state_hours.get(row.state))

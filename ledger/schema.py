@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA", "create_schema", "current", "head"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# casework's own name for Alembic's version table: a database shared with another Alembic-managed
+# application keeps both apart.
+VERSION_TABLE = "casework_schema_version"
 # The key casework took before revisions too: an older process starting beside it waits.
 _PG_LOCK = int.from_bytes(b"casework")
 # Alembic's `op` (what revisions call) is one per process: one ledger upgrades at a time.
@@ -45,11 +48,11 @@ def current(db: Sqlite | Postgres) -> str | None:
     """The ledger's revision; None for a new ledger or one made before revisions."""
 
     def read(cur: Cursor) -> str | None:
-        found = cur.query("SELECT to_regclass('alembic_version') IS NOT NULL" if cur.postgres else
-                          "SELECT count(*) FROM sqlite_master WHERE name = 'alembic_version'")
+        found = cur.query(f"SELECT to_regclass('{VERSION_TABLE}') IS NOT NULL" if cur.postgres
+                          else f"SELECT count(*) FROM sqlite_master WHERE name = '{VERSION_TABLE}'")
         if not found[0][0]:
             return None
-        rows = cur.query("SELECT version_num FROM alembic_version")
+        rows = cur.query(f"SELECT version_num FROM {VERSION_TABLE}")
         return str(rows[0][0]) if len(rows) == 1 else None
 
     return db.transaction(read, write=False)
@@ -73,6 +76,7 @@ def _upgrade(db: Sqlite | Postgres) -> None:
     import sqlalchemy as sa
     from alembic.operations import Operations
     from alembic.runtime.migration import MigrationContext
+    from alembic.util import CommandError
 
     postgres = isinstance(db, Postgres)
     # The engine's own connection (the SQLite file made owner-only before anything opens it).
@@ -86,13 +90,16 @@ def _upgrade(db: Sqlite | Postgres) -> None:
             if postgres:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
             context = MigrationContext.configure(conn, opts={  # as `alembic upgrade head`
-                "script": script, "fn": lambda at, _: script._upgrade_revs("head", at)})
+                "script": script, "fn": lambda at, _: script._upgrade_revs("head", at),
+                "version_table": VERSION_TABLE})
             with Operations.context(context):
                 context.run_migrations()  # reads the revision again, under the lock
     except sa.exc.DBAPIError as e:
         if isinstance(e.orig, sqlite3.OperationalError | psycopg.OperationalError):
             raise Unavailable(f"ledger schema upgrade to {head()}: {first_line(e.orig)}") from None
         raise
+    except CommandError as e:  # a revision this casework does not know
+        raise Unavailable(f"ledger schema upgrade to {head()}: {first_line(e)}") from None
     finally:
         engine.dispose()
 

@@ -26,7 +26,7 @@ import uvicorn
 
 from api.app import create_app
 from client import codec_server
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 from client.session import local_api_url
 from config import codec

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import Settings
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace

@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 import worker as worker_module
 from api.app import create_app
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 from config.codec import Keyring, data_converter
 from config.settings import ROOT, Settings

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 from domain.core import Subject
 from domain.errors import InvalidInput

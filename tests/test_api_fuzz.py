@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

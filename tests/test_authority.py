@@ -16,7 +16,7 @@ import httpx
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 from config.settings import Settings
 from domain.core import Action, Subject

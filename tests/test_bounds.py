@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import Settings
 from domain.errors import InvalidInput, Refused, Unavailable
 from marketplace.sandbox import SandboxMarketplace

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from domain.core import Action, Subject
 from domain.errors import Refused
 from marketplace.sandbox import SandboxMarketplace

@@ -68,3 +68,12 @@ def test_codec_server_serves_decode_only(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_port_that_is_no_number_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = {**os.environ, "CASEWORK_DATA_DIR": str(tmp_path), "CASEWORK_TEMPORAL_PORT": "abc"}
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "casework"), "ledger", "rebuild"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == ("casework: invalidinput: CASEWORK_TEMPORAL_PORT='abc' is not "
+                                   "a whole number")

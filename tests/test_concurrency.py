@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from domain.errors import EmptyQueue, Refused
 from tests.helpers import eventually
 

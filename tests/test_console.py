@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 from domain.core import Action, LedgerRecord, Priority, Subject
 from marketplace.sandbox import SandboxMarketplace

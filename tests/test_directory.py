@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import Settings
 from domain.errors import InvalidInput, NotFound, Refused
 from domain.people import Person, Role, parse_roles, why_not

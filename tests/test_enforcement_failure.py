@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from tests.helpers import eventually
 
 

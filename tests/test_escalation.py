@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import ROOT, Settings
 from domain.core import Action, HandBack, Priority, Subject
 from domain.engine import Lifecycle

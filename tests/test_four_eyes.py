@@ -16,7 +16,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 from config.settings import Settings
 from domain.core import Action, Subject

@@ -14,13 +14,15 @@ CODE = [p for p in ROOT.rglob("*.py")
         if p.relative_to(ROOT).parts[0] not in (".venv", "build", "data")
         and "site-packages" not in p.parts]
 # Tests and benchmarks check outcomes by name; everything else asks the declaration.
-OUTSIDE = [p for p in CODE if p.relative_to(ROOT).parts[0] not in ("tests", "bench", "domain")]
+OUTSIDE = [p for p in CODE if p.relative_to(ROOT).parts[0] not in ("tests", "bench", "domain")
+           or p.relative_to(ROOT).parts[:1] == ("domain",) and len(p.relative_to(ROOT).parts) == 2
+           and p.name not in ("engine.py", "lifecycles.py")]
 
 
 def state_literals(tree: ast.AST) -> list[tuple[int, int, str]]:
     """String constants naming a state where code asks about a state: compared with (`==`,
-    `in` a literal tuple, list or set), passed as `state=`/`states=`, or listed with other
-    state names in a literal collection."""
+    `in` a literal tuple, list or set, on either side of `==`), passed as `state=`/`states=`,
+    or listed with other state names in a literal collection."""
     found: dict[int, ast.Constant] = {}
 
     def names(node: ast.AST) -> list[ast.Constant]:
@@ -31,8 +33,10 @@ def state_literals(tree: ast.AST) -> list[tuple[int, int, str]]:
         return []
 
     for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            consts = [c for comp in node.comparators for c in names(comp)]
+        if isinstance(node, ast.Compare):  # (`"x" in text` is a search, not a state check)
+            equal = all(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops)
+            consts = [c for side in ([node.left] if equal else []) + node.comparators
+                      for c in names(side)]
         elif isinstance(node, ast.keyword) and node.arg in ("state", "states"):
             consts = names(node.value)
         elif isinstance(node, ast.Tuple | ast.List | ast.Set):
@@ -55,8 +59,9 @@ def test_no_state_name_is_written_outside_its_declaration() -> None:
 def test_the_rule_sees_what_it_is_for() -> None:
     tree = ast.parse('if case.state in ("queued", "in_review"): pass\n'
                      'x = y.state == "closed"\nf(state="screening")\n'
-                     'if "completed" in message: pass\n')
-    assert [n for _, _, n in state_literals(tree)] == ["queued", "in_review", "closed", "screening"]
+                     'if "paused" == job.state: pass\n')
+    assert [n for _, _, n in state_literals(tree)] == ["queued", "in_review", "closed", "screening",
+                                                       "paused"]
 
 
 def test_no_module_is_over_500_lines() -> None:

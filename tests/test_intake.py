@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from domain.core import Priority
 from tests.helpers import eventually
 from workflows import search_attributes

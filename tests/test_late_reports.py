@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from domain.core import (
     Action,
     Priority,

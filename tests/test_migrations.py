@@ -207,7 +207,7 @@ def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 def make_old_ledger(url: str, added: bool = True, row: bool = True) -> None:
-    """A ledger as casework made it before revisions (no alembic_version table); `added`: with
+    """A ledger as casework made it before revisions (no casework_schema_version table); `added`: with
     the columns added since the first release, as the last release made them."""
     statements = list(OLD_SCHEMA)
     if added:
@@ -232,7 +232,7 @@ def shape(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def without_version_table(s: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
-    return {k: [r for r in v if "alembic_version" not in r] for k, v in s.items()}
+    return {k: [r for r in v if "casework_schema_version" not in r] for k, v in s.items()}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -266,7 +266,7 @@ def test_a_ledger_made_before_revisions_upgrades_in_place(new_url: Callable[[], 
     with closing(Ledger(url)) as ledger:
         [entry] = ledger.queue()
         assert (entry.case_id, entry.lifecycle) == ("case-listing-L-1", "review")
-    assert rows(url, "SELECT version_num FROM alembic_version") == [(head(),)]
+    assert rows(url, "SELECT version_num FROM casework_schema_version") == [(head(),)]
     assert rows(url, "SELECT case_uid, seq, event FROM audit") == [("u-1", 1, "opened")]
     fresh = new_url()
     open_close(fresh)
@@ -294,7 +294,7 @@ def test_opening_again_runs_no_revision(new_url: Callable[[], str],
     monkeypatch.setattr(schema, "_upgrade", refuse)
     open_close(url)
     assert shape(url) == before
-    assert rows(url, "SELECT version_num FROM alembic_version") == [(head(),)]
+    assert rows(url, "SELECT version_num FROM casework_schema_version") == [(head(),)]
 
 
 def test_processes_opening_a_new_ledger_together_all_succeed(new_url: Callable[[], str],
@@ -317,7 +317,7 @@ def test_processes_opening_a_new_ledger_together_all_succeed(new_url: Callable[[
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    assert rows(url, "SELECT version_num FROM alembic_version") == [(head(),)]
+    assert rows(url, "SELECT version_num FROM casework_schema_version") == [(head(),)]
 
 
 def test_the_revisions_are_numbered_and_chained_in_order() -> None:
@@ -344,9 +344,21 @@ def test_a_ledger_at_head_opens_without_alembic(tmp_path: Path) -> None:
 def test_a_ledger_from_a_newer_casework_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'l.db'}"
     open_close(url)
-    run(url, ["UPDATE alembic_version SET version_num = '9999'"])
+    run(url, ["UPDATE casework_schema_version SET version_num = '9999'"])
     with pytest.raises(Unavailable, match="newer than this casework"):
         open_close(url)
+
+
+def test_a_database_shared_with_another_alembic_app_keeps_both(tmp_path: Path) -> None:
+    """casework's revisions live in a version table of its own, never in Alembic's default
+    one that another application sharing the database keeps."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    run(url, ["CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)",
+              "INSERT INTO alembic_version VALUES ('3f2a9c1d')"])
+    open_close(url)
+    assert rows(url, "SELECT version_num FROM alembic_version") == [("3f2a9c1d",)]
+    assert rows(url, "SELECT version_num FROM casework_schema_version") == [(head(),)]
+    assert rows(url, "SELECT count(*) FROM people") == [(0,)]
 
 
 def test_a_new_sqlite_ledger_is_owner_only(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from activities.webhook import post, sign, verify
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import Settings
 from domain.errors import InvalidInput
 from tests.helpers import eventually

@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.ops import Ops
 from config.settings import Settings
 from domain.core import Subject, case_id_for

@@ -9,7 +9,7 @@ import subprocess
 
 from temporalio.testing import WorkflowEnvironment
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import ROOT
 from stack import devserver
 from tests.helpers import eventually

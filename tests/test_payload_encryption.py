@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from client import codec_server
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.codec import ENCRYPTED
 from config.settings import Settings
 from stack import devserver

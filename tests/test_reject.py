@@ -10,7 +10,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Credentials
 from config.settings import Settings
 from domain.core import Action, Event, Subject
@@ -127,3 +127,13 @@ async def test_a_late_refusal_fails_the_update_not_the_workflow_task() -> None:
         await CommandLog(Handler()).handle_update_handler(update)
     assert failed.value.type == "Refused" and failed.value.non_retryable
     assert "state 'queued'" in failed.value.message
+
+
+async def test_a_report_while_a_decision_waits_joins_it_so_a_rejection_leaves_one_case(
+        dev: CaseworkClient, sandbox: SandboxMarketplace) -> None:
+    case_id = await _awaiting(dev, "U-13")
+    late = await dev.open_case("seller:U-13", "user_report", reporter="buyer-2", text="again")
+    assert (late.case_id, late.outcome) == (case_id, "joined")
+    await dev.reject(case_id, "emma", "read the second report")
+    case = await dev.show(case_id)
+    assert case.state == "queued" and len(case.reports) == 2 and not case.followups

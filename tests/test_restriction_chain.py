@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 import worker as worker_module
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import Settings
 from domain.core import (
     Action,

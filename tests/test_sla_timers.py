@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import Settings
 from domain.core import Priority
 from domain.sla import appeal_deadline

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import ROOT, Settings
 from domain.core import Action
 from marketplace import demo

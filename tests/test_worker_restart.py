@@ -9,7 +9,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from config.settings import Settings
 from domain.core import Action, Subject
 from marketplace.sandbox import SandboxMarketplace

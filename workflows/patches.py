@@ -53,4 +53,6 @@ PATCHES: dict[str, Patch] = {
     "shop-review-requester-checked": Patch(_DEC03, "shop reviews started whoever asked"),
     "appeal-four-eyes": Patch(_DEC03, "appeal verdicts never waited for a second person"),
     "escalator-not-approver": Patch(_DEC03, "whoever escalated a case could approve its outcome"),
+    "reports-join-awaiting-approval": Patch(
+        _DEC03, "a report about a case awaiting approval opened a follow-up case"),
 }

@@ -9,7 +9,7 @@ from pydantic import Field
 from api.deps import AsPerson, Caller, Client, In, Limit, Offset, Page, RequestId, page, reads
 from api.problems import Forbidden
 from api.roles import readable_queues
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Principal
 from domain.appeal.models import AppealRef
 from domain.core import CaseSummary, QueueEntry, TimelineEvent

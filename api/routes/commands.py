@@ -4,10 +4,12 @@
 
 (No `from __future__ import annotations` here: FastAPI reads the made routes' annotations.)"""
 
+from copy import copy
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, create_model
+from pydantic_core import PydanticUndefined
 
 from api.deps import AsPerson, Client, In, RequestId
 from domain.appeal.commands import APPEAL_COMMANDS
@@ -21,39 +23,39 @@ router = APIRouter(prefix="/api")
 
 
 def body_model(spec: CommandSpec) -> type[BaseModel] | None:
-    """The route's JSON body, from the request model's fields (None: it takes none)."""
+    """The route's JSON body, from the request model's fields (None: it takes none); a field
+    the table requires keeps its constraints and loses its default."""
     if not spec.body:
         return None
-    fields: dict[str, Any] = {
-        name: (f.annotation, Field(description=f.description) if name in spec.required else f)
-        for name, f in spec.body.items()}
-    return create_model(f"{spec.name.title()}In", __base__=In, **fields)
+    fields: dict[str, Any] = {}
+    for name, f in spec.body.items():
+        if name in spec.required:
+            f = copy(f)
+            f.default = PydanticUndefined
+        fields[name] = (f.annotation, f)
+    return create_model(f"{spec.lifecycle.title().replace('_', '')}{spec.name.title()}In",
+                        __base__=In, **fields)
 
 
 def add(spec: CommandSpec, records: str, tag: str) -> None:
     """`POST /api/{records}/{record_id}/{spec.path}`, running `spec` as the caller."""
     body = body_model(spec)
-    summary = spec.help[:1].upper() + spec.help[1:]
 
     async def without_body(record_id: str, c: Client, who: AsPerson,
                            request_id: RequestId) -> Any:
         return await c.run(spec, record_id, who.id, {}, request_id)
 
-    if body is None:
-        route = without_body
-    elif any(f.is_required() or n in spec.required for n, f in spec.body.items()):
-        async def route(record_id: str, payload: body, c: Client,  # type: ignore[valid-type]
+    async def with_body(record_id: str, payload: body, c: Client,  # type: ignore[valid-type]
                         who: AsPerson, request_id: RequestId) -> Any:
-            return await c.run(spec, record_id, who.id, payload.model_dump(), request_id)
-    else:
-        async def route(record_id: str, c: Client, who: AsPerson,  # type: ignore[misc]
-                        request_id: RequestId, payload: body | None = None) -> Any:
-            given = payload.model_dump(exclude_unset=True) if payload else {}
-            return await c.run(spec, record_id, who.id, given, request_id)
+        return await c.run(spec, record_id, who.id, payload.model_dump(exclude_unset=True),
+                           request_id)
 
-    route.__name__ = f"{spec.lifecycle}_{spec.name}"
+    route = without_body if body is None else with_body
+    name = f"{spec.lifecycle}_{spec.name}"
+    route.__name__ = name
     router.add_api_route(f"/{records}/{{record_id}}/{spec.path}", route, methods=["POST"],
-                         response_model=spec.answer, summary=summary, tags=[tag])
+                         response_model=spec.answer, tags=[tag], operation_id=name,
+                         summary=spec.help[:1].upper() + spec.help[1:])
 
 
 for _table, _records, _tag in (

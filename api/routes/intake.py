@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from api.deps import Caller, Client, In, RequestId
 from api.problems import Forbidden, problem_of
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.credentials import Principal
 from domain.core import Source
 from domain.errors import CaseworkError, InvalidInput

@@ -13,7 +13,6 @@ from domain.shop_review.models import ShopReviewSummary
 from domain.takedown.models import TAKEDOWN_QUEUE, AuthorityOrder, JobSummary
 
 router = APIRouter(prefix="/api", tags=["jobs"])
-STEERING = ("pause", "resume", "cancel", "reverse")
 
 
 class TakedownIn(In):
@@ -28,11 +27,6 @@ class ShopIn(In):
     shop_id: str
     reason: str | None = None
 
-
-class ShopDecisionIn(In):
-    outcome: str
-    reason: str
-    policy_ids: list[str] = Field(default_factory=list)
 
 
 @router.get("/takedowns")

@@ -64,7 +64,6 @@ class AppealGuards(Guards):
                     "the appeal")
         return None
 
-
     def why_not_verdict(self, req: AppealDecideRequest) -> str | None:
         appeal = self.record
         if req.reviewer != appeal.assignee:
@@ -92,7 +91,6 @@ class AppealGuards(Guards):
             return f"unknown policy id(s) {', '.join(sorted(unknown))}"
         return None
 
-
     def needs_approval(self, req: AppealDecideRequest) -> bool:
         return self.record.four_eyes and approval_needed(req.actions) is not None
 
@@ -103,7 +101,6 @@ class AppealGuards(Guards):
             decided.append(appeal.verdict.decided_by)
         return why_not_second(req.approver, {"decided": decided,
                                              "approved": [appeal.original_approver]})
-
 
     def overturns(self, *_: object) -> bool:
         verdict = self.record.verdict

@@ -52,12 +52,10 @@ class EscalationGuards(Guards):
             return f"only the owner ({owner}) may act on this escalation, not {req.owner}"
         return None
 
-
     def why_not_change_severity(self, req: SeverityRequest) -> str | None:
         if req.severity is self.record.severity:
             return f"the escalation is {req.severity.value} already"
         return self.why_not_act(req)
-
 
     def why_not_resolve(self, req: ResolveRequest) -> str | None:
         """The review case validates the decision it is handed (it knows its subject and

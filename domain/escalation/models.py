@@ -101,9 +101,8 @@ class SeverityRequest(OwnerCommand):
 class ResolveRequest(OwnerCommand):
     """Resolve with a decision for the review case (none: the case goes back to its queue)."""
 
-    policy_ids: PolicyIds = Field(default_factory=list, description="what the decision cites",
-                                  json_schema_extra={"cli": "--policy"})
-    actions: list[Action] = Field(default_factory=list, json_schema_extra={"cli": "--action"})
+    policy_ids: PolicyIds = Field(default_factory=list, description="what the decision cites")
+    actions: list[Action] = Field(default_factory=list)
     reason: Reason = Field(description="the decision's reason")
 
 

@@ -39,6 +39,9 @@ class ReviewStage(StrEnum):
 REVIEW_STATES = [s.value for s in ReviewStage]
 # A report joins the case while it is still to be decided; later it opens a follow-up case.
 JOINABLE = ["screening", "queued", "in_review", "on_hold", "escalated"]
+# A decision waiting for its second person is not final yet (it may be sent back): a report
+# joins it (runs from before `reports-join-awaiting-approval` hand it to a follow-up case).
+STILL_OPEN = ["awaiting_approval"]
 
 REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "auto_action", "source": "screening", "dest": "auto_actioned"},
@@ -77,7 +80,7 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     # a seller the marketplace cannot reach) parks the case; ops resume it once repaired.
     {"trigger": "need_attention", "source": "notifying", "dest": "needs_attention"},
     {"trigger": "retry", "source": "needs_attention", "dest": "notifying"},
-    {"trigger": "add_report", "source": JOINABLE, "dest": None},
+    {"trigger": "add_report", "source": JOINABLE + STILL_OPEN, "dest": None},
     {"trigger": "forward_report", "source": [s for s in REVIEW_STATES if s not in JOINABLE],
      "dest": None},
     {"trigger": "breach_sla", "source": ["queued", "in_review", "awaiting_approval"],
@@ -123,19 +126,16 @@ class ReviewGuards(Guards):
             return f"{holder} holds this case: only they may escalate it"
         return None
 
-
     def why_not_hand_back(self, back: HandBack) -> str | None:
         if back.escalation_id != self.case.escalation_id:
             return f"this case is escalated to {self.case.escalation_id}, not {back.escalation_id}"
         return self._unsound(back.policy_ids, back.actions) if back.actions else None
 
 
-
     def why_not_hold(self, req: HoldRequest) -> str | None:
         if req.reviewer != self.case.assignee:
             return f"only the assignee ({self.case.assignee}) may hold or resume this case"
         return None
-
 
 
     def needs_approval(self) -> bool:
@@ -148,7 +148,6 @@ class ReviewGuards(Guards):
         return why_not_second(req.approver, {"decided": [decision.decided_by],
                                              "asked for": [self.case.escalated_by]})
 
-
     def why_not_appeal(self, filing: Filing) -> str | None:
         case = self.case
         return why_not_appeal(
@@ -158,12 +157,10 @@ class ReviewGuards(Guards):
             reporters=case.reporters(), notice_delivered_at=case.notice_delivered_at,
             closed_at=case.closed_at, appealed=case.appeal is not None)
 
-
     def why_not_retry(self, req: RetryRequest) -> str | None:
         if self.case.attention is None:
             return "the case is not waiting for a repair"
         return None
-
 
     def has_actions(self) -> bool:
         decision = self.case.decision

@@ -76,9 +76,8 @@ class Screening(Model):
 
 class DecideRequest(Command):
     reviewer: Ident
-    policy_ids: PolicyIds = Field(default_factory=list, description="policy ids from the pack",
-                                  json_schema_extra={"cli": "--policy"})
-    actions: list[Action] = Field(min_length=1, json_schema_extra={"cli": "--action"})
+    policy_ids: PolicyIds = Field(default_factory=list, description="policy ids from the pack")
+    actions: list[Action] = Field(min_length=1)
     reason: Reason = Field(description="the reason the seller and the reporters are told")
 
 

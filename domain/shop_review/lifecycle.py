@@ -51,7 +51,6 @@ class ShopReviewGuards(Guards):
                     "(--policy): the review found no hits to cite")
         return None
 
-
     def clears(self, req: ShopDecision) -> bool:
         return req.outcome is ShopOutcome.CLEAR
 

@@ -118,8 +118,7 @@ class ShopDecision(Command):
     outcome: ShopOutcome
     reason: Reason = Field(description="the decision's reason, told to the seller")
     policy_ids: PolicyIds = Field(default_factory=list,
-                                  description="what a warning or suspension cites",
-                                  json_schema_extra={"cli": "--policy"})
+                                  description="what a warning or suspension cites")
 
 
 class ShopEnforcement(Model):

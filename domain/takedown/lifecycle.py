@@ -74,20 +74,17 @@ class TakedownGuards(Guards):
         parties = {"asked for": [request.requester], **request.parties}
         return why_not_second(req.approver, parties)
 
-
     def why_not_command(self, req: JobCommand) -> str | None:
         requester = self.record.request.requester
         if req.requester != requester:
             return f"only the requester ({requester}) may steer this job, not {req.requester}"
         return None
 
-
     def why_not_reverse(self, req: JobCommand) -> str | None:
         action = self.record.request.action
         if action.reversal is None:
             return f"{action.value} cannot be reversed"
         return self.why_not_command(req)
-
 
     def has_failures(self) -> bool:
         return self.record.progress.failed > 0

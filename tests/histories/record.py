@@ -1,4 +1,6 @@
-"""Record workflow histories (every lifecycle) for the replay test: `python -m tests.histories.record`.
+"""Record workflow histories (every lifecycle) for the replay test:
+`python -m tests.histories.record [SET] [--force]` (sets: `SETS`; the whole `all` set predates
+the freshness rule for job starts and stops at its first job after a time skip).
 
 Runs each scenario on a time-skipping server and writes `<scenario>.json` beside this file,
 only where that file does not exist yet (`--force` overwrites): committed histories stand for
@@ -19,7 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
-from client.api import CaseworkClient
+from client.casework import CaseworkClient
 from client.ops import Ops
 from config.settings import Settings
 from domain.shop_review.models import shop_review_id
@@ -124,6 +126,7 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     # history holding them replays (a field removed between versions).
     case_id = f"{c.settings.case_prefix}-listing-L-0005"
     report = {"report_id": "newer-1", "source": "user_report", "reporter": "b8",
+              "subject": {"kind": "listing", "id": "L-0005"},
               "text": "scam", "received_at": "2026-11-26T08:00:00Z", "channel": "app"}
     await c.temporal.execute_update_with_start_workflow(
         "file_report", report, id="newer-1", result_type=dict,
@@ -207,17 +210,17 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     out["case_escalated_resolved_enforced"] = ref.case_id
 
     job = await c.takedown([f"listing:L-{n:04d}" for n in range(241, 251)], "remove",
-                           "clearance sweep", "alice", ["counterfeit"])
+                           "clearance sweep", "lena", ["counterfeit"])
     await eventually(lambda: c.takedown_status(job.job_id),
                      lambda j: j.state == "completed" and j.sellers_notified)
-    await c.steer_takedown(job.job_id, "reverse", "alice")
+    await c.steer_takedown(job.job_id, "reverse", "lena")
     await eventually(lambda: c.takedown_status(job.job_id), lambda j: j.state == "closed")
     out["takedown_completed_reversed"] = job.job_id
 
     order = AuthorityOrder(authority="bnetza", reference="ORD-7", deadline=date(2026, 12, 31),
                            legal_ground="Illegal product under national law")
     job = await c.takedown(["listing:L-0251", "listing:L-9999"], "remove", order.legal_ground,
-                           "alice", order=order)
+                           "lena", order=order)
     await eventually(lambda: c.takedown_status(job.job_id), lambda j: j.reported)
     out["authority_order_reported"] = job.job_id
 
@@ -252,6 +255,24 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     return out
 
 
+async def sent_back(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, str]:
+    """A severe decision a second person sends back (a report joining it while it waits),
+    decided again."""
+    out: dict[str, str] = {}
+    ref = await c.open_case("seller:U-17", "user_report", reporter="b14", text="replicas")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.claim(ref.case_id, "sam")
+    await c.decide(ref.case_id, "sam", ["counterfeit"], ["suspend_seller"], "replicas")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "awaiting_approval")
+    await c.open_case("seller:U-17", "user_report", reporter="b15", text="one more")
+    await c.reject(ref.case_id, "emma", "one listing, not a pattern")
+    await c.claim(ref.case_id, "sam")
+    await c.decide(ref.case_id, "sam", ["counterfeit"], ["warn"], "a warning")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
+    out["sent_back_joined_decided_again"] = ref.case_id
+    return out
+
+
 async def _restricted(c: CaseworkClient, subject: str) -> str:
     """A case about `subject` in its appeal window: restricted automatically or by alice."""
     ref = await c.open_case(subject, "user_report", reporter="b12", text="fake")
@@ -262,6 +283,10 @@ async def _restricted(c: CaseworkClient, subject: str) -> str:
         await c.decide(ref.case_id, "alice", ["counterfeit"], ["remove"], "replica")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
     return str(ref.case_id)
+
+
+# `python -m tests.histories.record [SET] [--force]`: the scenarios of one set (default all)
+SETS = {"all": scenarios, "sent_back": sent_back}
 
 
 async def main() -> None:
@@ -276,7 +301,9 @@ async def main() -> None:
         with concurrent.futures.ThreadPoolExecutor(32) as ex:
             async with worker_module.build_worker(env.client, settings, ex):
                 client = CaseworkClient(env.client, settings)
-                for name, case_id in (await scenarios(client, env)).items():
+                record = SETS[sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in SETS
+                              else "all"]
+                for name, case_id in (await record(client, env)).items():
                     path = HERE / f"{name}.json"
                     if path.exists() and "--force" not in sys.argv:
                         continue

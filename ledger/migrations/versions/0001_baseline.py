@@ -1,6 +1,6 @@
 """The ledger as casework made it before numbered revisions.
 
-Safe on a ledger an older casework made (it has no `alembic_version` table): the tables and
+Safe on a ledger an older casework made (it has no `casework_schema_version` table): the tables and
 indexes are made where they are missing and the columns added since the first release where a
 table lacks them, so such a ledger upgrades in place and keeps its rows.
 """

@@ -80,11 +80,12 @@ with workflow.unsafe.imports_passed_through():
         require_sealed,
         sealed_signal,
     )
-    from workflows.review_chain import RestrictionChain
-    from workflows.review_escalation import ReviewEscalation
-    from workflows.review_intake import ReviewIntake, reporter_actor
+    from workflows.review.chain import RestrictionChain
+    from workflows.review.escalation import ReviewEscalation
+    from workflows.review.intake import ReviewIntake, reporter_actor
 
 LEASE = timedelta(minutes=30)  # a resumed case's claim
+MAX_SENT_BACK = 10  # decisions sent back, kept (the timeline has them all)
 
 
 @workflow.defn
@@ -195,7 +196,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         self.lc.fire("reject", req)
         case = self.case
         assert case.decision is not None
-        case.sent_back.append(case.decision)
+        case.sent_back = [*case.sent_back, case.decision][-MAX_SENT_BACK:]
         case.decision, case.approval_required, case.assignee = None, False, None
         case.sla_deadline = deadline(workflow.now(), case.sla_hours[case.priority])
         self.journal.event(req.approver, Event.SENT_BACK,

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         MessageKind,
     )
     from domain.policy import reprioritise
-    from domain.review.lifecycle import JOINABLE, REVIEW, ReviewStage
+    from domain.review.lifecycle import JOINABLE, REVIEW, STILL_OPEN, ReviewStage
     from domain.review.models import (
         MAX_REPORTS_PER_CASE,
         CaseRef,
@@ -66,7 +66,8 @@ class ReviewIntake:
             seen = any(r.report_id == report.report_id for r in case.reports)
         if seen:
             return self._ref("duplicate")
-        if case.state in JOINABLE:
+        if case.state in JOINABLE or (case.state in STILL_OPEN
+                                      and workflow.patched("reports-join-awaiting-approval")):
             self.lc.fire("add_report")
             return await self._join(report)
         if workflow.patched("late-reports-open-follow-ups"):
@@ -85,7 +86,8 @@ class ReviewIntake:
         if report.subject != self.case.subject:
             raise Refused(f"the report is about {report.subject or 'no subject'}, not "
                           f"{self.case.subject}")
-        self.lc.check("add_report" if self.case.state in JOINABLE else "forward_report")
+        self.lc.check("add_report" if self.case.state in JOINABLE + STILL_OPEN
+                      else "forward_report")
 
     async def _join(self, report: Report) -> CaseRef:
         case = self.case
