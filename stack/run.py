@@ -27,8 +27,8 @@ import uvicorn
 from api.app import create_app
 from client import codec_server
 from client.casework import CaseworkClient
+from client.cli.session import local_api_url
 from client.credentials import Credentials
-from client.session import local_api_url
 from config import codec
 from config.connection import default_address
 from config.settings import ROOT, Settings

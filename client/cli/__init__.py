@@ -21,11 +21,10 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from client import cli_local as local
-from client import cli_remote as remote
-from client.cli_commands import arguments as table_arguments
-from client.cli_commands import commands as table_commands
-from client.cli_show import emit, safe
+from client.cli import local, remote
+from client.cli.show import emit, safe
+from client.cli.table import arguments as table_arguments
+from client.cli.table import commands as table_commands
 from domain import errors
 from domain.core import SubjectKind
 from domain.escalation.models import EscalationSource
