@@ -19,5 +19,6 @@ def owner_only(path: Path) -> None:
         pass
     except OSError:
         return  # not ours to change: SQLite says what is wrong when it opens it
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o600)
+    for made in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # (a -wal or -shm an older casework left 0644)
+            os.chmod(made, 0o600)

@@ -371,3 +371,15 @@ def test_a_new_sqlite_ledger_is_owner_only(tmp_path: Path) -> None:
             assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o600}, files
     finally:
         os.umask(old)
+
+
+def test_an_older_ledgers_side_files_are_made_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    open_close(f"sqlite:///{path}")
+    for side in ("ledger.db-wal", "ledger.db-shm"):
+        (tmp_path / side).touch()
+        os.chmod(tmp_path / side, 0o644)
+    with closing(Ledger(f"sqlite:///{path}")) as ledger:  # (closing removes them)
+        ledger.queue()
+        assert {stat.S_IMODE((tmp_path / n).stat().st_mode)
+                for n in ("ledger.db", "ledger.db-wal", "ledger.db-shm")} == {0o600}
