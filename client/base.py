@@ -153,8 +153,8 @@ class ClientBase:
         refused person learns nothing of the record); then the record's kind, and the role its
         queue needs (`role`, or the queue's worker role), in that queue unless `in_queue` is
         False."""
-        await asyncio.to_thread(self.directory.require, person_id, role or WORKERS)
-        row: Any = await asyncio.to_thread(self.ledger.case, record_id)
+        self.directory.require(person_id, role or WORKERS)
+        row: Any = self.ledger.case(record_id)
         if row is None:
             row = await self.guard(self.temporal.get_workflow_handle(record_id).query(
                 "row", result_type=CaseSummary, rpc_timeout=self.read_timeout), record_id)
@@ -162,9 +162,8 @@ class ClientBase:
         kinds = (kind,) if isinstance(kind, str) else kind
         if lifecycle not in kinds:
             raise NotFound(f"no {' or '.join(NOUNS.get(k, k) for k in kinds)} {record_id}")
-        person = await asyncio.to_thread(self.directory.require, person_id,
-                                         role or worker_role(queue),
-                                         queue if in_queue else None)
+        person = self.directory.require(person_id, role or worker_role(queue),
+                                        queue if in_queue else None)
         return Found(person, lifecycle, queue, row.case_uid)
 
     async def command(self, record_id: str, update: Any, req: Sealable, found: Found | None,
