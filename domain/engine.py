@@ -57,7 +57,7 @@ class Declaration:
     there for a command or a timer), `queued` (in a queue, nobody holds it), `held` (a person
     holds it), `awaiting` (a second person's approval), `working` (the engine carries out steps
     by itself: a record idle there is stuck). `final` is derived: the states no transition
-    leaves; `open` is everything else."""
+    leaves."""
 
     name: str
     state_enum: type[StrEnum]
@@ -102,10 +102,6 @@ class Declaration:
             src = [t["source"]] if isinstance(t["source"], str) else t["source"]
             left.update(s for s in src if t["dest"] not in (None, s))
         return frozenset(s for s in self.states if s not in left)
-
-    @property
-    def open(self) -> frozenset[str]:
-        return frozenset(self.states) - self.final
 
     def rules(self) -> list[dict[str, Any]]:
         """The transitions as the machine takes them: a trigger with a reason is conditioned

@@ -23,8 +23,6 @@ class AppealStage(StrEnum):
     NOTIFIED = "notified"
     CLOSED = "closed"
 
-
-APPEAL_STATES = [s.value for s in AppealStage]
 VERDICTS = {Outcome.UPHELD: "uphold", Outcome.OVERTURNED: "overturn", Outcome.MODIFIED: "modify"}
 
 APPEAL_TRANSITIONS: list[dict[str, Any]] = [

@@ -22,8 +22,6 @@ class EscalationStage(StrEnum):
     HANDED_OFF = "handed_off"
     CLOSED = "closed"
 
-
-ESCALATION_STATES = [s.value for s in EscalationStage]
 # Owned and worked on: leadership hears on a schedule; it may be resolved or handed off.
 ACTIVE = ["acknowledged", "investigating"]
 

@@ -18,8 +18,6 @@ class ShopStage(StrEnum):
     ENFORCED = "enforced"
     ABANDONED = "abandoned"
 
-
-SHOP_REVIEW_STATES = [s.value for s in ShopStage]
 FINAL = ["cleared", "enforced", "abandoned"]
 
 SHOP_REVIEW_TRANSITIONS: list[dict[str, Any]] = [

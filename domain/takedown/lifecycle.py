@@ -23,8 +23,6 @@ class JobStage(StrEnum):
     REVERSED = "reversed"
     CLOSED = "closed"
 
-
-TAKEDOWN_STATES = [s.value for s in JobStage]
 FINISHED = ["completed", "partially_failed", "cancelled"]
 
 TAKEDOWN_TRANSITIONS: list[dict[str, Any]] = [
