@@ -20,6 +20,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
+from config import search_attributes
 from domain.core import (
     CaseSummary,
     EnforcementResult,
@@ -31,7 +32,6 @@ from domain.review.models import (
     CaseRef,
     ForwardRequest,
 )
-from workflows import search_attributes
 
 WORKFLOW = "ReviewWorkflow"
 # The answer waits this long for screening to route a new case; a slower marketplace gets

@@ -35,12 +35,12 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker  # noqa: E402
 
 import worker as worker_module  # noqa: E402
 from client.casework import CaseworkClient  # noqa: E402
+from config import search_attributes  # noqa: E402
 from config.codec import Keyring, data_converter  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from domain.core import Action  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
-from workflows import search_attributes  # noqa: E402
 
 REVIEWERS = 7
 

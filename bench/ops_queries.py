@@ -32,10 +32,10 @@ from temporalio.client import Client  # noqa: E402
 
 from activities.intake import WORKFLOW  # noqa: E402
 from client.ops import Ops  # noqa: E402
+from config import search_attributes  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from domain.core import LedgerRecord, Priority, Report, Source, Subject  # noqa: E402
 from domain.review.models import CaseInput  # noqa: E402
-from workflows import search_attributes  # noqa: E402
 
 QUEUES = ["ip", "fraud", "dangerous_goods", "regulated_goods", "general"]
 

@@ -26,6 +26,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.casework import CaseworkClient, parse_choice
+from config import search_attributes
 from domain.core import CaseSummary, Priority, QueueEntry
 from domain.errors import CaseworkError, InvalidInput, NotFound, Refused, Unavailable, build
 from domain.escalation.models import EscalationSummary
@@ -48,7 +49,6 @@ from domain.ops import (
 )
 from domain.people import Role
 from domain.review.lifecycle import CANCELLABLE, REVIEW
-from workflows import search_attributes
 
 FINAL = sorted(every("final"))
 WORKING = every("working")  # the engine works there by itself: a record idle there is stuck

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from workflows import search_attributes
+from config import search_attributes
 
 # Measured on this kind of machine (TEMPORAL-NOTES): WAL + synchronous=normal runs a case-like
 # load ~2.6x faster and stays crash-safe; a faster transfer poller cuts one case's latency ~4x.

@@ -25,9 +25,9 @@ from pathlib import Path
 import uvicorn
 
 from api.app import create_app
+from cli.session import local_api_url
 from client import codec_server
 from client.casework import CaseworkClient
-from client.cli.session import local_api_url
 from client.credentials import Credentials
 from config import codec
 from config.connection import default_address

@@ -17,13 +17,13 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from client.casework import CaseworkClient
+from config import search_attributes
 from config.settings import Settings
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
 from tests import pg
 from tests.helpers import CONVERTER, TEST_KEYS, seed_directory, serving
-from workflows import search_attributes
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from client.cli import build_parser
+from cli import build_parser
 from tests.helpers import ROOT, doc_commands
 
 

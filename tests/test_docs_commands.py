@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from client.cli import build_parser
+from cli import build_parser
 from tests.helpers import doc_commands, documented
 
 

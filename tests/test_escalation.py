@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from client.casework import CaseworkClient
+from config import search_attributes
 from config.settings import ROOT, Settings
 from domain.core import Action, HandBack, Priority, Subject
 from domain.engine import Lifecycle
@@ -22,7 +23,6 @@ from domain.escalation.models import RESOLVE_ESCALATION, EscalationState, Resolv
 from domain.policy import PolicyPack
 from tests.helpers import eventually, signed_in
 from tests.test_e2e_cli import cli_env, cli_json, people, run_cli
-from workflows import search_attributes
 
 
 async def _messages(c: CaseworkClient, escalation_id: str, kind: str) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """The house rules that keep one home per fact: a lifecycle's states are named in its declaration
-(`domain/<lifecycle>/`) and nowhere else; no module is over 500 lines."""
+(`domain/<lifecycle>/`) and nowhere else; no module is over 500 lines; no import points up a
+layer."""
 
 from __future__ import annotations
 
@@ -62,6 +63,29 @@ def test_the_rule_sees_what_it_is_for() -> None:
                      'if "paused" == job.state: pass\n')
     assert [n for _, _, n in state_literals(tree)] == ["queued", "in_review", "closed", "screening",
                                                        "paused"]
+
+
+# The layers, bottom first: a module imports from its own floor or below, never above.
+FLOORS = {"domain": 0, "config": 1, "ledger": 1, "marketplace": 1, "activities": 2,
+          "workflows": 2, "worker": 3, "client": 3, "cli": 4, "api": 4, "stack": 5, "bench": 6}
+
+
+def test_no_import_points_up_a_layer() -> None:
+    upward = []
+    for path in CODE:
+        top = path.relative_to(ROOT).parts[0].removesuffix(".py")
+        if top not in FLOORS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [node.module]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            upward += [f"{path.relative_to(ROOT)}:{node.lineno} imports {t}" for t in targets
+                       if FLOORS.get(t.split(".")[0], -1) > FLOORS[top]]
+    assert not upward, upward
 
 
 def test_no_module_is_over_500_lines() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from client.casework import CaseworkClient
+from config import search_attributes
 from domain.core import Priority
 from tests.helpers import eventually
-from workflows import search_attributes
 
 
 async def test_a_trusted_flagger_joining_raises_priority_once(dev: CaseworkClient) -> None:

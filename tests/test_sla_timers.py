@@ -8,11 +8,11 @@ from datetime import timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from client.casework import CaseworkClient
+from config import search_attributes
 from config.settings import Settings
 from domain.core import Priority
 from domain.sla import appeal_deadline
 from tests.helpers import eventually, own_pack_worker
-from workflows import search_attributes
 
 
 async def test_24h_sla_breach_marks_raises_and_notifies(ts: CaseworkClient,

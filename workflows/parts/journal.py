@@ -9,8 +9,8 @@ from typing import Any, Protocol
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from config import search_attributes
     from domain.core import LedgerRecord, TimelineEvent
-    from workflows import search_attributes
     from workflows.parts.options import LOCAL
 
 

@@ -2,7 +2,7 @@
 Temporal (with the payload keys), for `make run`'s local set-up and for administrators: the
 directory and its passwords and tokens, rebuilding the ledger, the sandbox marketplace and its
 drills, the policy pack, and casework's own servers. People's commands go through the API
-(`client/cli/remote.py`)."""
+(`cli/remote.py`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from client.cli import show
-from client.cli.show import emit
+from cli import show
+from cli.show import emit
 from domain import errors
 from domain.core import Subject, SubjectKind
 

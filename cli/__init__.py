@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from client.cli import local, remote
-from client.cli.show import emit, safe
-from client.cli.table import arguments as table_arguments
-from client.cli.table import commands as table_commands
+from cli import local, remote
+from cli.show import emit, safe
+from cli.table import arguments as table_arguments
+from cli.table import commands as table_commands
 from domain import errors
 from domain.core import SubjectKind
 from domain.escalation.models import EscalationSource

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from client.cli import show
-from client.cli import table as cli_commands
-from client.cli.session import Remote, api_url, forget, kept, path, save, saved
+from cli import show
+from cli import table as cli_commands
+from cli.session import Remote, api_url, forget, kept, path, save, saved
 from domain import errors
 from domain.appeal.models import AppealRef, AppealState
 from domain.commands import CommandSpec
