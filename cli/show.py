@@ -97,7 +97,7 @@ def escalation_line(e: Any) -> str:
 
 
 def escalation_detail(e: Any) -> str:
-    lines = [escalation_line(e), f"  opened by {e.opened_by}: {safe(e.reason)}"]
+    lines = [escalation_line(e.summary()), f"  opened by {e.opened_by}: {safe(e.reason)}"]
     if e.review_case_id:
         lines.append(f"  review case {e.review_case_id}")
     lines += [f"  note {n.at:%Y-%m-%d %H:%MZ} {n.by}: {safe(n.text)}" for n in e.notes]

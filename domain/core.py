@@ -443,48 +443,6 @@ class HandBack(Sealable):
     reason: str
 
 
-class Tracked(Model):
-    """What every lifecycle's record shares: identity, state, queue and SLA, the timeline and
-    how far the ledger has it. The shared workflow parts (journal, outbound, queue clock) work
-    on these fields; each lifecycle adds its own."""
-
-    case_id: str
-    case_uid: str
-    subject: Subject
-    state: str
-    queue: str = "intake"
-    priority: Priority = Priority.P3
-    assignee: str | None = None
-    lease_expires_at: AwareDatetime | None = None
-    sla_deadline: AwareDatetime | None = None
-    sla_breached: bool = False
-    breaches: int = 0
-    queue_lead: str = ""
-    sla_hours: dict[Priority, float] = Field(default_factory=dict)
-    opened_at: AwareDatetime
-    closed_at: AwareDatetime | None = None
-    revision: int = 0
-    timeline: list[TimelineEvent] = Field(default_factory=list)
-    dependency_alert_minutes: float = 10
-    waiting_on: str | None = None
-    committed: int = 0
-    lifecycle: str = "review"
-    commands: list[str] = Field(default_factory=list)  # the last commands' nonces taken
-
-    @property
-    def policy_ids(self) -> list[str]:
-        return []
-
-    def summary(self) -> CaseSummary:
-        return CaseSummary.model_validate(self, from_attributes=True)
-
-    def ledger_record(self, since: int = 0) -> LedgerRecord:
-        """The record's ledger row with the timeline events after revision `since`."""
-        return LedgerRecord(
-            **self.summary().model_dump(), policy_ids=self.policy_ids, opened_at=self.opened_at,
-            timeline=[e for e in self.timeline if e.seq > since])
-
-
 def case_id_for(subject: Subject, prefix: str = "case") -> str:
     """One open review case per subject: the workflow id is derived from it."""
     return f"{prefix}-{subject.kind.value}-{subject.id}"

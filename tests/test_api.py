@@ -296,7 +296,7 @@ async def test_scopes_decide_what_a_caller_files_and_opens(api: httpx.AsyncClien
                        json={"to": "legal", "reason": "counsel takes it"})
     assert r.status_code == 200, r.text
     esc = await dev.show_escalation(esc_id)
-    assert esc.opened_by == "press-desk" and esc.owner == "olga"
+    assert esc.opened_by == "press-desk" and esc.assignee == "olga"
 
 
 async def test_a_streamed_body_over_the_limit_is_refused(api: httpx.AsyncClient,

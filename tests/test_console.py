@@ -178,7 +178,7 @@ async def test_an_escalation_owner_acknowledges_and_notes_in_the_browser(
     assert await page.evaluate("window.pwned") is None
     state = await eventually(lambda: dev.show_escalation(esc.escalation_id),
                              lambda e: e.notes)
-    assert (state.owner, state.notes[0].by) == ("olga", "olga")
+    assert (state.assignee, state.notes[0].by) == ("olga", "olga")
     # a leadership update as the workflow lands it (every few hours: tests/test_escalation.py)
     dev.ledger.put_message(f"{esc.escalation_id}-update-1", esc.escalation_id, "email",
                            "leadership@casework.example", "leadership_update",
@@ -231,7 +231,7 @@ async def test_a_reviewer_holds_resumes_and_escalates_from_the_case_page(
     assert await link.get_attribute("href") == f"/escalations/{case.escalation_id}"
     assert await link.inner_text() == case.escalation_id
     esc = await dev.show_escalation(case.escalation_id)
-    assert esc.severity.value == "P2", esc
+    assert esc.priority.value == "P2", esc
 
     by_alice = [e.event for e in case.timeline if e.actor == "alice"]
     assert [e for e in by_alice if e in {"claimed", "held", "resumed", "escalated"}] == [

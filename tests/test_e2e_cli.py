@@ -220,7 +220,7 @@ async def test_ledger_rebuild_writes_queue_audit_and_statements_again(
     appeal = await dev.file_appeal(restricted.case_id, "genuine")  # every lifecycle is rebuilt
     esc = await dev.open_escalation("seller:U-03", "press", "A journalist asks", "P2")
     await eventually(lambda: dev.appeal(appeal.appeal_id), lambda a: a.state == "queued")
-    await eventually(lambda: dev.show_escalation(esc.escalation_id), lambda e: e.ack_deadline)
+    await eventually(lambda: dev.show_escalation(esc.escalation_id), lambda e: e.sla_deadline)
     before = dev.ledger.dump()
     assert {(r["lifecycle"], r["state"]) for r in before["cases"]} == {
         ("review", "appealed"), ("review", "closed"), ("review", "queued"),

@@ -39,26 +39,26 @@ async def test_an_escalation_never_acknowledged_breaches_its_sla(
                                       "medicines sold by this seller", "P2", opened_by="comms-1")
     assert (opened.state, opened.severity) == ("open", Priority.P2)
     esc = await eventually(lambda: ts.show_escalation(opened.escalation_id),
-                           lambda e: e.ack_deadline is not None)
-    assert esc.ack_deadline - esc.opened_at == timedelta(hours=1)
+                           lambda e: e.sla_deadline is not None)
+    assert esc.sla_deadline - esc.opened_at == timedelta(hours=1)
 
     await ts_env.sleep(timedelta(minutes=59))
     assert not (await ts.show_escalation(opened.escalation_id)).sla_breached
     await ts_env.sleep(timedelta(minutes=2))
     esc = await eventually(lambda: ts.show_escalation(opened.escalation_id),
                            lambda e: e.sla_breached)
-    assert (esc.state, esc.severity, esc.breaches) == ("open", Priority.P1, 1)
+    assert (esc.state, esc.priority, esc.breaches) == ("open", Priority.P1, 1)
     assert any(e.event == "sla_breached" for e in esc.timeline)
-    told = await _sent(ts, esc.escalation_id, "sla_breach", 2)
+    told = await _sent(ts, esc.case_id, "sla_breach", 2)
     assert sorted(m["recipient"] for m in told) == ["lead-escalations@casework.example",
                                                     "leadership@casework.example"]
-    desc = await ts.temporal.get_workflow_handle(esc.escalation_id).describe()
+    desc = await ts.temporal.get_workflow_handle(esc.case_id).describe()
     attrs = desc.typed_search_attributes
     assert attrs.get(search_attributes.SLA_BREACHED) is True
     assert (attrs.get(search_attributes.STATE), attrs.get(search_attributes.QUEUE),
             attrs.get(search_attributes.PRIORITY)) == ("open", "escalations", "P1")
     # Acknowledged late, it is owned and says so.
-    acked = await ts.acknowledge_escalation(esc.escalation_id, "olga")
+    acked = await ts.acknowledge_escalation(esc.case_id, "olga")
     assert (acked.state, acked.owner, acked.sla_breached) == ("acknowledged", "olga", True)
 
 
@@ -101,7 +101,7 @@ async def test_a_non_owner_is_refused_with_the_reason_and_nothing_changes(
     opened = await dev.open_escalation("seller:U-05", "legal", "Trademark owner threatens "
                                        "suit", "P2", owner="olga")
     before = await eventually(lambda: dev.show_escalation(opened.escalation_id),  # settled
-                              lambda e: e.ack_deadline is not None and e.committed == e.revision)
+                              lambda e: e.sla_deadline is not None and e.committed == e.revision)
     with pytest.raises(Refused, match=r"only the owner \(olga\) may act on this escalation, "
                                       "not mallory"):
         await dev.acknowledge_escalation(opened.escalation_id, "mallory")

@@ -109,7 +109,7 @@ async def _resolution(cw: CaseworkClient) -> Matter:
     await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
     await cw.claim(ref.case_id, "sam")
     esc = await cw.escalate(ref.case_id, "sam", "a public figure's shop", "P1")
-    await eventually(lambda: cw.show_escalation(esc.escalation_id), lambda e: e.ack_deadline)
+    await eventually(lambda: cw.show_escalation(esc.escalation_id), lambda e: e.sla_deadline)
     await cw.acknowledge_escalation(esc.escalation_id, "otto")
     await cw.resolve_escalation(esc.escalation_id, "otto", "suspend until verified",
                                 ["suspend_seller"], ["counterfeit"])
@@ -161,7 +161,9 @@ async def test_a_severe_action_waits_and_no_one_who_took_part_approves_it(
     matter = await start(dev)
     waiting = {"review": "awaiting_approval", "appeal": "awaiting_approval",
                "takedown": "pending_approval"}[matter.kind]
-    before = await eventually(matter.read, lambda r: r.state == waiting, timeout=30)
+    before = await eventually(  # settled: its last commit in (a later one would change it)
+        matter.read, lambda r: r.state == waiting
+        and getattr(r, "committed", 0) == getattr(r, "revision", 0), timeout=30)
     surfaces = Surfaces(dev, api_url, cli_env(dev_env, settings))
     for who, why in matter.refused:
         for surface in ("api", "cli", "console"):

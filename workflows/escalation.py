@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT
     from workflows.parts.other_updates import OtherUpdates
     from workflows.parts.outbound import Outbound, why
+    from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
     from workflows.parts.trust import carried, refuse_unsealed_start
@@ -54,13 +55,15 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         req, info = inp.request, workflow.info()
         carry = carried(inp.carried)
         self.esc = carry or EscalationState(
-            escalation_id=info.workflow_id, case_uid=info.first_execution_run_id,
-            subject=req.subject, source=req.source, state=ESCALATION.initial, severity=req.severity,
-            owner=req.owner, review_case_id=req.review_case_id, reason=req.reason,
+            case_id=info.workflow_id, case_uid=info.first_execution_run_id,
+            subject=req.subject, source=req.source, state=ESCALATION.initial, priority=req.severity,
+            assignee=req.owner, review_case_id=req.review_case_id, reason=req.reason,
             opened_by=req.opened_by, opened_at=workflow.now())
         self.lc = Lifecycle(ESCALATION, self.esc)
         self.journal = Journal(self.esc, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
+        self.queueing = Queueing(self.esc, self.lc, self.journal, self.out,
+                                 on_breach=lambda _: self._page_on_call())
         if carry is None:
             case = f" from case {req.review_case_id}" if req.review_case_id else ""
             owner = f", owner {req.owner}" if req.owner else ""
@@ -83,10 +86,10 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         """The pack's settings: the acknowledgement deadline counts from the opening."""
         esc = self.esc
         setup = await self.out.call("the policy pack", EscalationActivities.escalation_setup,
-                                    esc.escalation_id, ACT)
+                                    esc.case_id, ACT)
         esc.policy, esc.dependency_alert_minutes = setup.policy, setup.dependency_alert_minutes
         esc.queue_lead = setup.policy.lead
-        esc.ack_deadline = deadline(esc.opened_at, setup.policy.ack_sla_hours)
+        esc.sla_deadline = deadline(esc.opened_at, setup.policy.ack_sla_hours)
         await self.journal.commit()
         await self._page_on_call()
 
@@ -109,7 +112,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
     async def acknowledge(self, req: AckRequest) -> EscalationSummary:
         esc = self.esc
         self.lc.fire("acknowledge", req)
-        esc.owner, esc.acknowledged_at = req.owner, workflow.now()
+        esc.assignee, esc.acknowledged_at = req.owner, workflow.now()
         late = " (after its deadline)" if esc.sla_breached else ""
         self.journal.event(req.owner, Event.ACKNOWLEDGED, f"owned by {req.owner}{late}")
         return await self._answer()
@@ -129,7 +132,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
     async def change_severity(self, req: SeverityRequest) -> EscalationSummary:
         esc = self.esc
         self.lc.fire("change_severity", req)
-        before, esc.severity = esc.severity, req.severity
+        before, esc.priority = esc.priority, req.severity
         self.journal.event(req.owner, Event.SEVERITY_CHANGED,
                            f"{before.value} -> {req.severity.value}: {req.reason}")
         answer = await self._answer()
@@ -140,7 +143,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
     async def resolve(self, req: ResolveRequest) -> EscalationSummary:
         esc = self.esc
         self.lc.fire("resolve", req)
-        esc.resolution = HandBack(escalation_id=esc.escalation_id, resolved_by=req.owner,
+        esc.resolution = HandBack(escalation_id=esc.case_id, resolved_by=req.owner,
                                   policy_ids=req.policy_ids, actions=req.actions,
                                   reason=req.reason)
         decided = ", ".join(a.value for a in req.actions) or "no actions"
@@ -161,39 +164,20 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
 
     # -- states --------------------------------------------------------------------------------
     async def _in_open(self) -> None:
-        """Wait for the acknowledgement; past its deadline, breach."""
-        if await self.journal.quiet_until(self.esc.ack_deadline):
-            await self._breach()
-
-    async def _breach(self) -> None:
-        esc = self.esc
-        assert esc.policy is not None and esc.ack_deadline is not None
-        self.lc.fire("breach_sla")
-        esc.breaches += 1
-        esc.sla_breached = True
-        before, esc.severity = esc.severity, esc.severity.raised()
-        missed, esc.ack_deadline = esc.ack_deadline, deadline(workflow.now(),
-                                                              esc.policy.ack_sla_hours)
-        detail = (f"not acknowledged by {missed:%Y-%m-%dT%H:%MZ} (breach {esc.breaches}); "
-                  f"severity {before.value} -> {esc.severity.value}; lead and leadership told")
-        self.journal.event(Actor.SLA_CLOCK, Event.SLA_BREACHED, detail)
-        await self.journal.commit()
-        text = f"Escalation {esc.escalation_id} about {esc.subject} was not acknowledged: {detail}"
-        for who, address in (("lead", esc.policy.lead), ("leadership", esc.policy.leadership)):
-            await self.out.tell_staff(f"breach-{esc.breaches}-{who}", address,
-                                      MessageKind.SLA_BREACH, text)
-        await self._page_on_call()
+        """Wait for the acknowledgement; past its deadline, breach (the shared queue clock:
+        `EscalationState.breach` says who hears)."""
+        await self.queueing.wait()
 
     async def _page_on_call(self) -> None:
         """A P0 (opened so, raised by the owner or by a breach) pages the on-call owner once."""
         esc = self.esc
-        if esc.severity is not Priority.P0 or esc.on_call_paged or esc.policy is None:
+        if esc.priority is not Priority.P0 or esc.on_call_paged or esc.policy is None:
             return
         esc.on_call_paged = True
         self.journal.event(Actor.NOTIFIER, Event.ON_CALL_PAGED, esc.policy.on_call)
         await self.journal.commit()
         await self.out.tell_staff("on-call", esc.policy.on_call, MessageKind.ON_CALL,
-                                  f"P0 escalation {esc.escalation_id} ({esc.source.value}) about "
+                                  f"P0 escalation {esc.case_id} ({esc.source.value}) about "
                                   f"{esc.subject}: {esc.reason}. {_status(esc)}")
 
     async def _await_work(self) -> None:
@@ -211,7 +195,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         await self.journal.commit()
         await self.out.tell_staff(f"update-{esc.updates_sent}", esc.policy.leadership,
                                   MessageKind.LEADERSHIP_UPDATE,
-                                  f"Escalation {esc.escalation_id} ({esc.source.value}) about "
+                                  f"Escalation {esc.case_id} ({esc.source.value}) about "
                                   f"{esc.subject}. {_status(esc)}")
 
     async def _in_resolved(self) -> None:
@@ -222,7 +206,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
             if esc.resolution is None:
                 assert esc.handed_off_to is not None
                 esc.resolution = HandBack(
-                    escalation_id=esc.escalation_id, resolved_by=esc.owner or Actor.INTAKE,
+                    escalation_id=esc.case_id, resolved_by=esc.assignee or Actor.INTAKE,
                     reason=f"handed off to {esc.handed_off_to.value}; the case goes back to "
                            "its queue")
             await self._hand_back()
@@ -241,7 +225,7 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
             self.journal.event(Actor.NOTIFIER, Event.HAND_BACK_REFUSED, why(e))
             await self.out.tell_staff(
                 "hand-back", esc.queue_lead, MessageKind.NEEDS_ATTENTION,
-                f"Escalation {esc.escalation_id} was resolved but case {esc.review_case_id} "
+                f"Escalation {esc.case_id} was resolved but case {esc.review_case_id} "
                 f"did not take the decision back: {why(e)}. Decision: {esc.resolution.reason}")
         else:
             self.journal.event(Actor.NOTIFIER, Event.HANDED_BACK, esc.review_case_id)
@@ -261,16 +245,16 @@ def _status(esc: EscalationState) -> str:
     """What leadership reads: state, owner, age, severity, latest note."""
     minutes = int((workflow.now() - esc.opened_at).total_seconds() // 60)
     note = f"{esc.notes[-1].text} ({esc.notes[-1].by})" if esc.notes else "none yet"
-    return (f"State {esc.state}, owner {esc.owner or 'none'}, open {minutes // 60}h"
-            f"{minutes % 60:02d}m, severity {esc.severity.value}. Latest note: {note}")
+    return (f"State {esc.state}, owner {esc.assignee or 'none'}, open {minutes // 60}h"
+            f"{minutes % 60:02d}m, severity {esc.priority.value}. Latest note: {note}")
 
 
 def _details(esc: EscalationState) -> str:
     """What the Temporal UI shows for the escalation now."""
     line = (f"**{esc.state}** · {esc.source.value} escalation · {esc.subject} · "
-            f"{esc.severity.value} · owner {esc.owner or 'none'}")
-    if esc.state in ESCALATION.queued and esc.ack_deadline:
-        line += f" · acknowledge by {esc.ack_deadline:%Y-%m-%d %H:%MZ}"
+            f"{esc.priority.value} · owner {esc.assignee or 'none'}")
+    if esc.state in ESCALATION.queued and esc.sla_deadline:
+        line += f" · acknowledge by {esc.sla_deadline:%Y-%m-%d %H:%MZ}"
     if esc.waiting_on:
         line += f"\n\nwaiting on {esc.waiting_on}"
     return line

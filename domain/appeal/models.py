@@ -20,9 +20,9 @@ from domain.core import (
     Sealable,
     Subject,
     SubjectFacts,
-    Tracked,
 )
 from domain.messages import reporter_address, seller_of
+from domain.record import Tracked
 from domain.sla import appeal_deadline
 from domain.text import Ident, PolicyIds, Reason, ReportText
 

@@ -45,13 +45,13 @@ class EscalationGuards(Guards):
     def why_not_act(self, req: OwnerCommand) -> str | None:
         """Only the owner acts on an escalation; one opened without an owner belongs to
         whoever acknowledges it."""
-        owner = self.record.owner
+        owner = self.record.assignee
         if owner is not None and req.owner != owner:
             return f"only the owner ({owner}) may act on this escalation, not {req.owner}"
         return None
 
     def why_not_change_severity(self, req: SeverityRequest) -> str | None:
-        if req.severity is self.record.severity:
+        if req.severity is self.record.priority:
             return f"the escalation is {req.severity.value} already"
         return self.why_not_act(req)
 

@@ -3,13 +3,14 @@ does with it, the state it carries, and what the policy pack configures for it."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from domain.authority import Command
-from domain.core import Action, HandBack, LedgerRecord, Model, Priority, Sealable, Subject, TimelineEvent
+from domain.core import Action, HandBack, Model, Priority, Sealable, Subject
+from domain.record import Breach, Tracked
 from domain.text import Ident, PolicyIds, Reason
 
 LIFECYCLE = "escalation"
@@ -140,36 +141,38 @@ class EscalationSummary(Model):
     revision: int = 0
 
 
-class EscalationState(EscalationSummary):
-    """Everything an escalation knows; a query returns it, continue-as-new carries it.
+class EscalationState(Tracked):
+    """Everything an escalation knows; a query returns it, continue-as-new carries it. It is a
+    record like the others (the shared parts and the ledger read the same fields); on the wire
+    it keeps its own words: `escalation_id` (the workflow id), `severity`, `owner` and
+    `ack_deadline` (the acknowledgement's deadline is its SLA). `case_uid` (the first run id)
+    keys its ledger row."""
 
-    `escalation_id` is the workflow id; `case_uid` (the first run id) keys its ledger row.
-    """
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True,
+                              validate_by_alias=True)
 
-    case_uid: str
+    case_id: str = Field(alias="escalation_id")
+    priority: Priority = Field(alias="severity")
+    assignee: str | None = Field(default=None, alias="owner")
+    sla_deadline: AwareDatetime | None = Field(default=None, alias="ack_deadline")
+    queue: str = QUEUE
+    lifecycle: str = LIFECYCLE
+    source: EscalationSource
+    review_case_id: str | None = None
+    updates_sent: int = 0
     reason: str
     opened_by: str
-    opened_at: AwareDatetime
     acknowledged_at: AwareDatetime | None = None
-    breaches: int = 0
     notes: list[Note] = Field(default_factory=list)
     on_call_paged: bool = False
     resolution: HandBack | None = None
     handed_back: bool = False  # the resolution reached the review case (or was refused)
     handed_off_to: HandOffTo | None = None
-    closed_at: AwareDatetime | None = None
     policy: EscalationPolicy | None = None  # from the pack, at the start
-    queue_lead: str = ""
-    dependency_alert_minutes: float = 10
-    waiting_on: str | None = None
-    timeline: list[TimelineEvent] = Field(default_factory=list)
-    committed: int = 0
-    commands: list[str] = Field(default_factory=list)  # the last commands' nonces taken
 
     @property
-    def case_id(self) -> str:
-        """The ledger's and the shared workflow parts' name for the record."""
-        return self.escalation_id
+    def policy_ids(self) -> list[str]:
+        return self.resolution.policy_ids if self.resolution else []
 
     def next_update_at(self) -> AwareDatetime | None:
         """When leadership hears next: every `update_every_hours` from the acknowledgement."""
@@ -178,19 +181,19 @@ class EscalationState(EscalationSummary):
         every = timedelta(hours=self.policy.update_every_hours)
         return self.acknowledged_at + every * (self.updates_sent + 1)
 
-    def summary(self) -> EscalationSummary:
-        return EscalationSummary.model_validate(self, from_attributes=True)
+    def summary(self) -> EscalationSummary:  # type: ignore[override]
+        return EscalationSummary.model_validate(self.model_dump(
+            include=set(EscalationSummary.model_fields) | {"case_id", "priority", "assignee",
+                                                           "sla_deadline"}))
 
-    def ledger_record(self, since: int = 0) -> LedgerRecord:
-        """The escalation's ledger row: its severity is its priority, its owner the assignee,
-        its acknowledgement deadline the SLA deadline."""
-        return LedgerRecord(
-            case_id=self.escalation_id, case_uid=self.case_uid, subject=self.subject,
-            state=self.state, queue=QUEUE, priority=self.severity, assignee=self.owner,
-            sla_deadline=self.ack_deadline, sla_breached=self.sla_breached,
-            waiting_on=self.waiting_on, revision=self.revision, lifecycle=LIFECYCLE,
-            policy_ids=self.resolution.policy_ids if self.resolution else [],
-            opened_at=self.opened_at, timeline=[e for e in self.timeline if e.seq > since])
+    def breach(self, missed: datetime, before: Priority) -> Breach:
+        """Not acknowledged in time: its own deadline again; the lead and leadership hear."""
+        assert self.policy is not None
+        detail = (f"not acknowledged by {missed:%Y-%m-%dT%H:%MZ} (breach {self.breaches}); "
+                  f"severity {before.value} -> {self.priority.value}; lead and leadership told")
+        text = f"Escalation {self.case_id} about {self.subject} was not acknowledged: {detail}"
+        return Breach(detail=detail, hours=self.policy.ack_sla_hours, tell=[
+            ("-lead", self.policy.lead, text), ("-leadership", self.policy.leadership, text)])
 
 
 EscalationInput.model_rebuild()

@@ -22,8 +22,8 @@ from domain.core import (
     Source,
     Subject,
     SubjectFacts,
-    Tracked,
 )
+from domain.record import Tracked
 from domain.text import Ident, PolicyIds, Reason
 
 MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted

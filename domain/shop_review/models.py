@@ -14,7 +14,8 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from domain.authority import Command
-from domain.core import Action, Model, Sealable, Subject, Tracked
+from domain.core import Action, Model, Sealable, Subject
+from domain.record import Tracked
 from domain.text import Ident, PolicyIds, Reason
 
 MAX_FINDINGS_SHOWN = 200  # findings kept in full for the senior; every hit is kept as a subject

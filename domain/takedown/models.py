@@ -13,8 +13,9 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, computed_field
 
 from domain.authority import Command
-from domain.core import Action, Model, PolicyRef, Priority, Sealable, Subject, SubjectKind, Tracked
+from domain.core import Action, Model, PolicyRef, Priority, Sealable, Subject, SubjectKind
 from domain.errors import InvalidInput
+from domain.record import Tracked
 from domain.text import Ident, PolicyIds, Reason
 
 MAX_ITEMS = 1_000_000

@@ -172,7 +172,7 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
 
     esc = await c.open_escalation("seller:U-07", "press", "Journalist asks about fake medicines",
                                   "P2", opened_by="comms-1")
-    await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.ack_deadline)
+    await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.sla_deadline)
     await env.sleep(timedelta(minutes=61))
     await eventually(lambda: c.show_escalation(esc.escalation_id), lambda e: e.sla_breached)
     await c.acknowledge_escalation(esc.escalation_id, "olga")

@@ -56,25 +56,20 @@ class Queueing:
             await self.breach()
 
     async def breach(self) -> None:
-        """Marked (searchable), one priority step up, a new deadline, the lead told."""
+        """Marked (searchable), one priority step up, a new deadline; the record says who
+        hears (`Tracked.breach`)."""
         record = self.record
         self.lc.fire("breach_sla")
         record.breaches += 1
         record.sla_breached = True
-        before = record.priority
+        before, missed = record.priority, record.sla_deadline
         record.priority = before.raised()
-        missed = record.sla_deadline
-        record.sla_deadline = deadline(workflow.now(), record.sla_hours[record.priority])
-        detail = (f"deadline {missed:%Y-%m-%dT%H:%MZ} missed (breach {record.breaches}); "
-                  f"priority {before.value} -> {record.priority.value}; lead "
-                  f"{record.queue_lead} notified")
-        if record.breaches >= 2:
-            detail += "; second breach"
-        self.journal.event(Actor.SLA_CLOCK, Event.SLA_BREACHED, detail)
+        said = record.breach(missed, before)
+        record.sla_deadline = deadline(workflow.now(), said.hours)
+        self.journal.event(Actor.SLA_CLOCK, Event.SLA_BREACHED, said.detail)
         await self.journal.commit()
-        await self.out.tell_staff(f"breach-{record.breaches}", record.queue_lead,
-                                  MessageKind.SLA_BREACH,
-                                  f"Case {record.case_id} in {record.queue} missed its SLA: "
-                                  f"{detail}")
+        for suffix, address, text in said.tell:
+            await self.out.tell_staff(f"breach-{record.breaches}{suffix}", address,
+                                      MessageKind.SLA_BREACH, text)
         if self._on_breach:
             await self._on_breach(record.breaches)

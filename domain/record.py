@@ -1,0 +1,73 @@
+"""The record every lifecycle's workflow carries: what the shared workflow parts (journal,
+outbound, queueing) work on, and what a missed deadline says and to whom."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, Field
+
+from domain.core import CaseSummary, LedgerRecord, Model, Priority, Subject, TimelineEvent
+
+
+class Breach(Model):
+    """A missed deadline as the record words it: the timeline's detail, the new deadline's
+    hours, and each staff message (its key suffix, address and text)."""
+
+    detail: str
+    hours: float
+    tell: list[tuple[str, str, str]]
+
+
+class Tracked(Model):
+    """What every lifecycle's record shares: identity, state, queue and SLA, the timeline and
+    how far the ledger has it. The shared workflow parts (journal, outbound, queue clock) work
+    on these fields; each lifecycle adds its own."""
+
+    case_id: str
+    case_uid: str
+    subject: Subject
+    state: str
+    queue: str = "intake"
+    priority: Priority = Priority.P3
+    assignee: str | None = None
+    lease_expires_at: AwareDatetime | None = None
+    sla_deadline: AwareDatetime | None = None
+    sla_breached: bool = False
+    breaches: int = 0
+    queue_lead: str = ""
+    sla_hours: dict[Priority, float] = Field(default_factory=dict)
+    opened_at: AwareDatetime
+    closed_at: AwareDatetime | None = None
+    revision: int = 0
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    dependency_alert_minutes: float = 10
+    waiting_on: str | None = None
+    committed: int = 0
+    lifecycle: str = "review"
+    commands: list[str] = Field(default_factory=list)  # the last commands' nonces taken
+
+    @property
+    def policy_ids(self) -> list[str]:
+        return []
+
+    def summary(self) -> CaseSummary:
+        return CaseSummary.model_validate(self, from_attributes=True)
+
+    def ledger_record(self, since: int = 0) -> LedgerRecord:
+        """The record's ledger row with the timeline events after revision `since`."""
+        return LedgerRecord(
+            **CaseSummary.model_validate(self, from_attributes=True).model_dump(),
+            policy_ids=self.policy_ids, opened_at=self.opened_at,
+            timeline=[e for e in self.timeline if e.seq > since])
+
+    def breach(self, missed: datetime, before: Priority) -> Breach:
+        """A queued record missed its SLA: the queue's lead hears."""
+        detail = (f"deadline {missed:%Y-%m-%dT%H:%MZ} missed (breach {self.breaches}); "
+                  f"priority {before.value} -> {self.priority.value}; lead "
+                  f"{self.queue_lead} notified")
+        if self.breaches >= 2:
+            detail += "; second breach"
+        return Breach(detail=detail, hours=self.sla_hours[self.priority], tell=[
+            ("", self.queue_lead, f"Case {self.case_id} in {self.queue} missed its SLA: "
+                                  f"{detail}")])
