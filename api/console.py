@@ -35,7 +35,7 @@ from api.problems import Forbidden
 from api.roles import ESCALATION_READERS, OPS_READERS, has, of_kind, reads_queue
 from api.signin import TooMany, sign_in
 from client.casework import CaseworkClient
-from client.credentials import Session, end_session, find_session, open_session
+from client.credentials import Session
 from client.ops import Ops
 from domain.appeal.lifecycle import APPEAL
 from domain.appeal.models import APPEALS_QUEUE, Outcome
@@ -113,7 +113,7 @@ class Recent:
 
 def session(request: Request) -> Session:
     cookie = request.cookies.get(COOKIE)
-    found = find_session(request.app.state.cw.ledger, cookie) if cookie else None
+    found = request.app.state.credentials.find_session(cookie) if cookie else None
     if found is None:
         raise SignedOut
     return found
@@ -213,7 +213,7 @@ def _as_pages(app: FastAPI, exc: type[Exception]) -> None:
         answer: Response = await api_handler(request, e)
         if not request.url.path.startswith("/api/"):
             cookie = request.cookies.get(COOKIE)  # a bug's page asks nothing more of the ledger
-            s = find_session(request.app.state.cw.ledger, cookie) if cookie and (
+            s = request.app.state.credentials.find_session(cookie) if cookie and (
                 exc is not Exception) else None
             answer = _page(request, "error.html", answer.status_code, s=s,
                            message=json.loads(bytes(answer.body))["detail"])
@@ -253,7 +253,7 @@ def _router() -> APIRouter:
     async def login(request: Request, username: Annotated[str, Form()] = "",
                     password: Annotated[str, Form()] = "",
                     csrf: Annotated[str, Form()] = "") -> Response:
-        ledger = request.app.state.cw.ledger
+        credentials = request.app.state.credentials
         if not csrf or not _same(request.cookies.get(LOGIN_COOKIE, ""), csrf):
             return _login_page(request, 400, "The form expired: try again.")
         try:
@@ -263,8 +263,8 @@ def _router() -> APIRouter:
         if person is None:
             return _login_page(request, 401, "Wrong name or password.")
         if old := request.cookies.get(COOKIE):  # a new sign-in ends the session it replaces
-            await asyncio.to_thread(end_session, ledger, old)
-        s = await asyncio.to_thread(open_session, ledger, person)
+            await asyncio.to_thread(credentials.end_session, old)
+        s = await asyncio.to_thread(credentials.open_session, person)
         response = RedirectResponse("/", status_code=303)
         _cookie(response, request, COOKIE, s.cookie)
         response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -273,7 +273,7 @@ def _router() -> APIRouter:
     @r.post("/logout")
     async def logout(request: Request, s: Signed, csrf: Annotated[str, Form()] = "") -> Response:
         csrf_ok(s, csrf)
-        await asyncio.to_thread(end_session, request.app.state.cw.ledger, s.cookie)
+        await asyncio.to_thread(request.app.state.credentials.end_session, s.cookie)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response

@@ -107,8 +107,8 @@ async def idempotency(request: Request, who: Annotated[Principal, Depends(caller
     body = await request.body()
     digest = hashlib.sha256(b"\x1f".join([request.method.encode(), request.url.path.encode(),
                                           body])).hexdigest()
-    ledger = request.app.state.cw.ledger
-    first, new = await asyncio.to_thread(ledger.idempotency_key, who.id, key, digest,
+    credentials = request.app.state.credentials
+    first, new = await asyncio.to_thread(credentials.request_key, who.id, key, digest,
                                          datetime.now(UTC) - IDEMPOTENCY_KEPT)
     if first != digest:
         raise InvalidInput(f"Idempotency-Key {key!r} was used before with another request: a "
@@ -118,7 +118,7 @@ async def idempotency(request: Request, who: Annotated[Principal, Depends(caller
                       again=not new)
     except (CaseworkError, RequestValidationError) as e:
         if not isinstance(e, Unavailable):
-            await asyncio.to_thread(ledger.forget_idempotency_key, who.id, key)
+            await asyncio.to_thread(credentials.forget_request_key, who.id, key)
         raise
 
 

@@ -13,7 +13,6 @@ from fastapi import Request
 
 from client.credentials import Credentials
 from domain.people import Person
-from ledger.store import Ledger
 
 ATTEMPTS, WINDOW_S = 5, 300  # sign-in attempts per person and address, then wait
 ADDRESS_ATTEMPTS = 50  # sign-ins per address in the window, the successful ones given back
@@ -24,25 +23,25 @@ class TooMany(Exception):
 
 
 class Attempts:
-    def __init__(self, ledger: Ledger, person_id: str, address: str) -> None:
-        self.ledger = ledger
+    def __init__(self, credentials: Credentials, person_id: str, address: str) -> None:
+        self.credentials = credentials
         self.key, self.address_key = f"{person_id}\x1f{address}", f"*\x1f{address}"
         self.attempt_id = ""
 
     async def allow(self) -> bool:
         since = datetime.now(UTC) - timedelta(seconds=WINDOW_S)
         self.attempt_id, (mine, address) = await asyncio.to_thread(
-            self.ledger.sign_in_attempt, [self.key, self.address_key], since)
+            self.credentials.count_sign_in, [self.key, self.address_key], since)
         return mine <= ATTEMPTS and address <= ADDRESS_ATTEMPTS
 
     async def succeeded(self) -> None:
-        await asyncio.to_thread(self.ledger.forget_sign_in_attempts, self.key, self.attempt_id)
+        await asyncio.to_thread(self.credentials.forget_sign_ins, self.key, self.attempt_id)
 
 
 async def sign_in(request: Request, username: str, password: str) -> Person | None:
     """The person whose password this is (None: wrong name or password), or TooMany."""
     credentials: Credentials = request.app.state.credentials
-    attempts = Attempts(credentials.ledger, username,
+    attempts = Attempts(credentials, username,
                         request.client.host if request.client else "")
     if not await attempts.allow():
         raise TooMany

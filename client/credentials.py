@@ -122,6 +122,45 @@ class Credentials:
         return Principal(id=person.id, person=person, token_id=parts[1])
 
 
+    # -- browser sessions, sign-in attempts and Idempotency-Keys: the API's memory, kept in the
+    # ledger so every API process shares it (each call blocks: callers on an event loop use a
+    # thread) --------------------------------------------------------------------------------
+    def open_session(self, person: Person) -> Session:
+        cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        self.ledger.put_session(_digest(cookie), person.id, csrf,
+                                datetime.now(UTC) + timedelta(hours=SESSION_HOURS))
+        return Session(cookie=cookie, csrf=csrf, person=person)
+
+    def find_session(self, cookie: str) -> Session | None:
+        """The session behind a cookie, while it lasts and its person is active."""
+        found = self.ledger.session(_digest(cookie))
+        if found is None:
+            return None
+        person = self.ledger.person(found[0])
+        if person is None or not person.active:
+            return None
+        return Session(cookie=cookie, csrf=found[1], person=person)
+
+    def end_session(self, cookie: str) -> None:
+        self.ledger.end_session(_digest(cookie))
+
+    def count_sign_in(self, keys: list[str], since: datetime) -> tuple[str, list[int]]:
+        """Record an attempt under each key: its id and each key's attempts since `since`."""
+        return self.ledger.sign_in_attempt(keys, since)
+
+    def forget_sign_ins(self, key: str, attempt_id: str) -> None:
+        self.ledger.forget_sign_in_attempts(key, attempt_id)
+
+    def request_key(self, owner: str, key: str, digest: str, since: datetime
+                    ) -> tuple[str, bool]:
+        """The digest first sent with this Idempotency-Key (kept since `since`), and whether
+        this is that first time."""
+        return self.ledger.idempotency_key(owner, key, digest, since)
+
+    def forget_request_key(self, owner: str, key: str) -> None:
+        self.ledger.forget_idempotency_key(owner, key)
+
+
 class Session(BaseModel):
     cookie: str  # given to the browser; only its hash is kept
     csrf: str
@@ -129,28 +168,6 @@ class Session(BaseModel):
 
 
 SESSION_HOURS = 12
-
-
-def open_session(ledger: Ledger, person: Person) -> Session:
-    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-    ledger.put_session(_digest(cookie), person.id, csrf,
-                       datetime.now(UTC) + timedelta(hours=SESSION_HOURS))
-    return Session(cookie=cookie, csrf=csrf, person=person)
-
-
-def find_session(ledger: Ledger, cookie: str) -> Session | None:
-    """The session behind a cookie, while it lasts and its person is active."""
-    found = ledger.session(_digest(cookie))
-    if found is None:
-        return None
-    person = ledger.person(found[0])
-    if person is None or not person.active:
-        return None
-    return Session(cookie=cookie, csrf=found[1], person=person)
-
-
-def end_session(ledger: Ledger, cookie: str) -> None:
-    ledger.end_session(_digest(cookie))
 
 
 def _digest(secret: str) -> str:
