@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from client.casework import CaseworkClient
+from client.ops import Ops
 from config import search_attributes
 from config.settings import ROOT, Settings
 from domain.core import Action, HandBack, Priority, Subject
@@ -129,6 +130,10 @@ async def test_a_non_owner_is_refused_with_the_reason_and_nothing_changes(
                                      ["counterfeit"])
     with pytest.raises(InvalidInput, match="unknown hand-off"):
         await dev.hand_off_escalation(opened.escalation_id, "olga", "the press", "x")
+    # Its severity is its owner's call (paging on P0), not an ops bump.
+    with pytest.raises(Refused, match="its owner's call"):
+        await Ops(dev).repair("bump", opened.escalation_id, "ops-1", "urgent", priority="P0")
+    assert (await dev.show_escalation(opened.escalation_id)).priority is Priority.P2
 
 
 @workflow.defn(sandboxed=False)

@@ -50,6 +50,8 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn
 class EscalationWorkflow(Reads, Repairs, OtherUpdates):
+    BUMP = ("an escalation's severity is its owner's call (escalation severity, with a reason; "
+            "P0 pages on-call); unacknowledged, it climbs a step at each missed deadline")
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
         req, info = inp.request, workflow.info()

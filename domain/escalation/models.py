@@ -155,8 +155,11 @@ class EscalationState(Tracked):
     priority: Priority = Field(alias="severity")
     assignee: str | None = Field(default=None, alias="owner")
     sla_deadline: AwareDatetime | None = Field(default=None, alias="ack_deadline")
-    queue: str = QUEUE
-    lifecycle: str = LIFECYCLE
+    # the same for every escalation (no lease, its own deadline's hours): not on the wire
+    queue: str = Field(default=QUEUE, exclude=True)
+    lifecycle: str = Field(default=LIFECYCLE, exclude=True)
+    lease_expires_at: AwareDatetime | None = Field(default=None, exclude=True)
+    sla_hours: dict[Priority, float] = Field(default_factory=dict, exclude=True)
     source: EscalationSource
     review_case_id: str | None = None
     updates_sent: int = 0

@@ -28,6 +28,7 @@ class Repairs:
     lc: Lifecycle
     journal: Journal
     queueing: Queueing
+    BUMP = ""  # why ops may not bump this kind of record (empty: they may)
 
     @property
     def _record(self) -> Any:
@@ -77,7 +78,7 @@ class Repairs:
         """The repair on the timeline, with its operator and reason, committed."""
         self.journal.event(req.operator, Event.OPS_REPAIRED, f"{what}: {req.reason}")
         await self.journal.commit()
-        return self._record.summary()
+        return CaseSummary.model_validate(self._record, from_attributes=True)
 
     def _held(self) -> bool:
         """Someone holds a claim that ops may take back."""
@@ -101,6 +102,8 @@ class Repairs:
     @ops_bump.validator
     def _check_bump(self, req: OpsRepair) -> None:
         require(req, Role.OPS)
+        if self.BUMP:
+            raise Refused(self.BUMP)
         record = self._record
         if self.lc.state in self.lc.declaration.final:
             raise Refused(f"{record.case_id} is {self.lc.state}: nothing to bump")
