@@ -7,7 +7,7 @@ the console's own script and style."""
 from __future__ import annotations
 
 import asyncio
-import hmac
+import contextlib
 import json
 import re
 import secrets
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -31,27 +31,36 @@ from api.console_commands import (
     may_approve,
     run,
 )
+from api.console_session import (
+    COOKIE,
+    LOGIN_COOKIE,
+    SECURITY_HEADERS,
+    AppealsTeam,
+    EscalationReader,
+    OpsReader,
+    SecurityHeaders,
+    Signed,
+    SignedOut,
+    TakedownReader,
+    csrf_ok,
+    same,
+    set_cookie,
+)
 from api.problems import Forbidden
 from api.roles import ESCALATION_READERS, OPS_READERS, has, of_kind, reads_queue
 from api.signin import TooMany, sign_in
 from client.casework import CaseworkClient
-from client.credentials import Session
 from client.ops import Ops
 from domain.appeal.lifecycle import APPEAL
 from domain.appeal.models import APPEALS_QUEUE, Outcome
 from domain.errors import CaseworkError, EmptyQueue, NotFound
 from domain.escalation.lifecycle import ESCALATION
 from domain.people import Person, Role
+from domain.review.lifecycle import REVIEW
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
 
 T = TypeVar("T")
 HERE = Path(__file__).parent
-COOKIE, LOGIN_COOKIE = "cw_session", "cw_login"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin")]
 GRAPHIC = {"STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "STATEMENT_CATEGORY_VIOLENCE",
            "STATEMENT_CATEGORY_ANIMAL_WELFARE", "STATEMENT_CATEGORY_SELF_HARM"}
 HEAD_ROWS, PAGE_ROWS = 10, 50  # rows per queue on the home page; on a queue's own page
@@ -94,10 +103,6 @@ def highlight(text: str, evidence: list[str]) -> Markup:
 templates.env.filters["highlight"] = highlight
 
 
-class SignedOut(Exception):
-    pass
-
-
 class Recent:
     """A figure read at most once every `ttl_s` for all the sessions of this process (the open
     and breached counts per queue: a GROUP BY over every open row, the same for everyone)."""
@@ -111,64 +116,16 @@ class Recent:
         return self.value  # type: ignore[return-value]
 
 
-def session(request: Request) -> Session:
-    cookie = request.cookies.get(COOKIE)
-    found = request.app.state.credentials.find_session(cookie) if cookie else None
-    if found is None:
-        raise SignedOut
-    return found
+def _opens(record: Any) -> str:
+    """The page of what a claim took (an appeal's own page for an appeal)."""
+    return f"/{JOB_LINKS.get(record.lifecycle, 'cases')}/{record.case_id}"
 
 
-Signed = Annotated[Session, Depends(session)]
-
-
-def _allowed(check: Callable[[Person], bool], message: str) -> Any:
-    """A signed-in session whose person passes `check` (else 403 with `message`)."""
-    def dependency(s: Signed) -> Session:
-        if not check(s.person):
-            raise Forbidden(message)
-        return s
-    return Annotated[Session, Depends(dependency)]
-
-
-AppealsTeam = _allowed(lambda p: reads_queue(p, APPEALS_QUEUE),
-                       "Appeals are for people with the appeals role.")
-EscalationReader = _allowed(lambda p: has(p, ESCALATION_READERS),
-                            "Escalations are for their owners, leads, ops and admins.")
-TakedownReader = _allowed(lambda p: reads_queue(p, TAKEDOWNS),
-                          f"Takedown jobs and shop reviews are for people who work {TAKEDOWNS}.")
-OpsReader = _allowed(lambda p: has(p, OPS_READERS), "The ops page is for ops, leads and admins.")
-
-
-def _same(a: str, b: str) -> bool:
-    """Constant-time equality of two strings, whatever characters a form sent."""
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
-def csrf_ok(s: Session, token: str) -> None:
-    if not token or not _same(s.csrf, token):
-        raise Forbidden("the form's CSRF token is missing or does not match this session")
-
-
-class SecurityHeaders:
-    """The CSP and its companions on every response, and `no-store` on all but the static files
-    (a page seen signed in is not kept for the Back button after sign-out); plain ASGI."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        cache = [] if scope["path"].startswith("/static/") else [(b"cache-control", b"no-store")]
-
-        async def with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS, *cache]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+def _claimable(cw: CaseworkClient, person: Person) -> list[str]:
+    """The queues whose next case `person` claims: the ones they work and may read (appeals
+    for the appeals team), but not takedowns (jobs are approved, not claimed)."""
+    return [q for q in cw.pack().queues
+            if q != TAKEDOWNS and person.works(q) and reads_queue(person, q)]
 
 
 def install(app: FastAPI) -> None:
@@ -233,13 +190,8 @@ def _login_page(request: Request, status: int, error: str) -> HTMLResponse:
     """The sign-in form with a fresh CSRF value in its cookie (double submit)."""
     token = secrets.token_urlsafe(16)
     response = _page(request, "login.html", status, error=error, csrf=token)
-    _cookie(response, request, LOGIN_COOKIE, token)
+    set_cookie(response, request, LOGIN_COOKIE, token)
     return response
-
-
-def _cookie(response: Response, request: Request, name: str, value: str) -> None:
-    response.set_cookie(name, value, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
 
 
 def _router() -> APIRouter:
@@ -254,7 +206,7 @@ def _router() -> APIRouter:
                     password: Annotated[str, Form()] = "",
                     csrf: Annotated[str, Form()] = "") -> Response:
         credentials = request.app.state.credentials
-        if not csrf or not _same(request.cookies.get(LOGIN_COOKIE, ""), csrf):
+        if not csrf or not same(request.cookies.get(LOGIN_COOKIE, ""), csrf):
             return _login_page(request, 400, "The form expired: try again.")
         try:
             person = await sign_in(request, username, password)
@@ -266,7 +218,7 @@ def _router() -> APIRouter:
             await asyncio.to_thread(credentials.end_session, old)
         s = await asyncio.to_thread(credentials.open_session, person)
         response = RedirectResponse("/", status_code=303)
-        _cookie(response, request, COOKIE, s.cookie)
+        set_cookie(response, request, COOKIE, s.cookie)
         response.delete_cookie(LOGIN_COOKIE, path="/")
         return response
 
@@ -279,15 +231,19 @@ def _router() -> APIRouter:
         return response
 
     @r.get("/")
-    async def home(request: Request, s: Signed, empty: str = "") -> HTMLResponse:
+    async def home(request: Request, s: Signed, empty: str = "", decided: str = ""
+                   ) -> HTMLResponse:
+        """One's queues, open work first; after a claim found nothing, which queue has some."""
         cw: CaseworkClient = request.app.state.cw
         queues = [q for q in cw.pack().queues if s.person.works(q) and reads_queue(s.person, q)]
 
         found = await cw.queue_heads(queues, HEAD_ROWS)
         counts = await request.app.state.counts.get(cw.queue_counts)
-        # queues with open work first ("c" claims in the first), each by name
         rows = dict(sorted(found.items(), key=lambda kv: (not kv[1], kv[0])))
-        return _page(request, "queues.html", s=s, rows=rows, counts=counts, empty=empty)
+        waiting = [q for q, entries in rows.items()
+                   if q != empty and any(e.state in REVIEW.queued for e in entries)]
+        return _page(request, "queues.html", s=s, rows=rows, counts=counts, empty=empty,
+                     decided=decided, waiting=waiting, claim_any=bool(queues))
 
     @r.get("/queues/{queue}")
     async def queue_page(request: Request, queue: str, s: Signed, offset: int = 0
@@ -313,7 +269,22 @@ def _router() -> APIRouter:
             case = await cw.claim_next(queue, s.person.id)
         except EmptyQueue:
             return RedirectResponse(f"/?empty={queue}", status_code=303)
-        return RedirectResponse(f"/cases/{case.case_id}", status_code=303)
+        return RedirectResponse(_opens(case), status_code=303)
+
+    @r.post("/claim-next")
+    async def claim_most_urgent(request: Request, s: Signed,
+                                csrf: Annotated[str, Form()] = "") -> Response:
+        """The most urgent unclaimed case across the queues one works (`c` on the home page)."""
+        csrf_ok(s, csrf)
+        cw: CaseworkClient = request.app.state.cw
+        heads = await cw.queue_heads(_claimable(cw, s.person), 1,
+                                     states=tuple(REVIEW.queued | APPEAL.queued))
+        for entry in sorted((e for rows in heads.values() for e in rows),
+                            key=lambda e: e.urgency):
+            with contextlib.suppress(EmptyQueue):
+                return RedirectResponse(_opens(await cw.claim_next(entry.queue, s.person.id)),
+                                        status_code=303)
+        return RedirectResponse("/?empty=your+queues", status_code=303)
 
     @r.get("/cases/{case_id}")
     async def case_page(request: Request, case_id: str, s: Signed) -> HTMLResponse:
@@ -331,6 +302,7 @@ def _router() -> APIRouter:
                     for w in h.evidence.split(":", 1)[-1].split(",")]
         return _page(request, "case.html", s=s, case=case, policies=pack.policies,
                      graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id,
+                     reads_escalations=has(s.person, ESCALATION_READERS),
                      approver=may_approve(s, case))
 
     @r.post("/cases/{case_id}/decide")
@@ -345,8 +317,9 @@ def _router() -> APIRouter:
                                   actions, reason)
         try:  # decide and next, in the queue the decision's answer names
             nxt = await cw.claim_next(decided.queue, s.person.id)
-        except EmptyQueue:
-            return RedirectResponse(f"/cases/{case_id}?decided=1", status_code=303)
+        except EmptyQueue:  # home says so, with the queues that still have work
+            return RedirectResponse(f"/?empty={decided.queue}&decided={case_id}",
+                                    status_code=303)
         return RedirectResponse(f"/cases/{nxt.case_id}", status_code=303)
 
     @r.post("/cases/{case_id}/{command}")
@@ -357,6 +330,8 @@ def _router() -> APIRouter:
         csrf_ok(s, csrf)
         done = await run(CASE_COMMANDS, "case", command, request.app.state.cw, case_id,
                           s.person.id, text, choice)
+        if command == "release":  # not theirs any more: back to their queues
+            return RedirectResponse("/", status_code=303)
         if command == "escalate" and has(s.person, ESCALATION_READERS):
             return RedirectResponse(f"/escalations/{done.escalation_id}", status_code=303)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)

@@ -21,8 +21,9 @@ class LedgerReads(ClientBase):
         """A queue's open records, most urgent first (`states`, `limit`, `offset`)."""
         return await asyncio.to_thread(self.ledger.queue, queue, **page)
 
-    async def queue_heads(self, queues: Sequence[str], per: int) -> dict[str, list[QueueEntry]]:
-        return await asyncio.to_thread(self.ledger.queue_heads, queues, per)
+    async def queue_heads(self, queues: Sequence[str], per: int, **states: Any
+                          ) -> dict[str, list[QueueEntry]]:
+        return await asyncio.to_thread(self.ledger.queue_heads, queues, per, **states)
 
     async def queue_counts(self, **states: Any) -> dict[str, tuple[int, int]]:
         return await asyncio.to_thread(self.ledger.queue_counts, **states)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from pydantic import (
@@ -67,6 +67,7 @@ class Event(StrEnum):
     APPEALABLE = "appealable"
     HELD = "held"
     RESUMED = "resumed"
+    RELEASED = "released"  # the holder gave a claimed case back to its queue
     HELD_TOO_LONG = "held_too_long"
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
@@ -430,6 +431,11 @@ class QueueEntry(Model):
     updated_at: datetime
     waiting_on: str | None = None  # a dependency failing past its alert
     state_since: datetime | None = None  # when the row entered its state
+
+    @property
+    def urgency(self) -> tuple[int, datetime]:
+        """Most urgent first: the priority, then the nearest deadline (none: last)."""
+        return self.priority.rank, self.sla_deadline or datetime.max.replace(tzinfo=UTC)
 
 
 class HandBack(Sealable):

@@ -65,7 +65,7 @@ async def test_a_reviewer_signs_in_claims_and_decides_with_the_keyboard(
     assert "Wrong name or password" in await (await page.wait_for_selector(".error")).inner_text()
     await _sign_in(page, base, "alice", "alice-password-1")
 
-    await page.keyboard.press("c")  # claim next (the ip queue comes first)
+    await page.keyboard.press("c")  # claim the most urgent case of alice's queues
     await page.wait_for_url(f"{base}/cases/{ref.case_id}")
     assert await page.inner_text(".report-text") == HOSTILE  # shown as text
     assert await page.evaluate("window.pwned") is None and not dialogs
@@ -75,12 +75,12 @@ async def test_a_reviewer_signs_in_claims_and_decides_with_the_keyboard(
     await page.keyboard.press("Escape")  # leaves the reason: the keys pick policies again
     await page.keyboard.press("1")  # the first policy: counterfeit
     await page.keyboard.press("Control+Enter")
-    await page.wait_for_url(f"{base}/cases/{ref.case_id}?decided=1")
+    await page.wait_for_url(f"{base}/?empty=ip&decided={ref.case_id}")  # ip is empty now
 
     case = await eventually(lambda: dev.show(ref.case_id), lambda c: c.state == "appealable")
     assert case.decision is not None and case.decision.decided_by == "alice"
     assert sandbox.enforcement_count(Subject.parse("listing:L-0002"), Action.REMOVE) == 1
-    await page.reload()
+    await page.goto(f"{base}/cases/{ref.case_id}")
     assert "alice decided" in await page.inner_text("#timeline")
     assert "remove on listing:L-0002: done" in await page.inner_text("#enforcement")
 
@@ -225,11 +225,9 @@ async def test_a_reviewer_holds_resumes_and_escalates_from_the_case_page(
     await page.click("#escalate")
     await page.wait_for_url(f"{base}/cases/{ref.case_id}")  # alice owns no escalations
     await expect(page.locator("#state")).to_have_text("escalated")
-    link = page.locator("#escalation a")
     case = await dev.show(ref.case_id)
     assert case.state == "escalated" and case.escalation_id
-    assert await link.get_attribute("href") == f"/escalations/{case.escalation_id}"
-    assert await link.inner_text() == case.escalation_id
+    assert case.escalation_id in await page.inner_text("#escalation")  # named, not a link to a 403
     esc = await dev.show_escalation(case.escalation_id)
     assert esc.priority.value == "P2", esc
 

@@ -10,6 +10,7 @@ from domain.review.models import (
     DecideRequest,
     HoldRequest,
     RejectRequest,
+    ReleaseRequest,
     RetryRequest,
 )
 
@@ -19,6 +20,9 @@ REVIEW_COMMANDS = table(
                 "decision"),
     CommandSpec("hold", HoldRequest, "hold", Role.REVIEWER,
                 "put a case you hold on hold (its SLA stops)", "hold", required=("reason",)),
+    CommandSpec("release", ReleaseRequest, "release", Role.REVIEWER,
+                "give back a case you hold: it waits in its queue again, its SLA running on",
+                "release"),
     CommandSpec("resume", HoldRequest, "resume", Role.REVIEWER,
                 "resume a case on hold (its SLA runs on)", "resume", fields=()),
     CommandSpec("approve", ApproveRequest, "approve", APPROVERS,

@@ -15,6 +15,7 @@ from domain.review.models import (
     DecideRequest,
     EscalateRequest,
     HoldRequest,
+    ReleaseRequest,
     RetryRequest,
 )
 
@@ -48,7 +49,8 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "enqueue", "source": "screening", "dest": "queued"},
     {"trigger": "claim", "source": "queued", "dest": "in_review"},
     {"trigger": "expire_lease", "source": "in_review", "dest": "queued"},
-    {"trigger": "release", "source": "in_review", "dest": "queued"},  # ops take a claim back
+    # The holder gives it back, or ops take a claim back.
+    {"trigger": "release", "source": "in_review", "dest": "queued"},
     # Waiting for information: the SLA clock stops and resumes with the time that was left.
     {"trigger": "hold", "source": "in_review", "dest": "on_hold", },
     {"trigger": "resume", "source": "on_hold", "dest": "in_review", },
@@ -137,6 +139,13 @@ class ReviewGuards(Guards):
             return f"only the assignee ({self.case.assignee}) may hold or resume this case"
         return None
 
+    def why_not_release(self, req: ReleaseRequest | None = None) -> str | None:
+        """The holder gives a case back; ops take a claim back (`ops release`, no request:
+        their role is checked where the repair starts)."""
+        if req is not None and req.reviewer != self.case.assignee:
+            return f"only the assignee ({self.case.assignee}) may give this case back"
+        return None
+
 
     def needs_approval(self) -> bool:
         return self.case.approval_required and self.case.approved_by is None
@@ -181,6 +190,7 @@ REVIEW = Declaration(
     working=states(["screening", "auto_actioned", "decided", "enforcing", "notifying"]),
     reasons={"decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry,
              "hold": ReviewGuards.why_not_hold, "resume": ReviewGuards.why_not_hold,
+             "release": ReviewGuards.why_not_release,
              "approve": ReviewGuards.why_not_approve, "reject": ReviewGuards.why_not_approve,
              "appeal": ReviewGuards.why_not_appeal,
              "escalate": ReviewGuards.why_not_escalate,

@@ -88,6 +88,14 @@ class HoldRequest(Command):
     reason: Reason = Field(default="resumed", description="what the case waits for")
 
 
+class ReleaseRequest(Command):
+    """The assignee gives a claimed case back to its queue, saying why (someone else takes it;
+    its SLA runs on)."""
+
+    reviewer: Ident
+    reason: Reason = Field(description="why you give it back (the next reviewer reads it)")
+
+
 class Hold(Model):
     by: str
     reason: str

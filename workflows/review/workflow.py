@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         Hold,
         HoldRequest,
         RejectRequest,
+        ReleaseRequest,
         RetryRequest,
         ScreenRequest,
     )
@@ -164,6 +165,15 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
                            f"{req.reason}; SLA paused with {timedelta(seconds=round(left))} left")
         await self.journal.commit()
         return case.summary()
+
+    @command(COMMANDS["release"])
+    async def release(self, req: ReleaseRequest) -> CaseSummary:
+        """The holder gives the case back: it waits in its queue again, its SLA running on."""
+        self.lc.fire("release", req)
+        self.case.assignee = self.case.lease_expires_at = None
+        self.journal.event(req.reviewer, Event.RELEASED, req.reason)
+        await self.journal.commit()
+        return self.case.summary()
 
     @command(COMMANDS["resume"])
     async def resume(self, req: HoldRequest) -> CaseSummary:

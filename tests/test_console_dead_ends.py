@@ -1,0 +1,136 @@
+"""No dead end in the console (Chromium, real servers): `c` claims the most urgent case across
+one's queues, a claim-next in appeals opens the appeal, an emptied queue says so and where work
+waits, a reviewer gives a claim back with a reason (console, CLI, API), and an escalation is a
+link only for those who may open it."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.async_api import Browser, expect
+from temporalio.testing import WorkflowEnvironment
+
+from client.casework import CaseworkClient
+from client.credentials import Credentials
+from client.ops import Ops
+from config.settings import Settings
+from domain.core import Event
+from tests.helpers import eventually, signed_in
+from tests.test_api import api  # noqa: F401 - the server fixture
+from tests.test_console import _sign_in, browser, pytestmark  # noqa: F401 - fixture, skip rule
+from tests.test_e2e_cli import cli_env, run_cli
+
+
+async def _queued(cw: CaseworkClient, subject: str, text: str = "replica") -> str:
+    ref = await cw.open_case(subject, "user_report", reporter="buyer-1", text=text)
+    await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
+    return ref.case_id
+
+
+async def test_c_claims_the_most_urgent_case_and_an_empty_queue_says_where_work_waits(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("bob", "bob-password-123")
+    ip_case = await _queued(dev, "listing:L-0002")  # ip, first by name
+    wildlife = await _queued(dev, "listing:L-0062", "pangolin scales")
+    await Ops(dev).repair("bump", wildlife, "ops-1", "a journalist asks", priority="P0")
+    await eventually(lambda: dev.row(wildlife), lambda r: r is not None and r.priority.value == "P0")
+
+    page = await browser.new_page()
+    await _sign_in(page, base, "bob", "bob-password-123")
+    await expect(page.locator("h1")).to_have_text("My queues")
+    await page.keyboard.press("c")  # the P0 in wildlife, not the head of ip
+    await page.wait_for_url(f"{base}/cases/{wildlife}")
+    await page.fill("#reason", "Pangolin scales: protected species")
+    await page.check("input[name=policy][value=wildlife]")
+    await page.click("#decide")
+    # wildlife is empty now: home says so, and that ip has work
+    await page.wait_for_url(f"{base}/?empty=wildlife&decided={wildlife}")
+    assert f"Decided {wildlife}" in await page.inner_text("#decided")
+    empty = page.locator("#empty")
+    assert "Nothing to claim in wildlife" in await empty.inner_text()
+    assert await empty.locator("a").get_attribute("href") == "/queues/ip"
+    await page.keyboard.press("c")
+    await page.wait_for_url(f"{base}/cases/{ip_case}")
+
+
+async def test_a_claim_next_in_appeals_opens_the_appeal(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("max", "max-password-123")
+    case_id = await _queued(dev, "listing:L-0062", "pangolin")
+    await dev.claim(case_id, "alice")
+    await dev.decide(case_id, "alice", ["wildlife"], ["remove"], "pangolin")
+    await eventually(lambda: dev.show(case_id), lambda c: c.state == "appealable")
+    appeal = await dev.file_appeal(case_id, "It is resin, not pangolin")
+    await eventually(lambda: dev.appeal(appeal.appeal_id), lambda a: a.state == "queued")
+
+    page = await browser.new_page()
+    await _sign_in(page, base, "max", "max-password-123")
+    await page.goto(f"{base}/appeals")
+    await page.click("button.claim-next[data-queue=appeals]")
+    await page.wait_for_url(f"{base}/appeals/{appeal.appeal_id}")
+    claimed = await dev.appeal(appeal.appeal_id)
+    assert claimed.assignee == "max", claimed
+
+
+async def test_a_reviewer_gives_a_claim_back_with_a_reason(
+        api: httpx.AsyncClient, api_url: str, dev: CaseworkClient, browser: Browser,  # noqa: F811
+        dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    creds.set_password("alice", "alice-password-1")
+    case_id = await _queued(dev, "listing:L-0002")
+
+    page = await browser.new_page()
+    await _sign_in(page, base, "alice", "alice-password-1")
+    await page.goto(f"{base}/cases/{case_id}")
+    await page.click("#claim")
+    await expect(page.locator("#state")).to_have_text("in_review")
+    await page.fill("#release-text", "I know this seller personally")
+    await page.click("#release")
+    await page.wait_for_url(f"{base}/")
+    case = await dev.show(case_id)
+    assert (case.state, case.assignee) == ("queued", None), case
+    [given] = [e for e in case.timeline if e.event == Event.RELEASED]
+    assert (given.actor, given.detail) == ("alice", "I know this seller personally")
+
+    # the CLI (only the holder may; a reason is needed) and the API
+    await dev.claim(case_id, "bob")
+    env = cli_env(dev_env, settings)
+    refused = await run_cli(signed_in(env, api_url, dev.ledger, "alice"), "case", "release",
+                            case_id, "--reason", "not mine", ok=False)
+    assert refused.returncode == 3 and "only the assignee (bob)" in refused.stderr, refused.stderr
+    await run_cli(signed_in(env, api_url, dev.ledger, "bob"), "case", "release", case_id,
+                  "--reason", "out sick this afternoon")
+    assert (await dev.show(case_id)).state == "queued"
+    await dev.claim(case_id, "carol")
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {creds.create_token('carol')[1]}"}
+        r = await http.post(f"/api/cases/{case_id}/release", json={}, headers=headers)
+        assert r.status_code == 422, r.text  # a reason is needed
+        r = await http.post(f"/api/cases/{case_id}/release", json={"reason": "conflict"},
+                            headers=headers)
+        assert r.status_code == 200 and r.json()["state"] == "queued", r.text
+
+
+async def test_an_escalation_is_a_link_only_for_who_may_open_it(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    creds.set_password("alice", "alice-password-1")
+    creds.set_password("otto", "otto-password-123")
+    case_id = await _queued(dev, "listing:L-0002")
+    await dev.claim(case_id, "alice")
+    esc = await dev.escalate(case_id, "alice", "a public figure's shop", "P2")
+
+    page = await browser.new_page()
+    await _sign_in(page, base, "alice", "alice-password-1")
+    await page.goto(f"{base}/cases/{case_id}")
+    note = page.locator("#escalation")
+    assert esc.escalation_id in await note.inner_text()
+    assert await note.locator("a").count() == 0  # alice may not open it: no link to a 403
+    owner = await browser.new_page()
+    await _sign_in(owner, base, "otto", "otto-password-123")
+    await owner.goto(f"{base}/cases/{case_id}")
+    await owner.click("#escalation a")
+    await owner.wait_for_url(f"{base}/escalations/{esc.escalation_id}")
