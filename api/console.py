@@ -28,6 +28,7 @@ from api.console_commands import (
     CASE_COMMANDS,
     ESCALATION_COMMANDS,
     TAKEDOWN_COMMANDS,
+    job_commands,
     may_approve,
     run,
 )
@@ -416,14 +417,19 @@ def _router() -> APIRouter:
         return _page(request, "jobs.html", s=s, rows=rows)
 
     @r.get("/takedowns/{job_id}")
-    async def job_page(request: Request, job_id: str, s: TakedownReader) -> HTMLResponse:
+    async def job_page(request: Request, job_id: str, s: Signed) -> HTMLResponse:
+        """For those who read the takedowns queue, and for the job's requester."""
         await of_kind(request.app.state.cw, job_id, "takedown")
         job = await request.app.state.cw.takedown_status(job_id)
-        return _page(request, "job.html", s=s, job=job)
+        if not reads_queue(s.person, TAKEDOWNS) and job.requester != s.person.id:
+            raise Forbidden(f"Takedown jobs are for people who work {TAKEDOWNS}, and for "
+                            "their requesters.")
+        return _page(request, "job.html", s=s, job=job, commands=job_commands(job, s.person))
 
     @r.post("/takedowns/{job_id}/{command}")
-    async def steer_job(request: Request, job_id: str, command: str, s: TakedownReader,
+    async def steer_job(request: Request, job_id: str, command: str, s: Signed,
                         csrf: Annotated[str, Form()] = "") -> Response:
+        """The requester steers, a senior approves: the client and the workflow decide."""
         csrf_ok(s, csrf)
         await run(TAKEDOWN_COMMANDS, "takedown", command, request.app.state.cw, job_id,
                    s.person.id, "", "")

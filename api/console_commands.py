@@ -8,12 +8,16 @@ from typing import Any
 
 from client.casework import CaseworkClient
 from client.credentials import Session
+from domain.authority import APPROVERS
 from domain.commands import CommandSpec
 from domain.errors import NotFound
-from domain.people import Role
+from domain.people import Person, Role
 from domain.review.commands import REVIEW_COMMANDS
 from domain.review.lifecycle import REVIEW
 from domain.review.models import CaseState
+from domain.takedown.commands import TAKEDOWN_COMMANDS as JOB_COMMANDS
+from domain.takedown.lifecycle import TAKEDOWN
+from domain.takedown.models import JobSummary
 
 # command -> call(client, record id, the signed-in person, the form's text, the form's choice)
 Command = Callable[[CaseworkClient, str, str, str, str], Awaitable[Any]]
@@ -41,10 +45,17 @@ ESCALATION_COMMANDS: dict[str, Command] = {
 }
 
 TAKEDOWN_COMMANDS: dict[str, Command] = {
-    "approve": lambda cw, i, who, text, choice: cw.approve_takedown(i, who),
-    **{c: (lambda cw, i, who, text, choice, c=c: cw.steer_takedown(i, c, who))
-       for c in ("pause", "resume", "cancel", "reverse")},
-}
+    name: table_command(spec) for name, spec in JOB_COMMANDS.items()}
+
+
+def job_commands(job: JobSummary, person: Person) -> list[str]:
+    """The buttons a job's page offers this person now: what its state allows (the
+    declaration's sources), approval to a senior who did not ask for it, steering to its
+    requester (the workflow decides again)."""
+    return [name for name, spec in JOB_COMMANDS.items()
+            if job.state in TAKEDOWN.sources(spec.trigger)
+            and (job.requester == person.id if spec.person == "requester"
+                 else bool(APPROVERS & set(person.roles)) and job.requester != person.id)]
 
 
 def resolve(cw: CaseworkClient, escalation_id: str, who: str, reason: str,

@@ -134,3 +134,31 @@ async def test_an_escalation_is_a_link_only_for_who_may_open_it(
     await owner.goto(f"{base}/cases/{case_id}")
     await owner.click("#escalation a")
     await owner.wait_for_url(f"{base}/escalations/{esc.escalation_id}")
+
+
+async def test_a_job_is_steered_by_its_requester_and_approved_by_a_senior(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    for who in ("lena", "sam"):
+        creds.set_password(who, f"{who}-password-123")
+    job = await dev.takedown([f"listing:L-{n:04d}" for n in range(401, 503)], "disable",
+                             "recall", "lena", ["recalled-products"])
+    await eventually(lambda: dev.takedown_status(job.job_id),
+                     lambda j: j.state == "pending_approval")
+    buttons = "main form button"
+    requester = await browser.new_page()
+    await _sign_in(requester, base, "lena", "lena-password-123")
+    await requester.goto(f"{base}/takedowns/{job.job_id}")
+    assert await requester.locator(buttons).all_inner_texts() == ["Cancel"]  # no self-approval
+    senior = await browser.new_page()
+    await _sign_in(senior, base, "sam", "sam-password-123")
+    await senior.goto(f"{base}/takedowns/{job.job_id}")
+    assert await senior.locator(buttons).all_inner_texts() == ["Approve"]  # steering is lena's
+    await senior.click("#approve")
+    await eventually(lambda: dev.takedown_status(job.job_id),
+                     lambda j: j.state == "completed", timeout=60)
+    await requester.goto(f"{base}/takedowns/{job.job_id}")
+    await requester.click("#reverse")
+    await eventually(lambda: dev.takedown_status(job.job_id),
+                     lambda j: j.state not in ("completed", "reversing"), timeout=60)
