@@ -37,6 +37,7 @@ from api.console_session import (
     LOGIN_COOKIE,
     SECURITY_HEADERS,
     AppealsTeam,
+    Approver,
     EscalationReader,
     OpsReader,
     SecurityHeaders,
@@ -54,8 +55,11 @@ from client.casework import CaseworkClient
 from client.ops import Ops
 from domain.appeal.lifecycle import APPEAL
 from domain.appeal.models import APPEALS_QUEUE, Outcome
+from domain.authority import APPROVERS
+from domain.core import Action
 from domain.errors import CaseworkError, EmptyQueue, NotFound
 from domain.escalation.lifecycle import ESCALATION
+from domain.lifecycles import every
 from domain.people import Person, Role
 from domain.review.lifecycle import REVIEW
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
@@ -73,12 +77,14 @@ JOB_LINKS = {"appeal": "appeals", "takedown": "takedowns", "escalation": "escala
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.auto_reload = False  # templates ship with the package: no stat per page
 templates.env.globals["links"] = JOB_LINKS
+templates.env.filters["human"] = lambda state: str(state).replace("_", " ")  # in_review: in review
 
 
 def nav(person: Person) -> list[tuple[str, str]]:
     """The pages beyond "My queues" this person may open."""
     return [(href, label) for href, label, ok in (
         ("/appeals", "Appeals", reads_queue(person, APPEALS_QUEUE)),
+        ("/approvals", "Approvals", has(person, APPROVERS)),
         ("/jobs", "Jobs", reads_queue(person, TAKEDOWNS)),
         ("/escalations", "Escalations", has(person, ESCALATION_READERS)),
         ("/ops", "Ops", has(person, OPS_READERS))) if ok]
@@ -301,7 +307,10 @@ def _router() -> APIRouter:
         graphic = any(by_id[p].category in GRAPHIC for p in cited if p in by_id)
         evidence = [w.strip() for h in case.hits
                     for w in h.evidence.split(":", 1)[-1].split(",")]
-        return _page(request, "case.html", s=s, case=case, policies=pack.policies,
+        return _page(request, "case.html", s=s, case=case, policies=pack.policies, by_id=by_id,
+                     suggested=case.hits[0].policy_id if case.hits else "",
+                     actions=[a for a in Action if a is not Action.NO_ACTION
+                              and a.why_not_on(case.subject.kind) is None],
                      graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id,
                      reads_escalations=has(s.person, ESCALATION_READERS),
                      approver=may_approve(s, case))
@@ -309,10 +318,12 @@ def _router() -> APIRouter:
     @r.post("/cases/{case_id}/decide")
     async def decide(request: Request, case_id: str, s: Signed,
                      csrf: Annotated[str, Form()] = "", policy: Annotated[str, Form()] = "",
-                     reason: Annotated[str, Form()] = "") -> Response:
+                     reason: Annotated[str, Form()] = "",
+                     actions: Annotated[list[str] | None, Form()] = None) -> Response:
+        """The policy, the actions ticked (none ticked: the policy's defaults) and the reason."""
         csrf_ok(s, csrf)
         cw: CaseworkClient = request.app.state.cw
-        actions = ["no_action"] if policy == "none" else [
+        actions = ["no_action"] if policy == "none" else actions or [
             a.value for a in cw.pack().get(policy).default_actions]
         decided = await cw.decide(case_id, s.person.id, [] if policy == "none" else [policy],
                                   actions, reason)
@@ -408,6 +419,17 @@ def _router() -> APIRouter:
         await run(ESCALATION_COMMANDS, "escalation", command, request.app.state.cw,
                    escalation_id, s.person.id, text, choice)
         return RedirectResponse(f"/escalations/{escalation_id}", status_code=303)
+
+    @r.get("/approvals")
+    async def approvals(request: Request, s: Approver) -> HTMLResponse:
+        """What waits for a second person in the queues one works (decisions, appeal verdicts,
+        jobs, shop decisions), the longest waiting first; each opens on its own page."""
+        cw: CaseworkClient = request.app.state.cw
+        queues = [q for q in cw.pack().queues if s.person.works(q) and reads_queue(s.person, q)]
+        heads = await cw.queue_heads(queues, PAGE_ROWS, states=tuple(every("awaiting")))
+        rows = sorted((e for entries in heads.values() for e in entries),
+                      key=lambda e: e.state_since or e.updated_at)
+        return _page(request, "approvals.html", s=s, rows=rows)
 
     @r.get("/jobs")
     async def jobs(request: Request, s: TakedownReader) -> HTMLResponse:

@@ -14,6 +14,7 @@ from api.problems import Forbidden
 from api.roles import ESCALATION_READERS, OPS_READERS, has, reads_queue
 from client.credentials import Session
 from domain.appeal.models import APPEALS_QUEUE
+from domain.authority import APPROVERS
 from domain.people import Person
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
 
@@ -55,6 +56,7 @@ EscalationReader = allowed(lambda p: has(p, ESCALATION_READERS),
                             "Escalations are for their owners, leads, ops and admins.")
 TakedownReader = allowed(lambda p: reads_queue(p, TAKEDOWNS),
                           f"Takedown jobs and shop reviews are for people who work {TAKEDOWNS}.")
+Approver = allowed(lambda p: has(p, APPROVERS), "Approvals are for seniors.")
 OpsReader = allowed(lambda p: has(p, OPS_READERS), "The ops page is for ops, leads and admins.")
 
 

@@ -243,6 +243,15 @@ class Action(StrEnum):
         """The kind of subject the action lands on; None for actions without a target."""
         return _TARGETS.get(self)
 
+    def why_not_on(self, kind: SubjectKind) -> str | None:
+        """Why a decision on a case about a `kind` may not take this action (a listing's
+        actions need a listing; a shop's, a listing or a shop); None when it may."""
+        if self.targets is SubjectKind.LISTING and kind is not SubjectKind.LISTING:
+            return f"{self.value} acts on listings; this case is about a {kind.value}"
+        if self.targets is SubjectKind.SHOP and kind is SubjectKind.SELLER:
+            return f"{self.value} acts on a shop; this case is about a seller"
+        return None
+
 
 _RANKS = [Action.NO_ACTION, Action.WARN, Action.LABEL, Action.DEMOTE, Action.DISABLE,
           Action.REMOVE, Action.RESTRICT_SALES, Action.SUSPEND_SHOP, Action.SUSPEND_SELLER,

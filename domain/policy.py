@@ -53,6 +53,8 @@ class Policy(_Strict):
     explanation: str
     severity: str = Field(pattern="^(low|medium|high|critical)$")
     default_actions: list[Action]
+    reason_templates: list[str] = Field(  # the console offers them, editable before sending
+        default_factory=list, max_length=9)
     auto_enforce_threshold: float | None = Field(default=None, gt=0, le=1)
     queue: str
     priority: Priority

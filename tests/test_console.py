@@ -202,21 +202,21 @@ async def test_a_reviewer_holds_resumes_and_escalates_from_the_case_page(
     page = await browser.new_page()
     await _sign_in(page, base, "alice", "alice-password-1")
     await page.goto(f"{base}/cases/{ref.case_id}")
-    await expect(page.locator("#state")).to_have_text("queued")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "queued")
     await page.click("#claim")
-    await expect(page.locator("#state")).to_have_text("in_review")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "in_review")
     assert "claimed by alice" in await page.inner_text("main")
 
     await page.click("summary:has-text('Hold or escalate')")
     await page.fill("#hold-text", "Waiting for the rights owner's certificate")
     await page.click("#hold")
-    await expect(page.locator("#state")).to_have_text("on_hold")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "on_hold")
     hold = await page.inner_text("#hold-note")
     assert "On hold by alice" in hold and "the rights owner's certificate" in hold, hold
     assert await page.locator("#decide-form").count() == 0  # no deciding a held case
 
     await page.click("#resume")
-    await expect(page.locator("#state")).to_have_text("in_review")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "in_review")
     assert await page.locator("#hold-note").count() == 0  # the note is gone
 
     await page.click("summary:has-text('Hold or escalate')")
@@ -224,7 +224,7 @@ async def test_a_reviewer_holds_resumes_and_escalates_from_the_case_page(
     await page.select_option("#escalate-severity", "P2")
     await page.click("#escalate")
     await page.wait_for_url(f"{base}/cases/{ref.case_id}")  # alice owns no escalations
-    await expect(page.locator("#state")).to_have_text("escalated")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "escalated")
     case = await dev.show(ref.case_id)
     assert case.state == "escalated" and case.escalation_id
     assert case.escalation_id in await page.inner_text("#escalation")  # named, not a link to a 403
@@ -257,7 +257,7 @@ async def test_a_senior_decides_a_shop_review_in_the_browser(
     await _sign_in(requester, base, "ops-1", "ops-1-password-123")
     response = await requester.goto(f"{base}{href}")
     assert response is not None and response.status == 200  # noqa: PLR2004
-    await expect(requester.locator("#state")).to_have_text("awaiting_decision")
+    await expect(requester.locator("#state")).to_have_attribute("data-state", "awaiting_decision")
     assert await requester.locator("#shop-form").count() == 0
     assert "A senior other than ops-1 decides" in await requester.inner_text("main")
 
@@ -286,7 +286,7 @@ async def test_a_senior_decides_a_shop_review_in_the_browser(
     assert done.decision is not None and done.decision.decider == "sam"
     assert sum(j.done for j in done.jobs) == 3  # noqa: PLR2004
     # the page refreshes itself while the review enforces
-    await expect(page.locator("#state")).to_have_text("enforced", timeout=15_000)
+    await expect(page.locator("#state")).to_have_attribute("data-state", "enforced", timeout=15_000)
     assert await page.locator("#shop-form").count() == 0
 
 

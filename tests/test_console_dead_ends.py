@@ -85,7 +85,7 @@ async def test_a_reviewer_gives_a_claim_back_with_a_reason(
     await _sign_in(page, base, "alice", "alice-password-1")
     await page.goto(f"{base}/cases/{case_id}")
     await page.click("#claim")
-    await expect(page.locator("#state")).to_have_text("in_review")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "in_review")
     await page.fill("#release-text", "I know this seller personally")
     await page.click("#release")
     await page.wait_for_url(f"{base}/")
@@ -162,3 +162,74 @@ async def test_a_job_is_steered_by_its_requester_and_approved_by_a_senior(
     await requester.click("#reverse")
     await eventually(lambda: dev.takedown_status(job.job_id),
                      lambda j: j.state not in ("completed", "reversing"), timeout=60)
+
+
+async def test_a_decision_picks_its_action_and_a_reason_template(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("bob", "bob-password-123")
+    case_id = await _queued(dev, "listing:L-0002")
+    page = await browser.new_page()
+    await _sign_in(page, base, "bob", "bob-password-123")
+    await page.goto(f"{base}/cases/{case_id}")
+    await page.click("#claim")
+    ticked = "input[name=actions]:checked"
+    assert await page.locator(ticked).evaluate_all("bs => bs.map(b => b.value)") == ["remove"]
+    await page.keyboard.press("t")  # the counterfeit policy's first template
+    reason = await page.input_value("#reason")
+    assert reason.startswith("Replica of a protected brand"), reason
+    await page.uncheck("input[name=actions][value=remove]")
+    await page.check("input[name=actions][value=warn]")  # a warning, not the default removal
+    await page.fill("#reason", reason + " First time: a warning.")
+    await page.click("#decide")
+    await page.wait_for_url(f"{base}/?empty=ip&decided={case_id}")
+    case = await eventually(lambda: dev.show(case_id), lambda c: c.decision is not None)
+    assert case.decision is not None
+    assert [a.value for a in case.decision.actions] == ["warn"], case.decision
+    assert case.decision.reason.endswith("First time: a warning.")
+
+
+async def test_single_key_shortcuts_can_be_turned_off(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("bob", "bob-password-123")
+    await _queued(dev, "listing:L-0002")
+    page = await browser.new_page()
+    await _sign_in(page, base, "bob", "bob-password-123")
+    await page.keyboard.press("?")
+    await expect(page.locator("#shortcuts")).to_be_visible()
+    await page.uncheck("#keys-on")
+    await page.click("#close-shortcuts")
+    await page.keyboard.press("c")  # off: nothing is claimed
+    await page.wait_for_timeout(500)
+    assert page.url == f"{base}/"
+    await page.reload()  # the setting stays
+    await page.keyboard.press("c")
+    await page.wait_for_timeout(500)
+    assert page.url == f"{base}/"
+    await page.click("#shortcuts-help")
+    await page.check("#keys-on")
+    await page.click("#close-shortcuts")
+    await page.keyboard.press("c")
+    await page.wait_for_url(f"{base}/cases/**")
+
+
+async def test_a_senior_sends_a_decision_back_from_the_approvals_inbox(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("emma", "emma-password-123")
+    case_id = await _queued(dev, "seller:U-07", "ring")
+    await dev.claim(case_id, "sam")
+    await dev.decide(case_id, "sam", ["counterfeit"], ["suspend_seller"], "fake ring")
+    await eventually(lambda: dev.show(case_id), lambda c: c.state == "awaiting_approval")
+    page = await browser.new_page()
+    await _sign_in(page, base, "emma", "emma-password-123")
+    await page.click("nav a[href='/approvals']")
+    await page.click(f"#approvals a[href='/cases/{case_id}']")
+    await page.fill("#reject-text", "One ring is not a pattern: warn first")
+    await page.click("#reject")
+    case = await eventually(lambda: dev.show(case_id), lambda c: c.state == "queued")
+    [back] = [e for e in case.timeline if e.event == Event.SENT_BACK]
+    assert back.actor == "emma" and "warn first" in back.detail
+    await page.goto(f"{base}/approvals")
+    assert "Nothing waits for you" in await page.inner_text("#approvals")

@@ -1,6 +1,15 @@
 // The console's only script (the Content-Security-Policy allows no inline code).
 "use strict";
 
+// A policy chosen: its default actions ticked, its reason templates shown.
+function picked(form) {
+  const policy = form.querySelector("input[name=policy]:checked");
+  if (!policy) return;
+  const defaults = (policy.dataset.actions || "").split(",");
+  for (const box of form.querySelectorAll("input[name=actions]")) box.checked = defaults.includes(box.value);
+  for (const t of form.querySelectorAll(".templates")) t.hidden = t.dataset.policy !== policy.value;
+}
+
 function countdowns() {
   for (const el of document.querySelectorAll(".countdown[data-deadline]")) {
     const left = (Date.parse(el.dataset.deadline) - Date.now()) / 60000;
@@ -16,15 +25,39 @@ document.addEventListener("DOMContentLoaded", () => {
     img.addEventListener("click", () => img.classList.remove("blurred"));
   }
   const form = document.getElementById("decide-form");
+  const help = document.getElementById("shortcuts"), keysOn = document.getElementById("keys-on");
+  const singleKeys = () => localStorage.getItem("cw-single-keys") !== "off";
+  if (help) {
+    keysOn.checked = singleKeys();
+    keysOn.addEventListener("change", () => localStorage.setItem("cw-single-keys", keysOn.checked ? "on" : "off"));
+    document.getElementById("shortcuts-help").addEventListener("click", () => help.showModal());
+  }
+  if (form) {
+    form.addEventListener("change", (ev) => { if (ev.target.name === "policy") picked(form); });
+    for (const b of form.querySelectorAll(".template")) {
+      b.addEventListener("click", () => { document.getElementById("reason").value = b.dataset.template; });
+    }
+  }
   document.addEventListener("keydown", (ev) => {
     const typing = ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement && ev.target.type !== "radio";
     if (form && ev.ctrlKey && ev.key === "Enter") { ev.preventDefault(); form.requestSubmit(); return; }
     if (typing && ev.key === "Escape") { ev.target.blur(); return; }  // back to the shortcuts
-    if (typing) return;
+    if (typing || !singleKeys() || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+    if (help && ev.key === "?") { ev.preventDefault(); help.showModal(); return; }
     if (form && ev.key === "r") { ev.preventDefault(); document.getElementById("reason").focus(); return; }
     if (form && /^[0-9]$/.test(ev.key)) {
       const radio = form.querySelector(`input[name=policy][data-key="${ev.key}"]`);
-      if (radio) { radio.checked = true; radio.focus(); ev.preventDefault(); }
+      if (radio) { radio.checked = true; radio.focus(); picked(form); ev.preventDefault(); }
+      return;
+    }
+    if (form && ev.key === "t") {  // the next reason template of the chosen policy
+      const shown = [...form.querySelectorAll(".templates:not([hidden]) .template")];
+      if (shown.length) {
+        ev.preventDefault();
+        const reason = document.getElementById("reason");
+        const at = shown.findIndex((b) => b.dataset.template === reason.value);
+        reason.value = shown[(at + 1) % shown.length].dataset.template;
+      }
       return;
     }
     if (ev.key === "c") {

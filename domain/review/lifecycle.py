@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.appeal.models import Filing, why_not_appeal
 from domain.authority import why_not_second
-from domain.core import Action, Actor, HandBack, SubjectKind
+from domain.core import Action, Actor, HandBack
 from domain.engine import Declaration, Guards, states
 from domain.review.models import (
     ApproveRequest,
@@ -115,12 +115,7 @@ class ReviewGuards(Guards):
             return "a decision that acts must cite at least one policy id"
         if len(set(actions)) != len(actions):
             return "each action may be named once"
-        for a in actions:
-            if a.targets is SubjectKind.LISTING and case.subject.kind is not SubjectKind.LISTING:
-                return f"{a.value} acts on listings; this case is about a {case.subject.kind.value}"
-            if a.targets is SubjectKind.SHOP and case.subject.kind is SubjectKind.SELLER:
-                return f"{a.value} acts on a shop; this case is about a seller"
-        return None
+        return next(filter(None, (a.why_not_on(case.subject.kind) for a in actions)), None)
 
     def why_not_escalate(self, req: EscalateRequest) -> str | None:
         holder = self.case.assignee
