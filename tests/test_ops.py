@@ -314,7 +314,8 @@ async def test_a_lease_left_to_lapse_with_no_worker_is_found_and_heals_when_one_
         env = signed_in(cli_env(dev_env, settings), url, cw.ledger, "ops-1")
         assert (await run_cli(env, "ops", "workers", ok=False)).returncode == 6
     async with own_pack_worker(dev_env.client, settings, executor, extra) as cw:
-        await eventually(lambda: cw.show(ref.case_id), lambda c: c.state == "queued")
+        await eventually(lambda: cw.show(ref.case_id),  # and the ledger has it (ops read it)
+                         lambda c: c.state == "queued" and c.committed == c.revision)
         assert not _of(await ops.stuck(), ref.case_id)
         await cw.claim(ref.case_id, "bob")
         await cw.decide(ref.case_id, "bob", [], ["no_action"], "fine")
