@@ -7,30 +7,32 @@ the console's own script and style."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import re
 import secrets
-import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 
+from api import console_cases
 from api.console_commands import (
-    CASE_COMMANDS,
     ESCALATION_COMMANDS,
     TAKEDOWN_COMMANDS,
     job_commands,
-    may_approve,
     run,
+)
+from api.console_pages import (
+    COUNTS_TTL_S,
+    HEAD_ROWS,
+    HERE,
+    MAX_OFFSET,
+    PAGE_ROWS,
+    Recent,
+    opens,
+    page,
 )
 from api.console_session import (
     COOKIE,
@@ -49,90 +51,18 @@ from api.console_session import (
     set_cookie,
 )
 from api.problems import Forbidden
-from api.roles import ESCALATION_READERS, OPS_READERS, has, of_kind, reads_queue
+from api.roles import of_kind, reads_queue
 from api.signin import TooMany, sign_in
 from client.casework import CaseworkClient
 from client.ops import Ops
 from domain.appeal.lifecycle import APPEAL
-from domain.appeal.models import APPEALS_QUEUE, Outcome
-from domain.authority import APPROVERS
-from domain.core import Action
-from domain.errors import CaseworkError, EmptyQueue, NotFound
+from domain.appeal.models import Outcome
+from domain.errors import CaseworkError, EmptyQueue
 from domain.escalation.lifecycle import ESCALATION
 from domain.lifecycles import every
-from domain.people import Person, Role
+from domain.people import Role
 from domain.review.lifecycle import REVIEW
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
-
-T = TypeVar("T")
-HERE = Path(__file__).parent
-GRAPHIC = {"STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "STATEMENT_CATEGORY_VIOLENCE",
-           "STATEMENT_CATEGORY_ANIMAL_WELFARE", "STATEMENT_CATEGORY_SELF_HARM"}
-HEAD_ROWS, PAGE_ROWS = 10, 50  # rows per queue on the home page; on a queue's own page
-MAX_OFFSET = 1_000_000  # as the API's
-COUNTS_TTL_S = 2.0  # how stale the open and breached counts may be
-JOB_LINKS = {"appeal": "appeals", "takedown": "takedowns", "escalation": "escalations",
-             "shop_review": "shop-reviews"}
-
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.auto_reload = False  # templates ship with the package: no stat per page
-templates.env.globals["links"] = JOB_LINKS
-templates.env.filters["human"] = lambda state: str(state).replace("_", " ")  # in_review: in review
-
-
-def nav(person: Person) -> list[tuple[str, str]]:
-    """The pages beyond "My queues" this person may open."""
-    return [(href, label) for href, label, ok in (
-        ("/appeals", "Appeals", reads_queue(person, APPEALS_QUEUE)),
-        ("/approvals", "Approvals", has(person, APPROVERS)),
-        ("/jobs", "Jobs", reads_queue(person, TAKEDOWNS)),
-        ("/escalations", "Escalations", has(person, ESCALATION_READERS)),
-        ("/ops", "Ops", has(person, OPS_READERS))) if ok]
-
-
-templates.env.globals["nav"] = nav
-
-
-def highlight(text: str, evidence: list[str]) -> Markup:
-    """`text` escaped, with the evidence words marked wherever they occur, in any case (one pass
-    over the raw text: a word never matches inside markup or an escape already made)."""
-    words = sorted({w for w in evidence if w.strip()}, key=len, reverse=True)
-    if not words:
-        return escape(text)
-    found = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    out, at = [], 0
-    for m in found.finditer(text):
-        out += [escape(text[at:m.start()]), Markup("<mark>%s</mark>") % m.group()]
-        at = m.end()
-    return Markup("").join([*out, escape(text[at:])])
-
-
-templates.env.filters["highlight"] = highlight
-
-
-class Recent:
-    """A figure read at most once every `ttl_s` for all the sessions of this process (the open
-    and breached counts per queue: a GROUP BY over every open row, the same for everyone)."""
-
-    def __init__(self, ttl_s: float) -> None:
-        self.ttl_s, self.at, self.value = ttl_s, float("-inf"), None
-
-    async def get(self, read: Callable[[], Awaitable[T]]) -> T:
-        if time.monotonic() - self.at > self.ttl_s:
-            self.value, self.at = await read(), time.monotonic()
-        return self.value  # type: ignore[return-value]
-
-
-def _opens(record: Any) -> str:
-    """The page of what a claim took (an appeal's own page for an appeal)."""
-    return f"/{JOB_LINKS.get(record.lifecycle, 'cases')}/{record.case_id}"
-
-
-def _claimable(cw: CaseworkClient, person: Person) -> list[str]:
-    """The queues whose next case `person` claims: the ones they work and may read (appeals
-    for the appeals team), but not takedowns (jobs are approved, not claimed)."""
-    return [q for q in cw.pack().queues
-            if q != TAKEDOWNS and person.works(q) and reads_queue(person, q)]
 
 
 def install(app: FastAPI) -> None:
@@ -148,6 +78,7 @@ def install(app: FastAPI) -> None:
         return RedirectResponse("/login", status_code=303)
 
     app.include_router(_router())
+    app.include_router(console_cases.router())
 
 
 def reference(request: Request, spec: dict[str, Any]) -> HTMLResponse:
@@ -164,7 +95,7 @@ def reference(request: Request, spec: dict[str, Any]) -> HTMLResponse:
                         .get("application/json", {}).get("schema", {})),
          "answers": sorted(op.get("responses", {}))}
         for path, ops in spec["paths"].items() for method, op in ops.items()]
-    return _page(request, "reference.html", s=None, spec=spec, operations=operations,
+    return page(request, "reference.html", s=None, spec=spec, operations=operations,
                  schemas=spec.get("components", {}).get("schemas", {}))
 
 
@@ -179,7 +110,7 @@ def _as_pages(app: FastAPI, exc: type[Exception]) -> None:
             cookie = request.cookies.get(COOKIE)  # a bug's page asks nothing more of the ledger
             s = request.app.state.credentials.find_session(cookie) if cookie and (
                 exc is not Exception) else None
-            answer = _page(request, "error.html", answer.status_code, s=s,
+            answer = page(request, "error.html", answer.status_code, s=s,
                            message=json.loads(bytes(answer.body))["detail"])
         if exc is Exception:  # answered outside SecurityHeaders: the headers go on here
             answer.headers.update({k.decode(): v.decode() for k, v in SECURITY_HEADERS})
@@ -189,14 +120,10 @@ def _as_pages(app: FastAPI, exc: type[Exception]) -> None:
     app.add_exception_handler(exc, handler)
 
 
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status)
-
-
-def _login_page(request: Request, status: int, error: str) -> HTMLResponse:
+def _loginpage(request: Request, status: int, error: str) -> HTMLResponse:
     """The sign-in form with a fresh CSRF value in its cookie (double submit)."""
     token = secrets.token_urlsafe(16)
-    response = _page(request, "login.html", status, error=error, csrf=token)
+    response = page(request, "login.html", status, error=error, csrf=token)
     set_cookie(response, request, LOGIN_COOKIE, token)
     return response
 
@@ -206,7 +133,7 @@ def _router() -> APIRouter:
 
     @r.get("/login")
     async def login_form(request: Request) -> HTMLResponse:
-        return _login_page(request, 200, "")
+        return _loginpage(request, 200, "")
 
     @r.post("/login")
     async def login(request: Request, username: Annotated[str, Form()] = "",
@@ -214,13 +141,13 @@ def _router() -> APIRouter:
                     csrf: Annotated[str, Form()] = "") -> Response:
         credentials = request.app.state.credentials
         if not csrf or not same(request.cookies.get(LOGIN_COOKIE, ""), csrf):
-            return _login_page(request, 400, "The form expired: try again.")
+            return _loginpage(request, 400, "The form expired: try again.")
         try:
             person = await sign_in(request, username, password)
         except TooMany:
-            return _login_page(request, 429, "Too many attempts: wait five minutes.")
+            return _loginpage(request, 429, "Too many attempts: wait five minutes.")
         if person is None:
-            return _login_page(request, 401, "Wrong name or password.")
+            return _loginpage(request, 401, "Wrong name or password.")
         if old := request.cookies.get(COOKIE):  # a new sign-in ends the session it replaces
             await asyncio.to_thread(credentials.end_session, old)
         s = await asyncio.to_thread(credentials.open_session, person)
@@ -249,11 +176,11 @@ def _router() -> APIRouter:
         rows = dict(sorted(found.items(), key=lambda kv: (not kv[1], kv[0])))
         waiting = [q for q, entries in rows.items()
                    if q != empty and any(e.state in REVIEW.queued for e in entries)]
-        return _page(request, "queues.html", s=s, rows=rows, counts=counts, empty=empty,
+        return page(request, "queues.html", s=s, rows=rows, counts=counts, empty=empty,
                      decided=decided, waiting=waiting, claim_any=bool(queues))
 
     @r.get("/queues/{queue}")
-    async def queue_page(request: Request, queue: str, s: Signed, offset: int = 0
+    async def queuepage(request: Request, queue: str, s: Signed, offset: int = 0
                          ) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         cw.known_queue(queue)
@@ -263,7 +190,7 @@ def _router() -> APIRouter:
         rows = await cw.queue_page(queue, limit=PAGE_ROWS + 1,
                                        offset=offset)
         counts = await request.app.state.counts.get(cw.queue_counts)
-        return _page(request, "queues.html", s=s, rows={queue: rows[:PAGE_ROWS]},
+        return page(request, "queues.html", s=s, rows={queue: rows[:PAGE_ROWS]},
                      counts=counts, offset=offset, more=len(rows) > PAGE_ROWS,
                      page_rows=PAGE_ROWS)
 
@@ -276,90 +203,20 @@ def _router() -> APIRouter:
             case = await cw.claim_next(queue, s.person.id)
         except EmptyQueue:
             return RedirectResponse(f"/?empty={queue}", status_code=303)
-        return RedirectResponse(_opens(case), status_code=303)
-
-    @r.post("/claim-next")
-    async def claim_most_urgent(request: Request, s: Signed,
-                                csrf: Annotated[str, Form()] = "") -> Response:
-        """The most urgent unclaimed case across the queues one works (`c` on the home page)."""
-        csrf_ok(s, csrf)
-        cw: CaseworkClient = request.app.state.cw
-        heads = await cw.queue_heads(_claimable(cw, s.person), 1,
-                                     states=tuple(REVIEW.queued | APPEAL.queued))
-        for entry in sorted((e for rows in heads.values() for e in rows),
-                            key=lambda e: e.urgency):
-            with contextlib.suppress(EmptyQueue):
-                return RedirectResponse(_opens(await cw.claim_next(entry.queue, s.person.id)),
-                                        status_code=303)
-        return RedirectResponse("/?empty=your+queues", status_code=303)
-
-    @r.get("/cases/{case_id}")
-    async def case_page(request: Request, case_id: str, s: Signed) -> HTMLResponse:
-        cw: CaseworkClient = request.app.state.cw
-        row = await cw.row(case_id)
-        if row is None or row.lifecycle != "review" or not reads_queue(s.person, row.queue):
-            raise NotFound(f"No review case {case_id} that you may open (or not yet screened).")
-        case = await cw.show(case_id)
-        pack = cw.pack()
-        by_id = pack.by_id
-        cited = {h.policy_id for h in case.hits} | set(case.decision.policy_ids
-                                                       if case.decision else ())
-        graphic = any(by_id[p].category in GRAPHIC for p in cited if p in by_id)
-        evidence = [w.strip() for h in case.hits
-                    for w in h.evidence.split(":", 1)[-1].split(",")]
-        return _page(request, "case.html", s=s, case=case, policies=pack.policies, by_id=by_id,
-                     suggested=case.hits[0].policy_id if case.hits else "",
-                     actions=[a for a in Action if a is not Action.NO_ACTION
-                              and a.why_not_on(case.subject.kind) is None],
-                     graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id,
-                     reads_escalations=has(s.person, ESCALATION_READERS),
-                     approver=may_approve(s, case))
-
-    @r.post("/cases/{case_id}/decide")
-    async def decide(request: Request, case_id: str, s: Signed,
-                     csrf: Annotated[str, Form()] = "", policy: Annotated[str, Form()] = "",
-                     reason: Annotated[str, Form()] = "",
-                     actions: Annotated[list[str] | None, Form()] = None) -> Response:
-        """The policy, the actions ticked (none ticked: the policy's defaults) and the reason."""
-        csrf_ok(s, csrf)
-        cw: CaseworkClient = request.app.state.cw
-        actions = ["no_action"] if policy == "none" else actions or [
-            a.value for a in cw.pack().get(policy).default_actions]
-        decided = await cw.decide(case_id, s.person.id, [] if policy == "none" else [policy],
-                                  actions, reason)
-        try:  # decide and next, in the queue the decision's answer names
-            nxt = await cw.claim_next(decided.queue, s.person.id)
-        except EmptyQueue:  # home says so, with the queues that still have work
-            return RedirectResponse(f"/?empty={decided.queue}&decided={case_id}",
-                                    status_code=303)
-        return RedirectResponse(f"/cases/{nxt.case_id}", status_code=303)
-
-    @r.post("/cases/{case_id}/{command}")
-    async def case_command(request: Request, case_id: str, command: str, s: Signed,
-                           csrf: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
-                           choice: Annotated[str, Form()] = "P1") -> Response:
-        """Claim, hold, resume, escalate and approve from the case page."""
-        csrf_ok(s, csrf)
-        done = await run(CASE_COMMANDS, "case", command, request.app.state.cw, case_id,
-                          s.person.id, text, choice)
-        if command == "release":  # not theirs any more: back to their queues
-            return RedirectResponse("/", status_code=303)
-        if command == "escalate" and has(s.person, ESCALATION_READERS):
-            return RedirectResponse(f"/escalations/{done.escalation_id}", status_code=303)
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        return RedirectResponse(opens(case), status_code=303)
 
     @r.get("/appeals")
     async def appeals(request: Request, s: AppealsTeam) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         rows = await cw.queue_page("appeals", limit=PAGE_ROWS)
         counts = await request.app.state.counts.get(cw.queue_counts)
-        return _page(request, "queues.html", s=s, rows={"appeals": rows}, counts=counts)
+        return page(request, "queues.html", s=s, rows={"appeals": rows}, counts=counts)
 
     @r.get("/appeals/{appeal_id}")
-    async def appeal_page(request: Request, appeal_id: str, s: AppealsTeam) -> HTMLResponse:
+    async def appealpage(request: Request, appeal_id: str, s: AppealsTeam) -> HTMLResponse:
         await of_kind(request.app.state.cw, appeal_id, "appeal")
         appeal = await request.app.state.cw.appeal(appeal_id)
-        return _page(request, "appeal.html", s=s, appeal=appeal,
+        return page(request, "appeal.html", s=s, appeal=appeal,
                      mine=appeal.assignee == s.person.id,
                      approver=appeal.state in APPEAL.awaiting
                      and Role.SENIOR in s.person.roles)
@@ -396,16 +253,16 @@ def _router() -> APIRouter:
         states = sorted(ESCALATION.waiting)
         rows = await cw.queue_page("escalations", states=states, limit=PAGE_ROWS)
         counts = await cw.queue_counts(states=states)
-        return _page(request, "queues.html", s=s, rows={"escalations": rows}, counts=counts,
+        return page(request, "queues.html", s=s, rows={"escalations": rows}, counts=counts,
                      unpaged=True)
 
     @r.get("/escalations/{escalation_id}")
-    async def escalation_page(request: Request, escalation_id: str, s: EscalationReader) -> HTMLResponse:
+    async def escalationpage(request: Request, escalation_id: str, s: EscalationReader) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         await of_kind(cw, escalation_id, "escalation")
         esc = await cw.show_escalation(escalation_id)
         sent = await cw.messages(escalation_id)
-        return _page(request, "escalation.html", s=s, esc=esc,
+        return page(request, "escalation.html", s=s, esc=esc,
                      updates=[m for m in sent if m["kind"] == "leadership_update"],
                      owner=Role.ESCALATION_OWNER in s.person.roles,
                      policies=request.app.state.cw.pack().policies)
@@ -429,24 +286,24 @@ def _router() -> APIRouter:
         heads = await cw.queue_heads(queues, PAGE_ROWS, states=tuple(every("awaiting")))
         rows = sorted((e for entries in heads.values() for e in entries),
                       key=lambda e: e.state_since or e.updated_at)
-        return _page(request, "approvals.html", s=s, rows=rows)
+        return page(request, "approvals.html", s=s, rows=rows)
 
     @r.get("/jobs")
     async def jobs(request: Request, s: TakedownReader) -> HTMLResponse:
         """Takedown jobs and shop reviews, newest first."""
         cw: CaseworkClient = request.app.state.cw
         rows = await cw.recent(("takedown", "shop_review"), 100)
-        return _page(request, "jobs.html", s=s, rows=rows)
+        return page(request, "jobs.html", s=s, rows=rows)
 
     @r.get("/takedowns/{job_id}")
-    async def job_page(request: Request, job_id: str, s: Signed) -> HTMLResponse:
+    async def jobpage(request: Request, job_id: str, s: Signed) -> HTMLResponse:
         """For those who read the takedowns queue, and for the job's requester."""
         await of_kind(request.app.state.cw, job_id, "takedown")
         job = await request.app.state.cw.takedown_status(job_id)
         if not reads_queue(s.person, TAKEDOWNS) and job.requester != s.person.id:
             raise Forbidden(f"Takedown jobs are for people who work {TAKEDOWNS}, and for "
                             "their requesters.")
-        return _page(request, "job.html", s=s, job=job, commands=job_commands(job, s.person))
+        return page(request, "job.html", s=s, job=job, commands=job_commands(job, s.person))
 
     @r.post("/takedowns/{job_id}/{command}")
     async def steer_job(request: Request, job_id: str, command: str, s: Signed,
@@ -458,10 +315,10 @@ def _router() -> APIRouter:
         return RedirectResponse(f"/takedowns/{job_id}", status_code=303)
 
     @r.get("/shop-reviews/{review_id}")
-    async def shop_page(request: Request, review_id: str, s: TakedownReader) -> HTMLResponse:
+    async def shoppage(request: Request, review_id: str, s: TakedownReader) -> HTMLResponse:
         await of_kind(request.app.state.cw, review_id, "shop_review")
         review = await request.app.state.cw.shop_status(review_id)
-        return _page(request, "shop.html", s=s, review=review,
+        return page(request, "shop.html", s=s, review=review,
                      decider=Role.SENIOR in s.person.roles and review.requester != s.person.id)
 
     @r.post("/shop-reviews/{review_id}/decide")
@@ -473,9 +330,9 @@ def _router() -> APIRouter:
         return RedirectResponse(f"/shop-reviews/{review_id}", status_code=303)
 
     @r.get("/ops")
-    async def ops_page(request: Request, s: OpsReader) -> HTMLResponse:
+    async def opspage(request: Request, s: OpsReader) -> HTMLResponse:
         ops = Ops(request.app.state.cw)
         backlog = await asyncio.to_thread(ops.backlog)
-        return _page(request, "ops.html", s=s, backlog=backlog, stuck=await ops.stuck())
+        return page(request, "ops.html", s=s, backlog=backlog, stuck=await ops.stuck())
 
     return r

@@ -25,6 +25,14 @@ class LedgerReads(ClientBase):
                           ) -> dict[str, list[QueueEntry]]:
         return await asyncio.to_thread(self.ledger.queue_heads, queues, per, **states)
 
+    async def search(self, text: str, queues: Sequence[str], limit: int = 50
+                     ) -> list[QueueEntry]:
+        return await asyncio.to_thread(self.ledger.search, text, queues, limit)
+
+    async def about(self, seller_id: str | None, shop_id: str | None, limit: int = 20
+                    ) -> list[QueueEntry]:
+        return await asyncio.to_thread(self.ledger.about, seller_id, shop_id, limit)
+
     async def queue_counts(self, **states: Any) -> dict[str, tuple[int, int]]:
         return await asyncio.to_thread(self.ledger.queue_counts, **states)
 

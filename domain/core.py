@@ -411,6 +411,11 @@ class LedgerRecord(CaseSummary):
     policy_ids: list[str]
     opened_at: AwareDatetime
     timeline: list[TimelineEvent]
+    # what the case is about, for search and the seller's and shop's history (review cases)
+    seller_id: str | None = None
+    shop_id: str | None = None
+    title: str | None = None
+    search_text: str = ""
 
 
 class ApplyRequest(Model):
@@ -440,6 +445,9 @@ class QueueEntry(Model):
     updated_at: datetime
     waiting_on: str | None = None  # a dependency failing past its alert
     state_since: datetime | None = None  # when the row entered its state
+    seller_id: str | None = None
+    shop_id: str | None = None
+    title: str | None = None
 
     @property
     def urgency(self) -> tuple[int, datetime]:

@@ -4,6 +4,7 @@ outbound, queueing) work on, and what a missed deadline says and to whom."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, Field
 
@@ -51,6 +52,11 @@ class Tracked(Model):
     def policy_ids(self) -> list[str]:
         return []
 
+    def findable(self) -> dict[str, Any]:
+        """What the ledger finds the record by besides its subject (`LedgerRecord`'s seller,
+        shop, title and search text); a review case knows them once screened."""
+        return {}
+
     def summary(self) -> CaseSummary:
         return CaseSummary.model_validate(self, from_attributes=True)
 
@@ -58,7 +64,7 @@ class Tracked(Model):
         """The record's ledger row with the timeline events after revision `since`."""
         return LedgerRecord(
             **CaseSummary.model_validate(self, from_attributes=True).model_dump(),
-            policy_ids=self.policy_ids, opened_at=self.opened_at,
+            policy_ids=self.policy_ids, opened_at=self.opened_at, **self.findable(),
             timeline=[e for e in self.timeline if e.seq > since])
 
     def breach(self, missed: datetime, before: Priority) -> Breach:

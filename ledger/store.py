@@ -32,13 +32,13 @@ IN_QUEUE = tuple(sorted(REVIEW.queued | REVIEW.held | REVIEW.awaiting))  # a que
 _CASE_COLUMNS = (
     "case_uid, case_id, revision, state, queue, priority, priority_rank, assignee, lease_expires_at, "
     "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, lifecycle, "
-    "waiting_on, state_since, updated_at"
+    "waiting_on, state_since, updated_at, seller_id, shop_id, title, search_text"
 )
 _AUDIT_COLUMNS = "case_uid, case_id, seq, at, actor, event, detail"
 _OUTBOX_COLUMNS = "message_id, case_id, channel, recipient, kind, body, created_at"
 
 _UPSERT_CASE = (
-    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 19)}) "
+    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 23)}) "
     "ON CONFLICT (case_uid) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS.split(", ")
                 if c not in ("case_uid", "state_since"))
@@ -51,7 +51,7 @@ _UPSERT_CASE = (
 # What a rebuild must reproduce, as (table, columns, order): write times left out. The outbox
 # (what was sent) and ledger-held reports are records of their own, not derived from workflows.
 _DUMPED = (
-    ("cases", _CASE_COLUMNS.removesuffix(", state_since, updated_at"), "case_uid"),
+    ("cases", _CASE_COLUMNS.replace(", state_since, updated_at", ""), "case_uid"),
     ("audit", _AUDIT_COLUMNS, "case_uid, seq"),
     ("statements", "puid, case_id, body", "puid"),
 )
@@ -93,7 +93,8 @@ class Ledger(People, Jobs):
             case.priority.rank, case.assignee, iso(case.lease_expires_at),
             iso(case.sla_deadline), int(case.sla_breached), case.subject.kind.value,
             case.subject.id, json.dumps(case.policy_ids), iso(case.opened_at), case.lifecycle,
-            case.waiting_on, now, now,
+            case.waiting_on, now, now, case.seller_id, case.shop_id, case.title,
+            case.search_text,
         )
 
         def upsert(cur: Cursor) -> bool:
@@ -204,6 +205,29 @@ class Ledger(People, Jobs):
         return [_entry(r) for r in self._read(
             f"SELECT {_CASE_COLUMNS} FROM cases WHERE state = 'in_review' AND queue = ? "
             "AND assignee = ?", (queue, assignee))]
+
+    def search(self, text: str, queues: Sequence[str], limit: int = 50) -> list[QueueEntry]:
+        """The records of `queues` about a subject (`listing:L-1` or its id), a seller or a
+        shop with this id, or whose words (title, description, reports) hold `text` in any
+        case; the newest first."""
+        text = text.strip()
+        if not text or not queues:
+            return []
+        kind, _, sid = text.partition(":")
+        ident = sid if sid and kind in tuple(SubjectKind) else text  # `seller:U-1` or `U-1`
+        like = "%" + "".join("\\" + c if c in "\\%_" else c for c in text.lower()) + "%"
+        return [_entry(r) for r in self._read(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE queue IN ({', '.join('?' * len(queues))}) "
+            "AND (subject_id = ? OR seller_id = ? OR shop_id = ? OR search_text LIKE ? "
+            "ESCAPE '\\') ORDER BY opened_at DESC LIMIT ?",
+            (*queues, ident, ident, ident, like, limit))]
+
+    def about(self, seller_id: str | None, shop_id: str | None, limit: int = 20
+              ) -> list[QueueEntry]:
+        """The records about this seller or this shop, the newest first (their history)."""
+        return [_entry(r) for r in self._read(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE seller_id = ? OR shop_id = ? "
+            "ORDER BY opened_at DESC LIMIT ?", (seller_id, shop_id, limit))]
 
     def case(self, case_id: str) -> QueueEntry | None:
         """The row of the latest case under this id (None before screening has routed it)."""
@@ -317,7 +341,8 @@ def _urgent(queue: str, states: Sequence[str], limit: int, offset: int = 0
 
 def _entry(r: Sequence[Any]) -> QueueEntry:
     (case_uid, case_id, _rev, state, queue, priority, _rank, assignee, lease, sla, breached, kind, sid,
-     policy_ids, opened, lifecycle, waiting_on, state_since, updated) = r
+     policy_ids, opened, lifecycle, waiting_on, state_since, updated, seller_id, shop_id, title,
+     _text) = r
     return QueueEntry(
         lifecycle=lifecycle,
         case_uid=case_uid, case_id=case_id, state=state, queue=queue, priority=Priority(priority),
@@ -326,6 +351,7 @@ def _entry(r: Sequence[Any]) -> QueueEntry:
         subject=Subject(kind=SubjectKind(kind), id=sid), policy_ids=json.loads(policy_ids),
         opened_at=dt(opened), updated_at=dt(updated),  # type: ignore[arg-type]
         waiting_on=waiting_on, state_since=dt(state_since) or dt(updated),
+        seller_id=seller_id, shop_id=shop_id, title=title,
     )
 
 

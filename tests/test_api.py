@@ -401,7 +401,7 @@ async def test_the_reference_page_and_console_refusals(api: httpx.AsyncClient,
 
 
 def test_evidence_is_marked_in_any_case_and_never_builds_markup() -> None:
-    from api.console import highlight
+    from api.console_pages import highlight
 
     assert str(highlight("Rolex REPLICA <b>", ["replica"])) == (
         "Rolex <mark>REPLICA</mark> &lt;b&gt;")

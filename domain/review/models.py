@@ -22,11 +22,13 @@ from domain.core import (
     Source,
     Subject,
     SubjectFacts,
+    SubjectKind,
 )
 from domain.record import Tracked
 from domain.text import Ident, PolicyIds, Reason
 
 MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
+SEARCH_TEXT = 4000  # characters of a case's words the ledger searches
 
 
 class CaseInput(Sealable):
@@ -199,6 +201,16 @@ class CaseState(Tracked):
     def policy_ids(self) -> list[str]:
         cited = self.decision.policy_ids if self.decision else []
         return sorted({h.policy_id for h in self.hits} | set(cited))
+
+    def findable(self) -> dict[str, Any]:
+        """The screened subject's seller, shop and title, and the words search finds it by."""
+        f, kind = self.facts, self.subject.kind
+        words = [f.title, f.description] if f else []
+        return {"seller_id": f.seller_id if f else self.subject.id if kind is SubjectKind.SELLER else None,
+                "shop_id": f.shop_id if f else self.subject.id if kind is SubjectKind.SHOP else None,
+                "title": f.title if f else None,
+                "search_text": " ".join([*words, *(r.text for r in self.reports)]
+                                        ).lower()[:SEARCH_TEXT]}
 
     def statement_request(self, puid: str) -> StatementRequest:
         assert self.decision is not None

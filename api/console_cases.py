@@ -1,0 +1,97 @@
+"""The console's review-case pages: claiming the most urgent case, the case page with all a
+decision needs (the subject, its policies' text, the seller's and shop's history and open
+cases), deciding and the case's other commands, and search with its CSV export."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.console_commands import CASE_COMMANDS, may_approve, run
+from api.console_pages import GRAPHIC, claimable, opens, page
+from api.console_session import Signed, csrf_ok
+from api.roles import ESCALATION_READERS, has, reads_queue
+from client.casework import CaseworkClient
+from domain.appeal.lifecycle import APPEAL
+from domain.core import Action
+from domain.errors import EmptyQueue, NotFound
+from domain.review.lifecycle import REVIEW
+
+
+def router() -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+
+    @r.post("/claim-next")
+    async def claim_most_urgent(request: Request, s: Signed,
+                                csrf: Annotated[str, Form()] = "") -> Response:
+        """The most urgent unclaimed case across the queues one works (`c` on the home page)."""
+        csrf_ok(s, csrf)
+        cw: CaseworkClient = request.app.state.cw
+        heads = await cw.queue_heads(claimable(cw, s.person), 1,
+                                     states=tuple(REVIEW.queued | APPEAL.queued))
+        for entry in sorted((e for rows in heads.values() for e in rows),
+                            key=lambda e: e.urgency):
+            with contextlib.suppress(EmptyQueue):
+                return RedirectResponse(opens(await cw.claim_next(entry.queue, s.person.id)),
+                                        status_code=303)
+        return RedirectResponse("/?empty=your+queues", status_code=303)
+
+    @r.get("/cases/{case_id}")
+    async def casepage(request: Request, case_id: str, s: Signed) -> HTMLResponse:
+        cw: CaseworkClient = request.app.state.cw
+        row = await cw.row(case_id)
+        if row is None or row.lifecycle != "review" or not reads_queue(s.person, row.queue):
+            raise NotFound(f"No review case {case_id} that you may open (or not yet screened).")
+        case = await cw.show(case_id)
+        pack = cw.pack()
+        by_id = pack.by_id
+        cited = {h.policy_id for h in case.hits} | set(case.decision.policy_ids
+                                                       if case.decision else ())
+        graphic = any(by_id[p].category in GRAPHIC for p in cited if p in by_id)
+        evidence = [w.strip() for h in case.hits
+                    for w in h.evidence.split(":", 1)[-1].split(",")]
+        return page(request, "case.html", s=s, case=case, policies=pack.policies, by_id=by_id,
+                     suggested=case.hits[0].policy_id if case.hits else "",
+                     actions=[a for a in Action if a is not Action.NO_ACTION
+                              and a.why_not_on(case.subject.kind) is None],
+                     graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id,
+                     reads_escalations=has(s.person, ESCALATION_READERS),
+                     approver=may_approve(s, case))
+
+    @r.post("/cases/{case_id}/decide")
+    async def decide(request: Request, case_id: str, s: Signed,
+                     csrf: Annotated[str, Form()] = "", policy: Annotated[str, Form()] = "",
+                     reason: Annotated[str, Form()] = "",
+                     actions: Annotated[list[str] | None, Form()] = None) -> Response:
+        """The policy, the actions ticked (none ticked: the policy's defaults) and the reason."""
+        csrf_ok(s, csrf)
+        cw: CaseworkClient = request.app.state.cw
+        actions = ["no_action"] if policy == "none" else actions or [
+            a.value for a in cw.pack().get(policy).default_actions]
+        decided = await cw.decide(case_id, s.person.id, [] if policy == "none" else [policy],
+                                  actions, reason)
+        try:  # decide and next, in the queue the decision's answer names
+            nxt = await cw.claim_next(decided.queue, s.person.id)
+        except EmptyQueue:  # home says so, with the queues that still have work
+            return RedirectResponse(f"/?empty={decided.queue}&decided={case_id}",
+                                    status_code=303)
+        return RedirectResponse(f"/cases/{nxt.case_id}", status_code=303)
+
+    @r.post("/cases/{case_id}/{command}")
+    async def case_command(request: Request, case_id: str, command: str, s: Signed,
+                           csrf: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+                           choice: Annotated[str, Form()] = "P1") -> Response:
+        """Claim, hold, resume, escalate and approve from the case page."""
+        csrf_ok(s, csrf)
+        done = await run(CASE_COMMANDS, "case", command, request.app.state.cw, case_id,
+                          s.person.id, text, choice)
+        if command == "release":  # not theirs any more: back to their queues
+            return RedirectResponse("/", status_code=303)
+        if command == "escalate" and has(s.person, ESCALATION_READERS):
+            return RedirectResponse(f"/escalations/{done.escalation_id}", status_code=303)
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    return r
