@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from api import console_cases
+from api.console_cases import as_csv
 from api.console_commands import (
     ESCALATION_COMMANDS,
     TAKEDOWN_COMMANDS,
@@ -26,6 +27,7 @@ from api.console_commands import (
 )
 from api.console_pages import (
     COUNTS_TTL_S,
+    EXPORT_ROWS,
     HEAD_ROWS,
     HERE,
     MAX_OFFSET,
@@ -180,12 +182,15 @@ def _router() -> APIRouter:
                      decided=decided, waiting=waiting, claim_any=bool(queues))
 
     @r.get("/queues/{queue}")
-    async def queuepage(request: Request, queue: str, s: Signed, offset: int = 0
-                         ) -> HTMLResponse:
+    async def queue_page(request: Request, queue: str, s: Signed, offset: int = 0,
+                         format: str = "html") -> Response:
+        """A queue's open work, 50 rows a page; `format=csv` downloads all of it."""
         cw: CaseworkClient = request.app.state.cw
         cw.known_queue(queue)
         if not reads_queue(s.person, queue):
             raise Forbidden(f"You do not work queue {queue}.")
+        if format == "csv":
+            return as_csv(await cw.queue_page(queue, limit=EXPORT_ROWS), queue)
         offset = min(max(0, offset), MAX_OFFSET)
         rows = await cw.queue_page(queue, limit=PAGE_ROWS + 1,
                                        offset=offset)
@@ -213,7 +218,7 @@ def _router() -> APIRouter:
         return page(request, "queues.html", s=s, rows={"appeals": rows}, counts=counts)
 
     @r.get("/appeals/{appeal_id}")
-    async def appealpage(request: Request, appeal_id: str, s: AppealsTeam) -> HTMLResponse:
+    async def appeal_page(request: Request, appeal_id: str, s: AppealsTeam) -> HTMLResponse:
         await of_kind(request.app.state.cw, appeal_id, "appeal")
         appeal = await request.app.state.cw.appeal(appeal_id)
         return page(request, "appeal.html", s=s, appeal=appeal,
@@ -257,7 +262,7 @@ def _router() -> APIRouter:
                      unpaged=True)
 
     @r.get("/escalations/{escalation_id}")
-    async def escalationpage(request: Request, escalation_id: str, s: EscalationReader) -> HTMLResponse:
+    async def escalation_page(request: Request, escalation_id: str, s: EscalationReader) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         await of_kind(cw, escalation_id, "escalation")
         esc = await cw.show_escalation(escalation_id)
@@ -296,7 +301,7 @@ def _router() -> APIRouter:
         return page(request, "jobs.html", s=s, rows=rows)
 
     @r.get("/takedowns/{job_id}")
-    async def jobpage(request: Request, job_id: str, s: Signed) -> HTMLResponse:
+    async def job_page(request: Request, job_id: str, s: Signed) -> HTMLResponse:
         """For those who read the takedowns queue, and for the job's requester."""
         await of_kind(request.app.state.cw, job_id, "takedown")
         job = await request.app.state.cw.takedown_status(job_id)
@@ -315,7 +320,7 @@ def _router() -> APIRouter:
         return RedirectResponse(f"/takedowns/{job_id}", status_code=303)
 
     @r.get("/shop-reviews/{review_id}")
-    async def shoppage(request: Request, review_id: str, s: TakedownReader) -> HTMLResponse:
+    async def shop_page(request: Request, review_id: str, s: TakedownReader) -> HTMLResponse:
         await of_kind(request.app.state.cw, review_id, "shop_review")
         review = await request.app.state.cw.shop_status(review_id)
         return page(request, "shop.html", s=s, review=review,
@@ -330,7 +335,7 @@ def _router() -> APIRouter:
         return RedirectResponse(f"/shop-reviews/{review_id}", status_code=303)
 
     @r.get("/ops")
-    async def opspage(request: Request, s: OpsReader) -> HTMLResponse:
+    async def ops_page(request: Request, s: OpsReader) -> HTMLResponse:
         ops = Ops(request.app.state.cw)
         backlog = await asyncio.to_thread(ops.backlog)
         return page(request, "ops.html", s=s, backlog=backlog, stuck=await ops.stuck())

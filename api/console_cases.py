@@ -5,6 +5,8 @@ cases), deciding and the case's other commands, and search with its CSV export."
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -16,9 +18,14 @@ from api.console_session import Signed, csrf_ok
 from api.roles import ESCALATION_READERS, has, reads_queue
 from client.casework import CaseworkClient
 from domain.appeal.lifecycle import APPEAL
-from domain.core import Action
+from domain.core import Action, QueueEntry
 from domain.errors import EmptyQueue, NotFound
+from domain.lifecycles import every
 from domain.review.lifecycle import REVIEW
+
+HISTORY = 50  # the seller's and shop's other records on a case page
+FOUND, MAX_QUERY = 200, 200  # rows a search answers (its CSV too); characters it reads
+OPEN = every("queued") | every("held") | every("awaiting")  # open work, as every page counts it
 
 
 def router() -> APIRouter:
@@ -40,7 +47,7 @@ def router() -> APIRouter:
         return RedirectResponse("/?empty=your+queues", status_code=303)
 
     @r.get("/cases/{case_id}")
-    async def casepage(request: Request, case_id: str, s: Signed) -> HTMLResponse:
+    async def case_page(request: Request, case_id: str, s: Signed) -> HTMLResponse:
         cw: CaseworkClient = request.app.state.cw
         row = await cw.row(case_id)
         if row is None or row.lifecycle != "review" or not reads_queue(s.person, row.queue):
@@ -53,12 +60,18 @@ def router() -> APIRouter:
         graphic = any(by_id[p].category in GRAPHIC for p in cited if p in by_id)
         evidence = [w.strip() for h in case.hits
                     for w in h.evidence.split(":", 1)[-1].split(",")]
+        f = case.facts
+        others = [e for e in await cw.about(f.seller_id if f else None, f.shop_id if f else None,
+                                            HISTORY) if e.case_uid != case.case_uid]
         return page(request, "case.html", s=s, case=case, policies=pack.policies, by_id=by_id,
                      suggested=case.hits[0].policy_id if case.hits else "",
                      actions=[a for a in Action if a is not Action.NO_ACTION
                               and a.why_not_on(case.subject.kind) is None],
                      graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id,
                      reads_escalations=has(s.person, ESCALATION_READERS),
+                     cited=[by_id[p] for p in sorted(cited) if p in by_id],
+                     open_cases=[e for e in others if e.state in OPEN],
+                     history=[e for e in others if e.state not in OPEN],
                      approver=may_approve(s, case))
 
     @r.post("/cases/{case_id}/decide")
@@ -94,4 +107,35 @@ def router() -> APIRouter:
             return RedirectResponse(f"/escalations/{done.escalation_id}", status_code=303)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
+    @r.get("/search")
+    async def search(request: Request, s: Signed, q: str = "", format: str = "html"
+                     ) -> Response:
+        """Records of the queues one may read, by subject, seller or shop id, or a word of
+        their title, description or reports; `format=csv` downloads them."""
+        cw: CaseworkClient = request.app.state.cw
+        queues = [q for q in cw.pack().queues if reads_queue(s.person, q)]
+        found = await cw.search(q[:MAX_QUERY], queues, FOUND) if q.strip() else []
+        if format == "csv":
+            return as_csv(found, "search")
+        return page(request, "search.html", s=s, q=q, rows=found)
+
     return r
+
+
+def as_csv(entries: list[QueueEntry], name: str) -> Response:
+    """Rows as CSV (a cell a spreadsheet would run as a formula starts with a quote)."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["record", "kind", "subject", "title", "seller", "shop", "queue", "priority",
+                "state", "assignee", "sla_deadline", "opened_at"])
+    for e in entries:
+        w.writerow([_cell(v) for v in (
+            e.case_id, e.lifecycle, str(e.subject), e.title or "", e.seller_id or "",
+            e.shop_id or "", e.queue, e.priority.value, e.state, e.assignee or "",
+            e.sla_deadline.isoformat() if e.sla_deadline else "", e.opened_at.isoformat())])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -27,6 +27,7 @@ HERE = Path(__file__).parent
 GRAPHIC = {"STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "STATEMENT_CATEGORY_VIOLENCE",
            "STATEMENT_CATEGORY_ANIMAL_WELFARE", "STATEMENT_CATEGORY_SELF_HARM"}
 HEAD_ROWS, PAGE_ROWS = 10, 50  # rows per queue on the home page; on a queue's own page
+EXPORT_ROWS = 10_000  # a queue's CSV
 MAX_OFFSET = 1_000_000  # as the API's
 COUNTS_TTL_S = 2.0  # how stale the open and breached counts may be
 JOB_LINKS = {"appeal": "appeals", "takedown": "takedowns", "escalation": "escalations",

@@ -12,7 +12,7 @@ from client.credentials import Credentials
 from tests.helpers import eventually
 from tests.test_api import api  # noqa: F401 - the server fixture
 from tests.test_console import _sign_in, browser, pytestmark  # noqa: F401 - fixture, skip rule
-from tests.test_console_dead_ends import _queued
+from tests.test_console_work import _queued
 
 GRAVE = ("serious", "critical")
 
@@ -39,7 +39,7 @@ async def test_every_page_type_passes_axe(
     pages = {
         "emma": ["/", "/queues/ip", f"/cases/{claimed}", f"/cases/{decided}",
                  f"/appeals/{appeal.appeal_id}", "/appeals", "/approvals", "/jobs",
-                 f"/takedowns/{job.job_id}", "/cases/no-such-case"],
+                 f"/takedowns/{job.job_id}", "/cases/no-such-case", "/search?q=U-01"],
         "otto": [f"/escalations/{esc.escalation_id}", "/escalations"],
         "ops-1": ["/ops"],
     }

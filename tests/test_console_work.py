@@ -1,7 +1,9 @@
-"""No dead end in the console (Chromium, real servers): `c` claims the most urgent case across
-one's queues, a claim-next in appeals opens the appeal, an emptied queue says so and where work
-waits, a reviewer gives a claim back with a reason (console, CLI, API), and an escalation is a
-link only for those who may open it."""
+"""A day's work in the console (Chromium, real servers), with no dead end: `c` claims the most
+urgent case across one's queues, a claim-next in appeals opens the appeal, an emptied queue says
+so and where work waits, a reviewer gives a claim back with a reason (console, CLI, API), an
+escalation is a link only for those who may open it, a job is steered by its requester; a
+decision picks its action and a reason template; search by words and seller, with CSV; the
+seller's history on the case page; the approvals inbox; shortcuts that can be turned off."""
 
 from __future__ import annotations
 
@@ -173,6 +175,7 @@ async def test_a_decision_picks_its_action_and_a_reason_template(
     await _sign_in(page, base, "bob", "bob-password-123")
     await page.goto(f"{base}/cases/{case_id}")
     await page.click("#claim")
+    await expect(page.locator("#decide-form")).to_be_visible()
     ticked = "input[name=actions]:checked"
     assert await page.locator(ticked).evaluate_all("bs => bs.map(b => b.value)") == ["remove"]
     await page.keyboard.press("t")  # the counterfeit policy's first template
@@ -233,3 +236,42 @@ async def test_a_senior_sends_a_decision_back_from_the_approvals_inbox(
     assert back.actor == "emma" and "warn first" in back.detail
     await page.goto(f"{base}/approvals")
     assert "Nothing waits for you" in await page.inner_text("#approvals")
+
+
+async def test_a_reviewer_finds_a_listing_decides_it_and_sees_it_in_the_sellers_history(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("bob", "bob-password-123")
+    belt = await _queued(dev, "listing:L-0002", "a dupe")  # seller U-01, shop S-01
+    perfume = await _queued(dev, "listing:L-0004", "replica perfume")  # the same seller
+    await eventually(lambda: dev.row(perfume), lambda r: r is not None and r.title is not None)
+    page = await browser.new_page()
+    await _sign_in(page, base, "bob", "bob-password-123")
+    await page.fill("#search", "BELT")  # a word of the title, in any case
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/search?q=BELT")
+    found = page.locator("table.records tbody tr")
+    assert await found.count() == 1 and "Gucci belt dupe" in await found.inner_text()
+    await page.goto(f"{base}/search?q=U-01")  # by its seller
+    assert await page.locator("table.records tbody tr").count() == 2
+    session = next(c["value"] for c in await page.context.cookies() if c["name"] == "cw_session")
+    export = await api.get("/search", params={"q": "U-01", "format": "csv"},
+                           headers={"Cookie": f"cw_session={session}"})
+    lines = export.text.strip().splitlines()
+    assert export.headers["content-type"].startswith("text/csv") and len(lines) == 3, lines
+    await page.click(f"a[href='/cases/{belt}']")
+    assert "Counterfeit" in await page.inner_text("#policies")  # the policy's text and law
+    assert "Regulation (EU) 2017/1001" in await page.inner_text("#policies")
+    assert perfume in await page.inner_text("#history")  # the seller's other open case
+    await page.click("#claim")
+    await expect(page.locator("#decide-form")).to_be_visible()
+    await page.keyboard.press("t")
+    await expect(page.locator("#reason")).not_to_be_empty()
+    await page.uncheck("input[name=actions][value=remove]")
+    await page.check("input[name=actions][value=warn]")
+    await page.click("#decide")
+    await page.wait_for_url(f"{base}/cases/{perfume}")  # decide and next: the same queue
+    await eventually(lambda: dev.row(belt), lambda r: r is not None and r.state != "in_review")
+    await page.reload()
+    past = page.locator("#history table.records").nth(1)
+    assert belt in await past.inner_text(), await page.inner_text("#history")
