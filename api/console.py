@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from api import console_cases
-from api.console_cases import as_csv
+from api.console_cases import about_case, as_csv
 from api.console_commands import (
     ESCALATION_COMMANDS,
     TAKEDOWN_COMMANDS,
@@ -221,7 +221,9 @@ def _router() -> APIRouter:
     async def appeal_page(request: Request, appeal_id: str, s: AppealsTeam) -> HTMLResponse:
         await of_kind(request.app.state.cw, appeal_id, "appeal")
         appeal = await request.app.state.cw.appeal(appeal_id)
+        case = await request.app.state.cw.show(appeal.review_case_id)
         return page(request, "appeal.html", s=s, appeal=appeal,
+                    **await about_case(request.app.state.cw, case),
                      mine=appeal.assignee == s.person.id,
                      approver=appeal.state in APPEAL.awaiting
                      and Role.SENIOR in s.person.roles)
@@ -267,7 +269,9 @@ def _router() -> APIRouter:
         await of_kind(cw, escalation_id, "escalation")
         esc = await cw.show_escalation(escalation_id)
         sent = await cw.messages(escalation_id)
-        return page(request, "escalation.html", s=s, esc=esc,
+        about = await about_case(cw, await cw.show(esc.review_case_id)) if (
+            esc.review_case_id) else {}
+        return page(request, "escalation.html", s=s, esc=esc, **about,
                      updates=[m for m in sent if m["kind"] == "leadership_update"],
                      owner=Role.ESCALATION_OWNER in s.person.roles,
                      policies=request.app.state.cw.pack().policies)

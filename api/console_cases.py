@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -22,6 +22,7 @@ from domain.core import Action, QueueEntry
 from domain.errors import EmptyQueue, NotFound
 from domain.lifecycles import every
 from domain.review.lifecycle import REVIEW
+from domain.review.models import CaseState
 
 HISTORY = 50  # the seller's and shop's other records on a case page
 FOUND, MAX_QUERY = 200, 200  # rows a search answers (its CSV too); characters it reads
@@ -54,24 +55,13 @@ def router() -> APIRouter:
             raise NotFound(f"No review case {case_id} that you may open (or not yet screened).")
         case = await cw.show(case_id)
         pack = cw.pack()
-        by_id = pack.by_id
-        cited = {h.policy_id for h in case.hits} | set(case.decision.policy_ids
-                                                       if case.decision else ())
-        graphic = any(by_id[p].category in GRAPHIC for p in cited if p in by_id)
-        evidence = [w.strip() for h in case.hits
-                    for w in h.evidence.split(":", 1)[-1].split(",")]
-        f = case.facts
-        others = [e for e in await cw.about(f.seller_id if f else None, f.shop_id if f else None,
-                                            HISTORY) if e.case_uid != case.case_uid]
-        return page(request, "case.html", s=s, case=case, policies=pack.policies, by_id=by_id,
+        return page(request, "case.html", s=s, **await about_case(cw, case),
+                     policies=pack.policies, by_id=pack.by_id,
                      suggested=case.hits[0].policy_id if case.hits else "",
                      actions=[a for a in Action if a is not Action.NO_ACTION
                               and a.why_not_on(case.subject.kind) is None],
-                     graphic=graphic, evidence=evidence, mine=case.assignee == s.person.id,
+                     mine=case.assignee == s.person.id,
                      reads_escalations=has(s.person, ESCALATION_READERS),
-                     cited=[by_id[p] for p in sorted(cited) if p in by_id],
-                     open_cases=[e for e in others if e.state in OPEN],
-                     history=[e for e in others if e.state not in OPEN],
                      approver=may_approve(s, case))
 
     @r.post("/cases/{case_id}/decide")
@@ -120,6 +110,25 @@ def router() -> APIRouter:
         return page(request, "search.html", s=s, q=q, rows=found)
 
     return r
+
+
+async def about_case(cw: CaseworkClient, case: CaseState) -> dict[str, Any]:
+    """What `subject.html` shows of a review case, wherever it is decided (its own page, its
+    appeal's, its escalation's): the subject with the evidence marked (graphic images
+    blurred), the cited policies' text and law, and the seller's and shop's other records."""
+    by_id = cw.pack().by_id
+    cited = {h.policy_id for h in case.hits} | set(case.decision.policy_ids
+                                                   if case.decision else ())
+    f = case.facts
+    others = [e for e in await cw.about(f.seller_id if f else None, f.shop_id if f else None,
+                                        HISTORY) if e.case_uid != case.case_uid]
+    return {"case": case,
+            "graphic": any(by_id[p].category in GRAPHIC for p in cited if p in by_id),
+            "evidence": [w.strip() for h in case.hits
+                         for w in h.evidence.split(":", 1)[-1].split(",")],
+            "cited": [by_id[p] for p in sorted(cited) if p in by_id],
+            "open_cases": [e for e in others if e.state in OPEN],
+            "history": [e for e in others if e.state not in OPEN]}
 
 
 def as_csv(entries: list[QueueEntry], name: str) -> Response:

@@ -73,6 +73,12 @@ async def test_a_claim_next_in_appeals_opens_the_appeal(
     await page.wait_for_url(f"{base}/appeals/{appeal.appeal_id}")
     claimed = await dev.appeal(appeal.appeal_id)
     assert claimed.assignee == "max", claimed
+    # the appeals reviewer sees the listing, its evidence and the seller's history
+    title = await dev.show(case_id)
+    assert title.facts is not None and title.facts.title in await page.inner_text("#title")
+    assert await page.locator("#title mark, #description mark, .hits mark").count() > 0
+    assert "Protected wildlife products" in await page.inner_text("#policies")
+    assert await page.locator("#history").count() == 1
 
 
 async def test_a_reviewer_gives_a_claim_back_with_a_reason(
@@ -136,6 +142,10 @@ async def test_an_escalation_is_a_link_only_for_who_may_open_it(
     await owner.goto(f"{base}/cases/{case_id}")
     await owner.click("#escalation a")
     await owner.wait_for_url(f"{base}/escalations/{esc.escalation_id}")
+    # the escalation owner sees the listing, its evidence and the seller's history
+    assert "Gucci belt dupe" in await owner.inner_text("#title")
+    assert "Counterfeit" in await owner.inner_text("#policies")
+    assert "U-01" in await owner.inner_text("#history")
 
 
 async def test_a_job_is_steered_by_its_requester_and_approved_by_a_senior(
