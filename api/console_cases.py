@@ -25,6 +25,7 @@ from domain.review.lifecycle import REVIEW
 from domain.review.models import CaseState
 
 HISTORY = 50  # the seller's and shop's other records on a case page
+INBOX = 100  # notes an inbox shows
 FOUND, MAX_QUERY = 200, 200  # rows a search answers (its CSV too); characters it reads
 OPEN = every("queued") | every("held") | every("awaiting")  # open work, as every page counts it
 
@@ -61,6 +62,7 @@ def router() -> APIRouter:
                      actions=[a for a in Action if a is not Action.NO_ACTION
                               and a.why_not_on(case.subject.kind) is None],
                      mine=case.assignee == s.person.id,
+                     notable=REVIEW.sources("note"),
                      reads_escalations=has(s.person, ESCALATION_READERS),
                      approver=may_approve(s, case))
 
@@ -96,6 +98,14 @@ def router() -> APIRouter:
         if command == "escalate" and has(s.person, ESCALATION_READERS):
             return RedirectResponse(f"/escalations/{done.escalation_id}", status_code=303)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @r.get("/inbox")
+    async def inbox(request: Request, s: Signed) -> HTMLResponse:
+        """Notes that name me (`@id`), on records I may open, the newest first."""
+        cw: CaseworkClient = request.app.state.cw
+        notes = [m for m in await cw.mentions(s.person.id, INBOX)
+                 if reads_queue(s.person, m.queue)]
+        return page(request, "inbox.html", s=s, notes=notes)
 
     @r.get("/search")
     async def search(request: Request, s: Signed, q: str = "", format: str = "html"

@@ -24,9 +24,12 @@ Command = Callable[[CaseworkClient, str, str, str, str], Awaitable[Any]]
 
 
 def table_command(spec: CommandSpec) -> Command:
-    """A command of the lifecycle's table: the form's text is its reason, if it takes one."""
+    """A command of the lifecycle's table: the form's text is its reason or its text, if it
+    takes one."""
+    field = next((f for f in ("reason", "text") if f in spec.body), None)
+
     def run(cw: CaseworkClient, record: str, who: str, text: str, choice: str) -> Awaitable[Any]:
-        return cw.run(spec, record, who, {"reason": text} if "reason" in spec.body else {})
+        return cw.run(spec, record, who, {field: text} if field else {})
     return run
 
 

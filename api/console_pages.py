@@ -42,6 +42,7 @@ templates.env.filters["human"] = lambda state: str(state).replace("_", " ")  # i
 def nav(person: Person) -> list[tuple[str, str]]:
     """The pages beyond "My queues" this person may open."""
     return [(href, label) for href, label, ok in (
+        ("/inbox", "Inbox", True),
         ("/appeals", "Appeals", reads_queue(person, APPEALS_QUEUE)),
         ("/approvals", "Approvals", has(person, APPROVERS)),
         ("/jobs", "Jobs", reads_queue(person, TAKEDOWNS)),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from client.base import ClientBase
-from domain.core import QueueEntry, TakedownItem
+from domain.core import Mention, QueueEntry, TakedownItem
 from domain.people import Person
 
 
@@ -32,6 +32,9 @@ class LedgerReads(ClientBase):
     async def about(self, seller_id: str | None, shop_id: str | None, limit: int = 20
                     ) -> list[QueueEntry]:
         return await asyncio.to_thread(self.ledger.about, seller_id, shop_id, limit)
+
+    async def mentions(self, person_id: str, limit: int = 50) -> list[Mention]:
+        return await asyncio.to_thread(self.ledger.mentions, person_id, limit)
 
     async def queue_counts(self, **states: Any) -> dict[str, tuple[int, int]]:
         return await asyncio.to_thread(self.ledger.queue_counts, **states)

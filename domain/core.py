@@ -418,6 +418,18 @@ class LedgerRecord(CaseSummary):
     search_text: str = ""
 
 
+class Mention(Model):
+    """A note that names someone (`@id`): an entry of their inbox."""
+
+    case_id: str
+    lifecycle: str
+    queue: str
+    title: str | None
+    at: datetime
+    by: str
+    text: str
+
+
 class ApplyRequest(Model):
     case_id: str
     subject: Subject

@@ -5,6 +5,7 @@ is decoded, so a case accepted under older rules still replays."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Any
 
@@ -73,6 +74,12 @@ def _at_most(n: int) -> Any:
 
 
 Ident = Annotated[str, _at_intake(_ident)]
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)")  # `@bob`, not a@b
+
+
+def mentions(text: str) -> list[str]:
+    """The people a text names as `@id`, once each, in order."""
+    return list(dict.fromkeys(MENTION.findall(text)))
 PolicyIds = Annotated[list[Ident], _at_intake(_at_most(20))]
 """An id or a person's handle: 1-200 characters, no control or bidi characters."""
 

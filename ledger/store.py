@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.core import (
+    Event,
     LedgerRecord,
+    Mention,
     Priority,
     QueueEntry,
     Report,
@@ -23,6 +25,7 @@ from domain.core import (
     TimelineEvent,
 )
 from domain.review.lifecycle import REVIEW
+from domain.text import mentions
 from ledger.engines import Cursor, dt, iso, open_db
 from ledger.jobs import Jobs
 from ledger.people import People
@@ -279,6 +282,17 @@ class Ledger(People, Jobs):
     def queue_depths(self) -> dict[str, int]:
         return dict(self._read(
             "SELECT queue, COUNT(*) FROM cases WHERE state = 'queued' GROUP BY queue"))
+
+    def mentions(self, person_id: str, limit: int = 50) -> list[Mention]:
+        """Notes that name `@person_id`, the newest first (their inbox)."""
+        like = "%@" + "".join("\\" + c if c in "\\%_" else c for c in person_id) + "%"
+        rows = self._read(
+            "SELECT a.case_id, c.lifecycle, c.queue, c.title, a.at, a.actor, a.detail "
+            "FROM audit a JOIN cases c ON c.case_uid = a.case_uid WHERE a.event = ? "
+            "AND a.detail LIKE ? ESCAPE '\\' ORDER BY a.at DESC LIMIT ?",
+            (Event.NOTE_ADDED.value, like, limit))
+        return [Mention(case_id=i, lifecycle=lc, queue=q, title=t, at=dt(at), by=by, text=d)
+                for i, lc, q, t, at, by, d in rows if person_id in mentions(d)]
 
     def audit(self, case_id: str) -> list[TimelineEvent]:
         """The timeline of the latest case under this id."""

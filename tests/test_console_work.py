@@ -285,3 +285,33 @@ async def test_a_reviewer_finds_a_listing_decides_it_and_sees_it_in_the_sellers_
     await page.reload()
     past = page.locator("#history table.records").nth(1)
     assert belt in await past.inner_text(), await page.inner_text("#history")
+
+
+async def test_a_note_that_names_someone_lands_in_their_inbox(
+        api: httpx.AsyncClient, api_url: str, dev: CaseworkClient, browser: Browser,  # noqa: F811
+        dev_env: WorkflowEnvironment, settings: Settings) -> None:
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    for who in ("alice", "bob"):
+        creds.set_password(who, f"{who}-password-123")
+    case_id = await _queued(dev, "listing:L-0002")
+    page = await browser.new_page()
+    await _sign_in(page, base, "alice", "alice-password-123")
+    await page.goto(f"{base}/cases/{case_id}")
+    await page.fill("#note-text", "@bob the same belt was removed last month <b>twice</b>")
+    await page.click("#add-note")
+    await expect(page.locator("#timeline")).to_contain_text("the same belt was removed")
+    # the CLI too (a note that names nobody reaches no inbox)
+    env = signed_in(cli_env(dev_env, settings), api_url, dev.ledger, "alice")
+    await run_cli(env, "case", "note", case_id, "--text", "seller answered: no invoice")
+    inbox = await browser.new_page()
+    await _sign_in(inbox, base, "bob", "bob-password-123")
+    await inbox.click("nav a[href='/inbox']")
+    items = inbox.locator("#inbox li")
+    assert await items.count() == 1
+    text = await items.inner_text()
+    assert "alice" in text and "<b>twice</b>" in text and "Gucci belt dupe" in text, text
+    await items.locator("a").click()
+    await inbox.wait_for_url(f"{base}/cases/{case_id}")
+    notes = [e for e in await dev.timeline(case_id) if e.event == Event.NOTE_ADDED]
+    assert [e.actor for e in notes] == ["alice", "alice"]

@@ -7,6 +7,7 @@ from domain.commands import CommandSpec, table
 from domain.people import Role
 from domain.review.models import (
     ApproveRequest,
+    CaseNoteRequest,
     DecideRequest,
     HoldRequest,
     RejectRequest,
@@ -14,12 +15,17 @@ from domain.review.models import (
     RetryRequest,
 )
 
+# Whoever works the case's queue, and those who oversee it.
+NOTE_TAKERS = frozenset({Role.REVIEWER, Role.SENIOR, Role.LEAD})
+
 REVIEW_COMMANDS = table(
     "review",
     CommandSpec("decide", DecideRequest, "decide", Role.REVIEWER, "decide a case you hold",
                 "decision"),
     CommandSpec("hold", HoldRequest, "hold", Role.REVIEWER,
                 "put a case you hold on hold (its SLA stops)", "hold", required=("reason",)),
+    CommandSpec("note", CaseNoteRequest, "note", NOTE_TAKERS,
+                "add a note to a case (@name puts it in that person's inbox)", "note"),
     CommandSpec("release", ReleaseRequest, "release", Role.REVIEWER,
                 "give back a case you hold: it waits in its queue again, its SLA running on",
                 "release"),

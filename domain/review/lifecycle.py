@@ -49,6 +49,10 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "enqueue", "source": "screening", "dest": "queued"},
     {"trigger": "claim", "source": "queued", "dest": "in_review"},
     {"trigger": "expire_lease", "source": "in_review", "dest": "queued"},
+    # A note for the team, wherever the case waits.
+    {"trigger": "note", "source": ["queued", "in_review", "on_hold", "escalated",
+                                   "awaiting_approval", "appealable", "needs_attention"],
+     "dest": None},
     # The holder gives it back, or ops take a claim back.
     {"trigger": "release", "source": "in_review", "dest": "queued"},
     # Waiting for information: the SLA clock stops and resumes with the time that was left.

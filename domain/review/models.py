@@ -90,6 +90,14 @@ class HoldRequest(Command):
     reason: Reason = Field(default="resumed", description="what the case waits for")
 
 
+class CaseNoteRequest(Command):
+    """A note on the case for the team (who worked it, what to check); `@name` puts it in that
+    person's inbox."""
+
+    reviewer: Ident
+    text: Reason = Field(description="the note; @name tells that person")
+
+
 class ReleaseRequest(Command):
     """The assignee gives a claimed case back to its queue, saying why (someone else takes it;
     its SLA runs on)."""

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.review.models import (
         ApproveRequest,
         CaseInput,
+        CaseNoteRequest,
         CaseRef,
         CaseState,
         DecideRequest,
@@ -165,6 +166,14 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
                            f"{req.reason}; SLA paused with {timedelta(seconds=round(left))} left")
         await self.journal.commit()
         return case.summary()
+
+    @command(COMMANDS["note"])
+    async def note(self, req: CaseNoteRequest) -> CaseSummary:
+        """A note for the team on the timeline (its mentions are read from it)."""
+        self.lc.fire("note", req)
+        self.journal.event(req.reviewer, Event.NOTE_ADDED, req.text)
+        await self.journal.commit()
+        return self.case.summary()
 
     @command(COMMANDS["release"])
     async def release(self, req: ReleaseRequest) -> CaseSummary:
