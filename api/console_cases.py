@@ -20,14 +20,13 @@ from client.casework import CaseworkClient
 from domain.appeal.lifecycle import APPEAL
 from domain.core import Action, QueueEntry
 from domain.errors import EmptyQueue, NotFound
-from domain.lifecycles import every
+from domain.lifecycles import OPEN_WORK
 from domain.review.lifecycle import REVIEW
 from domain.review.models import CaseState
 
 HISTORY = 50  # the seller's and shop's other records on a case page
 INBOX = 100  # notes an inbox shows
 FOUND, MAX_QUERY = 200, 200  # rows a search answers (its CSV too); characters it reads
-OPEN = every("queued") | every("held") | every("awaiting")  # open work, as every page counts it
 
 
 def router() -> APIRouter:
@@ -137,8 +136,8 @@ async def about_case(cw: CaseworkClient, case: CaseState) -> dict[str, Any]:
             "evidence": [w.strip() for h in case.hits
                          for w in h.evidence.split(":", 1)[-1].split(",")],
             "cited": [by_id[p] for p in sorted(cited) if p in by_id],
-            "open_cases": [e for e in others if e.state in OPEN],
-            "history": [e for e in others if e.state not in OPEN]}
+            "open_cases": [e for e in others if e.state in OPEN_WORK],
+            "history": [e for e in others if e.state not in OPEN_WORK]}
 
 
 def as_csv(entries: list[QueueEntry], name: str) -> Response:

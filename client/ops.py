@@ -30,7 +30,7 @@ from config import search_attributes
 from domain.core import CaseSummary, Priority, QueueEntry
 from domain.errors import CaseworkError, InvalidInput, NotFound, Refused, Unavailable, build
 from domain.escalation.models import EscalationSummary
-from domain.lifecycles import LIFECYCLES, every
+from domain.lifecycles import LIFECYCLES, OPEN_WORK, every
 from domain.ops import (
     Explanation,
     OpsRepair,
@@ -258,7 +258,8 @@ class Ops:
         for queue, state, n, breached, oldest in self.cw.ledger.backlog(FINAL):
             q = queues.setdefault(queue, QueueBacklog(queue=queue, open=0, by_state={},
                                                       breached=0))
-            q.open, q.breached = q.open + n, q.breached + breached
+            if state in OPEN_WORK:  # the rule every page counts by; by_state shows the rest
+                q.open, q.breached = q.open + n, q.breached + breached
             q.by_state[state] = n
             opened = datetime.fromisoformat(oldest)
             if q.oldest_opened_at is None or opened < q.oldest_opened_at:

@@ -16,3 +16,8 @@ LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL, ESCALA
 def every(named_set: str) -> frozenset[str]:
     """A named set of states (`final`, `working`, `held`, …) across every lifecycle."""
     return frozenset().union(*(getattr(d, named_set) for d in LIFECYCLES.values()))
+
+
+# Open work, as every page and report counts it: waiting to be claimed, held by someone, or
+# waiting for a second person (not a decided case in its appeal window, nor a finished job).
+OPEN_WORK = every("queued") | every("held") | every("awaiting")

@@ -24,14 +24,14 @@ from domain.core import (
     SubjectKind,
     TimelineEvent,
 )
-from domain.review.lifecycle import REVIEW
+from domain.lifecycles import OPEN_WORK
 from domain.text import mentions
 from ledger.engines import Cursor, dt, iso, open_db
 from ledger.jobs import Jobs
 from ledger.people import People
 from ledger.schema import create_schema
 
-IN_QUEUE = tuple(sorted(REVIEW.queued | REVIEW.held | REVIEW.awaiting))  # a queue's open work
+IN_QUEUE = tuple(sorted(OPEN_WORK))  # a queue's open work
 _CASE_COLUMNS = (
     "case_uid, case_id, revision, state, queue, priority, priority_rank, assignee, lease_expires_at, "
     "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, lifecycle, "
