@@ -342,6 +342,18 @@ def _router() -> APIRouter:
     async def ops_page(request: Request, s: OpsReader) -> HTMLResponse:
         ops = Ops(request.app.state.cw)
         backlog = await asyncio.to_thread(ops.backlog)
-        return page(request, "ops.html", s=s, backlog=backlog, stuck=await ops.stuck())
+        return page(request, "ops.html", s=s, backlog=backlog, stuck=await ops.stuck(),
+                    repairs=Role.OPS in s.person.roles)
+
+    @r.post("/ops/{record_id}/{repair}")
+    async def ops_repair(request: Request, record_id: str, repair: str, s: OpsReader,
+                         csrf: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+                         choice: Annotated[str, Form()] = "") -> Response:
+        """A repair from the ops page, with its reason (and whom to hand it to): the client
+        checks the operator's role and the record's lifecycle refuses what does not apply."""
+        csrf_ok(s, csrf)
+        await Ops(request.app.state.cw).repair(repair, record_id, s.person.id, text,
+                                               to=choice or None)
+        return RedirectResponse("/ops", status_code=303)
 
     return r

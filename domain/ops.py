@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from domain.appeal.lifecycle import APPEAL
 from domain.authority import Command
@@ -60,6 +60,12 @@ class StuckKind(StrEnum):
     LEDGER_LAG = "ledger_lag"
 
 
+# What ops run for each kind they mend themselves (the rest is a person's command, or waits).
+REPAIR_OF = {StuckKind.ACTIVITY_RETRYING: "retry", StuckKind.JOB_STALLED: "retry",
+             StuckKind.TASK_FAILING: "reset", StuckKind.SLA_BREACHED_UNOWNED: "reassign",
+             StuckKind.CLAIM_TOO_LONG: "release"}
+
+
 class Stuck(Model):
     case_id: str
     lifecycle: str
@@ -69,6 +75,12 @@ class Stuck(Model):
     reason: str
     suggested: str
     since: datetime | None = None
+    repair: str | None = None  # the ops repair that mends it (`ops <repair>`), if one does
+
+    @model_validator(mode="after")
+    def _repair(self) -> Stuck:
+        self.repair = self.repair or REPAIR_OF.get(self.kind)
+        return self
 
 
 class PendingActivity(Model):

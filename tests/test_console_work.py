@@ -7,6 +7,9 @@ seller's history on the case page; the approvals inbox; shortcuts that can be tu
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+
 import httpx
 from playwright.async_api import Browser, expect
 from temporalio.testing import WorkflowEnvironment
@@ -16,7 +19,7 @@ from client.credentials import Credentials
 from client.ops import Ops
 from config.settings import Settings
 from domain.core import Event
-from tests.helpers import eventually, signed_in
+from tests.helpers import eventually, own_pack_worker, serving, signed_in
 from tests.test_api import api  # noqa: F401 - the server fixture
 from tests.test_console import _sign_in, browser, pytestmark  # noqa: F401 - fixture, skip rule
 from tests.test_e2e_cli import cli_env, run_cli
@@ -315,3 +318,24 @@ async def test_a_note_that_names_someone_lands_in_their_inbox(
     await inbox.wait_for_url(f"{base}/cases/{case_id}")
     notes = [e for e in await dev.timeline(case_id) if e.event == Event.NOTE_ADDED]
     assert [e.actor for e in notes] == ["alice", "alice"]
+
+
+async def test_ops_repair_a_stuck_claim_from_the_ops_page(
+        dev_env: WorkflowEnvironment, settings: Settings, browser: Browser,  # noqa: F811
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    async with own_pack_worker(dev_env.client, settings, executor,
+                               "\n[ops]\nclaim_hours = 0.0003\n") as cw, serving(cw) as url:
+        Credentials(cw.ledger).set_password("ops-1", "ops-1-password-123")
+        case_id = await _queued(cw, "listing:L-0049")
+        await cw.claim(case_id, "alice")
+        await asyncio.sleep(1.5)  # claimed longer than the pack allows
+        page = await browser.new_page()
+        await _sign_in(page, url, "ops-1", "ops-1-password-123")
+        await page.goto(f"{url}/ops")
+        row = page.locator("#stuck tr", has_text=case_id)
+        await row.locator(".repair-reason").fill("alice is on leave")
+        await row.locator(".repair-button").click()
+        await page.wait_for_url(f"{url}/ops")
+        case = await cw.show(case_id)
+        assert (case.state, case.assignee) == ("queued", None), case
+        assert case.timeline[-1].actor == "ops-1" and "alice is on leave" in case.timeline[-1].detail
