@@ -33,6 +33,7 @@ from api.console_pages import (
     MAX_OFFSET,
     PAGE_ROWS,
     Recent,
+    claimable,
     opens,
     page,
 )
@@ -53,7 +54,7 @@ from api.console_session import (
     set_cookie,
 )
 from api.problems import Forbidden
-from api.roles import of_kind, reads_queue
+from api.roles import ESCALATION_READERS, has, of_kind, reads_queue
 from api.signin import TooMany, sign_in
 from client.casework import CaseworkClient
 from client.ops import Ops
@@ -61,6 +62,7 @@ from domain.appeal.lifecycle import APPEAL
 from domain.appeal.models import Outcome
 from domain.errors import CaseworkError, EmptyQueue
 from domain.escalation.lifecycle import ESCALATION
+from domain.escalation.models import QUEUE as ESCALATIONS
 from domain.lifecycles import every
 from domain.people import Role
 from domain.review.lifecycle import REVIEW
@@ -169,17 +171,25 @@ def _router() -> APIRouter:
     @r.get("/")
     async def home(request: Request, s: Signed, empty: str = "", decided: str = ""
                    ) -> HTMLResponse:
-        """One's queues, open work first; after a claim found nothing, which queue has some."""
+        """Everyone's home: the queues one works (all one reads, for a lead or ops who work
+        none), open work first; escalations for their readers; how many records are stuck,
+        for ops. After a claim found nothing, which queue has work."""
         cw: CaseworkClient = request.app.state.cw
-        queues = [q for q in cw.pack().queues if s.person.works(q) and reads_queue(s.person, q)]
-
+        person = s.person
+        queues = [q for q in cw.pack().queues
+                  if reads_queue(person, q) and (person.works(q) or not person.queues)]
         found = await cw.queue_heads(queues, HEAD_ROWS)
+        if has(person, ESCALATION_READERS):
+            found[ESCALATIONS] = await cw.queue_page(ESCALATIONS, limit=HEAD_ROWS,
+                                                     states=sorted(ESCALATION.waiting))
         counts = await request.app.state.counts.get(cw.queue_counts)
         rows = dict(sorted(found.items(), key=lambda kv: (not kv[1], kv[0])))
         waiting = [q for q, entries in rows.items()
                    if q != empty and any(e.state in REVIEW.queued for e in entries)]
+        stuck = len(await Ops(cw).stuck()) if Role.OPS in person.roles else None
         return page(request, "queues.html", s=s, rows=rows, counts=counts, empty=empty,
-                     decided=decided, waiting=waiting, claim_any=bool(queues))
+                    decided=decided, waiting=waiting, stuck=stuck, home=True,
+                    claim_any=bool(claimable(cw, person)))
 
     @r.get("/queues/{queue}")
     async def queue_page(request: Request, queue: str, s: Signed, offset: int = 0,

@@ -339,3 +339,21 @@ async def test_ops_repair_a_stuck_claim_from_the_ops_page(
         case = await cw.show(case_id)
         assert (case.state, case.assignee) == ("queued", None), case
         assert case.timeline[-1].actor == "ops-1" and "alice is on leave" in case.timeline[-1].detail
+
+
+async def test_every_role_has_a_home(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    creds = Credentials(dev.ledger)
+    for who in ("olga", "ops-1"):
+        creds.set_password(who, f"{who}-password-123")
+    esc = await dev.open_escalation("seller:U-05", "press", "A journalist asks", "P2")
+    await eventually(lambda: dev.row(esc.escalation_id), lambda r: r is not None)
+    owner = await browser.new_page()
+    await _sign_in(owner, base, "olga", "olga-password-123")  # owns escalations, works no queue
+    await expect(owner.locator("#queue-escalations")).to_contain_text(esc.escalation_id)
+    assert await owner.locator("button.claim-next").count() == 0
+    ops = await browser.new_page()
+    await _sign_in(ops, base, "ops-1", "ops-1-password-123")  # reads every queue, works none
+    await expect(ops.locator("#stuck-count")).to_be_visible()
+    assert await ops.locator("section.queue").count() > 1
