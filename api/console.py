@@ -315,14 +315,24 @@ def _router() -> APIRouter:
         return page(request, "jobs.html", s=s, rows=rows)
 
     @r.get("/takedowns/{job_id}")
-    async def job_page(request: Request, job_id: str, s: Signed) -> HTMLResponse:
-        """For those who read the takedowns queue, and for the job's requester."""
-        await of_kind(request.app.state.cw, job_id, "takedown")
-        job = await request.app.state.cw.takedown_status(job_id)
+    async def job_page(request: Request, job_id: str, s: Signed, offset: int = 0
+                       ) -> HTMLResponse:
+        """For those who read the takedowns queue, and for the job's requester: what it does
+        and why (its approver decides on this), its items a page at a time, and its progress
+        item by item from the ledger."""
+        cw: CaseworkClient = request.app.state.cw
+        await of_kind(cw, job_id, "takedown")
+        job = await cw.takedown_status(job_id)
         if not reads_queue(s.person, TAKEDOWNS) and job.requester != s.person.id:
             raise Forbidden(f"Takedown jobs are for people who work {TAKEDOWNS}, and for "
                             "their requesters.")
-        return page(request, "job.html", s=s, job=job, commands=job_commands(job, s.person))
+        offset = min(max(0, offset), MAX_OFFSET)
+        items = await cw.job_items(job_id, after=offset, until=offset + PAGE_ROWS + 1)
+        by_id = cw.pack().by_id
+        return page(request, "job.html", s=s, job=job, commands=job_commands(job, s.person),
+                    items=items[:PAGE_ROWS], offset=offset, more=len(items) > PAGE_ROWS,
+                    page_rows=PAGE_ROWS, live=await cw.job_counts(job_id),
+                    cited=[by_id[p] for p in job.policy_ids if p in by_id])
 
     @r.post("/takedowns/{job_id}/{command}")
     async def steer_job(request: Request, job_id: str, command: str, s: Signed,

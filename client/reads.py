@@ -50,6 +50,11 @@ class LedgerReads(ClientBase):
         return await asyncio.to_thread(self.ledger.takedown_items, job_id, after=after,
                                        until=until)
 
+    async def job_counts(self, job_id: str) -> dict[str, int]:
+        """The job's items by status, as each is acted on (the workflow's progress moves per
+        batch)."""
+        return await asyncio.to_thread(self.ledger.takedown_counts, job_id)
+
     async def messages(self, record_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.ledger.messages, record_id)
 

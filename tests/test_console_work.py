@@ -170,6 +170,15 @@ async def test_a_job_is_steered_by_its_requester_and_approved_by_a_senior(
     await _sign_in(senior, base, "sam", "sam-password-123")
     await senior.goto(f"{base}/takedowns/{job.job_id}")
     assert await senior.locator(buttons).all_inner_texts() == ["Approve"]  # steering is lena's
+    # what the approver weighs: the reason, the policy's text, the items a page at a time
+    assert "recall" in await senior.inner_text("#job-reason")
+    assert "Recalled or unsafe products" in await senior.inner_text("#job-policies")
+    assert await senior.locator("#items tbody tr").count() == 50
+    await senior.click("#next-items")
+    assert await senior.locator("#items tbody tr").count() == 50
+    await senior.click("#next-items")
+    assert await senior.locator("#items tbody tr").count() == 2  # 102 in all
+    assert "0 of 102 acted on: pending 102" in await senior.inner_text("#live")
     await senior.click("#approve")
     await eventually(lambda: dev.takedown_status(job.job_id),
                      lambda j: j.state == "completed", timeout=60)

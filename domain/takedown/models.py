@@ -244,6 +244,8 @@ class JobSummary(Model):
     state: str
     action: Action
     requester: str
+    reason: str = ""  # what its approver weighs, with its policies
+    policy_ids: list[str] = Field(default_factory=list)
     order: AuthorityOrder | None = None
     progress: Progress
     approved_by: str | None = None
@@ -257,6 +259,7 @@ class JobSummary(Model):
 def job_summary(state: TakedownState) -> JobSummary:
     return JobSummary(job_id=state.case_id, state=state.state, action=state.request.action,
                       requester=state.request.requester, order=state.request.order,
+                      reason=state.request.reason, policy_ids=state.request.policy_ids,
                       progress=state.progress, approved_by=state.approved_by,
                       approval=state.approval, refusal=state.refusal,
                       in_flight=state.in_flight, sellers_notified=state.sellers_notified,
