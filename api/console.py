@@ -32,6 +32,7 @@ from api.console_pages import (
     HERE,
     MAX_OFFSET,
     PAGE_ROWS,
+    STUCK_TTL_S,
     Recent,
     claimable,
     opens,
@@ -60,7 +61,7 @@ from client.casework import CaseworkClient
 from client.ops import Ops
 from domain.appeal.lifecycle import APPEAL
 from domain.appeal.models import Outcome
-from domain.errors import CaseworkError, EmptyQueue
+from domain.errors import CaseworkError, EmptyQueue, NotFound, Unavailable
 from domain.escalation.lifecycle import ESCALATION
 from domain.escalation.models import QUEUE as ESCALATIONS
 from domain.lifecycles import every
@@ -73,6 +74,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeaders)
     app.state.counts = Recent(COUNTS_TTL_S)
+    app.state.stuck = Recent(STUCK_TTL_S)
 
     for exc in (CaseworkError, RequestValidationError, HTTPException, Exception):
         _as_pages(app, exc)
@@ -83,6 +85,15 @@ def install(app: FastAPI) -> None:
 
     app.include_router(_router())
     app.include_router(console_cases.router())
+
+
+async def stuck_count(cw: CaseworkClient) -> int | None:
+    """How many records are stuck (None: unknown, Temporal or the ledger not answering): the
+    ops home's figure, read at most every `STUCK_TTL_S` for all sessions."""
+    try:
+        return len(await Ops(cw).stuck())
+    except Unavailable:
+        return None
 
 
 def reference(request: Request, spec: dict[str, Any]) -> HTMLResponse:
@@ -186,9 +197,14 @@ def _router() -> APIRouter:
         rows = dict(sorted(found.items(), key=lambda kv: (not kv[1], kv[0])))
         waiting = [q for q, entries in rows.items()
                    if q != empty and any(e.state in REVIEW.queued for e in entries)]
-        stuck = len(await Ops(cw).stuck()) if Role.OPS in person.roles else None
+        stuck = await request.app.state.stuck.get(lambda: stuck_count(cw)) if (
+            Role.OPS in person.roles) else None
+        if decided and ((row := await cw.row(decided)) is None
+                        or not reads_queue(person, row.queue)):
+            decided = ""  # only a case this person may open is named
         return page(request, "queues.html", s=s, rows=rows, counts=counts, empty=empty,
                     decided=decided, waiting=waiting, stuck=stuck, home=True,
+                    ops_home=Role.OPS in person.roles,
                     claim_any=bool(claimable(cw, person)))
 
     @r.get("/queues/{queue}")
@@ -231,9 +247,8 @@ def _router() -> APIRouter:
     async def appeal_page(request: Request, appeal_id: str, s: AppealsTeam) -> HTMLResponse:
         await of_kind(request.app.state.cw, appeal_id, "appeal")
         appeal = await request.app.state.cw.appeal(appeal_id)
-        case = await request.app.state.cw.show(appeal.review_case_id)
         return page(request, "appeal.html", s=s, appeal=appeal,
-                    **await about_case(request.app.state.cw, case),
+                    **await about_case(request.app.state.cw, appeal.review_case_id, s.person),
                      mine=appeal.assignee == s.person.id,
                      approver=appeal.state in APPEAL.awaiting
                      and Role.SENIOR in s.person.roles)
@@ -279,7 +294,7 @@ def _router() -> APIRouter:
         await of_kind(cw, escalation_id, "escalation")
         esc = await cw.show_escalation(escalation_id)
         sent = await cw.messages(escalation_id)
-        about = await about_case(cw, await cw.show(esc.review_case_id)) if (
+        about = await about_case(cw, esc.review_case_id, s.person) if (
             esc.review_case_id) else {}
         return page(request, "escalation.html", s=s, esc=esc, **about,
                      updates=[m for m in sent if m["kind"] == "leadership_update"],
@@ -324,8 +339,7 @@ def _router() -> APIRouter:
         await of_kind(cw, job_id, "takedown")
         job = await cw.takedown_status(job_id)
         if not reads_queue(s.person, TAKEDOWNS) and job.requester != s.person.id:
-            raise Forbidden(f"Takedown jobs are for people who work {TAKEDOWNS}, and for "
-                            "their requesters.")
+            raise NotFound(f"No takedown job {job_id} that you may open.")  # as for no job
         offset = min(max(0, offset), MAX_OFFSET)
         items = await cw.job_items(job_id, after=offset, until=offset + PAGE_ROWS + 1)
         by_id = cw.pack().by_id

@@ -19,8 +19,10 @@ from api.roles import ESCALATION_READERS, has, reads_queue
 from client.casework import CaseworkClient
 from domain.appeal.lifecycle import APPEAL
 from domain.core import Action, QueueEntry
-from domain.errors import EmptyQueue, NotFound
+from domain.errors import EmptyQueue, InvalidInput, NotFound, Unavailable
+from domain.escalation.models import QUEUE as ESCALATIONS
 from domain.lifecycles import OPEN_WORK
+from domain.people import Person
 from domain.review.lifecycle import REVIEW
 from domain.review.models import CaseState
 
@@ -55,7 +57,7 @@ def router() -> APIRouter:
             raise NotFound(f"No review case {case_id} that you may open (or not yet screened).")
         case = await cw.show(case_id)
         pack = cw.pack()
-        return page(request, "case.html", s=s, **await about_case(cw, case),
+        return page(request, "case.html", s=s, **await about_case(cw, case, s.person),
                      policies=pack.policies, by_id=pack.by_id,
                      suggested=case.hits[0].policy_id if case.hits else "",
                      actions=[a for a in Action if a is not Action.NO_ACTION
@@ -69,12 +71,20 @@ def router() -> APIRouter:
     async def decide(request: Request, case_id: str, s: Signed,
                      csrf: Annotated[str, Form()] = "", policy: Annotated[str, Form()] = "",
                      reason: Annotated[str, Form()] = "",
-                     actions: Annotated[list[str] | None, Form()] = None) -> Response:
-        """The policy, the actions ticked (none ticked: the policy's defaults) and the reason."""
+                     actions: Annotated[list[str] | None, Form()] = None,
+                     actions_for: Annotated[str, Form()] = "") -> Response:
+        """The policy, the actions ticked for it and the reason. Ticks made for another policy
+        (the page's first, when no script followed the change) give way to the chosen
+        policy's defaults; a policy with nothing ticked is refused."""
         csrf_ok(s, csrf)
         cw: CaseworkClient = request.app.state.cw
-        actions = ["no_action"] if policy == "none" else actions or [
-            a.value for a in cw.pack().get(policy).default_actions]
+        if policy == "none":
+            actions = ["no_action"]
+        elif actions_for != policy:
+            actions = [a.value for a in cw.pack().get(policy).default_actions]
+        elif not actions:
+            raise InvalidInput("tick the actions the decision takes, or choose 0 · No "
+                               "violation")
         decided = await cw.decide(case_id, s.person.id, [] if policy == "none" else [policy],
                                   actions, reason)
         try:  # decide and next, in the queue the decision's answer names
@@ -102,8 +112,8 @@ def router() -> APIRouter:
     async def inbox(request: Request, s: Signed) -> HTMLResponse:
         """Notes that name me (`@id`), on records I may open, the newest first."""
         cw: CaseworkClient = request.app.state.cw
-        notes = [m for m in await cw.mentions(s.person.id, INBOX)
-                 if reads_queue(s.person, m.queue)]
+        readable = [q for q in (*cw.pack().queues, ESCALATIONS) if reads_queue(s.person, q)]
+        notes = await cw.mentions(s.person.id, readable, INBOX) if readable else []
         return page(request, "inbox.html", s=s, notes=notes)
 
     @r.get("/search")
@@ -121,16 +131,24 @@ def router() -> APIRouter:
     return r
 
 
-async def about_case(cw: CaseworkClient, case: CaseState) -> dict[str, Any]:
+async def about_case(cw: CaseworkClient, case: CaseState | str, person: Person
+                     ) -> dict[str, Any]:
     """What `subject.html` shows of a review case, wherever it is decided (its own page, its
     appeal's, its escalation's): the subject with the evidence marked (graphic images
-    blurred), the cited policies' text and law, and the seller's and shop's other records."""
+    blurred), the cited policies' text and law, and the seller's and shop's other records in
+    the queues `person` reads. Nothing when the case cannot be asked (the page says so)."""
+    if isinstance(case, str):  # an appeal's or an escalation's case, asked now
+        try:
+            case = await cw.show(case)
+        except (NotFound, Unavailable):
+            return {}
     by_id = cw.pack().by_id
     cited = {h.policy_id for h in case.hits} | set(case.decision.policy_ids
                                                    if case.decision else ())
     f = case.facts
+    readable = [q for q in cw.pack().queues if reads_queue(person, q)]
     others = [e for e in await cw.about(f.seller_id if f else None, f.shop_id if f else None,
-                                        HISTORY) if e.case_uid != case.case_uid]
+                                        readable, HISTORY) if e.case_uid != case.case_uid]
     return {"case": case,
             "graphic": any(by_id[p].category in GRAPHIC for p in cited if p in by_id),
             "evidence": [w.strip() for h in case.hits

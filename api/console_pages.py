@@ -30,6 +30,7 @@ HEAD_ROWS, PAGE_ROWS = 10, 50  # rows per queue on the home page; on a queue's o
 EXPORT_ROWS = 10_000  # a queue's CSV
 MAX_OFFSET = 1_000_000  # as the API's
 COUNTS_TTL_S = 2.0  # how stale the open and breached counts may be
+STUCK_TTL_S = 30.0  # how stale the ops home's stuck count may be
 JOB_LINKS = {"appeal": "appeals", "takedown": "takedowns", "escalation": "escalations",
              "shop_review": "shop-reviews"}
 

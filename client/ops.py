@@ -258,9 +258,10 @@ class Ops:
         for queue, state, n, breached, oldest in self.cw.ledger.backlog(FINAL):
             q = queues.setdefault(queue, QueueBacklog(queue=queue, open=0, by_state={},
                                                       breached=0))
-            if state in OPEN_WORK:  # the rule every page counts by; by_state shows the rest
-                q.open, q.breached = q.open + n, q.breached + breached
             q.by_state[state] = n
+            if state not in OPEN_WORK:  # the rule every page counts by; by_state shows all
+                continue
+            q.open, q.breached = q.open + n, q.breached + breached
             opened = datetime.fromisoformat(oldest)
             if q.oldest_opened_at is None or opened < q.oldest_opened_at:
                 q.oldest_opened_at = opened

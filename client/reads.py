@@ -29,12 +29,13 @@ class LedgerReads(ClientBase):
                      ) -> list[QueueEntry]:
         return await asyncio.to_thread(self.ledger.search, text, queues, limit)
 
-    async def about(self, seller_id: str | None, shop_id: str | None, limit: int = 20
-                    ) -> list[QueueEntry]:
-        return await asyncio.to_thread(self.ledger.about, seller_id, shop_id, limit)
+    async def about(self, seller_id: str | None, shop_id: str | None, queues: Sequence[str],
+                    limit: int = 20) -> list[QueueEntry]:
+        return await asyncio.to_thread(self.ledger.about, seller_id, shop_id, queues, limit)
 
-    async def mentions(self, person_id: str, limit: int = 50) -> list[Mention]:
-        return await asyncio.to_thread(self.ledger.mentions, person_id, limit)
+    async def mentions(self, person_id: str, queues: Sequence[str], limit: int = 50
+                       ) -> list[Mention]:
+        return await asyncio.to_thread(self.ledger.mentions, person_id, queues, limit)
 
     async def queue_counts(self, **states: Any) -> dict[str, tuple[int, int]]:
         return await asyncio.to_thread(self.ledger.queue_counts, **states)

@@ -210,27 +210,40 @@ class Ledger(People, Jobs):
             "AND assignee = ?", (queue, assignee))]
 
     def search(self, text: str, queues: Sequence[str], limit: int = 50) -> list[QueueEntry]:
-        """The records of `queues` about a subject (`listing:L-1` or its id), a seller or a
-        shop with this id, or whose words (title, description, reports) hold `text` in any
-        case; the newest first."""
+        """The records of `queues` about a subject (`listing:L-1`, or its id), a seller or a
+        shop (`seller:U-1`, `shop:S-1`, or the id), or whose words (title, description,
+        reports) hold `text` in any case; the newest first. Ids are indexed lookups; words walk
+        the rows newest first and stop at `limit` matches."""
         text = text.strip()
         if not text or not queues:
             return []
-        kind, _, sid = text.partition(":")
-        ident = sid if sid and kind in tuple(SubjectKind) else text  # `seller:U-1` or `U-1`
+        kind, _, ident = text.partition(":")
+        if not ident or kind not in tuple(SubjectKind):
+            kind, ident = "", text
+        kinds = [kind] if kind else [k.value for k in SubjectKind]
         like = "%" + "".join("\\" + c if c in "\\%_" else c for c in text.lower()) + "%"
-        return [_entry(r) for r in self._read(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE queue IN ({', '.join('?' * len(queues))}) "
-            "AND (subject_id = ? OR seller_id = ? OR shop_id = ? OR search_text LIKE ? "
-            "ESCAPE '\\') ORDER BY opened_at DESC LIMIT ?",
-            (*queues, ident, ident, ident, like, limit))]
+        found = [self._newest(f"subject_kind IN ({', '.join('?' * len(kinds))}) AND "
+                              "subject_id = ?", (*kinds, ident), queues, limit),
+                 self._newest("search_text LIKE ? ESCAPE '\\'", (like,), queues, limit)]
+        for column, k in (("seller_id", SubjectKind.SELLER), ("shop_id", SubjectKind.SHOP)):
+            if kind in ("", k):
+                found.append(self._newest(f"{column} = ?", (ident,), queues, limit))
+        return _newest_first(found, limit)
 
-    def about(self, seller_id: str | None, shop_id: str | None, limit: int = 20
-              ) -> list[QueueEntry]:
-        """The records about this seller or this shop, the newest first (their history)."""
+    def about(self, seller_id: str | None, shop_id: str | None, queues: Sequence[str],
+              limit: int = 20) -> list[QueueEntry]:
+        """The records of `queues` about this seller or this shop, the newest first (their
+        history): one indexed walk each."""
+        return _newest_first([self._newest(f"{column} = ?", (value,), queues, limit)
+                              for column, value in (("seller_id", seller_id),
+                                                    ("shop_id", shop_id)) if value], limit)
+
+    def _newest(self, where: str, params: Sequence[Any], queues: Sequence[str], limit: int
+                ) -> list[QueueEntry]:
         return [_entry(r) for r in self._read(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE seller_id = ? OR shop_id = ? "
-            "ORDER BY opened_at DESC LIMIT ?", (seller_id, shop_id, limit))]
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE {where} AND queue IN "
+            f"({', '.join('?' * len(queues))}) ORDER BY opened_at DESC LIMIT ?",
+            (*params, *queues, limit))]
 
     def case(self, case_id: str) -> QueueEntry | None:
         """The row of the latest case under this id (None before screening has routed it)."""
@@ -283,16 +296,19 @@ class Ledger(People, Jobs):
         return dict(self._read(
             "SELECT queue, COUNT(*) FROM cases WHERE state = 'queued' GROUP BY queue"))
 
-    def mentions(self, person_id: str, limit: int = 50) -> list[Mention]:
-        """Notes that name `@person_id`, the newest first (their inbox)."""
+    def mentions(self, person_id: str, queues: Sequence[str], limit: int = 50
+                 ) -> list[Mention]:
+        """Notes on records of `queues` that name `@person_id`, the newest first (their
+        inbox; a note naming `@bobby` matches the text search for bob, not the mention)."""
         like = "%@" + "".join("\\" + c if c in "\\%_" else c for c in person_id) + "%"
         rows = self._read(
             "SELECT a.case_id, c.lifecycle, c.queue, c.title, a.at, a.actor, a.detail "
             "FROM audit a JOIN cases c ON c.case_uid = a.case_uid WHERE a.event = ? "
-            "AND a.detail LIKE ? ESCAPE '\\' ORDER BY a.at DESC LIMIT ?",
-            (Event.NOTE_ADDED.value, like, limit))
+            f"AND a.detail LIKE ? ESCAPE '\\' AND c.queue IN ({', '.join('?' * len(queues))}) "
+            "ORDER BY a.at DESC LIMIT ?",
+            (Event.NOTE_ADDED.value, like, *queues, limit * 4))
         return [Mention(case_id=i, lifecycle=lc, queue=q, title=t, at=dt(at), by=by, text=d)
-                for i, lc, q, t, at, by, d in rows if person_id in mentions(d)]
+                for i, lc, q, t, at, by, d in rows if person_id in mentions(d)][:limit]
 
     def audit(self, case_id: str) -> list[TimelineEvent]:
         """The timeline of the latest case under this id."""
@@ -351,6 +367,12 @@ def _urgent(queue: str, states: Sequence[str], limit: int, offset: int = 0
     params = [p for st in states for p in (st, queue, limit + offset)]
     return (f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS u {order} LIMIT ? OFFSET ?",
             (*params, limit, offset))
+
+
+def _newest_first(found: list[list[QueueEntry]], limit: int) -> list[QueueEntry]:
+    """Several answers as one: each record once, the newest first, at most `limit`."""
+    rows = {e.case_uid: e for rows in found for e in rows}
+    return sorted(rows.values(), key=lambda e: e.opened_at, reverse=True)[:limit]
 
 
 def _entry(r: Sequence[Any]) -> QueueEntry:

@@ -19,6 +19,7 @@ from client.credentials import Credentials
 from client.ops import Ops
 from config.settings import Settings
 from domain.core import Event
+from domain.people import Person, Role
 from tests.helpers import eventually, own_pack_worker, serving, signed_in
 from tests.test_api import api  # noqa: F401 - the server fixture
 from tests.test_console import _sign_in, browser, pytestmark  # noqa: F401 - fixture, skip rule
@@ -366,3 +367,41 @@ async def test_every_role_has_a_home(
     await _sign_in(ops, base, "ops-1", "ops-1-password-123")  # reads every queue, works none
     await expect(ops.locator("#stuck-count")).to_be_visible()
     assert await ops.locator("section.queue").count() > 1
+
+
+async def test_what_the_audit_found_stays_fixed(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    base = str(api.base_url).rstrip("/")
+    dev.ledger.put_person(Person(id="ipper", name="Ip Per", roles=[Role.REVIEWER],
+                                 queues=["ip"]))
+    creds = Credentials(dev.ledger)
+    for who in ("ipper", "bob"):
+        creds.set_password(who, f"{who}-password-123")
+    belt = await _queued(dev, "listing:L-0002", "a dupe")  # ip
+    mug = await _queued(dev, "listing:L-0005", "looks odd")  # the same seller, in general
+    assert (await dev.row(mug)).queue != "ip"  # type: ignore[union-attr]
+    # the seller's other cases: only in queues the viewer reads
+    page = await browser.new_page()
+    await _sign_in(page, base, "ipper", "ipper-password-123")
+    await page.goto(f"{base}/cases/{belt}")
+    assert mug not in await page.inner_text("#history")
+    # Ctrl+Enter in the note box adds no decision
+    bob = await browser.new_page()
+    await _sign_in(bob, base, "bob", "bob-password-123")
+    await bob.goto(f"{base}/cases/{belt}")
+    await bob.click("#claim")
+    await expect(bob.locator("#decide-form")).to_be_visible()
+    await bob.fill("#reason", "a draft")
+    await bob.fill("#note-text", "@carol have a look")
+    await bob.keyboard.press("Control+Enter")
+    await bob.wait_for_timeout(500)
+    assert (await dev.show(belt)).decision is None
+    # ticks made for the page's first policy give way when another is chosen without a script
+    session = next(c["value"] for c in await bob.context.cookies() if c["name"] == "cw_session")
+    csrf = await bob.locator("#decide-form input[name=csrf]").input_value()
+    r = await api.post(f"/cases/{belt}/decide", headers={"Cookie": f"cw_session={session}"},
+                       data={"csrf": csrf, "policy": "price-scam", "actions": "remove",
+                             "actions_for": "counterfeit", "reason": "scam"})
+    assert r.status_code == 303, r.text
+    decided = await eventually(lambda: dev.show(belt), lambda c: c.decision is not None)
+    assert [a.value for a in decided.decision.actions] == ["disable"]  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ function picked(form) {
   if (!policy) return;
   const defaults = (policy.dataset.actions || "").split(",");
   for (const box of form.querySelectorAll("input[name=actions]")) box.checked = defaults.includes(box.value);
+  form.querySelector("input[name=actions_for]").value = policy.value;  // the ticks are this policy's
   for (const t of form.querySelectorAll(".templates")) t.hidden = t.dataset.policy !== policy.value;
 }
 
@@ -39,10 +40,11 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
   document.addEventListener("keydown", (ev) => {
-    const typing = ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement && ev.target.type !== "radio";
-    if (form && ev.ctrlKey && ev.key === "Enter") { ev.preventDefault(); form.requestSubmit(); return; }
+    const typing = ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement && !["radio", "checkbox"].includes(ev.target.type);
+    // Ctrl+Enter decides from the decision's own fields (or the page), never from another form
+    if (form && ev.ctrlKey && ev.key === "Enter" && (form.contains(ev.target) || ev.target === document.body)) { ev.preventDefault(); form.requestSubmit(); return; }
     if (typing && ev.key === "Escape") { ev.target.blur(); return; }  // back to the shortcuts
-    if (typing || !singleKeys() || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+    if (typing || !singleKeys() || ev.ctrlKey || ev.altKey || ev.metaKey || help && help.open) return;
     if (help && ev.key === "?") { ev.preventDefault(); help.showModal(); return; }
     if (form && ev.key === "r") { ev.preventDefault(); document.getElementById("reason").focus(); return; }
     if (form && /^[0-9]$/.test(ev.key)) {
