@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.console_commands import CASE_COMMANDS, may_approve, run
-from api.console_pages import GRAPHIC, claimable, opens, page
+from api.console_pages import EXPORT_ROWS, GRAPHIC, claimable, opens, page
 from api.console_session import Signed, csrf_ok
 from api.roles import ESCALATION_READERS, has, reads_queue
 from client.casework import CaseworkClient
@@ -28,7 +28,7 @@ from domain.review.models import CaseState
 
 HISTORY = 50  # the seller's and shop's other records on a case page
 INBOX = 100  # notes an inbox shows
-FOUND, MAX_QUERY = 200, 200  # rows a search answers (its CSV too); characters it reads
+FOUND, MAX_QUERY = 50, 200  # rows a search page shows (its CSV: EXPORT_ROWS); characters read
 
 
 def router() -> APIRouter:
@@ -123,10 +123,13 @@ def router() -> APIRouter:
         their title, description or reports; `format=csv` downloads them."""
         cw: CaseworkClient = request.app.state.cw
         queues = [q for q in cw.pack().queues if reads_queue(s.person, q)]
-        found = await cw.search(q[:MAX_QUERY], queues, FOUND) if q.strip() else []
-        if format == "csv":
+        csv_wanted = format == "csv"
+        found = await cw.search(q[:MAX_QUERY], queues, EXPORT_ROWS if csv_wanted else FOUND + 1
+                                ) if q.strip() else []
+        if csv_wanted:
             return as_csv(found, "search")
-        return page(request, "search.html", s=s, q=q, rows=found)
+        return page(request, "search.html", s=s, q=q, rows=found[:FOUND],
+                    more=len(found) > FOUND)
 
     return r
 

@@ -212,8 +212,8 @@ class Ledger(People, Jobs):
     def search(self, text: str, queues: Sequence[str], limit: int = 50) -> list[QueueEntry]:
         """The records of `queues` about a subject (`listing:L-1`, or its id), a seller or a
         shop (`seller:U-1`, `shop:S-1`, or the id), or whose words (title, description,
-        reports) hold `text` in any case; the newest first. Ids are indexed lookups; words walk
-        the rows newest first and stop at `limit` matches."""
+        reports) hold `text` in any case; the newest first. Ids are indexed lookups; only when
+        no id matches are words searched, walking the rows newest first to `limit` matches."""
         text = text.strip()
         if not text or not queues:
             return []
@@ -223,11 +223,12 @@ class Ledger(People, Jobs):
         kinds = [kind] if kind else [k.value for k in SubjectKind]
         like = "%" + "".join("\\" + c if c in "\\%_" else c for c in text.lower()) + "%"
         found = [self._newest(f"subject_kind IN ({', '.join('?' * len(kinds))}) AND "
-                              "subject_id = ?", (*kinds, ident), queues, limit),
-                 self._newest("search_text LIKE ? ESCAPE '\\'", (like,), queues, limit)]
+                              "subject_id = ?", (*kinds, ident), queues, limit)]
         for column, k in (("seller_id", SubjectKind.SELLER), ("shop_id", SubjectKind.SHOP)):
             if kind in ("", k):
                 found.append(self._newest(f"{column} = ?", (ident,), queues, limit))
+        if not any(found):
+            found.append(self._newest("search_text LIKE ? ESCAPE '\\'", (like,), queues, limit))
         return _newest_first(found, limit)
 
     def about(self, seller_id: str | None, shop_id: str | None, queues: Sequence[str],
