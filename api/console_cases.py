@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api.console_commands import CASE_COMMANDS, may_approve, run
 from api.console_pages import EXPORT_ROWS, GRAPHIC, claimable, opens, page
 from api.console_session import Signed, csrf_ok
-from api.roles import ESCALATION_READERS, has, reads_queue
+from api.roles import ESCALATION_READERS, has, readable_queues, reads_queue
 from client.casework import CaseworkClient
 from domain.appeal.lifecycle import APPEAL
 from domain.core import Action, QueueEntry
@@ -112,7 +112,7 @@ def router() -> APIRouter:
     async def inbox(request: Request, s: Signed) -> HTMLResponse:
         """Notes that name me (`@id`), on records I may open, the newest first."""
         cw: CaseworkClient = request.app.state.cw
-        readable = [q for q in (*cw.pack().queues, ESCALATIONS) if reads_queue(s.person, q)]
+        readable = readable_queues(s.person, (*cw.pack().queues, ESCALATIONS))
         notes = await cw.mentions(s.person.id, readable, INBOX) if readable else []
         return page(request, "inbox.html", s=s, notes=notes)
 
@@ -122,7 +122,7 @@ def router() -> APIRouter:
         """Records of the queues one may read, by subject, seller or shop id, or a word of
         their title, description or reports; `format=csv` downloads them."""
         cw: CaseworkClient = request.app.state.cw
-        queues = [q for q in cw.pack().queues if reads_queue(s.person, q)]
+        queues = readable_queues(s.person, cw.pack().queues)
         csv_wanted = format == "csv"
         found = await cw.search(q[:MAX_QUERY], queues, EXPORT_ROWS if csv_wanted else FOUND + 1
                                 ) if q.strip() else []
@@ -149,7 +149,7 @@ async def about_case(cw: CaseworkClient, case: CaseState | str, person: Person
     cited = {h.policy_id for h in case.hits} | set(case.decision.policy_ids
                                                    if case.decision else ())
     f = case.facts
-    readable = [q for q in cw.pack().queues if reads_queue(person, q)]
+    readable = readable_queues(person, cw.pack().queues)
     others = [e for e in await cw.about(f.seller_id if f else None, f.shop_id if f else None,
                                         readable, HISTORY) if e.case_uid != case.case_uid]
     return {"case": case,

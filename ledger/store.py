@@ -221,7 +221,7 @@ class Ledger(People, Jobs):
         if not ident or kind not in tuple(SubjectKind):
             kind, ident = "", text
         kinds = [kind] if kind else [k.value for k in SubjectKind]
-        like = "%" + "".join("\\" + c if c in "\\%_" else c for c in text.lower()) + "%"
+        like = f"%{_literal(text.lower())}%"
         found = [self._newest(f"subject_kind IN ({', '.join('?' * len(kinds))}) AND "
                               "subject_id = ?", (*kinds, ident), queues, limit)]
         for column, k in (("seller_id", SubjectKind.SELLER), ("shop_id", SubjectKind.SHOP)):
@@ -301,7 +301,7 @@ class Ledger(People, Jobs):
                  ) -> list[Mention]:
         """Notes on records of `queues` that name `@person_id`, the newest first (their
         inbox; a note naming `@bobby` matches the text search for bob, not the mention)."""
-        like = "%@" + "".join("\\" + c if c in "\\%_" else c for c in person_id) + "%"
+        like = f"%@{_literal(person_id)}%"
         rows = self._read(
             "SELECT a.case_id, c.lifecycle, c.queue, c.title, a.at, a.actor, a.detail "
             "FROM audit a JOIN cases c ON c.case_uid = a.case_uid WHERE a.event = ? "
@@ -368,6 +368,11 @@ def _urgent(queue: str, states: Sequence[str], limit: int, offset: int = 0
     params = [p for st in states for p in (st, queue, limit + offset)]
     return (f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS u {order} LIMIT ? OFFSET ?",
             (*params, limit, offset))
+
+
+def _literal(text: str) -> str:
+    """`text` for a LIKE pattern with `ESCAPE '\\'`: its wildcards and escapes taken as text."""
+    return "".join("\\" + c if c in "\\%_" else c for c in text)
 
 
 def _newest_first(found: list[list[QueueEntry]], limit: int) -> list[QueueEntry]:
