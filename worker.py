@@ -26,9 +26,7 @@ from activities.takedown import TakedownActivities
 from config.pack_file import PackFile
 from config.settings import Settings
 from ledger.store import Ledger
-from marketplace.base import Marketplace
-from marketplace.http import HttpMarketplace
-from marketplace.sandbox import SandboxMarketplace
+from marketplace.configured import build_marketplace
 from workflows.appeal import AppealWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.parts.trust import Trust
@@ -38,14 +36,6 @@ from workflows.takedown import TakedownWorkflow
 
 WORKFLOWS = [ReviewWorkflow, AppealWorkflow, EscalationWorkflow, TakedownWorkflow,
              ShopReviewWorkflow]
-
-
-def build_marketplace(settings: Settings) -> Marketplace:
-    if settings.marketplace == "http":
-        return HttpMarketplace(settings.marketplace_url, settings.marketplace_token or None,
-                               settings.marketplace_timeout_s)
-    return SandboxMarketplace(settings.sandbox_db, settings.sandbox_apply_delay_s,
-                              settings.sandbox_fault_hang_s)
 
 
 def build_activities(settings: Settings) -> CaseActivities:

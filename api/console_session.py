@@ -72,7 +72,8 @@ def csrf_ok(s: Session, token: str) -> None:
 
 class SecurityHeaders:
     """The CSP and its companions on every response, and `no-store` on all but the static files
-    (a page seen signed in is not kept for the Back button after sign-out); plain ASGI."""
+    and the listings' photos (a page seen signed in is not kept for the Back button after
+    sign-out); plain ASGI."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -81,7 +82,10 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
-        cache = [] if scope["path"].startswith("/static/") else [(b"cache-control", b"no-store")]
+        path = scope["path"]
+        cache = ([] if path.startswith("/static/") else
+                 [(b"cache-control", b"private, max-age=600")] if path.startswith("/media/") else
+                 [(b"cache-control", b"no-store")])
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":

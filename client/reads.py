@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from client.base import ClientBase
 from domain.core import Mention, QueueEntry, TakedownItem
+from domain.errors import NotFound, Unavailable
 from domain.people import Person
+from marketplace.base import ImageFile, Marketplace, MarketplaceError
+from marketplace.configured import build_marketplace
 
 
 class LedgerReads(ClientBase):
@@ -61,3 +65,15 @@ class LedgerReads(ClientBase):
 
     async def person(self, person_id: str) -> Person | None:
         return await asyncio.to_thread(self.ledger.person, person_id)
+
+    @cached_property
+    def marketplace(self) -> Marketplace:
+        return build_marketplace(self.settings)
+
+    async def image(self, image_hash: str) -> ImageFile:
+        """A listing's photo from the marketplace, for the console to show from its own origin
+        (the reviewer's browser never calls the marketplace)."""
+        try:
+            return await asyncio.to_thread(self.marketplace.image, image_hash)
+        except MarketplaceError as e:
+            raise (NotFound if e.final else Unavailable)(str(e)) from None

@@ -8,9 +8,9 @@ have landed, and retrying it with the same idempotency key is safe.
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from typing import ClassVar, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.core import (
     Action,
@@ -33,6 +33,17 @@ class ListingPage(BaseModel):
 
     listings: list[SubjectFacts]
     next_after: str | None = None
+
+
+MAX_IMAGE = 5_000_000
+
+
+class ImageFile(BaseModel):
+    """A listing's photo as the marketplace serves it (one of the types a browser shows safely;
+    never SVG, whose scripts would run)."""
+
+    media_type: Literal["image/png", "image/jpeg", "image/webp", "image/gif"]
+    data: bytes = Field(max_length=MAX_IMAGE)
 
 
 class MarketplaceError(Exception):
@@ -71,6 +82,10 @@ class Marketplace(Protocol):
         ...
 
     def seller_contact(self, seller_id: str) -> str: ...
+
+    def image(self, image_hash: str) -> ImageFile:
+        """The photo a listing's `image_hashes` names (SubjectNotFound when none has it)."""
+        ...
 
     def shop_listings(self, shop_id: str, after: str | None, limit: int) -> ListingPage:
         """The shop's listings after the cursor `after`, at most `limit` of them."""

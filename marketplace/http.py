@@ -5,7 +5,8 @@ Endpoints: `GET {base}/subjects/{kind}/{id}` answers SubjectFacts,
 `POST {base}/actions` applies an action and honours the `Idempotency-Key` header, answering
 `{"applied": true|false, "detail": …}` (`false`: this key had already acted),
 `GET {base}/sellers/{id}/contact` answers `{"address": …}`,
-`GET {base}/shops/{id}/listings?after=CURSOR&limit=N` answers a ListingPage.
+`GET {base}/shops/{id}/listings?after=CURSOR&limit=N` answers a ListingPage,
+`GET {base}/images/{hash}` answers the photo itself (PNG, JPEG, WebP or GIF, at most 5 MB).
 
 The contract, and how an answer is classified (see marketplace/base.py):
 - Every answer casework acts on is `application/json`. A 2xx whose body does not have the
@@ -40,8 +41,10 @@ from domain.core import (
 )
 from domain.errors import first_problem
 from marketplace.base import (
+    MAX_IMAGE,
     ActionRefused,
     ApplyResult,
+    ImageFile,
     ListingPage,
     MarketplaceError,
     MarketplaceUnavailable,
@@ -79,7 +82,9 @@ _FINAL: dict[str, type[MarketplaceError]] = {"not_found": SubjectNotFound,
 
 
 def _parse(model: type[M], content_type: str, data: bytes) -> M:
-    """The body as `model`; ValueError when it is not JSON of that shape."""
+    """The body as `model` (an image as itself); ValueError when it is not of that shape."""
+    if model is ImageFile:
+        return model.model_validate({"media_type": content_type, "data": data})
     if content_type != "application/json":
         raise ValueError(f"{content_type} body")
     return model.model_validate_json(data)
@@ -107,8 +112,8 @@ class HttpMarketplace:
                 resp = NO_REDIRECTS.open(req, timeout=self.timeout)
             except urllib.error.HTTPError as e:
                 resp = e  # an error status is still an answer: read it the same way
-            with resp:
-                status, answer_headers, data = resp.status, resp.headers, resp.read()
+            with resp:  # at most a byte over the largest image: too large is unreadable
+                status, answer_headers, data = resp.status, resp.headers, resp.read(MAX_IMAGE + 1)
         except (OSError, http.client.HTTPException) as e:  # timeouts, resets, cut short
             raise MarketplaceUnavailable(f"{where}: no answer ({type(e).__name__}: {e})") from None
         content_type = answer_headers.get_content_type()
@@ -158,6 +163,10 @@ class HttpMarketplace:
 
     def seller_contact(self, seller_id: str) -> str:
         return self._call(_Contact, "GET", f"/sellers/{seller_id}/contact").address
+
+    def image(self, image_hash: str) -> ImageFile:
+        return self._call(ImageFile, "GET", f"/images/{urllib.parse.quote(image_hash, safe='')}",
+                          headers={"Accept": "image/*"})
 
     def shop_listings(self, shop_id: str, after: str | None, limit: int) -> ListingPage:
         query = urllib.parse.urlencode({"limit": limit, **({"after": after} if after else {})})

@@ -13,6 +13,7 @@ unreadable answer; `refuse` fails finally (the action refused, the subject or co
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from datetime import UTC, date, datetime
@@ -29,12 +30,15 @@ from domain.core import (
 from marketplace.base import (
     ActionRefused,
     ApplyResult,
+    ImageFile,
     ListingPage,
     MarketplaceUnavailable,
     SubjectNotFound,
 )
+from marketplace.images import render
 
 T = TypeVar("T")
+IMAGE_HASH = re.compile(r"[0-9a-f]{8,64}")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sellers (
@@ -220,6 +224,20 @@ class SandboxMarketplace:
             mode = self._drill(c, "seller_contact")
             seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))
             return self._answer("seller_contact", mode, str(seller["email"]))
+
+    def image(self, image_hash: str) -> ImageFile:
+        """The photo, drawn from its hash and the listing that shows it (the `facts` drill
+        fails it too)."""
+        if not IMAGE_HASH.fullmatch(image_hash):
+            raise SubjectNotFound(f"no image {image_hash[:80]!r}: not a hex hash")
+        with self._conn() as c:
+            mode = self._drill(c, "facts")
+            row = c.execute("SELECT title, category FROM listings WHERE image_hashes LIKE ? "
+                            "ORDER BY id LIMIT 1", (f'%"{image_hash}"%',)).fetchone()
+        if row is None:
+            raise SubjectNotFound(f"no listing shows image {image_hash}")
+        return self._answer("facts", mode, ImageFile(
+            media_type="image/png", data=render(image_hash, row["title"], row["category"])))
 
     def shop_listings(self, shop_id: str, after: str | None, limit: int) -> ListingPage:
         """Pages of a shop's listings (the `facts` drill fails them too)."""

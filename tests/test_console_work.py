@@ -46,6 +46,11 @@ async def test_c_claims_the_most_urgent_case_and_an_empty_queue_says_where_work_
     await expect(page.locator("h1")).to_have_text("My queues")
     await page.keyboard.press("c")  # the P0 in wildlife, not the head of ip
     await page.wait_for_url(f"{base}/cases/{wildlife}")
+    photo = page.locator(".images .image.blurred")  # animal welfare: blurred until pressed
+    await expect(photo).to_have_count(1)
+    assert await photo.locator("img").evaluate("i => i.complete && i.naturalWidth") == 480
+    await photo.click()
+    await expect(page.locator(".images .image.blurred")).to_have_count(0)
     await page.fill("#reason", "Pangolin scales: protected species")
     await page.check("input[name=policy][value=wildlife]")
     await page.click("#decide")
@@ -283,6 +288,16 @@ async def test_a_reviewer_finds_a_listing_decides_it_and_sees_it_in_the_sellers_
     lines = export.text.strip().splitlines()
     assert export.headers["content-type"].startswith("text/csv") and len(lines) == 3, lines
     await page.click(f"a[href='/cases/{belt}']")
+    photo = page.locator(".images a.image img")  # the listing's photo, as the buyer sees it
+    await expect(photo).to_have_count(1)
+    assert await photo.evaluate("i => i.complete && i.naturalWidth") == 480
+    src = await photo.get_attribute("src")
+    shown = await api.get(src, headers={"Cookie": f"cw_session={session}"})
+    assert shown.headers["content-type"] == "image/png" and shown.content[:4] == b"\x89PNG"
+    for missing in ("0123456789abcdef", "..%2Fsandbox.db", "a%25"):  # none, or not a hash
+        gone = await api.get(f"/media/{missing}", headers={"Cookie": f"cw_session={session}"})
+        assert gone.status_code == 404, (missing, gone.status_code)
+    assert (await api.get(src)).status_code in (303, 401)  # signed in only
     assert "Counterfeit" in await page.inner_text("#policies")  # the policy's text and law
     assert "Regulation (EU) 2017/1001" in await page.inner_text("#policies")
     assert perfume in await page.inner_text("#history")  # the seller's other open case

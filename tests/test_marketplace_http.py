@@ -26,8 +26,9 @@ from domain.core import (
     Subject,
 )
 from domain.review.models import ScreenRequest
-from marketplace.base import ActionRefused, MarketplaceUnavailable, SubjectNotFound
+from marketplace.base import MAX_IMAGE, ActionRefused, MarketplaceUnavailable, SubjectNotFound
 from marketplace.http import HttpMarketplace
+from marketplace.images import render
 
 Answer = Callable[[BaseHTTPRequestHandler], None]
 LISTING = Subject.parse("listing:L-0001")
@@ -225,3 +226,35 @@ def test_a_shops_listings_are_paged_and_a_bad_page_is_retried(
         m.shop_listings("S/1", None, 1)
     assert [path for _, path, _ in server.seen][:2] == [
         "/api/shops/S%2F1/listings?limit=1", "/api/shops/S%2F1/listings?limit=1&after=L-0001"]
+
+
+def _raw(status: int, data: bytes, content_type: str) -> Answer:
+    def send(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+    return send
+
+
+def test_an_image_is_taken_as_itself_and_anything_else_is_unreadable(
+        server: ScriptedMarketplace) -> None:
+    """A photo is a PNG, JPEG, WebP or GIF of at most 5 MB: an SVG (its scripts would run in
+    the console) or HTML is unreadable, as is a photo over the limit."""
+    png = render("a3f1c9e2b7d04e18", "Mug", "home")
+    server.answers = [_raw(200, png, "image/png"),
+                      _raw(200, b'<svg onload="alert(1)"/>', "image/svg+xml"),
+                      _raw(200, HTML.encode(), "text/html"),
+                      _raw(200, b"\0" * (MAX_IMAGE + 1), "image/jpeg"),
+                      answer(404, {"error": "not_found", "detail": "no image"})]
+    m = HttpMarketplace(server.url, timeout=2)
+    got = m.image("a3f1c9e2b7d04e18")
+    assert (got.media_type, got.data) == ("image/png", png)
+    for _ in range(3):
+        with pytest.raises(MarketplaceUnavailable):
+            m.image("a3f1c9e2b7d04e18")
+    with pytest.raises(SubjectNotFound):
+        m.image("a3f1c9e2b7d04e18")
+    assert server.seen[0][1] == "/api/images/a3f1c9e2b7d04e18"
+    assert server.seen[0][2]["Accept"] == "image/*"

@@ -23,7 +23,10 @@ document.addEventListener("DOMContentLoaded", () => {
   countdowns();
   setInterval(countdowns, 30000);
   for (const img of document.querySelectorAll(".image.blurred")) {
-    img.addEventListener("click", () => img.classList.remove("blurred"));
+    img.addEventListener("click", () => {
+      img.classList.remove("blurred");
+      img.setAttribute("aria-label", img.querySelector("img").alt);
+    }, {once: true});
   }
   const form = document.getElementById("decide-form");
   const help = document.getElementById("shortcuts"), keysOn = document.getElementById("keys-on");
