@@ -4,6 +4,7 @@ cases), deciding and the case's other commands, and search with its CSV export."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -145,8 +146,9 @@ async def about_case(cw: CaseworkClient, case: CaseState | str, person: Person
                      ) -> dict[str, Any]:
     """What `subject.html` shows of a review case, wherever it is decided (its own page, its
     appeal's, its escalation's): the subject with the evidence marked (graphic images
-    blurred), the cited policies' text and law, and the seller's and shop's other records in
-    the queues `person` reads. Nothing when the case cannot be asked (the page says so)."""
+    blurred), the cited policies' text and law, the seller's strikes, and the other records
+    about the seller, the shop or the same photos in the queues `person` reads (each with what
+    joins it to this one). Nothing when the case cannot be asked (the page says so)."""
     if isinstance(case, str):  # an appeal's or an escalation's case, asked now
         try:
             case = await cw.show(case)
@@ -157,13 +159,20 @@ async def about_case(cw: CaseworkClient, case: CaseState | str, person: Person
                                                    if case.decision else ())
     f = case.facts
     readable = readable_queues(person, cw.pack().queues)
-    others = [e for e in await cw.about(f.seller_id if f else None, f.shop_id if f else None,
-                                        readable, HISTORY) if e.case_uid != case.case_uid]
+    others, strikes = await asyncio.gather(
+        cw.about(f.seller_id if f else None, f.shop_id if f else None, readable, HISTORY,
+                 f.image_hashes if f else ()),
+        cw.strikes(f.seller_id) if f else asyncio.sleep(0, []))
+    others = [e for e in others if e.case_uid != case.case_uid]
+    why = {e.case_uid: "same seller" if f and e.seller_id == f.seller_id else
+           "same shop" if f and f.shop_id and e.shop_id == f.shop_id else "same photo"
+           for e in others}
     return {"case": case,
             "graphic": any(by_id[p].category in GRAPHIC for p in cited if p in by_id),
             "evidence": [w.strip() for h in case.hits
                          for w in h.evidence.split(":", 1)[-1].split(",")],
             "cited": [by_id[p] for p in sorted(cited) if p in by_id],
+            "strikes": strikes, "strike_rule": cw.pack().shop_reviews, "why": why,
             "open_cases": [e for e in others if e.state in OPEN_WORK],
             "history": [e for e in others if e.state not in OPEN_WORK]}
 

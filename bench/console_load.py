@@ -3,14 +3,16 @@ seller's history) and search with 20 concurrent signed-in sessions, and a decisi
 through the API beside the client's.
 
     python bench/console_load.py [--open 10000] [--decided 100000] [--cases 200]
-                                 [--sessions 20] [--json]
+                                 [--sessions 20] [--think 1.0] [--json]
 
 One dev server (SQLite file, WAL), a `casework worker` and a `casework api` process, as in a
 deployment; the sessions run in this process. The ledger holds `--open` open queue rows (the
 scale the queue page reads from) besides `--cases` real cases screened by the worker (the case
 page asks their workflows), and `--decided` decided rows of the same sellers (the history a
 case page shows, what search reads). Each session signs in with its own password, then loads
-its queue page, a case page and a search (a title word, a seller, a subject) in turn.
+its queue page, a case page and a search (a title word, a seller, a subject) in turn, reading
+each page `--think` seconds on average before the next (0: as fast as the server answers, a
+stress figure: on one API process the p95 is then the queue of 20 requests in flight).
 Decisions: half the claimed cases decided through `POST /api/cases/{id}/decision`, half through
 `CaseworkClient.decide`, alternating. Targets: queue and case page p95 under 200 ms, search p95
 under 300 ms.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import sys
 import tempfile
@@ -56,13 +59,20 @@ class Browser:
         self.port, self.cookie = port, cookie
 
     async def __aenter__(self) -> Browser:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        await self._connect()
         return self
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.used = time.monotonic()
 
     async def __aexit__(self, *_: object) -> None:
         self.writer.close()
 
     async def get(self, path: str) -> int:
+        if time.monotonic() - self.used > KEEP_ALIVE_S:  # the server has closed it: reconnect
+            self.writer.close()
+            await self._connect()
         self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           f"Cookie: cw_session={self.cookie}\r\n\r\n".encode())
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -70,14 +80,16 @@ class Browser:
         length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
                       if line.lower().startswith(b"content-length:"))
         await self.reader.readexactly(length)
+        self.used = time.monotonic()
         return status
 
 
+KEEP_ALIVE_S = 4  # uvicorn closes an idle keep-alive connection after 5 s
 SEARCHES = ["belt", "U-03", "dupe no. 17", "listing:LOAD-00005", "S-02"]
 
 
 async def _session(base: str, port: int, who: str, password: str, cases: list[str],
-                   rounds: int, queue_ms: list[float], case_ms: list[float],
+                   rounds: int, think: float, queue_ms: list[float], case_ms: list[float],
                    search_ms: list[float]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         page = await http.get("/login")
@@ -86,17 +98,20 @@ async def _session(base: str, port: int, who: str, password: str, cases: list[st
                                             "csrf": csrf})
         assert r.status_code == 303, r.text
         cookie = r.cookies["cw_session"]
+    rng = random.Random(who)
+
+    async def load(tab: Browser, path: str, into: list[float]) -> None:
+        if think:  # a person reads a page before the next (mean `think` s, exponential)
+            await asyncio.sleep(rng.expovariate(1 / think))
+        t = time.perf_counter()
+        assert await tab.get(path) == 200, path
+        into.append(time.perf_counter() - t)
+
     async with Browser(port, cookie) as tab:
         for i in range(rounds):
-            t = time.perf_counter()
-            assert await tab.get("/") == 200
-            queue_ms.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            assert await tab.get(f"/cases/{cases[i % len(cases)]}") == 200
-            case_ms.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            assert await tab.get(f"/search?q={quote(SEARCHES[i % len(SEARCHES)])}") == 200
-            search_ms.append(time.perf_counter() - t)
+            await load(tab, "/", queue_ms)
+            await load(tab, f"/cases/{cases[i % len(cases)]}", case_ms)
+            await load(tab, f"/search?q={quote(SEARCHES[i % len(SEARCHES)])}", search_ms)
 
 
 async def main() -> None:
@@ -106,6 +121,8 @@ async def main() -> None:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="mean seconds a session reads a page before the next (0: none)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp:
@@ -145,9 +162,12 @@ async def main() -> None:
                 queue_ms: list[float] = []
                 case_ms: list[float] = []
                 search_ms: list[float] = []
+                started = time.perf_counter()
                 await asyncio.gather(*(_session(base, api_port, who, f"{who}-password", cases,
-                                                args.rounds, queue_ms, case_ms, search_ms)
+                                                args.rounds, args.think, queue_ms, case_ms,
+                                                search_ms)
                                        for who in people))
+                elapsed = time.perf_counter() - started
                 token = creds.create_token("reviewer-0")[1]
                 api_ms, client_ms = [], []
                 async with httpx.AsyncClient(base_url=base, timeout=30, headers={
@@ -171,7 +191,8 @@ async def main() -> None:
                     proc.wait(timeout=30)
     figures = {
         "open_rows": args.open + args.cases, "decided_rows": args.decided,
-        "sessions": args.sessions,
+        "sessions": args.sessions, "think_s": args.think,
+        "pages_per_s": round(3 * args.sessions * args.rounds / elapsed, 1),
         "queue_page_p50_ms": _p(queue_ms, 0.5), "queue_page_p95_ms": _p(queue_ms, 0.95),
         "case_page_p50_ms": _p(case_ms, 0.5), "case_page_p95_ms": _p(case_ms, 0.95),
         "search_p50_ms": _p(search_ms, 0.5), "search_p95_ms": _p(search_ms, 0.95),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -34,8 +35,15 @@ class LedgerReads(ClientBase):
         return await asyncio.to_thread(self.ledger.search, text, queues, limit)
 
     async def about(self, seller_id: str | None, shop_id: str | None, queues: Sequence[str],
-                    limit: int = 20) -> list[QueueEntry]:
-        return await asyncio.to_thread(self.ledger.about, seller_id, shop_id, queues, limit)
+                    limit: int = 20, image_hashes: Sequence[str] = ()) -> list[QueueEntry]:
+        return await asyncio.to_thread(self.ledger.about, seller_id, shop_id, queues, limit,
+                                       image_hashes)
+
+    async def strikes(self, seller_id: str) -> list[str]:
+        """The review cases of the seller's upheld violations within the pack's strike window
+        (an overturned one no longer counts), oldest first."""
+        window = timedelta(days=self.pack().shop_reviews.strike_window_days)
+        return await asyncio.to_thread(self.ledger.strikes, seller_id, datetime.now(UTC) - window)
 
     async def mentions(self, person_id: str, queues: Sequence[str], limit: int = 50
                        ) -> list[Mention]:

@@ -416,6 +416,7 @@ class LedgerRecord(CaseSummary):
     shop_id: str | None = None
     title: str | None = None
     search_text: str = ""
+    image_hashes: list[str] = Field(default_factory=list)
 
 
 class Mention(Model):

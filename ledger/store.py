@@ -57,6 +57,7 @@ _DUMPED = (
     ("cases", _CASE_COLUMNS.replace(", state_since, updated_at", ""), "case_uid"),
     ("audit", _AUDIT_COLUMNS, "case_uid, seq"),
     ("statements", "puid, case_id, body", "puid"),
+    ("case_images", "case_uid, image_hash", "case_uid, image_hash"),
 )
 
 
@@ -106,6 +107,10 @@ class Ledger(People, Jobs):
             if found and prior >= case.revision and not restore:
                 return False  # a retry, or a late write overtaken by a newer one
             cur.execute(_UPSERT_CASE, row)  # moves the row forward only
+            for image in case.image_hashes:  # a subject's photos are kept, never taken back
+                cur.execute("INSERT INTO case_images (case_uid, image_hash) VALUES (?, ?) "
+                            "ON CONFLICT (case_uid, image_hash) DO NOTHING",
+                            (case.case_uid, image))
             # Events up to `prior` were written with that revision's row, in its transaction.
             for ev in case.timeline:
                 if ev.seq > prior or restore:
@@ -232,12 +237,16 @@ class Ledger(People, Jobs):
         return _newest_first(found, limit)
 
     def about(self, seller_id: str | None, shop_id: str | None, queues: Sequence[str],
-              limit: int = 20) -> list[QueueEntry]:
-        """The records of `queues` about this seller or this shop, the newest first (their
-        history): one indexed walk each."""
-        return _newest_first([self._newest(f"{column} = ?", (value,), queues, limit)
-                              for column, value in (("seller_id", seller_id),
-                                                    ("shop_id", shop_id)) if value], limit)
+              limit: int = 20, image_hashes: Sequence[str] = ()) -> list[QueueEntry]:
+        """The records of `queues` about this seller, this shop or one of these photos, the
+        newest first (their history and related cases): one indexed walk each."""
+        found = [self._newest(f"{column} = ?", (value,), queues, limit)
+                 for column, value in (("seller_id", seller_id), ("shop_id", shop_id)) if value]
+        if image_hashes:
+            found.append(self._newest(
+                "case_uid IN (SELECT case_uid FROM case_images WHERE image_hash IN "
+                f"({', '.join('?' * len(image_hashes))}))", tuple(image_hashes), queues, limit))
+        return _newest_first(found, limit)
 
     def _newest(self, where: str, params: Sequence[Any], queues: Sequence[str], limit: int
                 ) -> list[QueueEntry]:

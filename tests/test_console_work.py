@@ -420,3 +420,29 @@ async def test_what_the_audit_found_stays_fixed(
     assert r.status_code == 303, r.text
     decided = await eventually(lambda: dev.show(belt), lambda c: c.decision is not None)
     assert [a.value for a in decided.decision.actions] == ["disable"]  # type: ignore[union-attr]
+
+
+async def test_a_case_page_shows_the_sellers_strikes_and_the_cases_about_the_same_photo(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    """The same bag photo (a known-bad hash: removed at once) sold by U-01 (L-0003) and U-14
+    (L-0134): each case page lists the other, related by the photo; U-01's removal is a strike
+    on U-01's next case."""
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("bob", "bob-password-123")
+    bag, twin = [(await dev.open_case(s, "user_report", reporter="buyer-1")).case_id
+                 for s in ("listing:L-0003", "listing:L-0134")]
+    belt = await _queued(dev, "listing:L-0002", "a dupe")
+    await eventually(lambda: dev.strikes("U-01"), lambda s: s == [bag])
+    await eventually(lambda: dev.row(twin), lambda r: r is not None and r.state == "appealable")
+    page = await browser.new_page()
+    await _sign_in(page, base, "bob", "bob-password-123")
+    await page.goto(f"{base}/cases/{twin}")
+    row = page.locator("#history tr", has=page.locator(f"a[href='/cases/{bag}']"))
+    await expect(row).to_contain_text("same photo")
+    assert "Strikes: 1 " in await page.inner_text("#strikes")  # U-14's: this removal
+    await page.goto(f"{base}/cases/{belt}")
+    strikes = page.locator("#strikes")
+    assert "Strikes: 1 upheld violation in the last 90 days" in await strikes.inner_text()
+    await expect(strikes.locator(f"a[href='/cases/{bag}']")).to_have_count(1)
+    row = page.locator("#history tr", has=page.locator(f"a[href='/cases/{bag}']"))
+    await expect(row).to_contain_text("same seller")

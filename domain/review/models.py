@@ -29,6 +29,7 @@ from domain.text import Ident, PolicyIds, Reason
 
 MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
 SEARCH_TEXT = 4000  # characters of a case's words the ledger searches
+MAX_IMAGES = 20  # photos of a subject the ledger relates cases by
 
 
 class CaseInput(Sealable):
@@ -211,12 +212,14 @@ class CaseState(Tracked):
         return sorted({h.policy_id for h in self.hits} | set(cited))
 
     def findable(self) -> dict[str, Any]:
-        """The screened subject's seller, shop and title, and the words search finds it by."""
+        """The screened subject's seller, shop, title and photos, and the words search finds it
+        by."""
         f, kind = self.facts, self.subject.kind
         words = [f.title, f.description] if f else []
         return {"seller_id": f.seller_id if f else self.subject.id if kind is SubjectKind.SELLER else None,
                 "shop_id": f.shop_id if f else self.subject.id if kind is SubjectKind.SHOP else None,
                 "title": f.title if f else None,
+                "image_hashes": f.image_hashes[:MAX_IMAGES] if f else [],
                 "search_text": " ".join([*words, *(r.text for r in self.reports)]
                                         ).lower()[:SEARCH_TEXT]}
 
