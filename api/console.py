@@ -10,6 +10,7 @@ import asyncio
 import json
 import secrets
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -61,11 +62,13 @@ from client.casework import CaseworkClient
 from client.ops import Ops
 from domain.appeal.lifecycle import APPEAL
 from domain.appeal.models import Outcome
-from domain.errors import CaseworkError, EmptyQueue, NotFound, Unavailable
+from domain.core import Priority
+from domain.errors import CaseworkError, EmptyQueue, NotFound, Unavailable, build
 from domain.escalation.lifecycle import ESCALATION
 from domain.escalation.models import QUEUE as ESCALATIONS
-from domain.lifecycles import every
+from domain.lifecycles import OPEN_WORK, every
 from domain.people import Role
+from domain.queue_view import UNCLAIMED, QueueSort, QueueView
 from domain.review.lifecycle import REVIEW
 from domain.takedown.models import TAKEDOWN_QUEUE as TAKEDOWNS
 
@@ -210,20 +213,24 @@ def _router() -> APIRouter:
     @r.get("/queues/{queue}")
     async def queue_page(request: Request, queue: str, s: Signed, offset: int = 0,
                          format: str = "html") -> Response:
-        """A queue's open work, 50 rows a page; `format=csv` downloads all of it."""
+        """A queue's open work, 50 rows a page, narrowed and ordered by the page's filters
+        (`priority`, `state`, `assignee`, `breached`, `sort`); `format=csv` downloads it."""
         cw: CaseworkClient = request.app.state.cw
         cw.known_queue(queue)
         if not reads_queue(s.person, queue):
             raise Forbidden(f"You do not work queue {queue}.")
+        asked = {k: v for k, v in request.query_params.items() if k in QueueView.model_fields and v}
+        view = build(QueueView, **asked)
         if format == "csv":
-            return as_csv(await cw.queue_page(queue, limit=EXPORT_ROWS), queue)
+            return as_csv(await cw.queue_page(queue, limit=EXPORT_ROWS, view=view), queue)
         offset = min(max(0, offset), MAX_OFFSET)
-        rows = await cw.queue_page(queue, limit=PAGE_ROWS + 1,
-                                       offset=offset)
+        rows = await cw.queue_page(queue, limit=PAGE_ROWS + 1, offset=offset, view=view)
         counts = await request.app.state.counts.get(cw.queue_counts)
         return page(request, "queues.html", s=s, rows={queue: rows[:PAGE_ROWS]},
                      counts=counts, offset=offset, more=len(rows) > PAGE_ROWS,
-                     page_rows=PAGE_ROWS)
+                     page_rows=PAGE_ROWS, view=view, asked=urlencode(asked),
+                     priorities=list(Priority), sorts=list(QueueSort),
+                     states=sorted(OPEN_WORK), unclaimed=UNCLAIMED)
 
     @r.post("/queues/{queue}/claim-next")
     async def claim_next(request: Request, queue: str, s: Signed,

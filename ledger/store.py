@@ -25,6 +25,7 @@ from domain.core import (
     TimelineEvent,
 )
 from domain.lifecycles import OPEN_WORK
+from domain.queue_view import UNCLAIMED, QueueSort, QueueView
 from domain.text import mentions
 from ledger.engines import Cursor, dt, iso, open_db
 from ledger.jobs import Jobs
@@ -170,11 +171,12 @@ class Ledger(People, Jobs):
     def queue(
         self, queue: str | None = None,
         states: Sequence[str] = IN_QUEUE,
-        limit: int = 50, offset: int = 0,
+        limit: int = 50, offset: int = 0, view: QueueView | None = None,
     ) -> list[QueueEntry]:
-        """Open cases most urgent first: priority, then the nearest SLA deadline."""
+        """Open cases most urgent first: priority, then the nearest SLA deadline; a queue's
+        narrowed and ordered as `view` asks."""
         if queue:
-            rows = self._read(*_urgent(queue, states, limit, offset))
+            rows = self._read(*_urgent(queue, states, limit, offset, view))
         else:
             marks = ", ".join("?" * len(states))
             rows = self._read(
@@ -367,14 +369,32 @@ class Ledger(People, Jobs):
         return self._db.transaction(read, write=False)
 
 
-def _urgent(queue: str, states: Sequence[str], limit: int, offset: int = 0
-            ) -> tuple[str, tuple[Any, ...]]:
-    """The most urgent rows of a queue in these states: each state's walked in index order
-    (`cases_urgent_idx`), then merged; nothing is sorted beyond limit + offset rows a state."""
-    order = "ORDER BY priority_rank, sla_deadline, opened_at"
-    parts = [f"SELECT * FROM (SELECT {_CASE_COLUMNS} FROM cases WHERE state = ? AND queue = ? "
+_ORDERS = {QueueSort.URGENCY: "priority_rank, sla_deadline, opened_at",
+           QueueSort.OLDEST: "opened_at, case_uid", QueueSort.NEWEST: "opened_at DESC, case_uid"}
+
+
+def _urgent(queue: str, states: Sequence[str], limit: int, offset: int = 0,
+            view: QueueView | None = None) -> tuple[str, tuple[Any, ...]]:
+    """The rows of a queue in these states, most urgent first (or as `view` orders and narrows
+    them): each state's walked in index order (`cases_urgent_idx`: state, queue, priority),
+    then merged; nothing is sorted beyond limit + offset rows a state."""
+    view = view or QueueView()
+    where, extra = ["state = ?", "queue = ?"], []
+    if view.priority:
+        where.append("priority_rank = ?")
+        extra.append(view.priority.rank)
+    if view.breached:
+        where.append("sla_breached = 1")
+    if view.assignee == UNCLAIMED:
+        where.append("assignee IS NULL")
+    elif view.assignee:
+        where.append("assignee = ?")
+        extra.append(view.assignee)
+    order = f"ORDER BY {_ORDERS[view.sort]}"
+    states = view.states(tuple(states)) or ("",)  # a state outside these: nothing
+    parts = [f"SELECT * FROM (SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)} "
              f"{order} LIMIT ?) AS s{i}" for i in range(len(states))]
-    params = [p for st in states for p in (st, queue, limit + offset)]
+    params = [p for st in states for p in (st, queue, *extra, limit + offset)]
     return (f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS u {order} LIMIT ? OFFSET ?",
             (*params, limit, offset))
 

@@ -446,3 +446,44 @@ async def test_a_case_page_shows_the_sellers_strikes_and_the_cases_about_the_sam
     await expect(strikes.locator(f"a[href='/cases/{bag}']")).to_have_count(1)
     row = page.locator("#history tr", has=page.locator(f"a[href='/cases/{bag}']"))
     await expect(row).to_contain_text("same seller")
+
+
+async def test_a_queue_is_narrowed_and_ordered_by_its_filters(
+        api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
+    """Priority, state, who holds it, breached, and the order; pages and the CSV keep them; a
+    state that is not open work is refused (422, as any invalid input) and shows nothing."""
+    base = str(api.base_url).rstrip("/")
+    Credentials(dev.ledger).set_password("bob", "bob-password-123")
+    belt, perfume, bag = [await _queued(dev, s, "a replica") for s in
+                          ("listing:L-0002", "listing:L-0004", "listing:L-0128")]
+    await Ops(dev).repair("bump", perfume, "ops-1", "a rights owner calls", priority="P0")
+    await eventually(lambda: dev.row(perfume), lambda r: r is not None and r.priority.value == "P0")
+    await dev.claim(belt, "bob")
+    page = await browser.new_page()
+    await _sign_in(page, base, "bob", "bob-password-123")
+    await page.goto(f"{base}/queues/ip")
+    await page.select_option("select[name=assignee]", "bob")
+    await page.click("#apply-filters")
+    await page.wait_for_url(f"{base}/queues/ip?priority=&state=&assignee=bob&sort=urgency")
+    shown = page.locator("#queue-ip tbody tr")
+    await expect(shown).to_have_count(1)
+    await expect(shown).to_contain_text(belt)
+    await expect(page.locator("select[name=assignee]")).to_have_value("bob")
+    assert await page.locator("#export").get_attribute("href") == (
+        "/queues/ip?format=csv&assignee=bob&sort=urgency")
+    session = next(c["value"] for c in await page.context.cookies() if c["name"] == "cw_session")
+
+    async def ids(**query: str) -> list[str]:
+        r = await api.get("/queues/ip", params={**query, "format": "csv"},
+                          headers={"Cookie": f"cw_session={session}"})
+        assert r.status_code == 200, r.text
+        return [line.split(",")[0] for line in r.text.strip().splitlines()[1:]]
+
+    assert await ids(priority="P0") == [perfume]
+    assert await ids(assignee="-") == [perfume, bag]  # unclaimed, the most urgent first
+    assert await ids(assignee="-", sort="newest") == [bag, perfume]
+    assert await ids(state="in_review") == [belt]
+    assert await ids(breached="1") == []
+    refused = await api.get("/queues/ip", params={"state": "closed"},
+                            headers={"Cookie": f"cw_session={session}"})
+    assert refused.status_code == 422 and "not a state of open work" in refused.text
