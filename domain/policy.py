@@ -7,7 +7,7 @@ import re
 import tomllib
 from functools import cached_property
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain import dsa
 from domain.core import (
@@ -18,8 +18,9 @@ from domain.core import (
     Source,
     SubjectFacts,
 )
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, first_problem
 from domain.escalation.models import EscalationPolicy, EscalationSetup
+from domain.qa.config import QaConfig, TargetsConfig
 from domain.review.models import (
     AutoEnforcement,
     PolicyHit,
@@ -165,6 +166,8 @@ class PolicyPack(_Strict):
     # authorities (id: name) whose orders (DSA Art. 9) execute at once; others wait for a
     # second person
     authorities: dict[str, str] = Field(default_factory=dict)
+    qa: QaConfig = Field(default_factory=QaConfig)
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -175,6 +178,12 @@ class PolicyPack(_Strict):
                   | {self.takedowns.queue, self.shop_reviews.queue})
         if missing := sorted((queues | {self.default_queue}) - set(self.queues)):
             raise ValueError(f"queues without configuration: {', '.join(missing)}")
+        for where, named, known in (("qa.queues", self.qa.queues, self.queues),
+                                    ("qa.policies", self.qa.policies, ids),
+                                    ("targets.queues", self.targets.queues, self.queues)):
+            if unknown := sorted(set(named) - set(known)):
+                raise ValueError(f"{where} names what the pack does not have: "
+                                 f"{', '.join(unknown)}")
         return self
 
     @classmethod
@@ -184,7 +193,8 @@ class PolicyPack(_Strict):
             data.setdefault("version", hashlib.sha256(text.encode()).hexdigest()[:12])
             return cls.model_validate(data)
         except (tomllib.TOMLDecodeError, ValueError) as e:
-            raise InvalidInput(f"invalid policy pack: {e}") from None
+            problem = first_problem(e) if isinstance(e, ValidationError) else str(e)
+            raise InvalidInput(f"invalid policy pack: {problem}") from None
 
     @cached_property
     def by_id(self) -> dict[str, Policy]:

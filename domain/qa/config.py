@@ -1,0 +1,64 @@
+"""The pack's `[qa]` and `[targets]` tables: how many decisions get a blind second review, and
+what each queue and the team are held to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+
+from domain.core import Action
+
+# A share of decisions: a number from 0 to 1 (a string or a boolean is refused, not coerced).
+Rate = Annotated[StrictFloat | StrictInt, Field(ge=0, le=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QaConfig(_Strict):
+    """A decision is sampled at the highest rate that applies to it: `rate` for any human
+    decision, `queues`, `policies` and `actions` (`no_action` among them) by what it was,
+    `automated` for auto-actioned cases, `new_reviewer_rate` for a reviewer's first
+    `new_reviewer_decisions`, `drift_rate` for a reviewer whose agreement over their last
+    `drift_window` checks fell under `drift_agreement`; appeal verdicts at `appeals`. Draws are
+    a keyed hash of the case (`seed`): the same cases on rerun and on replay. QA reviews wait in
+    `queue`, due within `sla_hours`."""
+
+    rate: Rate = 0.05
+    queues: dict[str, Rate] = Field(default_factory=dict)
+    policies: dict[str, Rate] = Field(default_factory=dict)
+    actions: dict[Action, Rate] = Field(default_factory=dict)
+    automated: Rate = 0.1
+    new_reviewer_decisions: StrictInt = Field(default=50, ge=0)
+    new_reviewer_rate: Rate = 0.5
+    drift_agreement: Rate = 0.85
+    drift_window: StrictInt = Field(default=20, ge=1)
+    drift_rate: Rate = 0.3
+    appeals: Rate = 0.0
+    queue: str = "qa"
+    sla_hours: StrictFloat | StrictInt = Field(default=48, gt=0)
+    seed: str = "casework-qa"
+
+
+class Target(_Strict):
+    """What a queue (or the team) is held to; a figure left out is not a target there."""
+
+    decisions_per_hour: StrictFloat | StrictInt | None = Field(default=None, gt=0)
+    sla_compliance: Rate | None = None
+    qa_agreement: Rate | None = None
+    calibration_accuracy: Rate | None = None
+
+
+class TargetsConfig(_Strict):
+    team: Target = Target(decisions_per_hour=20, sla_compliance=0.95, qa_agreement=0.9,
+                          calibration_accuracy=0.9)
+    queues: dict[str, Target] = Field(default_factory=dict)
+
+    def of(self, queue: str | None) -> Target:
+        """The queue's targets, each figure it leaves out taken from the team's."""
+        own = self.queues.get(queue or "")
+        if own is None:
+            return self.team
+        return self.team.model_copy(update=own.model_dump(exclude_none=True))
