@@ -1,0 +1,137 @@
+"""The QA lifecycle's record and requests: a blind second review of one decision.
+
+The QA reviewer sees the subject as the decider saw it (the facts, reports and hits of the case
+at decision time) and never the first verdict or who made it, until their own verdict is in.
+Agreement is the same actions and the same policy, each counted on its own. A disagreement goes
+to a senior who is neither party; the senior's verdict is final."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import AwareDatetime, Field
+
+from domain.authority import Command
+from domain.core import (
+    Action,
+    Decision,
+    Model,
+    PolicyRef,
+    Report,
+    Subject,
+    SubjectFacts,
+)
+from domain.record import Tracked
+from domain.review.models import PolicyHit
+from domain.text import Ident, PolicyIds, Reason
+
+QA_QUEUE = "qa"
+
+
+class Seen(Model):
+    """What the decider saw, kept as it was: the QA reviewer's whole view of the case."""
+
+    facts: SubjectFacts | None = None
+    reports: list[Report] = Field(default_factory=list)
+    hits: list[PolicyHit] = Field(default_factory=list)
+    policies: list[PolicyRef] = Field(default_factory=list)
+    review_queue: str = ""
+
+
+class Verdict(Model):
+    by: str
+    policy_ids: list[str]
+    actions: list[Action]
+    reason: str
+    at: AwareDatetime
+
+
+class Agreement(Model):
+    """The QA verdict against the first: the actions and the policy, each on its own."""
+
+    same_actions: bool
+    same_policy: bool
+
+    @property
+    def agreed(self) -> bool:
+        return self.same_actions and self.same_policy
+
+    @classmethod
+    def of(cls, first: Judged, second: Judged) -> Agreement:
+        return cls(same_actions=set(first.actions) == set(second.actions),
+                   same_policy=set(first.policy_ids) == set(second.policy_ids))
+
+
+class Judged(Protocol):
+    """A decision, a verdict or the request for one: what agreement compares."""
+
+    @property
+    def actions(self) -> list[Action]: ...
+
+    @property
+    def policy_ids(self) -> list[str]: ...
+
+
+class QaDecideRequest(Command):
+    """The QA reviewer's own verdict, made blind: what they would have decided."""
+
+    reviewer: Ident
+    policy_ids: PolicyIds = Field(default_factory=list)
+    actions: list[Action] = Field(min_length=1)
+    reason: Reason
+
+
+class AdjudicateRequest(Command):
+    """A senior's final word on a disagreement (neither the decider nor the QA reviewer)."""
+
+    PERSON = "senior"
+    senior: Ident
+    policy_ids: PolicyIds = Field(default_factory=list)
+    actions: list[Action] = Field(min_length=1)
+    reason: Reason
+
+
+class QaState(Tracked):
+    """One QA check. `first` and `first_approver` are the decision checked: never shown to the
+    QA reviewer before their verdict (`blind`)."""
+
+    lifecycle: str = "qa"
+    review_case_id: str
+    review_case_uid: str
+    first: Decision
+    first_approver: str | None = None
+    seen: Seen
+    why_sampled: str
+    verdict: Verdict | None = None
+    agreement: Agreement | None = None
+    adjudication: Verdict | None = None
+    final_agreement: Agreement | None = None  # the senior's word against what was enforced
+
+    @property
+    def policy_ids(self) -> list[str]:
+        return sorted({h.policy_id for h in self.seen.hits})
+
+    @property
+    def parties(self) -> list[str]:
+        """Who may not be the senior adjudicating: the decider, the approver, the QA reviewer."""
+        return [p for p in (self.first.decided_by, self.first_approver,
+                            self.verdict.by if self.verdict else None) if p]
+
+    def blind(self) -> BlindCheck:
+        """What a QA reviewer may see before their verdict is in."""
+        return BlindCheck(qa_id=self.case_id, state=self.state, subject=self.subject,
+                          seen=self.seen, assignee=self.assignee,
+                          sla_deadline=self.sla_deadline, verdict=self.verdict)
+
+
+class BlindCheck(Model):
+    """A QA check as its reviewer sees it: the subject as it was decided on, and never the
+    first verdict, its author or approver, or the case it came from (whose page shows them)."""
+
+    qa_id: str
+    state: str
+    subject: Subject
+    seen: Seen
+    assignee: str | None
+    sla_deadline: AwareDatetime | None
+    verdict: Verdict | None
