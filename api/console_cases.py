@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import hmac
 import io
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.console_commands import CASE_COMMANDS, may_approve, run
-from api.console_pages import EXPORT_ROWS, GRAPHIC, claimable, opens, page
+from api.console_pages import EXPORT_ROWS, GRAPHIC, claimable, media_key, opens, page
 from api.console_session import Signed, csrf_ok
 from api.roles import ESCALATION_READERS, has, readable_queues, reads_queue
 from client.casework import CaseworkClient
@@ -25,7 +26,8 @@ from domain.escalation.models import QUEUE as ESCALATIONS
 from domain.lifecycles import OPEN_WORK
 from domain.people import Person
 from domain.review.lifecycle import REVIEW
-from domain.review.models import CaseState
+from domain.review.models import CaseState, photos
+from domain.text import IMAGE_HASH
 
 HISTORY = 50  # the seller's and shop's other records on a case page
 INBOX = 100  # notes an inbox shows
@@ -110,11 +112,16 @@ def router() -> APIRouter:
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @r.get("/media/{image_hash}")
-    async def media(request: Request, image_hash: str, s: Signed) -> Response:
-        """A listing's photo, fetched by casework from the marketplace: pages load nothing
-        from elsewhere, and the marketplace never sees a reviewer's browser."""
+    async def media(request: Request, image_hash: str, s: Signed, k: str = "") -> Response:
+        """A listing's photo that a page showed this session (`k`, its key), fetched by
+        casework from the marketplace: pages load nothing from elsewhere, and the marketplace
+        never sees a reviewer's browser. Kept by the browser for 10 minutes."""
+        if not IMAGE_HASH.fullmatch(image_hash) or not hmac.compare_digest(
+                k.encode(), media_key(s, image_hash).encode()):
+            raise NotFound(f"No photo {image_hash[:80]} shown to you.")
         got = await request.app.state.cw.image(image_hash)
-        return Response(got.data, media_type=got.media_type)
+        return Response(got.data, media_type=got.media_type,
+                        headers={"cache-control": "private, max-age=600"})
 
     @r.get("/inbox")
     async def inbox(request: Request, s: Signed) -> HTMLResponse:
@@ -159,10 +166,10 @@ async def about_case(cw: CaseworkClient, case: CaseState | str, person: Person
                                                    if case.decision else ())
     f = case.facts
     readable = readable_queues(person, cw.pack().queues)
-    others, strikes = await asyncio.gather(
+    others, (strikes, struck) = await asyncio.gather(
         cw.about(f.seller_id if f else None, f.shop_id if f else None, readable, HISTORY,
-                 f.image_hashes if f else ()),
-        cw.strikes(f.seller_id) if f else asyncio.sleep(0, []))
+                 photos(f.image_hashes) if f else ()),
+        cw.strikes(f.seller_id, readable) if f else asyncio.sleep(0, (0, [])))
     others = [e for e in others if e.case_uid != case.case_uid]
     why = {e.case_uid: "same seller" if f and e.seller_id == f.seller_id else
            "same shop" if f and f.shop_id and e.shop_id == f.shop_id else "same photo"
@@ -172,7 +179,8 @@ async def about_case(cw: CaseworkClient, case: CaseState | str, person: Person
             "evidence": [w.strip() for h in case.hits
                          for w in h.evidence.split(":", 1)[-1].split(",")],
             "cited": [by_id[p] for p in sorted(cited) if p in by_id],
-            "strikes": strikes, "strike_rule": cw.pack().shop_reviews, "why": why,
+            "strikes": strikes, "struck": struck, "strike_rule": cw.pack().shop_reviews,
+            "why": why, "photos": photos(f.image_hashes) if f else [],
             "open_cases": [e for e in others if e.state in OPEN_WORK],
             "history": [e for e in others if e.state not in OPEN_WORK]}
 

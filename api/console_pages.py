@@ -4,6 +4,7 @@ figures read once for all sessions."""
 
 from __future__ import annotations
 
+import hmac
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from markupsafe import Markup, escape
 
 from api.roles import ESCALATION_READERS, OPS_READERS, has, reads_queue
 from client.casework import CaseworkClient
+from client.credentials import Session
 from domain.appeal.models import APPEALS_QUEUE
 from domain.authority import APPROVERS
 from domain.people import Person
@@ -69,6 +71,15 @@ def highlight(text: str, evidence: list[str]) -> Markup:
 
 
 templates.env.filters["highlight"] = highlight
+
+
+def media_key(s: Session, image_hash: str) -> str:
+    """A photo's key for one session: signed with the session's own secret, so a photo loads
+    only for a person a page showed it to (nobody fetches arbitrary hashes through casework)."""
+    return hmac.new(s.csrf.encode(), f"media:{image_hash}".encode(), "sha256").hexdigest()[:32]
+
+
+templates.env.globals["media_key"] = media_key
 
 
 class Recent:

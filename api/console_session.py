@@ -72,8 +72,8 @@ def csrf_ok(s: Session, token: str) -> None:
 
 class SecurityHeaders:
     """The CSP and its companions on every response, and `no-store` on all but the static files
-    and the listings' photos (a page seen signed in is not kept for the Back button after
-    sign-out); plain ASGI."""
+    and what says how long it may be kept (a listing's photo); a page seen signed in is not
+    kept for the Back button after sign-out. Plain ASGI."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -82,14 +82,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
-        path = scope["path"]
-        cache = ([] if path.startswith("/static/") else
-                 [(b"cache-control", b"private, max-age=600")] if path.startswith("/media/") else
-                 [(b"cache-control", b"no-store")])
+        static = scope["path"].startswith("/static/")
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS, *cache]
+                headers = [*message.get("headers", ()), *SECURITY_HEADERS]
+                if not static and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)

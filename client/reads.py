@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -15,6 +16,9 @@ from domain.errors import NotFound, Unavailable
 from domain.people import Person
 from marketplace.base import ImageFile, Marketplace, MarketplaceError
 from marketplace.configured import build_marketplace
+
+PHOTO_FETCHES, PHOTO_WITHIN = 4, 15.0
+_PHOTOS = ThreadPoolExecutor(PHOTO_FETCHES, thread_name_prefix="casework-photos")
 
 
 class LedgerReads(ClientBase):
@@ -39,11 +43,14 @@ class LedgerReads(ClientBase):
         return await asyncio.to_thread(self.ledger.about, seller_id, shop_id, queues, limit,
                                        image_hashes)
 
-    async def strikes(self, seller_id: str) -> list[str]:
-        """The review cases of the seller's upheld violations within the pack's strike window
-        (an overturned one no longer counts), oldest first."""
+    async def strikes(self, seller_id: str, queues: Sequence[str]) -> tuple[int, list[str]]:
+        """How many upheld violations the seller has within the pack's strike window (an
+        overturned one no longer counts), and those of them in `queues` (the ones the asker may
+        open), oldest first."""
         window = timedelta(days=self.pack().shop_reviews.strike_window_days)
-        return await asyncio.to_thread(self.ledger.strikes, seller_id, datetime.now(UTC) - window)
+        found = await asyncio.to_thread(self.ledger.strikes_in, seller_id,
+                                        datetime.now(UTC) - window)
+        return len(found), [case_id for case_id, queue in found if queue in queues]
 
     async def mentions(self, person_id: str, queues: Sequence[str], limit: int = 50
                        ) -> list[Mention]:
@@ -75,13 +82,32 @@ class LedgerReads(ClientBase):
         return await asyncio.to_thread(self.ledger.person, person_id)
 
     @cached_property
-    def marketplace(self) -> Marketplace:
-        return build_marketplace(self.settings)
+    def _photo_slots(self) -> asyncio.Semaphore:
+        return asyncio.Semaphore(PHOTO_FETCHES)
 
     async def image(self, image_hash: str) -> ImageFile:
         """A listing's photo from the marketplace, for the console to show from its own origin
-        (the reviewer's browser never calls the marketplace)."""
+        (the reviewer's browser never calls the marketplace). Photos are fetched on threads of
+        their own, PHOTO_FETCHES at a time, each within PHOTO_WITHIN seconds: a slow
+        marketplace never holds the threads the ledger's reads run on."""
+        if self._photo_slots.locked():
+            raise Unavailable("too many photos are being fetched now: try again in a moment")
+        async with self._photo_slots:
+            try:
+                return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                    _PHOTOS, self._image, image_hash), PHOTO_WITHIN)
+            except TimeoutError:
+                raise Unavailable(f"the marketplace did not send photo {image_hash} within "
+                                  f"{PHOTO_WITHIN:g}s") from None
+
+    def _image(self, image_hash: str) -> ImageFile:
         try:
-            return await asyncio.to_thread(self.marketplace.image, image_hash)
+            return self.marketplace.image(image_hash)
         except MarketplaceError as e:
             raise (NotFound if e.final else Unavailable)(str(e)) from None
+        except ValueError as e:  # the marketplace's settings (this process needs them too)
+            raise Unavailable(f"photos: {e}") from None
+
+    @cached_property
+    def marketplace(self) -> Marketplace:
+        return build_marketplace(self.settings)

@@ -23,6 +23,10 @@ MAX_REPORT_TEXT = 5_000
 
 MAX_REASON = 5_000
 
+# A photo's hash as casework relates and fetches it: hex, 8 to 128 digits (anything else a
+# marketplace reports is shown as text, never looked up or stored as a photo).
+IMAGE_HASH = re.compile(r"[0-9a-f]{8,128}")
+
 
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 

@@ -96,6 +96,13 @@ class Jobs(Store):
         """An appeal overturned the decision: the violation no longer counts."""
         self._write("UPDATE strikes SET overturned = 1 WHERE case_uid = ?", (case_uid,))
 
+    def strikes_in(self, seller_id: str, since: datetime) -> list[tuple[str, str | None]]:
+        """As `strikes`, each with its case's queue (None when the ledger lacks its row)."""
+        return [(r[0], r[1]) for r in self._read(
+            "SELECT s.case_id, c.queue FROM strikes s LEFT JOIN cases c ON c.case_uid = "
+            "s.case_uid WHERE s.seller_id = ? AND s.at >= ? AND s.overturned = 0 ORDER BY s.at",
+            (seller_id, iso(since)))]
+
     def strikes(self, seller_id: str, since: datetime) -> list[str]:
         """The review cases of the seller's upheld violations since `since`, oldest first."""
         return [r[0] for r in self._read(

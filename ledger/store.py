@@ -26,6 +26,7 @@ from domain.core import (
 )
 from domain.lifecycles import OPEN_WORK
 from domain.queue_view import UNCLAIMED, QueueSort, QueueView
+from domain.review.models import MAX_IMAGES, photos
 from domain.text import mentions
 from ledger.engines import Cursor, dt, iso, open_db
 from ledger.jobs import Jobs
@@ -108,7 +109,7 @@ class Ledger(People, Jobs):
             if found and prior >= case.revision and not restore:
                 return False  # a retry, or a late write overtaken by a newer one
             cur.execute(_UPSERT_CASE, row)  # moves the row forward only
-            for image in case.image_hashes:  # a subject's photos are kept, never taken back
+            for image in photos(case.image_hashes):  # kept, never taken back
                 cur.execute("INSERT INTO case_images (case_uid, image_hash) VALUES (?, ?) "
                             "ON CONFLICT (case_uid, image_hash) DO NOTHING",
                             (case.case_uid, image))
@@ -241,17 +242,21 @@ class Ledger(People, Jobs):
     def about(self, seller_id: str | None, shop_id: str | None, queues: Sequence[str],
               limit: int = 20, image_hashes: Sequence[str] = ()) -> list[QueueEntry]:
         """The records of `queues` about this seller, this shop or one of these photos, the
-        newest first (their history and related cases): one indexed walk each."""
+        newest first (their history and related cases): one indexed walk each, at most `limit`
+        of each, so a photo many cases share does not crowd out the seller's own."""
+        photos = list(image_hashes)[:MAX_IMAGES]
         found = [self._newest(f"{column} = ?", (value,), queues, limit)
                  for column, value in (("seller_id", seller_id), ("shop_id", shop_id)) if value]
-        if image_hashes:
+        if photos:
             found.append(self._newest(
                 "case_uid IN (SELECT case_uid FROM case_images WHERE image_hash IN "
-                f"({', '.join('?' * len(image_hashes))}))", tuple(image_hashes), queues, limit))
-        return _newest_first(found, limit)
+                f"({', '.join('?' * len(photos))}))", tuple(photos), queues, limit))
+        return _newest_first(found, 3 * limit)
 
     def _newest(self, where: str, params: Sequence[Any], queues: Sequence[str], limit: int
                 ) -> list[QueueEntry]:
+        if not queues:  # reads nothing (and `IN ()` is no SQL PostgreSQL takes)
+            return []
         return [_entry(r) for r in self._read(
             f"SELECT {_CASE_COLUMNS} FROM cases WHERE {where} AND queue IN "
             f"({', '.join('?' * len(queues))}) ORDER BY opened_at DESC LIMIT ?",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -40,6 +41,7 @@ from domain.core import (
     SubjectFacts,
 )
 from domain.errors import first_problem
+from domain.text import IMAGE_HASH
 from marketplace.base import (
     MAX_IMAGE,
     ActionRefused,
@@ -81,6 +83,18 @@ _FINAL: dict[str, type[MarketplaceError]] = {"not_found": SubjectNotFound,
                                              "invalid": ActionRefused}
 
 
+def _read(resp: Any, within: float) -> bytes:
+    """A photo's bytes, at most a byte over MAX_IMAGE (too large is unreadable), all within
+    `within` seconds (a server trickling bytes is cut off)."""
+    end, chunks, size = time.monotonic() + within, [], 0
+    while size <= MAX_IMAGE and (chunk := resp.read1(65_536)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if time.monotonic() > end:
+            raise TimeoutError(f"the answer took over {within:g}s")
+    return b"".join(chunks)
+
+
 def _parse(model: type[M], content_type: str, data: bytes) -> M:
     """The body as `model` (an image as itself); ValueError when it is not of that shape."""
     if model is ImageFile:
@@ -92,12 +106,17 @@ def _parse(model: type[M], content_type: str, data: bytes) -> M:
 
 class HttpMarketplace:
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 10) -> None:
+        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+            raise ValueError(f"the marketplace's URL {base_url[:200]!r} is not http(s): set "
+                             "CASEWORK_MARKETPLACE_URL")
         self.base = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
 
     def _call(self, model: type[M], method: str, path: str, body: Any = None,
-              headers: dict[str, str] | None = None) -> M:
+              headers: dict[str, str] | None = None, whole_within: float | None = None) -> M:
+        """`whole_within`: seconds the whole answer must arrive in (a photo), besides the
+        timeout of each wait for data."""
         where = f"{method} {path}"
         req = urllib.request.Request(
             self.base + path, method=method,
@@ -112,8 +131,9 @@ class HttpMarketplace:
                 resp = NO_REDIRECTS.open(req, timeout=self.timeout)
             except urllib.error.HTTPError as e:
                 resp = e  # an error status is still an answer: read it the same way
-            with resp:  # at most a byte over the largest image: too large is unreadable
-                status, answer_headers, data = resp.status, resp.headers, resp.read(MAX_IMAGE + 1)
+            with resp:
+                status, answer_headers = resp.status, resp.headers
+                data = _read(resp, whole_within) if whole_within else resp.read()
         except (OSError, http.client.HTTPException) as e:  # timeouts, resets, cut short
             raise MarketplaceUnavailable(f"{where}: no answer ({type(e).__name__}: {e})") from None
         content_type = answer_headers.get_content_type()
@@ -165,8 +185,10 @@ class HttpMarketplace:
         return self._call(_Contact, "GET", f"/sellers/{seller_id}/contact").address
 
     def image(self, image_hash: str) -> ImageFile:
-        return self._call(ImageFile, "GET", f"/images/{urllib.parse.quote(image_hash, safe='')}",
-                          headers={"Accept": "image/*"})
+        if not IMAGE_HASH.fullmatch(image_hash):
+            raise SubjectNotFound(f"no image {image_hash[:80]!r}: not a hex hash")
+        return self._call(ImageFile, "GET", f"/images/{image_hash}",
+                          headers={"Accept": "image/*"}, whole_within=self.timeout)
 
     def shop_listings(self, shop_id: str, after: str | None, limit: int) -> ListingPage:
         query = urllib.parse.urlencode({"limit": limit, **({"after": after} if after else {})})

@@ -13,7 +13,6 @@ unreadable answer; `refuse` fails finally (the action refused, the subject or co
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from datetime import UTC, date, datetime
@@ -27,6 +26,7 @@ from domain.core import (
     SubjectFacts,
     SubjectKind,
 )
+from domain.text import IMAGE_HASH
 from marketplace.base import (
     ActionRefused,
     ApplyResult,
@@ -35,10 +35,8 @@ from marketplace.base import (
     MarketplaceUnavailable,
     SubjectNotFound,
 )
-from marketplace.images import render
 
 T = TypeVar("T")
-IMAGE_HASH = re.compile(r"[0-9a-f]{8,64}")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sellers (
@@ -236,6 +234,8 @@ class SandboxMarketplace:
                             "ORDER BY id LIMIT 1", (f'%"{image_hash}"%',)).fetchone()
         if row is None:
             raise SubjectNotFound(f"no listing shows image {image_hash}")
+        from marketplace.images import render  # Pillow, loaded by who shows photos
+
         return self._answer("facts", mode, ImageFile(
             media_type="image/png", data=render(image_hash, row["title"], row["category"])))
 

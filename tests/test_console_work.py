@@ -291,12 +291,17 @@ async def test_a_reviewer_finds_a_listing_decides_it_and_sees_it_in_the_sellers_
     photo = page.locator(".images a.image img")  # the listing's photo, as the buyer sees it
     await expect(photo).to_have_count(1)
     assert await photo.evaluate("i => i.complete && i.naturalWidth") == 480
-    src = await photo.get_attribute("src")
-    shown = await api.get(src, headers={"Cookie": f"cw_session={session}"})
+    src = await photo.get_attribute("src")  # /media/HASH?k=KEY: this session's key
+    cookie = {"Cookie": f"cw_session={session}"}
+    shown = await api.get(src, headers=cookie)
     assert shown.headers["content-type"] == "image/png" and shown.content[:4] == b"\x89PNG"
-    for missing in ("0123456789abcdef", "..%2Fsandbox.db", "a%25"):  # none, or not a hash
-        gone = await api.get(f"/media/{missing}", headers={"Cookie": f"cw_session={session}"})
-        assert gone.status_code == 404, (missing, gone.status_code)
+    assert shown.headers["cache-control"] == "private, max-age=600"
+    path, key = src.split("?k=")
+    for refused in (path, f"{path}?k={'0' * 32}", f"/media/0123456789abcdef?k={key}",
+                    "/media/..%2Fsandbox.db", "/media/a%25"):  # no key, another's, no hash
+        gone = await api.get(refused, headers=cookie)
+        assert gone.status_code == 404, (refused, gone.status_code)
+        assert gone.headers["cache-control"] == "no-store"
     assert (await api.get(src)).status_code in (303, 401)  # signed in only
     assert "Counterfeit" in await page.inner_text("#policies")  # the policy's text and law
     assert "Regulation (EU) 2017/1001" in await page.inner_text("#policies")
@@ -432,7 +437,7 @@ async def test_a_case_page_shows_the_sellers_strikes_and_the_cases_about_the_sam
     bag, twin = [(await dev.open_case(s, "user_report", reporter="buyer-1")).case_id
                  for s in ("listing:L-0003", "listing:L-0134")]
     belt = await _queued(dev, "listing:L-0002", "a dupe")
-    await eventually(lambda: dev.strikes("U-01"), lambda s: s == [bag])
+    await eventually(lambda: dev.strikes("U-01", ["ip"]), lambda s: s == (1, [bag]))
     await eventually(lambda: dev.row(twin), lambda r: r is not None and r.state == "appealable")
     page = await browser.new_page()
     await _sign_in(page, base, "bob", "bob-password-123")
@@ -444,6 +449,7 @@ async def test_a_case_page_shows_the_sellers_strikes_and_the_cases_about_the_sam
     strikes = page.locator("#strikes")
     assert "Strikes: 1 upheld violation in the last 90 days" in await strikes.inner_text()
     await expect(strikes.locator(f"a[href='/cases/{bag}']")).to_have_count(1)
+    assert await dev.strikes("U-01", ["fraud"]) == (1, [])  # counted, not named, elsewhere
     row = page.locator("#history tr", has=page.locator(f"a[href='/cases/{bag}']"))
     await expect(row).to_contain_text("same seller")
 

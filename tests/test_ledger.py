@@ -199,9 +199,13 @@ def test_the_directory_adds_updates_lists_and_disables_people(ledger: Ledger) ->
     assert "people" not in ledger.dump()
 
 
+PHOTOS = ["a3f1c9e2b7d04e18", "5be0d2c47a9f1e36", "x" * 4000, "../sandbox.db"]
+
+
 def fill(ledger: Ledger) -> None:
-    for n in (1, 2):
-        ledger.record_case(snapshot(n, revision=2))
+    for n in (1, 2):  # the first with photos: two hashes, two a marketplace should not send
+        ledger.record_case(snapshot(n, revision=2).model_copy(
+            update={"image_hashes": PHOTOS if n == 1 else []}))
     ledger.put_statement("sor-1", "case-listing-L-1", {"decision_ground": "DECISION_GROUND_X"})
     ledger.put_message("m1", "case-listing-L-1", "outbox", "a@b", "outcome", "hi")
 
@@ -216,9 +220,11 @@ def test_dump_after_clear_and_rewrite_equals_dump_before(ledger: Ledger) -> None
         ("uid-1", 1), ("uid-1", 2), ("uid-2", 1), ("uid-2", 2)]
     assert before["statements"] == [{"puid": "sor-1", "case_id": "case-listing-L-1",
                                      "body": '{"decision_ground": "DECISION_GROUND_X"}'}]
+    assert before["case_images"] == [{"case_uid": "uid-1", "image_hash": h}
+                                     for h in sorted(PHOTOS[:2])]  # malformed ones left out
 
     ledger.clear_derived()
-    assert ledger.dump() == {"cases": [], "audit": [], "statements": []}
+    assert ledger.dump() == {"cases": [], "audit": [], "statements": [], "case_images": []}
     assert len(ledger.messages()) == 1  # the outbox records what was sent: kept
 
     fill(ledger)  # what a rebuild does, at other times
@@ -381,3 +387,19 @@ def test_a_ledger_from_before_lifecycles_gains_the_column(tmp_path: Path) -> Non
                    "'2026-11-25T12:00:00+00:00')")
     [entry] = Ledger(f"sqlite:///{path}").queue()
     assert (entry.case_id, entry.lifecycle) == ("case-listing-L-1", "review")
+
+
+def test_a_photo_many_cases_share_does_not_crowd_out_the_sellers_own_history(
+        ledger: Ledger) -> None:
+    """Each relation (seller, shop, photo) brings its own newest `limit`; no queues, nothing."""
+    placeholder = "0000000000000000"
+    for n in range(1, 4):  # the seller's own, older
+        ledger.record_case(snapshot(n).model_copy(update={
+            "seller_id": "U-7", "opened_at": NOW - timedelta(days=1)}))
+    for n in range(10, 40):  # a "no photo" placeholder on many others' listings
+        ledger.record_case(snapshot(n).model_copy(update={
+            "seller_id": f"U-{n}", "image_hashes": [placeholder]}))
+    found = ledger.about("U-7", None, ["ip"], 10, [placeholder])
+    assert {e.case_uid for e in found if e.seller_id == "U-7"} == {"uid-1", "uid-2", "uid-3"}
+    assert len(found) == 13
+    assert ledger.about("U-7", None, [], 10, [placeholder]) == []

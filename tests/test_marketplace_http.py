@@ -258,3 +258,31 @@ def test_an_image_is_taken_as_itself_and_anything_else_is_unreadable(
         m.image("a3f1c9e2b7d04e18")
     assert server.seen[0][1] == "/api/images/a3f1c9e2b7d04e18"
     assert server.seen[0][2]["Accept"] == "image/*"
+    for not_a_hash in ("..", "a3f1c9e2b7d04e18/../x", "A" * 20):  # never sent
+        with pytest.raises(SubjectNotFound):
+            m.image(not_a_hash)
+    assert len(server.seen) == 5
+
+
+def test_a_photo_trickled_byte_by_byte_is_cut_off(server: ScriptedMarketplace) -> None:
+    """Each wait for data is short, but the whole photo must come within the timeout."""
+    def trickle(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "image/png")
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        for _ in range(100):
+            h.wfile.write(b"x")
+            h.wfile.flush()
+            time.sleep(0.05)
+    server.answers = [trickle]
+    started = time.monotonic()
+    with pytest.raises(MarketplaceUnavailable, match="took over"):
+        HttpMarketplace(server.url, timeout=1).image("a3f1c9e2b7d04e18")
+    assert time.monotonic() - started < 2
+
+
+def test_a_marketplace_without_an_http_url_is_refused_at_once() -> None:
+    for url in ("", "file:///etc/passwd", "ftp://m.example"):
+        with pytest.raises(ValueError, match="CASEWORK_MARKETPLACE_URL"):
+            HttpMarketplace(url)

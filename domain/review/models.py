@@ -25,7 +25,7 @@ from domain.core import (
     SubjectKind,
 )
 from domain.record import Tracked
-from domain.text import Ident, PolicyIds, Reason
+from domain.text import IMAGE_HASH, Ident, PolicyIds, Reason
 
 MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
 SEARCH_TEXT = 4000  # characters of a case's words the ledger searches
@@ -219,7 +219,7 @@ class CaseState(Tracked):
         return {"seller_id": f.seller_id if f else self.subject.id if kind is SubjectKind.SELLER else None,
                 "shop_id": f.shop_id if f else self.subject.id if kind is SubjectKind.SHOP else None,
                 "title": f.title if f else None,
-                "image_hashes": f.image_hashes[:MAX_IMAGES] if f else [],
+                "image_hashes": photos(f.image_hashes) if f else [],
                 "search_text": " ".join([*words, *(r.text for r in self.reports)]
                                         ).lower()[:SEARCH_TEXT]}
 
@@ -297,3 +297,8 @@ class OverflowOutcome(Model):
 
 
 CaseInput.model_rebuild()
+
+
+def photos(hashes: list[str]) -> list[str]:
+    """The well-formed photo hashes of a subject, at most MAX_IMAGES, once each in order."""
+    return list(dict.fromkeys(h for h in hashes if IMAGE_HASH.fullmatch(h)))[:MAX_IMAGES]
