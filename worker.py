@@ -30,12 +30,13 @@ from marketplace.configured import build_marketplace
 from workflows.appeal import AppealWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.parts.trust import Trust
+from workflows.qa import QaWorkflow
 from workflows.review import ReviewWorkflow
 from workflows.shop_review import ShopReviewWorkflow
 from workflows.takedown import TakedownWorkflow
 
 WORKFLOWS = [ReviewWorkflow, AppealWorkflow, EscalationWorkflow, TakedownWorkflow,
-             ShopReviewWorkflow]
+             ShopReviewWorkflow, QaWorkflow]
 
 
 def build_activities(settings: Settings) -> CaseActivities:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from domain.appeal.lifecycle import APPEAL
 from domain.engine import Declaration
 from domain.escalation.lifecycle import ESCALATION
+from domain.qa.lifecycle import QA
 from domain.review.lifecycle import REVIEW
 from domain.shop_review.lifecycle import SHOP_REVIEW
 from domain.takedown.lifecycle import TAKEDOWN
 
 LIFECYCLES: dict[str, Declaration] = {d.name: d for d in (REVIEW, APPEAL, ESCALATION,
-                                                          TAKEDOWN, SHOP_REVIEW)}
+                                                          TAKEDOWN, SHOP_REVIEW, QA)}
 
 
 def every(named_set: str) -> frozenset[str]:

@@ -21,6 +21,7 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     SENIOR = "senior"
     APPEALS = "appeals"
+    QA = "qa"  # blind second reviews of decisions (seniors may give them too)
     ESCALATION_OWNER = "escalation_owner"
     OPS = "ops"
     LEAD = "lead"

@@ -52,6 +52,7 @@ TEST_PEOPLE = [
              queues=[ALL_QUEUES]) for a in ("emma", "ada")),
     Person(id="otto", name="Otto", roles=[Role.REVIEWER, Role.SENIOR, Role.ESCALATION_OWNER],
            queues=[ALL_QUEUES]),  # an owner who is also a senior: not his own second person
+    Person(id="quinn", name="Quinn", roles=[Role.QA]),  # blind QA checks, in no queue
 ]
 
 

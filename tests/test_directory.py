@@ -36,7 +36,7 @@ def test_roles_and_queues_are_kept_once_in_order() -> None:
     assert (p.roles, p.queues) == ([Role.REVIEWER, Role.LEAD], ["fraud", "ip"])
     assert parse_roles(["ops", Role.ADMIN]) == [Role.OPS, Role.ADMIN]
     with pytest.raises(InvalidInput, match="unknown role.s. boss; known: reviewer, senior, "
-                                           "appeals, escalation_owner, ops, lead, admin"):
+                                           "appeals, qa, escalation_owner, ops, lead, admin"):
         parse_roles(["ops", "boss"])
 
 

@@ -17,7 +17,9 @@ from domain.core import (
     Decision,
     Model,
     PolicyRef,
+    Priority,
     Report,
+    Sealable,
     Subject,
     SubjectFacts,
 )
@@ -91,6 +93,23 @@ class AdjudicateRequest(Command):
     reason: Reason
 
 
+class QaInput(Sealable):
+    """What a check starts from: the decision checked and what its decider saw."""
+
+    review_case_id: str
+    review_case_uid: str
+    subject: Subject
+    first: Decision
+    first_approver: str | None = None
+    seen: Seen
+    why_sampled: str
+    priority: Priority = Priority.P3
+    queue: str = QA_QUEUE
+    sla_hours: float = 48
+    queue_lead: str = ""
+    carried: QaState | None = None
+
+
 class QaState(Tracked):
     """One QA check. `first` and `first_approver` are the decision checked: never shown to the
     QA reviewer before their verdict (`blind`)."""
@@ -106,6 +125,13 @@ class QaState(Tracked):
     agreement: Agreement | None = None
     adjudication: Verdict | None = None
     final_agreement: Agreement | None = None  # the senior's word against what was enforced
+
+    def carried(self) -> QaInput:
+        """The input a continued-as-new run starts from: this state."""
+        return QaInput(review_case_id=self.review_case_id,
+                       review_case_uid=self.review_case_uid, subject=self.subject,
+                       first=self.first, seen=self.seen, why_sampled=self.why_sampled,
+                       carried=self)
 
     @property
     def policy_ids(self) -> list[str]:

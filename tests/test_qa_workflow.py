@@ -1,0 +1,89 @@
+"""A QA check on the real server (issue 17, in progress): claimed and decided blind by a QA
+reviewer who neither made nor approved the decision, agreement closing it, a disagreement
+adjudicated by a senior who is neither party; the check's reads and timeline hold no trace of
+the first verdict or its author before that."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from client.casework import CaseworkClient
+from domain.core import Action, Decision, Report, Source, Subject
+from domain.errors import Refused
+from domain.qa.commands import QA_COMMANDS as QA
+from domain.qa.models import BlindCheck, QaInput, QaState, Seen
+from tests.helpers import eventually
+from workflows.qa import QaWorkflow
+
+SECRET = "the decider's own words, never shown blind"
+
+
+async def _check(dev: CaseworkClient) -> str:
+    """A check of sam's removal of L-0002 (approved by ada; both seniors), queued."""
+    pack = dev.pack()
+    decision = Decision(decided_by="sam", policy_ids=["counterfeit"], actions=[Action.REMOVE],
+                        reason=SECRET, decided_at=datetime.now(UTC), automated=False)
+    seen = Seen(reports=[Report(report_id="r-1", source=Source.USER_REPORT, reporter="buyer-1",
+                                text="a dupe", received_at=datetime.now(UTC))],
+                policies=[p.ref() for p in pack.policies], review_queue="ip")
+    qa_id = f"qa-{uuid.uuid4().hex[:8]}"
+    await dev.temporal.start_workflow(
+        QaWorkflow.run, QaInput(review_case_id="case-listing-L-0002", review_case_uid="uid-0",
+                                subject=Subject.parse("listing:L-0002"), first=decision,
+                                first_approver="ada", seen=seen,
+                                why_sampled="action remove: rate 1"),
+        id=qa_id, task_queue=dev.settings.task_queue)
+    await eventually(lambda: dev.row(qa_id), lambda r: r is not None and r.state == "queued")
+    return qa_id
+
+
+async def _blind(dev: CaseworkClient, qa_id: str) -> str:
+    handle = dev.temporal.get_workflow_handle(qa_id)
+    shown = await handle.query(QaWorkflow.blind, result_type=BlindCheck)
+    events = await handle.query(QaWorkflow.timeline)
+    return shown.model_dump_json() + " ".join(f"{e.actor} {e.detail}" for e in events)
+
+
+async def test_a_check_is_blind_until_its_verdict_and_agreement_closes_it(
+        dev: CaseworkClient) -> None:
+    qa_id = await _check(dev)
+    for party in ("sam", "ada"):  # the decider and the approver
+        with pytest.raises(Refused, match=f"{party} (made|approved) the decision"):
+            await dev.run(QA["claim"], qa_id, party)
+    with pytest.raises(Refused, match="lacks the qa or senior role"):
+        await dev.run(QA["claim"], qa_id, "bob")
+    await dev.run(QA["claim"], qa_id, "quinn")
+    shown = await _blind(dev, qa_id)
+    for trace in ("sam", "ada", SECRET, "case-listing-L-0002", "uid-0", "rate 1"):
+        assert trace not in shown, trace
+    await dev.run(QA["decide"], qa_id, "quinn", {
+        "policy_ids": ["counterfeit"], "actions": ["remove"], "reason": "a replica"})
+    done = await eventually(lambda: dev.row(qa_id), lambda r: r is not None and r.state == "closed")
+    assert done.assignee == "quinn"
+    qa = await dev.temporal.get_workflow_handle(qa_id, result_type=QaState).result()
+    assert qa.agreement is not None and qa.agreement.agreed
+
+
+async def test_a_disagreement_is_adjudicated_by_a_senior_who_is_neither_party(
+        dev: CaseworkClient) -> None:
+    qa_id = await _check(dev)
+    await dev.run(QA["claim"], qa_id, "quinn")
+    await dev.run(QA["decide"], qa_id, "quinn", {
+        "policy_ids": ["counterfeit"], "actions": ["warn"], "reason": "a warning is enough"})
+    await eventually(lambda: dev.row(qa_id),
+                     lambda r: r is not None and r.state == "adjudicating")
+    adjudication = {"policy_ids": ["counterfeit"], "actions": ["warn"], "reason": "warn"}
+    for party in ("sam", "ada"):  # the decider, the approver
+        with pytest.raises(Refused, match=f"{party} took part"):
+            await dev.run(QA["adjudicate"], qa_id, party, adjudication)
+    with pytest.raises(Refused, match="lacks the senior role"):
+        await dev.run(QA["adjudicate"], qa_id, "quinn", adjudication)
+    await dev.run(QA["adjudicate"], qa_id, "emma", adjudication)
+    qa = await dev.temporal.get_workflow_handle(qa_id, result_type=QaState).result()
+    assert qa.state == "corrected" and qa.final_agreement is not None
+    assert (qa.final_agreement.same_policy, qa.final_agreement.same_actions) == (True, False)
+    events = [e.event for e in qa.timeline]
+    assert events[-1] == "adjudicated" and "qa_decided" in events
