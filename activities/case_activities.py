@@ -22,6 +22,7 @@ from domain.messages import (
     reporter_address,
     seller_subject,
 )
+from domain.qa.models import QaPlan
 from domain.review.models import (
     OverflowOutcome,
     OverflowReport,
@@ -148,6 +149,16 @@ class CaseActivities:
                               approval_sla_hours=pack.approval_sla_hours)
 
     @activity.defn
+    def qa_plan(self, decider: str) -> QaPlan:
+        """What a decision's QA draw needs besides the rates pinned at screening: how many
+        decisions the decider has made (their first ones are checked more), the QA queue's
+        lead."""
+        pack = self.pack.get()
+        queue = pack.queues.get(pack.qa.queue)
+        return QaPlan(nth=self.ledger.decisions_by(decider),
+                      queue_lead=queue.lead if queue else "")
+
+    @activity.defn
     def store_overflow_report(self, overflow: OverflowReport) -> int:
         """Keep a report beyond the case's cap in the ledger; how many it holds for the case."""
         return self.ledger.put_overflow_report(overflow.case_uid, overflow.case_id,
@@ -194,4 +205,4 @@ class CaseActivities:
     def all(self) -> list[Any]:
         return [self.screen_case, self.record_case, self.apply_action, self.reverse_action,
                 self.issue_statement, self.notify, self.store_overflow_report,
-                self.notify_overflow_reporters, self.appeal_settings]
+                self.notify_overflow_reporters, self.appeal_settings, self.qa_plan]

@@ -246,6 +246,7 @@ class PolicyPack(_Strict):
             dependency_alert_minutes=self.dependency_alert_minutes,
             approval_sla_hours=self.approval_sla_hours,
             max_hold_hours=self.max_hold_hours,
+            qa=self.qa,
         )
 
     def escalation_setup(self) -> EscalationSetup:

@@ -275,6 +275,11 @@ class Ledger(People, Jobs):
             "AND lifecycle = 'review' AND state <> 'closed'",
             (subject.kind.value, subject.id))]
 
+    def decisions_by(self, person_id: str) -> int:
+        """How many decisions a person has made (their timeline events `decided`)."""
+        return int(self._read("SELECT COUNT(*) FROM audit WHERE event = ? AND actor = ?",
+                              (Event.DECIDED.value, person_id))[0][0])
+
     def count(self, states: Sequence[str]) -> int:
         """How many cases are in these states (the queue index answers it)."""
         marks = ", ".join("?" * len(states))

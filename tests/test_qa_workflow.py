@@ -5,18 +5,22 @@ the first verdict or its author before that."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from client.casework import CaseworkClient
+from config.settings import Settings
 from domain.core import Action, Decision, Report, Source, Subject
 from domain.errors import Refused
 from domain.qa.commands import QA_COMMANDS as QA
 from domain.qa.models import BlindCheck, QaInput, QaState, Seen
-from tests.helpers import eventually
+from tests.helpers import eventually, own_pack_worker
 from workflows.qa import QaWorkflow
+from workflows.review.qa import qa_id_for
 
 SECRET = "the decider's own words, never shown blind"
 
@@ -87,3 +91,30 @@ async def test_a_disagreement_is_adjudicated_by_a_senior_who_is_neither_party(
     assert (qa.final_agreement.same_policy, qa.final_agreement.same_actions) == (True, False)
     events = [e.event for e in qa.timeline]
     assert events[-1] == "adjudicated" and "qa_decided" in events
+
+
+async def test_decisions_are_drawn_for_checks_at_the_packs_rates(
+        dev_env: WorkflowEnvironment, settings: Settings,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    """With `[qa] rate = 1` every human decision gets a check (once, keyed by its case) seeing
+    what the decider saw; auto-actions at their own rate (0 here) get none."""
+    async with own_pack_worker(dev_env.client, settings, executor,
+                               "\n[qa]\nrate = 1.0\n") as cw:
+        case_id = (await cw.open_case("listing:L-0002", "user_report", reporter="buyer-1",
+                                      text="a dupe")).case_id
+        await eventually(lambda: cw.row(case_id), lambda r: r is not None and r.state == "queued")
+        await cw.claim(case_id, "bob")
+        await cw.decide(case_id, "bob", ["counterfeit"], ["warn"], "a first dupe: a warning")
+        case = await eventually(lambda: cw.show(case_id), lambda c: c.state == "closed")
+        qa_id = qa_id_for(case.case_uid)
+        assert any(e.event == "qa_sampled" and qa_id in e.detail for e in case.timeline)
+        check = await eventually(lambda: cw.row(qa_id),
+                                 lambda r: r is not None and r.state == "queued")
+        assert (check.lifecycle, check.queue, check.subject) == ("qa", "qa", case.subject)
+        shown = await cw.temporal.get_workflow_handle(qa_id).query(QaWorkflow.blind,
+                                                                   result_type=BlindCheck)
+        assert shown.seen.facts == case.facts and shown.seen.reports == case.reports
+        assert "bob" not in shown.model_dump_json()
+        bag = (await cw.open_case("listing:L-0003", "user_report", reporter="buyer-1")).case_id
+        auto = await eventually(lambda: cw.show(bag), lambda c: c.state == "appealable")
+        assert not any(e.event == "qa_sampled" for e in auto.timeline)  # automated = 0

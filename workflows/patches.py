@@ -55,4 +55,5 @@ PATCHES: dict[str, Patch] = {
     "escalator-not-approver": Patch(_DEC03, "whoever escalated a case could approve its outcome"),
     "reports-join-awaiting-approval": Patch(
         _DEC03, "a report about a case awaiting approval opened a follow-up case"),
+    "qa-sampling": Patch(_DEC03, "no decision was drawn for a QA check"),
 }

@@ -24,18 +24,18 @@ class QaConfig(_Strict):
     `new_reviewer_decisions`, `drift_rate` for a reviewer whose agreement over their last
     `drift_window` checks fell under `drift_agreement`; appeal verdicts at `appeals`. Draws are
     a keyed hash of the case (`seed`): the same cases on rerun and on replay. QA reviews wait in
-    `queue`, due within `sla_hours`."""
+    `queue`, due within `sla_hours`. Every rate is 0 until the pack sets it: no checks."""
 
-    rate: Rate = 0.05
+    rate: Rate = 0
     queues: dict[str, Rate] = Field(default_factory=dict)
     policies: dict[str, Rate] = Field(default_factory=dict)
     actions: dict[Action, Rate] = Field(default_factory=dict)
-    automated: Rate = 0.1
+    automated: Rate = 0
     new_reviewer_decisions: StrictInt = Field(default=50, ge=0)
-    new_reviewer_rate: Rate = 0.5
+    new_reviewer_rate: Rate = 0
     drift_agreement: Rate = 0.85
     drift_window: StrictInt = Field(default=20, ge=1)
-    drift_rate: Rate = 0.3
+    drift_rate: Rate = 0
     appeals: Rate = 0.0
     queue: str = "qa"
     sla_hours: StrictFloat | StrictInt = Field(default=48, gt=0)

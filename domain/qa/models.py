@@ -93,6 +93,15 @@ class AdjudicateRequest(Command):
     reason: Reason
 
 
+class QaPlan(Model):
+    """What a decision's QA draw reads from the ledger (by an activity, so replay draws the
+    same): the decider's count of decisions, the QA queue's lead."""
+
+    nth: int
+    agreement: float | None = None
+    queue_lead: str = ""
+
+
 class QaInput(Sealable):
     """What a check starts from: the decision checked and what its decider saw."""
 

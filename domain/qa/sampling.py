@@ -43,6 +43,14 @@ def rate_for(d: Decided, qa: QaConfig) -> tuple[float, str]:
     return max(found, key=lambda rw: rw[0])
 
 
+def may_sample(automated: bool, qa: QaConfig) -> bool:
+    """Whether any rate could draw such a decision (none: nothing to ask, nothing to draw)."""
+    rates = [qa.automated] if automated else [
+        qa.rate, qa.new_reviewer_rate, qa.drift_rate, *qa.queues.values(),
+        *qa.policies.values(), *qa.actions.values()]
+    return max(rates, default=0) > 0
+
+
 def draw(case_uid: str, seed: str) -> float:
     """A number in [0, 1) fixed by the case and the pack's seed."""
     digest = hashlib.sha256(f"{seed}\0{case_uid}".encode()).digest()

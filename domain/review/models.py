@@ -24,6 +24,7 @@ from domain.core import (
     SubjectFacts,
     SubjectKind,
 )
+from domain.qa.config import QaConfig
 from domain.record import Tracked
 from domain.text import IMAGE_HASH, Ident, PolicyIds, Reason
 
@@ -75,6 +76,7 @@ class Screening(Model):
     facts: SubjectFacts | None = None
     source_floors: dict[Source, Priority] = Field(default_factory=dict)
     dependency_alert_minutes: float = 10
+    qa: QaConfig = Field(default_factory=QaConfig)  # the pack's QA rates, pinned with the rest
 
 
 class DecideRequest(Command):
@@ -174,6 +176,7 @@ class CaseState(Tracked):
     attention: Attention | None = None
     reports_overflow: int = 0
     notified: list[str] = Field(default_factory=list)
+    qa: QaConfig = Field(default_factory=QaConfig)  # the pack's QA rates at screening
     followup_of: str | None = None
     generation: int = 1
     in_force: list[EnforcementResult] = Field(default_factory=list)  # by the cases it follows

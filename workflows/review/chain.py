@@ -45,6 +45,7 @@ class RestrictionChain:
     journal: Any
     out: Any
     _moved: Any
+    _draw_for_qa: Any  # workflows/review/qa.py
 
     async def _in_enforcing(self) -> None:
         case = self.case
@@ -86,6 +87,7 @@ class RestrictionChain:
             return
         if self.lc.model.restricts():
             await self._count_strike()
+        await self._draw_for_qa()
         if self.lc.advance("open_appeal_window", "close") == "close":
             case.closed_at = workflow.now()
         self.journal.event(Actor.NOTIFIER, Event(case.state))

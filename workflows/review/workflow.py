@@ -85,6 +85,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.review.chain import RestrictionChain
     from workflows.review.escalation import ReviewEscalation
     from workflows.review.intake import ReviewIntake, reporter_actor
+    from workflows.review.qa import QaDraw
 
 LEASE = timedelta(minutes=30)  # a resumed case's claim
 MAX_SENT_BACK = 10  # decisions sent back, kept (the timeline has them all)
@@ -92,7 +93,7 @@ MAX_SENT_BACK = 10  # decisions sent back, kept (the timeline has them all)
 
 @workflow.defn
 class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, ReviewRepairs,
-                     OtherUpdates):
+                     QaDraw, OtherUpdates):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         carry = carried(inp.carried)
@@ -337,6 +338,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         case.facts, case.source_floors = s.facts, s.source_floors
         case.dependency_alert_minutes = s.dependency_alert_minutes
         case.approval_sla_hours, case.max_hold_hours = s.approval_sla_hours, s.max_hold_hours
+        case.qa = s.qa
         found = "" if s.subject_found else (
             f"; {s.facts_missing or 'the marketplace does not know this subject'}")
         self.journal.event(Actor.POLICY_ENGINE, Event.SCREENED,
