@@ -170,3 +170,6 @@ class BlindCheck(Model):
     assignee: str | None
     sla_deadline: AwareDatetime | None
     verdict: Verdict | None
+
+
+QaInput.model_rebuild()
