@@ -25,6 +25,7 @@ class MessageKind(StrEnum):
     ORDER_REPORT = "order_report"
     ON_CALL = "on_call"  # a P0 escalation, to the on-call owner at once
     LEADERSHIP_UPDATE = "leadership_update"  # an open escalation's status, on a schedule
+    DECISION_CORRECTED = "decision_corrected"  # a QA check's senior changed what was enforced
 
 
 OPS = "ops"  # where staff messages go when a case has no queue lead yet

@@ -73,7 +73,7 @@ def test_a_disagreement_goes_to_a_senior_who_is_neither_party() -> None:
                                                      policy_ids=["counterfeit"], reason="x"))
     lc.fire("adjudicate", AdjudicateRequest(senior="sara", actions=[Action.WARN],
                                             policy_ids=["counterfeit"], reason="warn instead"))
-    assert qa.state == "corrected"  # the senior's word differs from what was enforced
+    assert qa.state == "correcting"  # the senior's word differs from what was enforced
 
 
 def test_a_verdict_names_known_policies_and_no_action_alone() -> None:

@@ -27,17 +27,17 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from domain.authority import ClaimRequest, approval_needed
-    from domain.core import Actor, ApplyRequest, CaseSummary, Decision, Event
+    from domain.core import Actor, CaseSummary, Decision, Event
     from domain.engine import Lifecycle
-    from domain.messages import OPS, MessageKind, seller_of
+    from domain.messages import OPS, MessageKind
     from domain.people import Role
-    from domain.review.models import ApproveRequest, StatementRequest
+    from domain.review.models import ApproveRequest
     from domain.sla import deadline
-    from domain.statement import puid_for
     from workflows.parts.commands import command
+    from workflows.parts.correction import Correction
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
-    from workflows.parts.options import ACT, ENFORCE
+    from workflows.parts.options import ACT
     from workflows.parts.other_updates import OtherUpdates
     from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
@@ -67,6 +67,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         self.journal = Journal(self.appeal, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
         self.queueing = Queueing(self.appeal, self.lc, self.journal, self.out)
+        self.correction = Correction(self.appeal, self.journal, self.out, self._trouble)
         if carry is None:
             self.journal.event(inp.appellant.id, Event.APPEAL_FILED,
                                f"{inp.appellant.kind.value} appeals {inp.review_case_id} "
@@ -191,25 +192,8 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         if verdict.outcome is Outcome.UPHELD:
             return
         keep = set(verdict.decision.actions) if verdict.decision else set()
-        done = {e.action for e in appeal.reversed}
-        for landed in appeal.enforcement:
-            action = landed.action
-            if action in keep or action in done or action.reversal is None:
-                continue
-            req = ApplyRequest(case_id=appeal.review_case_id, subject=appeal.subject,
-                               action=action,
-                               idempotency_key=f"{appeal.review_case_uid}:{action.value}:reversal",
-                               reason=f"appeal {appeal.case_id} {verdict.outcome.value}: "
-                                      f"{verdict.reason}")
-            try:
-                result = await self.out.call("the marketplace", CaseActivities.reverse_action,
-                                             req, ENFORCE)
-            except ActivityError as e:  # the marketplace refuses for good: a person sees to it
-                await self._trouble(Event.REVERSAL_FAILED, f"{action.value}: {why(e)}")
-                continue
-            appeal.reversed.append(result)
-            self.journal.event(Actor.ENFORCER, Event.REVERSED,
-                               f"{action.reversal} on {result.target}: {result.detail}")
+        await self.correction.reverse(keep, f"appeal {appeal.case_id} {verdict.outcome.value}: "
+                                            f"{verdict.reason}")
         if verdict.outcome is Outcome.OVERTURNED and workflow.patched("overturn-strikes"):
             # The seller's violation no longer counts towards a shop review (idempotent).
             await self.out.call("the ledger", ShopReviewActivities.overturn_strike,
@@ -218,45 +202,11 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
 
     async def _apply_instead(self) -> None:
         """The replacement decision's new actions, their statement and the seller's notice."""
-        appeal, verdict = self.appeal, self.appeal.verdict
+        verdict = self.appeal.verdict
         assert verdict is not None
         if verdict.decision is None:
             return
-        present = {e.action for e in appeal.enforcement} | {e.action for e in appeal.applied}
-        for action in verdict.decision.actions:
-            if action in present:
-                continue
-            req = ApplyRequest(case_id=appeal.case_id, subject=appeal.subject, action=action,
-                               idempotency_key=f"{appeal.case_uid}:{action.value}",
-                               reason=verdict.reason)
-            try:
-                result = await self.out.call("the marketplace", CaseActivities.apply_action,
-                                             req, ENFORCE)
-            except ActivityError as e:
-                await self._trouble(Event.ACTION_FAILED, f"{action.value}: {why(e)}")
-                continue
-            appeal.applied.append(result)
-            self.journal.event(Actor.ENFORCER, Event.ENFORCED,
-                               f"{action.value} on {result.target}: {result.detail}")
-        if appeal.statement is None and any(e.action.restricts for e in appeal.applied):
-            puid = puid_for(appeal.case_id, appeal.case_uid)
-            try:
-                appeal.statement = await self.out.call(
-                    "the ledger", CaseActivities.issue_statement,
-                    StatementRequest(case_id=appeal.case_id, puid=puid, subject=appeal.subject,
-                                     decision=verdict.decision, enforcement=appeal.applied,
-                                     opener=appeal.opener, had_hits=appeal.had_hits,
-                                     facts=appeal.facts), ACT)
-                appeal.statement_puid = puid
-                await self.out.call("the marketplace", CaseActivities.notify, self.out.message(
-                    "sor", seller_of(appeal.subject), MessageKind.STATEMENT_OF_REASONS,
-                    f"After an appeal, {appeal.subject}: {_actions(verdict.decision)}. "
-                    f"{verdict.reason}", appeal.statement), ACT)
-                self.journal.event(Actor.NOTIFIER, Event.SELLER_NOTIFIED,
-                                   f"statement {puid} for the decision that replaces "
-                                   f"{appeal.review_case_id}'s")
-            except ActivityError as e:
-                await self._trouble(Event.MESSAGE_FAILED, f"statement of reasons: {why(e)}")
+        await self.correction.apply(verdict.decision, "an appeal")
         await self.journal.commit()
 
     async def _tell_appellant(self) -> None:

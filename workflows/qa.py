@@ -4,19 +4,23 @@ A QA reviewer (role `qa`, or a senior) other than the decider and the decision's
 claims the check from the QA queue and gives their own verdict, seeing the subject as the
 decider saw it and never the first verdict (`blind`). Agreement (the same actions, the same
 policy) closes the check; a disagreement waits for a senior who is neither party, whose word is
-final: it upholds what was enforced (closed) or differs from it (corrected). The QA queue has
-its own SLA and breaches like the others.
+final: it upholds what was enforced (closed) or differs from it, and the correction is carried
+out through the appeal's path (`workflows/parts/correction.py`) before the check is corrected.
+The QA queue has its own SLA and breaches like the others.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
+    from activities.shop_review import ShopReviewActivities
     from domain.authority import ClaimRequest
-    from domain.core import Actor, CaseSummary, Event
+    from domain.core import Actor, CaseSummary, Decision, Event
     from domain.engine import Lifecycle
+    from domain.messages import OPS, MessageKind, seller_of
     from domain.qa.commands import QA_COMMANDS as COMMANDS
     from domain.qa.lifecycle import QA
     from domain.qa.models import (
@@ -30,10 +34,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sla import deadline
     from workflows.parts.commands import command
+    from workflows.parts.correction import Correction
     from workflows.parts.journal import Journal
     from workflows.parts.loop import run_states
+    from workflows.parts.options import ACT
     from workflows.parts.other_updates import OtherUpdates
-    from workflows.parts.outbound import Outbound
+    from workflows.parts.outbound import Outbound, why
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
@@ -54,11 +60,13 @@ class QaWorkflow(Reads, Repairs, OtherUpdates):
             queue_lead=inp.queue_lead, sla_hours={inp.priority: inp.sla_hours},
             opened_at=workflow.now(), review_case_id=inp.review_case_id,
             review_case_uid=inp.review_case_uid, first=inp.first,
-            first_approver=inp.first_approver, seen=inp.seen, why_sampled=inp.why_sampled)
+            first_approver=inp.first_approver, seen=inp.seen, why_sampled=inp.why_sampled,
+            enforcement=inp.enforcement, opener=inp.opener, had_hits=inp.had_hits)
         self.lc = Lifecycle(QA, self.qa)
         self.journal = Journal(self.qa, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
         self.queueing = Queueing(self.qa, self.lc, self.journal, self.out)
+        self.correction = Correction(self.qa, self.journal, self.out, self._trouble)
         if carry is None:  # the timeline names neither the decision nor why it was drawn
             self.journal.event(Actor.INTAKE, Event.QA_SAMPLED, "a blind second review")
 
@@ -107,7 +115,9 @@ class QaWorkflow(Reads, Repairs, OtherUpdates):
         qa.adjudication = Verdict(by=req.senior, policy_ids=req.policy_ids,
                                   actions=req.actions, reason=req.reason, at=workflow.now())
         qa.final_agreement = Agreement.of(qa.first, qa.adjudication)
-        qa.sla_deadline, qa.closed_at = None, workflow.now()
+        qa.sla_deadline = None
+        if qa.state in QA.final:
+            qa.closed_at = workflow.now()
         self.journal.event(req.senior, Event.ADJUDICATED,
                            f"{'upholds' if qa.final_agreement.agreed else 'corrects'} the "
                            f"decision: {', '.join(a.value for a in req.actions)}: {req.reason}")
@@ -142,6 +152,57 @@ class QaWorkflow(Reads, Repairs, OtherUpdates):
         qa.sla_deadline = deadline(workflow.now(), qa.sla_hours[qa.priority])
         self.journal.event(Actor.SLA_CLOCK, Event.QUEUED, "for a senior's adjudication")
         await self.journal.commit()
+
+
+    async def _in_correcting(self) -> None:
+        """The senior's word replaces what was enforced, through the appeal's path: what
+        landed and is not kept reversed once, what is new applied with its statement of
+        reasons, the seller's strike taken back when nothing restricts any more, the seller
+        told."""
+        qa = self.qa
+        final = qa.adjudication
+        assert final is not None
+        refs = {p.id: p for p in qa.seen.policies}
+        decision = Decision(decided_by=final.by, policy_ids=final.policy_ids,
+                            actions=final.actions, reason=final.reason, decided_at=final.at,
+                            automated=False, citations=[refs[p] for p in final.policy_ids
+                                                        if p in refs],
+                            pack_version=qa.first.pack_version)
+        await self.correction.reverse(set(final.actions),
+                                      f"QA check {qa.case_id} corrected: {final.reason}")
+        if qa.first.restricts and not decision.restricts:
+            await self.out.call("the ledger", ShopReviewActivities.overturn_strike,
+                                qa.review_case_uid, ACT)
+        await self.correction.apply(decision, "a quality review")
+        if qa.reversed and qa.statement is None:  # a statement tells of what applies instead
+            await self._tell_seller(decision)
+        self.lc.fire("finish")
+        qa.closed_at = workflow.now()
+        self.journal.event(Actor.ENFORCER, Event.CORRECTED, _effects(qa))
+        await self.journal.commit()
+
+    async def _tell_seller(self, decision: Decision) -> None:
+        qa = self.qa
+        text = (f"After a quality review, the decision on {qa.subject} was corrected: "
+                f"{_effects(qa)}. {decision.reason}")
+        try:
+            await self.out.call("the outbox", CaseActivities.notify, self.out.message(
+                "corrected", seller_of(qa.subject), MessageKind.DECISION_CORRECTED, text), ACT)
+            self.journal.event(Actor.NOTIFIER, Event.SELLER_NOTIFIED, "of the correction")
+        except ActivityError as e:
+            await self._trouble(Event.MESSAGE_FAILED, f"the seller's notice: {why(e)}")
+
+    async def _trouble(self, event: Event, detail: str) -> None:
+        self.journal.event(Actor.ENFORCER, event, detail)
+        await self.journal.commit()
+        await self.out.tell_staff(f"trouble-{self.qa.revision}", self.qa.queue_lead or OPS,
+                                  MessageKind.NEEDS_ATTENTION, f"QA check {self.qa.case_id}: {detail}")
+
+
+def _effects(qa: QaState) -> str:
+    done = [f"{label} {', '.join(e.action.value for e in steps)}"
+            for label, steps in (("reversed", qa.reversed), ("applied", qa.applied)) if steps]
+    return "; ".join(done) or "nothing to change on the marketplace"
 
 
 def _compared(agreement: Agreement) -> str:

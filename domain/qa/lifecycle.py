@@ -19,6 +19,7 @@ class QaStage(StrEnum):
     AGREED = "agreed"
     DISAGREED = "disagreed"
     ADJUDICATING = "adjudicating"
+    CORRECTING = "correcting"
     CLOSED = "closed"
     CORRECTED = "corrected"
 
@@ -32,9 +33,10 @@ QA_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "decide", "source": "in_review", "dest": "disagreed", "unless": "agrees"},
     {"trigger": "close", "source": "agreed", "dest": "closed"},
     {"trigger": "adjudicate_next", "source": "disagreed", "dest": "adjudicating"},
-    # The senior's word: what was enforced stands (closed) or is corrected.
+    # The senior's word: what was enforced stands (closed) or is corrected on the marketplace.
     {"trigger": "adjudicate", "source": "adjudicating", "dest": "closed", "conditions": "upholds"},
-    {"trigger": "adjudicate", "source": "adjudicating", "dest": "corrected", "unless": "upholds"},
+    {"trigger": "adjudicate", "source": "adjudicating", "dest": "correcting", "unless": "upholds"},
+    {"trigger": "finish", "source": "correcting", "dest": "corrected"},
     {"trigger": "breach_sla", "source": ["queued", "in_review", "adjudicating"], "dest": None},
 ]
 
@@ -86,6 +88,6 @@ QA = Declaration(
     name="qa", state_enum=QaStage, transitions=QA_TRANSITIONS, guards=QaGuards,
     noun="QA check", waiting=states(["queued", "in_review", "adjudicating"]),
     queued=states(["queued", "adjudicating"]), held=states(["in_review"]),
-    working=states(["sampled", "agreed", "disagreed"]),
+    working=states(["sampled", "agreed", "disagreed", "correcting"]),
     reasons={"claim": QaGuards.why_not_claim, "decide": QaGuards.why_not_decide,
              "adjudicate": QaGuards.why_not_adjudicate})

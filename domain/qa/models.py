@@ -15,6 +15,7 @@ from domain.authority import Command
 from domain.core import (
     Action,
     Decision,
+    EnforcementResult,
     Model,
     PolicyRef,
     Priority,
@@ -112,6 +113,9 @@ class QaInput(Sealable):
     first_approver: str | None = None
     seen: Seen
     why_sampled: str
+    enforcement: list[EnforcementResult] = Field(default_factory=list)
+    opener: Report | None = None
+    had_hits: bool = False
     priority: Priority = Priority.P3
     queue: str = QA_QUEUE
     sla_hours: float = 48
@@ -134,6 +138,18 @@ class QaState(Tracked):
     agreement: Agreement | None = None
     adjudication: Verdict | None = None
     final_agreement: Agreement | None = None  # the senior's word against what was enforced
+    # what landed on the review case, and the correction's own steps (workflows/parts/correction)
+    enforcement: list[EnforcementResult] = Field(default_factory=list)
+    opener: Report | None = None
+    had_hits: bool = False
+    reversed: list[EnforcementResult] = Field(default_factory=list)
+    applied: list[EnforcementResult] = Field(default_factory=list)
+    statement_puid: str | None = None
+    statement: dict[str, object] | None = None
+
+    @property
+    def facts(self) -> SubjectFacts | None:
+        return self.seen.facts
 
     def carried(self) -> QaInput:
         """The input a continued-as-new run starts from: this state."""

@@ -58,7 +58,8 @@ class QaDraw:
                 subject=case.subject, first=decision, first_approver=case.approved_by,
                 seen=Seen(facts=case.facts, reports=case.reports, hits=case.hits,
                           policies=case.policies, review_queue=case.queue),
-                why_sampled=reason, priority=case.priority, queue=case.qa.queue,
+                why_sampled=reason, enforcement=case.enforcement, opener=case.reports[0],
+                had_hits=bool(case.hits), priority=case.priority, queue=case.qa.queue,
                 sla_hours=case.qa.sla_hours, queue_lead=plan.queue_lead),
             id=qa_id, parent_close_policy=ParentClosePolicy.ABANDON,
             static_summary=f"a blind QA check of {case.case_id}'s decision")
