@@ -23,6 +23,7 @@ from activities.escalation import EscalationActivities
 from activities.intake import IntakeActivities
 from activities.shop_review import ShopReviewActivities
 from activities.takedown import TakedownActivities
+from config.codec import Keyring
 from config.pack_file import PackFile
 from config.settings import Settings
 from ledger.store import Ledger
@@ -47,6 +48,7 @@ def build_activities(settings: Settings) -> CaseActivities:
         pack=PackFile(settings.policy_pack),
         webhook_url=settings.webhook_url,
         webhook_secret=settings.webhook_secret,
+        qa_key=Keyring.configured(settings).derived("qa-draw"),
     )
 
 

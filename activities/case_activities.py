@@ -22,7 +22,9 @@ from domain.messages import (
     reporter_address,
     seller_subject,
 )
-from domain.qa.models import QaPlan
+from domain.qa.config import QA_QUEUE
+from domain.qa.models import QaPlan, QaPlanRequest
+from domain.qa.sampling import draw
 from domain.review.models import (
     OverflowOutcome,
     OverflowReport,
@@ -61,7 +63,8 @@ def _marketplace_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 class CaseActivities:
     def __init__(self, ledger: Ledger, marketplace: Marketplace, pack: PackFile,
-                 webhook_url: str = "", webhook_secret: str = "") -> None:
+                 webhook_url: str = "", webhook_secret: str = "", qa_key: bytes = b"") -> None:
+        self.qa_key = qa_key  # the QA draw's key: only the workers hold it
         self.ledger = ledger
         self.marketplace = marketplace
         self.pack = pack
@@ -149,13 +152,14 @@ class CaseActivities:
                               approval_sla_hours=pack.approval_sla_hours)
 
     @activity.defn
-    def qa_plan(self, decider: str) -> QaPlan:
-        """What a decision's QA draw needs besides the rates pinned at screening: how many
-        decisions the decider has made (their first ones are checked more), the QA queue's
-        lead."""
+    def qa_plan(self, req: QaPlanRequest) -> QaPlan:
+        """What a decision's QA draw needs besides the rates pinned at screening: its number
+        (keyed by the workers' secret), how many decisions the decider has made (their first
+        ones are checked more), the QA queue's lead."""
         pack = self.pack.get()
-        queue = pack.queues.get(pack.qa.queue)
-        return QaPlan(nth=self.ledger.decisions_by(decider),
+        queue = pack.queues.get(QA_QUEUE)
+        return QaPlan(drawn=draw(req.case_uid, self.qa_key),
+                      nth=self.ledger.decisions_by(req.decider),
                       queue_lead=queue.lead if queue else "")
 
     @activity.defn

@@ -31,7 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from client.directory import Directory
 from config.pack_file import PackFile
 from config.settings import Settings
-from domain.authority import Command, worker_role
+from domain.authority import Command, claim_rule
 from domain.commands import CommandSpec
 from domain.core import Action, CaseSummary, Sealable
 from domain.errors import (
@@ -50,7 +50,7 @@ from domain.policy import PolicyPack
 from ledger.store import Ledger
 
 T = TypeVar("T")
-WORKERS = frozenset({Role.REVIEWER, Role.APPEALS})  # who works queues
+WORKERS = frozenset({Role.REVIEWER, Role.APPEALS, Role.QA})  # who works queues (QA: checks)
 NOUNS = {"review": "review case", "appeal": "appeal", "escalation": "escalation",
          "takedown": "takedown job", "shop_review": "shop review"}
 
@@ -162,8 +162,9 @@ class ClientBase:
         kinds = (kind,) if isinstance(kind, str) else kind
         if lifecycle not in kinds:
             raise NotFound(f"no {' or '.join(NOUNS.get(k, k) for k in kinds)} {record_id}")
-        person = self.directory.require(person_id, role or worker_role(queue),
-                                        queue if in_queue else None)
+        holds, its_queue = claim_rule(queue)
+        person = self.directory.require(person_id, role or holds,
+                                        (queue if role else its_queue) if in_queue else None)
         return Found(person, lifecycle, queue, row.case_uid)
 
     async def command(self, record_id: str, update: Any, req: Sealable, found: Found | None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hmac
 import json
 import os
 import secrets
@@ -102,6 +103,11 @@ class Keyring:
         if settings.codec_keys:
             return cls.parse(settings.codec_keys, "CASEWORK_CODEC_KEYS")
         return cls.load(Path(settings.codec_keys_file))
+
+    def derived(self, purpose: str) -> bytes:
+        """A key for another purpose, derived from the active key (HKDF-like HMAC)."""
+        return hmac.new(self.keys[self.active], f"casework:{purpose}".encode(),
+                        "sha256").digest()
 
     def to_json(self) -> str:
         return json.dumps({"active": self.active, "keys": {

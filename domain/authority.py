@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, Field
 
 from domain.core import Action, Actor, Model, Sealable, Source
 from domain.people import Person, Role, why_not
+from domain.qa.config import QA_QUEUE
 from domain.text import Ident
 
 FRESH_START = timedelta(minutes=5)  # a job's or review's request is started within this
@@ -118,6 +119,14 @@ def why_not_name(person_id: str) -> str | None:
 def worker_role(queue: str, appeals_queue: str = "appeals") -> Role:
     """Who works a queue: appeals are for the appeals role, every other queue for reviewers."""
     return Role.APPEALS if queue == appeals_queue else Role.REVIEWER
+
+
+def claim_rule(queue: str) -> tuple[Role | frozenset[Role], str | None]:
+    """Who may hold a record of `queue`, and the queue they must work (None: any): QA checks
+    are held by QA reviewers or seniors, whatever queues they work."""
+    if queue == QA_QUEUE:
+        return frozenset({Role.QA, Role.SENIOR}), None
+    return worker_role(queue), queue
 
 
 # -- four eyes -----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from domain.core import (
 )
 from domain.errors import InvalidInput, first_problem
 from domain.escalation.models import EscalationPolicy, EscalationSetup
-from domain.qa.config import QaConfig, TargetsConfig
+from domain.qa.config import QA_QUEUE, QaConfig, TargetsConfig
 from domain.review.models import (
     AutoEnforcement,
     PolicyHit,
@@ -184,6 +184,9 @@ class PolicyPack(_Strict):
             if unknown := sorted(set(named) - set(known)):
                 raise ValueError(f"{where} names what the pack does not have: "
                                  f"{', '.join(unknown)}")
+        if self.qa.on and QA_QUEUE not in self.queues:
+            raise ValueError(f"[qa] sets rates: configure its queue too ([queues.{QA_QUEUE}]: "
+                             "its lead hears of missed deadlines)")
         return self
 
     @classmethod

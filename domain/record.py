@@ -74,6 +74,7 @@ class Tracked(Model):
                   f"{self.queue_lead} notified")
         if self.breaches >= 2:
             detail += "; second breach"
-        return Breach(detail=detail, hours=self.sla_hours[self.priority], tell=[
+        hours = self.sla_hours.get(self.priority) or max(self.sla_hours.values(), default=24)
+        return Breach(detail=detail, hours=hours, tell=[
             ("", self.queue_lead, f"Case {self.case_id} in {self.queue} missed its SLA: "
                                   f"{detail}")])

@@ -13,9 +13,15 @@ from domain.core import Action
 from domain.errors import InvalidInput
 from domain.policy import PolicyPack
 from domain.qa.config import QaConfig
-from domain.qa.sampling import Decided, rate_for, sampled
+from domain.qa.sampling import Decided, draw, may_sample, rate_for
+from domain.qa.sampling import sampled as sampled_at
 
 ROOT = Path(__file__).resolve().parents[1]
+KEY = b"k" * 32  # the workers' draw key (derived from the payload key in a deployment)
+
+
+def sampled(d: Decided, qa: QaConfig, key: bytes = KEY) -> str | None:
+    return sampled_at(d, qa, draw(d.case_uid, key))
 PACK_TEXT = (ROOT / "policies" / "pack.toml").read_text()
 
 
@@ -33,8 +39,8 @@ def test_the_same_decisions_are_sampled_every_time_at_the_rate_asked() -> None:
     again = [d.case_uid for d in _decisions(500) if sampled(d, qa)]
     assert first == again  # a rerun (and a replay: the draw is the workflow's own code)
     assert 0.07 <= len(first) / 500 <= 0.13, len(first)  # 10 % within 3 points (2.2 sigma)
-    other_seed = [d.case_uid for d in decisions if sampled(d, qa.model_copy(update={"seed": "x"}))]
-    assert other_seed != first
+    other_key = [d.case_uid for d in decisions if sampled(d, qa, b"another key")]
+    assert other_key != first  # who lacks the key cannot tell which cases are checked
 
 
 def test_per_policy_action_and_reviewer_rates_are_honoured() -> None:
@@ -66,16 +72,18 @@ def test_why_a_decision_was_sampled_is_said() -> None:
 
 
 @pytest.mark.parametrize(("table", "message"), [
-    ("[qa]\nrate = 1.5\n", "qa.rate: Input should be less than or equal to 1"),
-    ("[qa]\nrate = -0.1\n", "qa.rate: Input should be greater than or equal to 0"),
+    ("[qa]\nrate = 1.5\n", "qa.rate"),
+    ("[qa]\nsla_hours = inf\n", "qa.sla_hours"),
+    ("[qa]\nrate = -0.1\n", "qa.rate"),
     ('[qa]\nrate = "0.1"\n', "qa.rate"),
     ("[qa.policies]\nmade-up = 0.5\n", "qa.policies names what the pack does not have: made-up"),
     ("[qa.actions]\nobliterate = 0.5\n", "qa.actions.obliterate"),
     ('[targets.team]\nqa_agreement = "high"\n', "targets.team.qa_agreement"),
     ("[targets.queues.nowhere]\nsla_compliance = 0.9\n",
      "targets.queues names what the pack does not have: nowhere"),
-], ids=["rate-over-1", "rate-negative", "rate-string", "unknown-policy", "unknown-action",
-        "target-not-a-number", "target-unknown-queue"])
+    ("[qa]\nrate = 0.1\n", "configure its queue too ([queues.qa]"),
+], ids=["rate-over-1", "sla-infinite", "rate-negative", "rate-string", "unknown-policy", "unknown-action",
+        "target-not-a-number", "target-unknown-queue", "qa-without-its-queue"])
 def test_bad_rates_and_targets_are_refused_in_one_line(table: str, message: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         PolicyPack.from_toml(PACK_TEXT + "\n" + table)
@@ -87,3 +95,13 @@ def test_targets_of_a_queue_fall_back_to_the_teams() -> None:
     ip, fraud = pack.targets.of("ip"), pack.targets.of("fraud")
     assert ip.qa_agreement == 0.95 and ip.sla_compliance == fraud.sla_compliance == 0.95
     assert fraud.qa_agreement == 0.9
+
+
+def test_a_draw_is_asked_for_only_where_a_rate_could_draw_it() -> None:
+    d = _decisions(1)[0]
+    assert not may_sample(d, QaConfig())  # QA off: no round trip
+    assert may_sample(d, QaConfig(new_reviewer_rate=0.5))  # whoever decided: maybe new
+    auto = d.model_copy(update={"automated": True})
+    assert not may_sample(auto, QaConfig(new_reviewer_rate=0.5))
+    assert may_sample(auto, QaConfig(policies={"counterfeit": 1.0}))  # a policy's rate
+    assert 0 <= draw("uid", KEY) < 1

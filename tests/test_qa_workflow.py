@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from client.casework import CaseworkClient
+from client.ops import Ops
 from config.settings import Settings
 from domain.core import Action, Decision, Report, Source, Subject
 from domain.errors import Refused
@@ -24,9 +25,10 @@ from workflows.qa import QaWorkflow
 from workflows.review.qa import qa_id_for
 
 SECRET = "the decider's own words, never shown blind"
+QA_ON = '\n[queues.qa]\nlead = "lead-qa@casework.example"\n[qa]\nrate = 1.0\n'
 
 
-async def _check(dev: CaseworkClient) -> str:
+async def _check(dev: CaseworkClient, sla_hours: float = 48) -> str:
     """A check of sam's removal of L-0002 (approved by ada; both seniors), queued."""
     pack = dev.pack()
     decision = Decision(decided_by="sam", policy_ids=["counterfeit"], actions=[Action.REMOVE],
@@ -39,7 +41,7 @@ async def _check(dev: CaseworkClient) -> str:
         QaWorkflow.run, QaInput(review_case_id="case-listing-L-0002", review_case_uid="uid-0",
                                 subject=Subject.parse("listing:L-0002"), first=decision,
                                 first_approver="ada", seen=seen,
-                                why_sampled="action remove: rate 1"),
+                                why_sampled="action remove: rate 1", sla_hours=sla_hours),
         id=qa_id, task_queue=dev.settings.task_queue)
     await eventually(lambda: dev.row(qa_id), lambda r: r is not None and r.state == "queued")
     return qa_id
@@ -100,7 +102,7 @@ async def test_decisions_are_drawn_for_checks_at_the_packs_rates(
     """With `[qa] rate = 1` every human decision gets a check (once, keyed by its case) seeing
     what the decider saw; auto-actions at their own rate (0 here) get none."""
     async with own_pack_worker(dev_env.client, settings, executor,
-                               "\n[qa]\nrate = 1.0\n") as cw:
+                               QA_ON) as cw:
         case_id = (await cw.open_case("listing:L-0002", "user_report", reporter="buyer-1",
                                       text="a dupe")).case_id
         await eventually(lambda: cw.row(case_id), lambda r: r is not None and r.state == "queued")
@@ -148,7 +150,7 @@ async def test_a_correction_goes_through_the_appeals_path_once(
     back, the seller told. Adjudicated against no action: the removal applies with its
     statement of reasons and the seller's notice."""
     async with own_pack_worker(dev_env.client, settings, executor,
-                               "\n[qa]\nrate = 1.0\n") as cw:
+                               QA_ON) as cw:
         sandbox = SandboxMarketplace(cw.settings.sandbox_db)
         belt = Subject.parse("listing:L-0002")
         _, qa_id = await _checked(cw, str(belt), ["remove"], ["counterfeit"], ["no_action"], [])
@@ -170,3 +172,29 @@ async def test_a_correction_goes_through_the_appeals_path_once(
         assert qa.statement_puid and qa.statement is not None
         assert qa.statement["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
         assert any(m["kind"] == "statement_of_reasons" for m in cw.ledger.messages(qa_id))
+
+
+async def test_a_check_past_its_deadline_breaches_and_still_takes_its_verdicts(
+        ts: CaseworkClient, ts_env: WorkflowEnvironment) -> None:
+    """Missed: marked, one priority step up, a new deadline; then claimed, decided and
+    adjudicated as ever (the audit found it jammed on the raised priority's SLA)."""
+    qa_id = await _check(ts, sla_hours=2)
+    await ts_env.sleep(timedelta(hours=3))
+    row = await eventually(lambda: ts.row(qa_id), lambda r: r is not None and r.sla_breached)
+    assert (row.state, row.priority.value) == ("queued", "P2")
+    await ts.run(QA["claim"], qa_id, "quinn")
+    await ts.run(QA["decide"], qa_id, "quinn", {
+        "policy_ids": ["counterfeit"], "actions": ["warn"], "reason": "a warning is enough"})
+    await eventually(lambda: ts.row(qa_id), lambda r: r is not None and r.state == "adjudicating")
+
+
+async def test_ops_hand_a_check_only_to_who_may_check_it(dev: CaseworkClient) -> None:
+    qa_id = await _check(dev)
+    ops = Ops(dev)
+    with pytest.raises(Refused, match="lacks the qa or senior role"):
+        await ops.repair("reassign", qa_id, "ops-1", "bob is free", to="bob")
+    with pytest.raises(Refused, match="sam made the decision"):
+        await ops.repair("reassign", qa_id, "ops-1", "sam is free", to="sam")
+    await ops.repair("reassign", qa_id, "ops-1", "quinn is free", to="quinn")
+    assert (await eventually(lambda: dev.row(qa_id),
+                             lambda r: r is not None and r.assignee == "quinn")).state == "in_review"

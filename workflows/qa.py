@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.shop_review import ShopReviewActivities
     from domain.authority import ClaimRequest
-    from domain.core import Actor, CaseSummary, Decision, Event
+    from domain.core import Actor, CaseSummary, Decision, Event, Priority
     from domain.engine import Lifecycle
     from domain.messages import OPS, MessageKind, seller_of
     from domain.qa.commands import QA_COMMANDS as COMMANDS
@@ -57,7 +57,7 @@ class QaWorkflow(Reads, Repairs, OtherUpdates):
         self.qa = carry or QaState(
             case_id=info.workflow_id, case_uid=info.first_execution_run_id,
             subject=inp.subject, state=QA.initial, priority=inp.priority, queue=inp.queue,
-            queue_lead=inp.queue_lead, sla_hours={inp.priority: inp.sla_hours},
+            queue_lead=inp.queue_lead, sla_hours=dict.fromkeys(Priority, inp.sla_hours),
             opened_at=workflow.now(), review_case_id=inp.review_case_id,
             review_case_uid=inp.review_case_uid, first=inp.first,
             first_approver=inp.first_approver, seen=inp.seen, why_sampled=inp.why_sampled,

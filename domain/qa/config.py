@@ -9,12 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from domain.core import Action
 
+QA_QUEUE = "qa"  # where checks wait (the pack configures its lead and SLA as any queue's)
+
 # A share of decisions: a number from 0 to 1 (a string or a boolean is refused, not coerced).
 Rate = Annotated[StrictFloat | StrictInt, Field(ge=0, le=1)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class QaConfig(_Strict):
@@ -23,8 +25,9 @@ class QaConfig(_Strict):
     `automated` for auto-actioned cases, `new_reviewer_rate` for a reviewer's first
     `new_reviewer_decisions`, `drift_rate` for a reviewer whose agreement over their last
     `drift_window` checks fell under `drift_agreement`; appeal verdicts at `appeals`. Draws are
-    a keyed hash of the case (`seed`): the same cases on rerun and on replay. QA reviews wait in
-    `queue`, due within `sla_hours`. Every rate is 0 until the pack sets it: no checks."""
+    an HMAC of the case under a key only the workers hold (derived from the payload key): the
+    same cases on rerun and on replay, unpredictable to who decides. QA reviews wait in
+    the `qa` queue, due within `sla_hours`. Every rate is 0 until the pack sets it: no checks."""
 
     rate: Rate = 0
     queues: dict[str, Rate] = Field(default_factory=dict)
@@ -37,15 +40,21 @@ class QaConfig(_Strict):
     drift_window: StrictInt = Field(default=20, ge=1)
     drift_rate: Rate = 0
     appeals: Rate = 0.0
-    queue: str = "qa"
-    sla_hours: StrictFloat | StrictInt = Field(default=48, gt=0)
-    seed: str = "casework-qa"
+    sla_hours: StrictFloat | StrictInt = Field(default=48, gt=0, le=24 * 365)
+
+
+    @property
+    def on(self) -> bool:
+        """Any rate above 0: decisions are drawn."""
+        return max([self.rate, self.automated, self.new_reviewer_rate, self.drift_rate,
+                    self.appeals, *self.queues.values(), *self.policies.values(),
+                    *self.actions.values()]) > 0
 
 
 class Target(_Strict):
     """What a queue (or the team) is held to; a figure left out is not a target there."""
 
-    decisions_per_hour: StrictFloat | StrictInt | None = Field(default=None, gt=0)
+    decisions_per_hour: StrictFloat | StrictInt | None = Field(default=None, gt=0, le=10_000)
     sla_compliance: Rate | None = None
     qa_agreement: Rate | None = None
     calibration_accuracy: Rate | None = None

@@ -24,11 +24,10 @@ from domain.core import (
     Subject,
     SubjectFacts,
 )
+from domain.qa.config import QA_QUEUE
 from domain.record import Tracked
 from domain.review.models import PolicyHit
 from domain.text import Ident, PolicyIds, Reason
-
-QA_QUEUE = "qa"
 
 
 class Seen(Model):
@@ -94,10 +93,17 @@ class AdjudicateRequest(Command):
     reason: Reason
 
 
-class QaPlan(Model):
-    """What a decision's QA draw reads from the ledger (by an activity, so replay draws the
-    same): the decider's count of decisions, the QA queue's lead."""
+class QaPlanRequest(Model):
+    case_uid: str
+    decider: str
 
+
+class QaPlan(Model):
+    """What a decision's QA draw is made of, read by an activity (so replay draws the same):
+    its number in [0, 1) under the workers' key, the decider's count of decisions, the QA
+    queue's lead."""
+
+    drawn: float
     nth: int
     agreement: float | None = None
     queue_lead: str = ""

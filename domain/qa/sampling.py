@@ -3,7 +3,7 @@ workflow makes it in its own code and makes it again on replay."""
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 
 from domain.core import Action, Model
 from domain.qa.config import QaConfig
@@ -43,21 +43,20 @@ def rate_for(d: Decided, qa: QaConfig) -> tuple[float, str]:
     return max(found, key=lambda rw: rw[0])
 
 
-def may_sample(automated: bool, qa: QaConfig) -> bool:
-    """Whether any rate could draw such a decision (none: nothing to ask, nothing to draw)."""
-    rates = [qa.automated] if automated else [
-        qa.rate, qa.new_reviewer_rate, qa.drift_rate, *qa.queues.values(),
-        *qa.policies.values(), *qa.actions.values()]
-    return max(rates, default=0) > 0
+def may_sample(d: Decided, qa: QaConfig) -> bool:
+    """Whether any rate could draw this decision, whoever made it (none: nothing to ask,
+    nothing to draw)."""
+    return rate_for(d.model_copy(update={"nth": 1, "agreement": 0.0}), qa)[0] > 0
 
 
-def draw(case_uid: str, seed: str) -> float:
-    """A number in [0, 1) fixed by the case and the pack's seed."""
-    digest = hashlib.sha256(f"{seed}\0{case_uid}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+def draw(case_uid: str, key: bytes) -> float:
+    """A number in [0, 1) fixed by the case and a key only casework's workers hold (HMAC), so
+    nobody who reads a case can tell before deciding whether it will be checked."""
+    digest = hmac.new(key, f"qa-draw:{case_uid}".encode(), "sha256").digest()
+    return (int.from_bytes(digest[:8], "big") >> 11) / 2**53
 
 
-def sampled(d: Decided, qa: QaConfig) -> str | None:
-    """Why the decision is sampled, or None when it is not."""
+def sampled(d: Decided, qa: QaConfig, drawn: float) -> str | None:
+    """Why the decision is sampled at its `drawn` number, or None when it is not."""
     rate, why = rate_for(d, qa)
-    return f"{why}: rate {rate:g}" if draw(d.case_uid, qa.seed) < rate else None
+    return f"{why}: rate {rate:g}" if drawn < rate else None

@@ -9,7 +9,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.authority import ClaimRequest, worker_role
+    from domain.authority import ClaimRequest, claim_rule
     from domain.core import Action, CaseSummary, Event
     from domain.engine import Lifecycle
     from domain.errors import Refused
@@ -67,8 +67,8 @@ class Repairs:
         elif self.lc.state not in self.lc.allowed_from("claim"):
             raise Refused(f"cannot reassign {self.lc.declaration.a_noun} in state "
                           f"{self.lc.state!r}")
-        queue = self._record.queue  # the new holder works it, as for their own claim
-        if reason := why_not(req.reviewer, req.holder, worker_role(queue), queue):
+        roles, queue = claim_rule(self._record.queue)  # as for their own claim
+        if reason := why_not(req.reviewer, req.holder, roles, queue):
             raise Refused(reason)
         why = self.lc.declaration.reasons.get("claim")
         if why and (reason := why(self.lc.model, ClaimRequest(reviewer=req.reviewer))):

@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from domain.core import Actor, Event
-    from domain.qa.models import QaInput, Seen
+    from domain.qa.models import QaInput, QaPlanRequest, Seen
     from domain.qa.sampling import Decided, may_sample, sampled
     from domain.review.models import CaseState
     from workflows.parts.journal import Journal
@@ -38,33 +39,43 @@ class QaDraw:
 
     async def _draw_for_qa(self) -> None:
         case, decision = self.case, self.case.decision
-        if (decision is None or "qa" in case.notified
-                or not may_sample(decision.automated, case.qa)
-                or not workflow.patched("qa-sampling")):
-            return  # QA off (every rate 0): no round trip, no marker
-        try:  # a ledger read, local (no server round trip), as the strike's write
-            plan = await workflow.execute_local_activity_method(
-                CaseActivities.qa_plan, decision.decided_by, **LOCAL)
-        except ActivityError as e:  # no check drawn; the case goes on
-            self.journal.event(Actor.WATCHDOG, Event.QA_SAMPLED, f"not drawn: {why(e)}")
+        if decision is None or "qa" in case.notified:
             return
-        reason = sampled(Decided(case_uid=case.case_uid, queue=case.queue,
-                                 policy_ids=decision.policy_ids, actions=decision.actions,
-                                 automated=decision.automated, nth=plan.nth,
-                                 agreement=plan.agreement), case.qa)
+        decided = Decided(case_uid=case.case_uid, queue=case.queue,
+                          policy_ids=decision.policy_ids, actions=decision.actions,
+                          automated=decision.automated)
+        if not may_sample(decided, case.qa) or not workflow.patched("qa-sampling"):
+            return  # QA off (every rate 0): no round trip, no marker
+        try:  # a ledger read and the keyed draw, local (no server round trip)
+            plan = await workflow.execute_local_activity_method(
+                CaseActivities.qa_plan,
+                QaPlanRequest(case_uid=case.case_uid, decider=decision.decided_by), **LOCAL)
+        except ActivityError as e:  # no check drawn; the case goes on
+            self.journal.event(Actor.WATCHDOG, Event.NEEDS_ATTENTION,
+                               f"no QA draw: {why(e)}")
+            return
+        reason = sampled(decided.model_copy(update={"nth": plan.nth,
+                                                    "agreement": plan.agreement}),
+                         case.qa, plan.drawn)
         if reason is None:
             return
         qa_id = qa_id_for(case.case_uid)
         case.notified = [*case.notified, "qa"]
-        await workflow.start_child_workflow(
-            QaWorkflow.run, QaInput(
-                review_case_id=case.case_id, review_case_uid=case.case_uid,
-                subject=case.subject, first=decision, first_approver=case.approved_by,
-                seen=Seen(facts=case.facts, reports=case.reports, hits=case.hits,
-                          policies=case.policies, review_queue=case.queue),
-                why_sampled=reason, enforcement=case.enforcement, opener=case.reports[0],
-                had_hits=bool(case.hits), priority=case.priority, queue=case.qa.queue,
-                sla_hours=case.qa.sla_hours, queue_lead=plan.queue_lead),
-            id=qa_id, parent_close_policy=ParentClosePolicy.ABANDON,
-            static_summary=f"a blind QA check of {case.case_id}'s decision")
-        self.journal.event(Actor.POLICY_ENGINE, Event.QA_SAMPLED, f"{qa_id} ({reason})")
+        try:
+            await workflow.start_child_workflow(
+                QaWorkflow.run, QaInput(
+                    review_case_id=case.case_id, review_case_uid=case.case_uid,
+                    subject=case.subject, first=decision, first_approver=case.approved_by,
+                    seen=Seen(facts=case.facts, reports=case.reports, hits=case.hits,
+                              policies=case.policies, review_queue=case.queue),
+                    why_sampled=reason, enforcement=case.enforcement,
+                    opener=case.reports[0], had_hits=bool(case.hits), priority=case.priority,
+                    sla_hours=case.qa.sla_hours,
+                    queue_lead=plan.queue_lead),
+                id=qa_id, parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary="a blind QA check of a decision")
+        except WorkflowAlreadyStartedError:  # drawn before (a reset past the draw): once
+            return
+        self.journal.event(Actor.POLICY_ENGINE, Event.QA_SAMPLED, qa_id)  # not why: the
+        # decider and the queue read this timeline
