@@ -50,7 +50,7 @@ from domain.policy import PolicyPack
 from ledger.store import Ledger
 
 T = TypeVar("T")
-WORKERS = frozenset({Role.REVIEWER, Role.APPEALS, Role.QA})  # who works queues (QA: checks)
+WORKERS = frozenset({Role.REVIEWER, Role.APPEALS})  # who works queues
 NOUNS = {"review": "review case", "appeal": "appeal", "escalation": "escalation",
          "takedown": "takedown job", "shop_review": "shop review"}
 

@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from client.casework import CaseworkClient, parse_choice
 from config import search_attributes
+from domain.authority import claim_rule
 from domain.core import CaseSummary, Priority, QueueEntry
 from domain.errors import CaseworkError, InvalidInput, NotFound, Refused, Unavailable, build
 from domain.escalation.models import EscalationSummary
@@ -130,8 +131,10 @@ class Ops:
         if repair == "reassign":
             if not to:
                 raise InvalidInput("reassign needs --to PERSON")
-            if row is not None:  # the new holder works the record's queue
-                req.holder = (await self.cw.on_record(case_id, to, row.lifecycle)).person
+            if row is not None:  # the new holder may hold it, as for their own claim
+                holds, queue = claim_rule(row.queue)
+                req.holder = (await self.cw.on_record(case_id, to, row.lifecycle, holds,
+                                                      in_queue=queue is not None)).person
         if repair in ("cancel", "escalate") and (row is None or row.lifecycle != "review"):
             raise Refused(f"{case_id} is no review case: only review cases are {repair}ed"
                           + (" (a takedown job is cancelled by its requester: casework "
