@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from api import console
 from api.problems import RESPONSES, install, problem
-from api.routes import appeals, auth, cases, commands, escalations, intake, jobs, ops
+from api.routes import appeals, auth, cases, commands, escalations, intake, jobs, ops, qa
 from client.casework import CaseworkClient
 from client.credentials import Credentials
 
@@ -72,7 +72,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     install(app)
     app.add_middleware(BodyLimit)
     console.install(app)  # its security headers wrap every response, refusals too
-    for routes in (auth, intake, cases, commands, appeals, escalations, jobs, ops):
+    for routes in (auth, intake, cases, commands, appeals, escalations, jobs, ops, qa):
         app.include_router(routes.router, responses=RESPONSES)
 
     @app.get("/docs", include_in_schema=False)

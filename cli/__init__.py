@@ -117,6 +117,12 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
         "status": ("a shop review's progress, findings and history", [
             arg("review_id"), arg("--watch", action="store_true", help="follow the screening")]),
     }),
+    "qa": ("blind second reviews of decisions (QA reviewers and seniors)", {
+        "list": ("checks waiting for a verdict or an adjudication, the most urgent first",
+                 [arg("--limit", type=positive, default=50)]),
+        "show": ("a check: blind (no first verdict or decider) until the QA verdict is in",
+                 [arg("qa_id")]),
+    }),
     "ops": ("find, explain and repair stuck records", {
         "stuck": ("stuck records of every lifecycle, why, and the repair", [
             arg("--kind", help="only this kind (e.g. needs_attention, task_failing)")]),

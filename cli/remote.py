@@ -30,6 +30,7 @@ from domain.core import CaseSummary, QueueEntry, TakedownItem, TimelineEvent
 from domain.escalation.models import EscalationState, EscalationSummary
 from domain.ops import Explanation, QueueBacklog, RepairReport, Stuck, Workers
 from domain.people import Person
+from domain.qa.models import QaView
 from domain.review.models import CaseRef, CaseState
 from domain.shop_review.lifecycle import SHOP_REVIEW
 from domain.shop_review.models import ShopReviewSummary
@@ -125,6 +126,8 @@ CALLS: dict[str, Call] = {
                           show=show.timeline),
     "appeal show": Call("GET", "/api/appeals/{appeal_id}", model=AppealState,
                         show=show.appeal_detail),
+    "qa show": Call("GET", "/api/qa/{qa_id}", model=QaView, show=show.qa_check),
+    "qa list": Call("GET", "/api/qa", params=lambda a: {"limit": a.limit}, show=show.qa_queue),
     "escalation show": Call("GET", "/api/escalations/{escalation_id}", model=EscalationState,
                             show=show.escalation_detail),
     "shop status": Call("GET", "/api/shop-reviews/{review_id}", model=ShopReviewSummary,

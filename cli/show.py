@@ -223,3 +223,38 @@ def escalation_opened(e: Any) -> str:
     if "state" in e:
         return f"{e['escalation_id']} {e['state']} {e['severity']} owner {e.get('owner') or '-'}"
     return str(e["escalation_id"])
+
+
+def qa_queue(page: Any) -> str:
+    """The QA queue's page (JSON rows): id, state, priority, deadline, subject."""
+    return "\n".join(
+        f"{r['case_id']} {r['state']:<12} {r['priority']} "
+        f"{'SLA ' + r['sla_deadline'][:16] + 'Z' if r.get('sla_deadline') else ''} "
+        f"{r['subject']['kind']}:{r['subject']['id']} {safe(r.get('title') or '')}"
+        for r in page["items"]) or "(no checks waiting)"
+
+
+def qa_check(v: Any) -> str:
+    c = v.check
+    lines = [f"{c.qa_id} {c.state} {c.subject} held by {c.assignee or '-'}"]
+    if c.seen.facts:
+        lines.append(f"  {safe(c.seen.facts.title)}: {safe(c.seen.facts.description)}")
+    lines += [f"  report ({r.source.value}): {safe(r.text)}" for r in c.seen.reports]
+    lines += [f"  hit {h.policy_id} {h.rule} {h.score:.2f}: {safe(h.evidence)}"
+              for h in c.seen.hits]
+    if c.verdict:
+        lines.append(f"  QA verdict by {c.verdict.by}: "
+                     f"{', '.join(a.value for a in c.verdict.actions)}: {safe(c.verdict.reason)}")
+    if not v.revealed:
+        lines.append("  (blind: the decision checked is shown once the QA verdict is in)")
+        return "\n".join(lines)
+    first = v.first
+    lines.append(f"  checked: {', '.join(a.value for a in first.actions)} by {first.decided_by}"
+                 f" on {v.review_case_id}: {safe(first.reason)} ({v.why_sampled})")
+    if v.adjudication:
+        lines.append(f"  adjudicated by {v.adjudication.by}: "
+                     f"{', '.join(a.value for a in v.adjudication.actions)}: "
+                     f"{safe(v.adjudication.reason)}")
+    for label, done in (("reversed", v.reversed), ("applied", v.applied)):
+        lines += [f"  {label} {e.action.value} on {e.target}: {safe(e.detail)}" for e in done]
+    return "\n".join(lines)

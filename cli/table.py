@@ -13,6 +13,7 @@ from pydantic.fields import FieldInfo
 from domain.appeal.commands import APPEAL_COMMANDS
 from domain.commands import CommandSpec
 from domain.escalation.commands import ESCALATION_COMMANDS
+from domain.qa.commands import QA_COMMANDS
 from domain.review.commands import REVIEW_COMMANDS
 from domain.shop_review.commands import SHOP_COMMANDS
 from domain.takedown.commands import TAKEDOWN_COMMANDS
@@ -24,6 +25,7 @@ GROUPS: dict[str, tuple[str, str, dict[str, CommandSpec]]] = {
     "escalation": ("escalation_id", "/api/escalations/{escalation_id}", ESCALATION_COMMANDS),
     "takedown": ("job_id", "/api/takedowns/{job_id}", TAKEDOWN_COMMANDS),
     "shop": ("review_id", "/api/shop-reviews/{review_id}", SHOP_COMMANDS),
+    "qa": ("qa_id", "/api/qa/{qa_id}", QA_COMMANDS),
 }
 
 

@@ -20,6 +20,7 @@ from client.appeals import Appeals
 from client.base import ClientBase, Found, parse_actions, parse_choice
 from client.escalations import Escalations
 from client.jobs import Jobs
+from client.qa import QaChecks
 from client.reads import LedgerReads
 from config.connection import connect
 from config.settings import Settings
@@ -62,7 +63,7 @@ def report_id_for(subject: Subject, source: Source, reporter: str | None, text: 
     return "r-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-class CaseworkClient(Appeals, Escalations, Jobs, LedgerReads, ClientBase):
+class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, LedgerReads, ClientBase):
     @classmethod
     async def connect(cls, settings: Settings | None = None, profile: str | None = None,
                       address: str | None = None) -> CaseworkClient:

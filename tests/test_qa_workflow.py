@@ -6,6 +6,8 @@ the first verdict or its author before that."""
 from __future__ import annotations
 
 import concurrent.futures
+import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +22,8 @@ from domain.errors import Refused
 from domain.qa.commands import QA_COMMANDS as QA
 from domain.qa.models import BlindCheck, QaInput, QaState, Seen
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import eventually, own_pack_worker
+from tests.helpers import eventually, own_pack_worker, signed_in
+from tests.test_e2e_cli import cli_env, cli_json, run_cli
 from workflows.qa import QaWorkflow
 from workflows.review.qa import qa_id_for
 
@@ -198,3 +201,30 @@ async def test_ops_hand_a_check_only_to_who_may_check_it(dev: CaseworkClient) ->
     await ops.repair("reassign", qa_id, "ops-1", "quinn is free", to="quinn")
     assert (await eventually(lambda: dev.row(qa_id),
                              lambda r: r is not None and r.assignee == "quinn")).state == "in_review"
+
+
+async def test_a_check_through_the_cli_and_the_api_is_blind_until_its_verdict(
+        dev: CaseworkClient, dev_env: WorkflowEnvironment, settings: Settings,
+        api_url: str) -> None:
+    qa_id = await _check(dev)
+    base = cli_env(dev_env, settings)
+    quinn, emma, bob = (signed_in(base, api_url, dev.ledger, w) for w in ("quinn", "emma", "bob"))
+    assert qa_id in [r["case_id"] for r in (await cli_json(quinn, "qa", "list"))["items"]]
+    await run_cli(quinn, "qa", "claim", qa_id)
+    shown = ((await run_cli(quinn, "qa", "show", qa_id)).stdout
+             + json.dumps(await cli_json(quinn, "qa", "show", qa_id)))
+    for trace in ("sam", "ada", SECRET, "case-listing-L-0002", "uid-0", "rate 1"):
+        assert not re.search(rf"\b{re.escape(trace)}\b", shown), trace
+    assert "blind" in shown
+    refused = await run_cli(bob, "qa", "show", qa_id, ok=False)
+    assert refused.returncode != 0 and "may not read QA checks" in refused.stderr
+    await run_cli(quinn, "qa", "decide", qa_id, "--action", "warn", "--policy", "counterfeit",
+                  "--reason", "a warning is enough")
+    refused = await run_cli(quinn, "qa", "adjudicate", qa_id, "--action", "warn", "--policy",
+                            "counterfeit", "--reason", "mine", ok=False)
+    assert refused.returncode != 0 and "lacks the senior role" in refused.stderr
+    await run_cli(emma, "qa", "adjudicate", qa_id, "--action", "warn", "--policy",
+                  "counterfeit", "--reason", "a warning is enough")
+    revealed = await cli_json(emma, "qa", "show", qa_id)
+    assert revealed["revealed"] and revealed["first"]["decided_by"] == "sam"
+    assert revealed["check"]["state"] in ("correcting", "corrected")

@@ -15,6 +15,7 @@ from api.deps import AsPerson, Client, In, RequestId
 from domain.appeal.commands import APPEAL_COMMANDS
 from domain.commands import CommandSpec
 from domain.escalation.commands import ESCALATION_COMMANDS
+from domain.qa.commands import QA_COMMANDS
 from domain.review.commands import REVIEW_COMMANDS
 from domain.shop_review.commands import SHOP_COMMANDS
 from domain.takedown.commands import TAKEDOWN_COMMANDS
@@ -62,6 +63,6 @@ for _table, _records, _tag in (
         (REVIEW_COMMANDS, "cases", "cases"), (APPEAL_COMMANDS, "appeals", "appeals"),
         (ESCALATION_COMMANDS, "escalations", "escalations"),
         (TAKEDOWN_COMMANDS, "takedowns", "takedowns"),
-        (SHOP_COMMANDS, "shop-reviews", "takedowns")):
+        (SHOP_COMMANDS, "shop-reviews", "takedowns"), (QA_COMMANDS, "qa", "qa")):
     for _spec in _table.values():
         add(_spec, _records, _tag)

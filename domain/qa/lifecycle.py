@@ -84,6 +84,8 @@ def _why_not_valid(qa: QaState, req: QaDecideRequest | AdjudicateRequest) -> str
     return None
 
 
+BLIND = frozenset({"sampled", "queued", "in_review"})  # before the QA verdict
+
 QA = Declaration(
     name="qa", state_enum=QaStage, transitions=QA_TRANSITIONS, guards=QaGuards,
     noun="QA check", waiting=states(["queued", "in_review", "adjudicating"]),

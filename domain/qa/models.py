@@ -174,11 +174,39 @@ class QaState(Tracked):
         return [p for p in (self.first.decided_by, self.first_approver,
                             self.verdict.by if self.verdict else None) if p]
 
+    def view(self, blind_states: frozenset[str]) -> QaView:
+        """The check for its readers: blind while in `blind_states` (before the QA verdict)."""
+        if self.state in blind_states:
+            return QaView(check=self.blind())
+        return QaView(check=self.blind(), revealed=True, review_case_id=self.review_case_id,
+                      first=self.first, first_approver=self.first_approver,
+                      why_sampled=self.why_sampled, agreement=self.agreement,
+                      adjudication=self.adjudication, final_agreement=self.final_agreement,
+                      reversed=self.reversed, applied=self.applied)
+
     def blind(self) -> BlindCheck:
         """What a QA reviewer may see before their verdict is in."""
         return BlindCheck(qa_id=self.case_id, state=self.state, subject=self.subject,
                           seen=self.seen, assignee=self.assignee,
                           sla_deadline=self.sla_deadline, verdict=self.verdict)
+
+
+class QaView(Model):
+    """A check as its readers see it: `check` (what the QA reviewer sees) always; the first
+    verdict, who made and approved it, the review case and why it was drawn only once the QA
+    verdict is in (`revealed`), for the adjudicating senior and the leads."""
+
+    check: BlindCheck
+    revealed: bool = False
+    review_case_id: str | None = None
+    first: Decision | None = None
+    first_approver: str | None = None
+    why_sampled: str | None = None
+    agreement: Agreement | None = None
+    adjudication: Verdict | None = None
+    final_agreement: Agreement | None = None
+    reversed: list[EnforcementResult] = Field(default_factory=list)
+    applied: list[EnforcementResult] = Field(default_factory=list)
 
 
 class BlindCheck(Model):
