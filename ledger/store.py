@@ -275,6 +275,14 @@ class Ledger(People, Jobs):
             "AND lifecycle = 'review' AND state <> 'closed'",
             (subject.kind.value, subject.id))]
 
+    def holds(self, person_id: str, lifecycle: str, subject: Subject,
+              states: Sequence[str]) -> bool:
+        """Whether the person holds a record of `lifecycle` about `subject` in `states`."""
+        return bool(self._read(
+            "SELECT 1 FROM cases WHERE lifecycle = ? AND subject_kind = ? AND subject_id = ? "
+            f"AND assignee = ? AND state IN ({', '.join('?' * len(states))}) LIMIT 1",
+            (lifecycle, subject.kind.value, subject.id, person_id, *states)))
+
     def decisions_by(self, person_id: str) -> int:
         """How many decisions a person has made (their timeline events `decided`)."""
         return int(self._read("SELECT COUNT(*) FROM audit WHERE event = ? AND actor = ?",

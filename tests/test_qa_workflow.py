@@ -11,10 +11,12 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from client.casework import CaseworkClient
+from client.credentials import Credentials
 from client.ops import Ops
 from config.settings import Settings
 from domain.core import Action, Decision, Report, Source, Subject
@@ -22,7 +24,7 @@ from domain.errors import Refused
 from domain.qa.commands import QA_COMMANDS as QA
 from domain.qa.models import BlindCheck, QaInput, QaState, Seen
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import eventually, own_pack_worker, signed_in
+from tests.helpers import eventually, own_pack_worker, serving, signed_in
 from tests.test_e2e_cli import cli_env, cli_json, run_cli
 from workflows.qa import QaWorkflow
 from workflows.review.qa import qa_id_for
@@ -228,3 +230,32 @@ async def test_a_check_through_the_cli_and_the_api_is_blind_until_its_verdict(
     revealed = await cli_json(emma, "qa", "show", qa_id)
     assert revealed["revealed"] and revealed["first"]["decided_by"] == "sam"
     assert revealed["check"]["state"] in ("correcting", "corrected")
+
+
+async def test_a_qa_reviewer_does_not_open_the_case_of_the_check_they_hold(
+        dev_env: WorkflowEnvironment, settings: Settings,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    """emma (a senior who reads every queue) holds a check of bob's decision: the case (API
+    and console) is closed to her until her verdict is in."""
+    async with own_pack_worker(dev_env.client, settings, executor, QA_ON) as cw, \
+            serving(cw) as url:
+        case_id = (await cw.open_case("listing:L-0002", "user_report", reporter="buyer-1",
+                                      text="a dupe")).case_id
+        await eventually(lambda: cw.row(case_id), lambda r: r is not None and r.state == "queued")
+        await cw.claim(case_id, "bob")
+        await cw.decide(case_id, "bob", ["counterfeit"], ["warn"], "bob's reason")
+        case = await eventually(lambda: cw.show(case_id), lambda c: c.state == "closed")
+        qa_id = qa_id_for(case.case_uid)
+        await eventually(lambda: cw.row(qa_id), lambda r: r is not None and r.state == "queued")
+        await cw.run(QA["claim"], qa_id, "emma")
+        _, token = Credentials(cw.ledger).create_token("emma")
+        async with httpx.AsyncClient(base_url=url, headers={
+                "Authorization": f"Bearer {token}"}) as http:
+            for path in (f"/api/cases/{case_id}", f"/api/cases/{case_id}/timeline"):
+                closed = await http.get(path)
+                assert closed.status_code == 403 and "blind QA check" in closed.text
+                assert "bob" not in closed.text
+            await cw.run(QA["decide"], qa_id, "emma", {
+                "policy_ids": ["counterfeit"], "actions": ["warn"], "reason": "agreed"})
+            await eventually(lambda: cw.row(qa_id), lambda r: r is not None and r.state == "closed")
+            assert (await http.get(f"/api/cases/{case_id}")).status_code == 200
