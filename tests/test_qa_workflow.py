@@ -23,6 +23,7 @@ from domain.core import Action, Decision, Report, Source, Subject
 from domain.errors import Refused
 from domain.qa.commands import QA_COMMANDS as QA
 from domain.qa.models import BlindCheck, QaInput, QaState, Seen
+from domain.review.models import CaseState
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import eventually, own_pack_worker, serving, signed_in
 from tests.test_e2e_cli import cli_env, cli_json, run_cli
@@ -101,6 +102,18 @@ async def test_a_disagreement_is_adjudicated_by_a_senior_who_is_neither_party(
     assert events[-1] == "corrected" and {"qa_decided", "adjudicated"} <= set(events)
 
 
+async def _decided(cw: CaseworkClient, subject: str, actions: list[str],
+                   policies: list[str], reason: str) -> CaseState:
+    """bob's decision on `subject`, carried out and told (the case past its draw)."""
+    case_id = (await cw.open_case(subject, "user_report", reporter="buyer-1",
+                                  text="a dupe")).case_id
+    await eventually(lambda: cw.row(case_id), lambda r: r is not None and r.state == "queued")
+    await cw.claim(case_id, "bob")
+    await cw.decide(case_id, "bob", policies, actions, reason)
+    return await eventually(lambda: cw.show(case_id),
+                            lambda c: c.state in ("appealable", "closed"))
+
+
 async def test_decisions_are_drawn_for_checks_at_the_packs_rates(
         dev_env: WorkflowEnvironment, settings: Settings,
         executor: concurrent.futures.ThreadPoolExecutor) -> None:
@@ -108,12 +121,9 @@ async def test_decisions_are_drawn_for_checks_at_the_packs_rates(
     what the decider saw; auto-actions at their own rate (0 here) get none."""
     async with own_pack_worker(dev_env.client, settings, executor,
                                QA_ON) as cw:
-        case_id = (await cw.open_case("listing:L-0002", "user_report", reporter="buyer-1",
-                                      text="a dupe")).case_id
-        await eventually(lambda: cw.row(case_id), lambda r: r is not None and r.state == "queued")
-        await cw.claim(case_id, "bob")
-        await cw.decide(case_id, "bob", ["counterfeit"], ["warn"], "a first dupe: a warning")
-        case = await eventually(lambda: cw.show(case_id), lambda c: c.state == "closed")
+        case = await _decided(cw, "listing:L-0002", ["warn"], ["counterfeit"],
+                              "a first dupe: a warning")
+        assert case.state == "closed"
         qa_id = qa_id_for(case.case_uid)
         assert any(e.event == "qa_sampled" and qa_id in e.detail for e in case.timeline)
         check = await eventually(lambda: cw.row(qa_id),
@@ -131,12 +141,8 @@ async def test_decisions_are_drawn_for_checks_at_the_packs_rates(
 async def _checked(cw: CaseworkClient, subject: str, actions: list[str], policies: list[str],
                    then: list[str], then_policies: list[str]) -> tuple[str, str]:
     """bob decides `subject`; quinn's blind verdict and then emma's adjudication say `then`."""
-    case_id = (await cw.open_case(subject, "user_report", reporter="buyer-1",
-                                  text="a dupe")).case_id
-    await eventually(lambda: cw.row(case_id), lambda r: r is not None and r.state == "queued")
-    await cw.claim(case_id, "bob")
-    await cw.decide(case_id, "bob", policies, actions, "bob's reason")
-    case = await eventually(lambda: cw.show(case_id), lambda c: c.state in ("appealable", "closed"))
+    case = await _decided(cw, subject, actions, policies, "bob's reason")
+    case_id = case.case_id
     qa_id = qa_id_for(case.case_uid)
     await eventually(lambda: cw.row(qa_id), lambda r: r is not None and r.state == "queued")
     await cw.run(QA["claim"], qa_id, "quinn")
@@ -239,12 +245,9 @@ async def test_a_qa_reviewer_does_not_open_the_case_of_the_check_they_hold(
     and console) is closed to her until her verdict is in."""
     async with own_pack_worker(dev_env.client, settings, executor, QA_ON) as cw, \
             serving(cw) as url:
-        case_id = (await cw.open_case("listing:L-0002", "user_report", reporter="buyer-1",
-                                      text="a dupe")).case_id
-        await eventually(lambda: cw.row(case_id), lambda r: r is not None and r.state == "queued")
-        await cw.claim(case_id, "bob")
-        await cw.decide(case_id, "bob", ["counterfeit"], ["warn"], "bob's reason")
-        case = await eventually(lambda: cw.show(case_id), lambda c: c.state == "closed")
+        case = await _decided(cw, "listing:L-0002", ["warn"], ["counterfeit"], "bob's reason")
+        assert case.state == "closed"
+        case_id = case.case_id
         qa_id = qa_id_for(case.case_uid)
         await eventually(lambda: cw.row(qa_id), lambda r: r is not None and r.state == "queued")
         await cw.run(QA["claim"], qa_id, "emma")

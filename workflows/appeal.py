@@ -11,6 +11,8 @@ the out-of-court dispute settlement reference (DSA Art. 21).
 
 from __future__ import annotations
 
+from functools import partial
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -67,7 +69,8 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
         self.journal = Journal(self.appeal, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
         self.queueing = Queueing(self.appeal, self.lc, self.journal, self.out)
-        self.correction = Correction(self.appeal, self.journal, self.out, self._trouble)
+        self.correction = Correction(self.appeal, self.journal, self.out,
+                                     partial(self.out.trouble, "Appeal"))
         if carry is None:
             self.journal.event(inp.appellant.id, Event.APPEAL_FILED,
                                f"{inp.appellant.kind.value} appeals {inp.review_case_id} "
@@ -223,19 +226,12 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
             await self.out.call("the outbox", CaseActivities.notify, self.out.message(
                 "outcome", appeal.appellant_address(), MessageKind.APPEAL_OUTCOME, text), ACT)
         except ActivityError as e:
-            await self._trouble(Event.MESSAGE_FAILED, f"appeal outcome: {why(e)}")
+            await self.out.trouble("Appeal", Event.MESSAGE_FAILED, f"appeal outcome: {why(e)}")
         self.lc.fire("notify")
         appeal.notified_at = workflow.now()
         self.journal.event(Actor.NOTIFIER, Event.NOTIFIED,
                            f"{appeal.appellant.kind.value} {appeal.appellant.id}")
         await self.journal.commit()
-
-    async def _trouble(self, event: Event, detail: str) -> None:
-        self.journal.event(Actor.ENFORCER, event, detail)
-        await self.journal.commit()
-        await self.out.tell_staff(f"trouble-{self.appeal.revision}",
-                                  self.appeal.queue_lead or OPS, MessageKind.NEEDS_ATTENTION,
-                                  f"Appeal {self.appeal.case_id}: {detail}")
 
 
 def _actions(decision: Decision | None) -> str:

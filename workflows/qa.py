@@ -11,6 +11,8 @@ The QA queue has its own SLA and breaches like the others.
 
 from __future__ import annotations
 
+from functools import partial
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -20,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.authority import ClaimRequest
     from domain.core import Actor, CaseSummary, Decision, Event, Priority
     from domain.engine import Lifecycle
-    from domain.messages import OPS, MessageKind, seller_of
+    from domain.messages import MessageKind, seller_of
     from domain.qa.commands import QA_COMMANDS as COMMANDS
     from domain.qa.lifecycle import QA
     from domain.qa.models import (
@@ -66,7 +68,8 @@ class QaWorkflow(Reads, Repairs, OtherUpdates):
         self.journal = Journal(self.qa, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
         self.queueing = Queueing(self.qa, self.lc, self.journal, self.out)
-        self.correction = Correction(self.qa, self.journal, self.out, self._trouble)
+        self.correction = Correction(self.qa, self.journal, self.out,
+                                     partial(self.out.trouble, "QA check"))
         if carry is None:  # the timeline names neither the decision nor why it was drawn
             self.journal.event(Actor.INTAKE, Event.QA_SAMPLED, "a blind second review")
 
@@ -190,13 +193,8 @@ class QaWorkflow(Reads, Repairs, OtherUpdates):
                 "corrected", seller_of(qa.subject), MessageKind.DECISION_CORRECTED, text), ACT)
             self.journal.event(Actor.NOTIFIER, Event.SELLER_NOTIFIED, "of the correction")
         except ActivityError as e:
-            await self._trouble(Event.MESSAGE_FAILED, f"the seller's notice: {why(e)}")
-
-    async def _trouble(self, event: Event, detail: str) -> None:
-        self.journal.event(Actor.ENFORCER, event, detail)
-        await self.journal.commit()
-        await self.out.tell_staff(f"trouble-{self.qa.revision}", self.qa.queue_lead or OPS,
-                                  MessageKind.NEEDS_ATTENTION, f"QA check {self.qa.case_id}: {detail}")
+            await self.out.trouble("QA check", Event.MESSAGE_FAILED,
+                                 f"the seller's notice: {why(e)}")
 
 
 def _effects(qa: QaState) -> str:

@@ -106,5 +106,14 @@ class Outbound:
         else:
             await message
 
+    async def trouble(self, what: str, event: Event, detail: str) -> None:
+        """A step a person must see to (`what`: the record's noun, "Appeal"): on the timeline,
+        committed, and the record's queue lead told (ops when it has none)."""
+        record = self.record
+        self.journal.event(Actor.ENFORCER, event, detail)
+        await self.journal.commit()
+        await self.tell_staff(f"trouble-{record.revision}", record.queue_lead or OPS,
+                              MessageKind.NEEDS_ATTENTION, f"{what} {record.case_id}: {detail}")
+
     def idle(self) -> bool:
         return all(t.done() for t in self._spawned)
