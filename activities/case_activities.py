@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities import webhook
 from config.pack_file import PackFile
 from domain.appeal.models import AppealSettings
-from domain.core import Action, ApplyRequest, EnforcementResult, LedgerRecord, Priority
+from domain.core import Action, ApplyRequest, EnforcementResult, Priority
 from domain.messages import (
     MessageKind,
     Notification,
@@ -25,6 +25,7 @@ from domain.messages import (
 from domain.qa.config import QA_QUEUE
 from domain.qa.models import QaPlan, QaPlanRequest
 from domain.qa.sampling import draw
+from domain.record import LedgerRecord
 from domain.review.models import (
     OverflowOutcome,
     OverflowReport,
@@ -77,8 +78,10 @@ class CaseActivities:
         """Run the policy pack over the subject. A subject the marketplace will not describe
         (unknown to it, or its lookup refused for good) is still screened, without hits, so a
         person looks at the report: nothing accepted is lost."""
-        activity.heartbeat("asking the marketplace")
         pack = self.pack.get()
+        if req.facts is not None:  # a calibration case: described by its file
+            return pack.screen(req.facts, req.reports, req.queue)
+        activity.heartbeat("asking the marketplace")
         try:
             facts = self.marketplace.facts(req.subject)
         except MarketplaceError as e:

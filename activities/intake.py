@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
 from config import search_attributes
+from domain.calibration import CalibrationKey
 from domain.core import (
     CaseSummary,
     EnforcementResult,
@@ -43,7 +44,8 @@ ACCEPT_WITHIN = timedelta(seconds=10)
 async def file_report(client: Client, case_id: str, subject: Subject, report: Report,
                       task_queue: str, followup_of: str | None = None, generation: int = 1,
                       in_force: list[EnforcementResult] | None = None,
-                      route_within: float = ROUTE_WITHIN) -> CaseRef:
+                      route_within: float = ROUTE_WITHIN,
+                      calibration: CalibrationKey | None = None) -> CaseRef:
     """Open the case (update-with-start, USE_EXISTING) or join it, idempotent per report key.
 
     Returns once the case has accepted the report (it is then in history: nothing accepted is
@@ -54,7 +56,8 @@ async def file_report(client: Client, case_id: str, subject: Subject, report: Re
     report = report.model_copy(update={"subject": subject})
     start = WithStartWorkflowOperation(
         WORKFLOW, CaseInput(subject=subject, report=report, followup_of=followup_of,
-                            generation=generation, in_force=in_force or []),
+                            generation=generation, in_force=in_force or [],
+                            calibration=calibration),
         id=case_id, task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=search_attributes.at_intake(case_id, subject),

@@ -18,7 +18,18 @@ from starlette.exceptions import HTTPException
 
 from api import console
 from api.problems import RESPONSES, install, problem
-from api.routes import appeals, auth, cases, commands, escalations, intake, jobs, ops, qa
+from api.routes import (
+    appeals,
+    auth,
+    cases,
+    commands,
+    escalations,
+    intake,
+    jobs,
+    ops,
+    qa,
+    reports,
+)
 from client.casework import CaseworkClient
 from client.credentials import Credentials
 
@@ -72,7 +83,8 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     install(app)
     app.add_middleware(BodyLimit)
     console.install(app)  # its security headers wrap every response, refusals too
-    for routes in (auth, intake, cases, commands, appeals, escalations, jobs, ops, qa):
+    for routes in (auth, intake, cases, commands, appeals, escalations, jobs, ops, qa,
+                   reports):
         app.include_router(routes.router, responses=RESPONSES)
 
     @app.get("/docs", include_in_schema=False)

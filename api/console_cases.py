@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import hmac
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -17,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api.console_commands import CASE_COMMANDS, may_approve, run
 from api.console_pages import EXPORT_ROWS, GRAPHIC, claimable, media_key, opens, page
 from api.console_session import Signed, csrf_ok
+from api.deps import csv_response
 from api.roles import ESCALATION_READERS, has, readable_queues, reads_queue
 from api.routes.cases import not_blind
 from client.casework import CaseworkClient
@@ -188,19 +187,9 @@ async def about_case(cw: CaseworkClient, case: CaseState | str, person: Person
 
 
 def as_csv(entries: list[QueueEntry], name: str) -> Response:
-    """Rows as CSV (a cell a spreadsheet would run as a formula starts with a quote)."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["record", "kind", "subject", "title", "seller", "shop", "queue", "priority",
-                "state", "assignee", "sla_deadline", "opened_at"])
-    for e in entries:
-        w.writerow([_cell(v) for v in (
-            e.case_id, e.lifecycle, str(e.subject), e.title or "", e.seller_id or "",
-            e.shop_id or "", e.queue, e.priority.value, e.state, e.assignee or "",
-            e.sla_deadline.isoformat() if e.sla_deadline else "", e.opened_at.isoformat())])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-        "content-disposition": f'attachment; filename="{name}.csv"'})
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return csv_response(["record", "kind", "subject", "title", "seller", "shop", "queue",
+                         "priority", "state", "assignee", "sla_deadline", "opened_at"],
+                        [[e.case_id, e.lifecycle, str(e.subject), e.title, e.seller_id,
+                          e.shop_id, e.queue, e.priority.value, e.state, e.assignee,
+                          e.sla_deadline.isoformat() if e.sla_deadline else "",
+                          e.opened_at.isoformat()] for e in entries], name)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
 
@@ -19,7 +19,7 @@ from client.casework import CaseworkClient
 from client.credentials import Principal
 from domain.errors import CaseworkError, InvalidInput, Unavailable
 from domain.escalation.models import QUEUE as ESCALATIONS_QUEUE
-from domain.text import unsafe_chars
+from domain.text import csv_text, unsafe_chars
 
 MAX_OFFSET = 1_000_000  # deeper than any page a person or a listing needs
 MAX_KEY = 200
@@ -126,3 +126,9 @@ Client = Annotated[CaseworkClient, Depends(cw)]
 Caller = Annotated[Principal, Depends(caller)]
 AsPerson = Annotated[Principal, Depends(person)]
 RequestId = Annotated[str | None, Depends(idempotency)]
+
+
+def csv_response(header: list[str], rows: list[list[Any]], name: str) -> Response:
+    """Rows as a CSV download (`domain.text.csv_text`)."""
+    return Response(csv_text(header, rows), media_type="text/csv; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="{name}.csv"'})

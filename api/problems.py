@@ -16,6 +16,7 @@ from domain.errors import (
     CaseworkError,
     Closed,
     EmptyQueue,
+    Forbidden,
     InvalidInput,
     NotFound,
     Refused,
@@ -31,10 +32,6 @@ STATUS: dict[type[CaseworkError], tuple[int, str]] = {
 HTTP_TYPES = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
               405: "method-not-allowed", 413: "too-large", 415: "unsupported-media-type",
               429: "too-many-requests"}
-
-
-class Forbidden(CaseworkError):
-    """Authenticated, but this caller may not do this."""
 
 
 class Unauthenticated(CaseworkError):

@@ -38,8 +38,9 @@ import httpx  # noqa: E402
 from harness import dev_stack, free_port, load_listings, report  # noqa: E402
 
 from client.credentials import Credentials  # noqa: E402
-from domain.core import LedgerRecord, Priority, Subject  # noqa: E402
+from domain.core import Priority, Subject  # noqa: E402
 from domain.people import ALL_QUEUES, Person, Role  # noqa: E402
+from domain.record import LedgerRecord  # noqa: E402
 from marketplace import demo  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402

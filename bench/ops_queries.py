@@ -34,7 +34,8 @@ from activities.intake import WORKFLOW  # noqa: E402
 from client.ops import Ops  # noqa: E402
 from config import search_attributes  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from domain.core import LedgerRecord, Priority, Report, Source, Subject  # noqa: E402
+from domain.core import Priority, Report, Source, Subject  # noqa: E402
+from domain.record import LedgerRecord  # noqa: E402
 from domain.review.models import CaseInput  # noqa: E402
 
 QUEUES = ["ip", "fraud", "dangerous_goods", "regulated_goods", "general"]

@@ -22,6 +22,7 @@ from client.escalations import Escalations
 from client.jobs import Jobs
 from client.qa import QaChecks
 from client.reads import LedgerReads
+from client.reports import Reports
 from config.connection import connect
 from config.settings import Settings
 from domain.appeal.models import APPEALS_QUEUE
@@ -63,7 +64,7 @@ def report_id_for(subject: Subject, source: Source, reporter: str | None, text: 
     return "r-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, LedgerReads, ClientBase):
+class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, LedgerReads, ClientBase):
     @classmethod
     async def connect(cls, settings: Settings | None = None, profile: str | None = None,
                       address: str | None = None) -> CaseworkClient:
@@ -120,6 +121,8 @@ class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, LedgerReads, ClientBa
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
         person = self.directory.require(reviewer, worker_role(queue), queue=queue)
         lifecycle = "appeal" if queue == APPEALS_QUEUE else "review"
+        if lifecycle == "review" and (given := await self.calibration_case(queue, reviewer)):
+            return given
         entries = self.ledger.queue(queue, states=tuple(LIFECYCLES[lifecycle].queued),
                                     limit=CLAIM_CANDIDATES)
         if request_id is not None:  # a retry: the case the first attempt claimed comes first

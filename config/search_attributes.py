@@ -11,7 +11,8 @@ from temporalio.common import (
     TypedSearchAttributes,
 )
 
-from domain.core import LedgerRecord, Subject
+from domain.core import Subject
+from domain.record import LedgerRecord
 from domain.review.lifecycle import REVIEW
 
 CASE_ID = SearchAttributeKey.for_keyword("CaseId")

@@ -340,18 +340,6 @@ class CaseSummary(Model):
     lifecycle: str = "review"  # the declaration the record runs (the ledger serves them all)
 
 
-class LedgerRecord(CaseSummary):
-    """What the ledger keeps of a case: its queue row and the timeline events not yet written."""
-
-    policy_ids: list[str]
-    opened_at: AwareDatetime
-    timeline: list[TimelineEvent]
-    # what the case is about, for search and the seller's and shop's history (review cases)
-    seller_id: str | None = None
-    shop_id: str | None = None
-    title: str | None = None
-    search_text: str = ""
-    image_hashes: list[str] = Field(default_factory=list)
 
 
 class Mention(Model):

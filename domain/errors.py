@@ -42,6 +42,10 @@ class Unavailable(CaseworkError):
     """The Temporal server or a store cannot be reached."""
 
 
+class Forbidden(CaseworkError):
+    """Authenticated, but this caller may not do this."""
+
+
 BY_NAME: dict[str, type[CaseworkError]] = {
     cls.__name__: cls for cls in (InvalidInput, Refused, NotFound, EmptyQueue, Unavailable)
 }

@@ -10,6 +10,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain import dsa
+from domain.calibration import CalibrationConfig
 from domain.core import (
     Action,
     PolicyRef,
@@ -168,6 +169,7 @@ class PolicyPack(_Strict):
     authorities: dict[str, str] = Field(default_factory=dict)
     qa: QaConfig = Field(default_factory=QaConfig)
     targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -209,15 +211,18 @@ class PolicyPack(_Strict):
         except KeyError:
             raise InvalidInput(f"unknown policy id {policy_id!r}") from None
 
-    def screen(self, facts: SubjectFacts | None, reports: list[Report]) -> Screening:
+    def screen(self, facts: SubjectFacts | None, reports: list[Report],
+               queue: str | None = None) -> Screening:
         """Run every rule of every policy; route and prioritise the case from the hits.
 
         `facts` is None when the marketplace does not know the subject: the reports are then
-        routed by their hints and sources alone, for a person to look at.
+        routed by their hints and sources alone, for a person to look at. `queue` routes it
+        there, for a person, whatever the hits (a calibration case).
         """
         hits = [h for p in self.policies for h in _match(p, facts)] if facts else []
         best = _best_per_policy(hits)
-        auto = self._auto_enforcement(best, reports)
+        routed = queue
+        auto = None if routed else self._auto_enforcement(best, reports)
         ranked = sorted(best.values(), key=lambda h: (self.get(h.policy_id).priority.rank, -h.score))
         hinted = [self.by_id[r.policy_hint] for r in reports if r.policy_hint in self.by_id]
         if ranked:
@@ -233,6 +238,7 @@ class PolicyPack(_Strict):
         if noticed and not ranked and not hinted:  # the most urgent notice routes the case
             queue = min(noticed, key=lambda d: d.priority.rank).queue
         priority = reprioritise(priority, reports, floors, any_trusted_before=False)
+        queue = routed or queue
         cfg = self.queues[queue]
         return Screening(
             hits=sorted(hits, key=lambda h: (-h.score, h.policy_id, h.rule)),

@@ -8,7 +8,23 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field
 
-from domain.core import CaseSummary, LedgerRecord, Model, Priority, Subject, TimelineEvent
+from domain.core import CaseSummary, Model, Priority, Subject, TimelineEvent
+from domain.outcomes import Outcome
+
+
+class LedgerRecord(CaseSummary):
+    """What the ledger keeps of a case: its queue row and the timeline events not yet written."""
+
+    policy_ids: list[str]
+    opened_at: AwareDatetime
+    timeline: list[TimelineEvent]
+    # what the case is about, for search and the seller's and shop's history (review cases)
+    seller_id: str | None = None
+    shop_id: str | None = None
+    title: str | None = None
+    search_text: str = ""
+    image_hashes: list[str] = Field(default_factory=list)
+    outcome: Outcome | None = None  # the work it settled, for the reports
 
 
 class Breach(Model):
@@ -57,6 +73,10 @@ class Tracked(Model):
         shop, title and search text); a review case knows them once screened."""
         return {}
 
+    def outcome(self) -> Outcome | None:
+        """What the record has settled, for the reports (a decision, a verdict)."""
+        return None
+
     def summary(self) -> CaseSummary:
         return CaseSummary.model_validate(self, from_attributes=True)
 
@@ -65,6 +85,7 @@ class Tracked(Model):
         return LedgerRecord(
             **CaseSummary.model_validate(self, from_attributes=True).model_dump(),
             policy_ids=self.policy_ids, opened_at=self.opened_at, **self.findable(),
+            outcome=self.outcome(),
             timeline=[e for e in self.timeline if e.seq > since])
 
     def breach(self, missed: datetime, before: Priority) -> Breach:

@@ -94,3 +94,20 @@ ReportText = Annotated[str, _at_intake(_free_text(MAX_REPORT_TEXT))]
 Reason = Annotated[str, Field(min_length=1), _at_intake(_free_text(MAX_REASON))]
 """Free text: capped, no control characters but tab and line breaks (bidi ones are shown
 escaped wherever casework prints text)."""
+
+
+def csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    """Rows as CSV; a cell a spreadsheet would run as a formula starts with a quote."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(header)
+    for row in rows:
+        w.writerow([_cell("" if v is None else str(v)) for v in row])
+    return out.getvalue()
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -15,7 +15,6 @@ from typing import Any
 
 from domain.core import (
     Event,
-    LedgerRecord,
     Mention,
     Priority,
     QueueEntry,
@@ -26,10 +25,13 @@ from domain.core import (
 )
 from domain.lifecycles import OPEN_WORK
 from domain.queue_view import UNCLAIMED, QueueSort, QueueView
+from domain.record import LedgerRecord
 from domain.review.models import MAX_IMAGES, photos
 from domain.text import mentions
+from ledger.calibration import Calibrations
 from ledger.engines import Cursor, dt, iso, open_db
 from ledger.jobs import Jobs
+from ledger.outcomes import DERIVED, Outcomes, put_outcome
 from ledger.people import People
 from ledger.schema import create_schema
 
@@ -60,13 +62,15 @@ _DUMPED = (
     ("audit", _AUDIT_COLUMNS, "case_uid, seq"),
     ("statements", "puid, case_id, body", "puid"),
     ("case_images", "case_uid, image_hash", "case_uid, image_hash"),
+    *DERIVED,
 )
 
 
-class Ledger(People, Jobs):
+class Ledger(People, Jobs, Outcomes, Calibrations):
     """Open with a URL: `sqlite:///path/to/ledger.db` or `postgresql://user@host/db`. Its parts
     by concern: cases, their audit, statements and outbox (here); the directory and who may
-    call (`ledger/people.py`); takedown jobs' items and strikes (`ledger/jobs.py`).
+    call (`ledger/people.py`); takedown jobs' items and strikes (`ledger/jobs.py`); decisions,
+    QA checks, appeals and calibration answers for the reports (`ledger/outcomes.py`).
 
     `timeout`: how long a PostgreSQL operation waits for a connection (say, while the server
     restarts) before it raises Unavailable.
@@ -122,6 +126,8 @@ class Ledger(People, Jobs):
                         (case.case_uid, case.case_id, ev.seq, iso(ev.at), ev.actor, ev.event,
                          ev.detail),
                     )
+            if case.outcome is not None:
+                put_outcome(cur, case.case_uid, case.case_id, case.outcome)
             return True
 
         return self._db.transaction(upsert, write=True)

@@ -15,7 +15,8 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from client.casework import CaseworkClient
 from client.credentials import Credentials
-from domain.core import Action, LedgerRecord, Priority, Subject
+from domain.core import Action, Priority, Subject
+from domain.record import LedgerRecord
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import eventually
 from tests.test_api import api  # noqa: F401 - the server fixture

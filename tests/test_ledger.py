@@ -18,7 +18,6 @@ import psycopg
 import pytest
 
 from domain.core import (
-    LedgerRecord,
     Priority,
     Subject,
     SubjectKind,
@@ -26,6 +25,7 @@ from domain.core import (
 )
 from domain.errors import InvalidInput, Unavailable
 from domain.people import ALL_QUEUES, Person, Role
+from domain.record import LedgerRecord
 from domain.review.models import CaseState
 from ledger.schema import SCHEMA
 from ledger.store import Ledger

@@ -22,6 +22,7 @@ from domain.core import (
     SubjectFacts,
 )
 from domain.messages import reporter_address, seller_of
+from domain.outcomes import NONE, AppealOutcome, label
 from domain.record import Tracked
 from domain.sla import appeal_deadline
 from domain.text import Ident, PolicyIds, Reason, ReportText
@@ -151,6 +152,15 @@ class AppealState(Tracked):
     @property
     def policy_ids(self) -> list[str]:
         return sorted(self.original.policy_ids)
+
+    def outcome(self) -> AppealOutcome | None:
+        v = self.verdict
+        if v is None:
+            return None
+        final = (self.original if v.outcome is Outcome.UPHELD else v.decision)
+        return AppealOutcome(review_case_uid=self.review_case_uid, outcome=v.outcome.value,
+                             label=label(final.policy_ids, final.actions) if final else NONE,
+                             decided_at=v.decided_at)
 
     def appellant_address(self) -> str:
         if self.appellant.kind is AppellantKind.SELLER:

@@ -24,6 +24,7 @@ from domain.core import (
     Subject,
     SubjectFacts,
 )
+from domain.outcomes import QaOutcome, label
 from domain.qa.config import QA_QUEUE
 from domain.record import Tracked
 from domain.review.models import PolicyHit
@@ -167,6 +168,22 @@ class QaState(Tracked):
     @property
     def policy_ids(self) -> list[str]:
         return sorted({h.policy_id for h in self.seen.hits})
+
+    def outcome(self) -> QaOutcome:
+        first, v, adj = self.first, self.verdict, self.adjudication
+        final = adj or (first if self.agreement and self.agreement.agreed else None)
+        agrees = (self.final_agreement.agreed if adj and self.final_agreement
+                  else True if final else None)
+        return QaOutcome(
+            review_case_uid=self.review_case_uid, checker=v.by if v else None,
+            label=label(v.policy_ids, v.actions) if v else None,
+            actions=v.actions if v else [],
+            same_actions=self.agreement.same_actions if self.agreement else None,
+            same_policy=self.agreement.same_policy if self.agreement else None,
+            checked_at=v.at if v else None, adjudicator=adj.by if adj else None,
+            final_label=label(final.policy_ids, final.actions) if final else None,
+            final_actions=final.actions if final else [], final_agrees=agrees,
+            closed_at=self.closed_at)
 
     @property
     def parties(self) -> list[str]:

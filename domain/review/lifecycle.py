@@ -64,6 +64,8 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "escalate", "source": ["queued", "in_review", "on_hold"], "dest": "escalated"},
     {"trigger": "return_decision", "source": "escalated", "dest": "decided"},
     {"trigger": "return_to_queue", "source": "escalated", "dest": "queued"},
+    # A calibration case acts on nothing and tells no one: its decision is scored, and it ends.
+    {"trigger": "score", "source": "decided", "dest": "closed"},
     # Severe actions wait for a second person (four eyes) before they execute.
     {"trigger": "seek_approval", "source": ["auto_actioned", "decided"],
      "dest": "awaiting_approval", "conditions": "needs_approval"},

@@ -9,11 +9,13 @@ from pydantic import AwareDatetime, Field
 
 from domain.appeal.models import AppealInput, AppealRef, Appellant
 from domain.authority import Command
+from domain.calibration import CalibrationKey, CalibrationScore
 from domain.core import (
     Action,
     Attention,
     Decision,
     EnforcementResult,
+    Event,
     Model,
     PolicyRef,
     Priority,
@@ -24,6 +26,7 @@ from domain.core import (
     SubjectFacts,
     SubjectKind,
 )
+from domain.outcomes import CalibrationOutcome, DecisionOutcome, label
 from domain.qa.config import QaConfig
 from domain.record import Tracked
 from domain.text import IMAGE_HASH, Ident, PolicyIds, Reason
@@ -45,6 +48,7 @@ class CaseInput(Sealable):
     followup_of: str | None = None
     generation: int = 1
     in_force: list[EnforcementResult] = Field(default_factory=list)
+    calibration: CalibrationKey | None = None  # a calibration case: acts on nothing, scored
 
 
 class PolicyHit(Model):
@@ -194,6 +198,7 @@ class CaseState(Tracked):
     escalation_id: str | None = None
     escalated_by: str | None = None  # asked for the escalation: no second person of its outcome
     jobs_reversed: list[str] = Field(default_factory=list)  # their notes are not taken again
+    calibration: CalibrationScore | None = None  # a calibration case, once decided
 
     def reporters(self) -> list[str]:
         """The people who reported the subject (automated sources are not people)."""
@@ -213,6 +218,21 @@ class CaseState(Tracked):
     def policy_ids(self) -> list[str]:
         cited = self.decision.policy_ids if self.decision else []
         return sorted({h.policy_id for h in self.hits} | set(cited))
+
+    def outcome(self) -> DecisionOutcome | CalibrationOutcome | None:
+        """The decision for the reports; a calibration case's answer is scored instead, and
+        counts nowhere else."""
+        d = self.decision
+        if d is None:
+            return None
+        if self.calibration is not None:
+            return self.calibration.outcome(d)
+        claimed = next((e.at for e in reversed(self.timeline) if e.event == Event.CLAIMED
+                        and e.actor == d.decided_by and e.at <= d.decided_at), None)
+        return DecisionOutcome(queue=self.queue, decider=d.decided_by, automated=d.automated,
+                               label=label(d.policy_ids, d.actions), actions=d.actions,
+                               claimed_at=claimed, decided_at=d.decided_at,
+                               breached=self.sla_breached)
 
     def findable(self) -> dict[str, Any]:
         """The screened subject's seller, shop, title and photos, and the words search finds it
@@ -252,8 +272,13 @@ class CaseRef(Model):
 
 
 class ScreenRequest(Model):
+    """What screening runs on; a calibration case brings its subject's facts and its queue
+    (the marketplace is not asked)."""
+
     subject: Subject
     reports: list[Report]
+    facts: SubjectFacts | None = None
+    queue: str | None = None
 
 
 class StatementRequest(Model):

@@ -10,7 +10,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from config import search_attributes
-    from domain.core import LedgerRecord, TimelineEvent
+    from domain.core import TimelineEvent
+    from domain.record import LedgerRecord
     from workflows.parts.options import LOCAL
 
 

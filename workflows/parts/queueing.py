@@ -24,9 +24,11 @@ class Queueing:
     queued record."""
 
     def __init__(self, record: Any, lc: Lifecycle, journal: Journal, out: Outbound,
-                 on_breach: Callable[[int], Awaitable[None]] | None = None) -> None:
+                 on_breach: Callable[[int], Awaitable[None]] | None = None,
+                 quiet: bool = False) -> None:
         self.record, self.lc, self.journal, self.out = record, lc, journal, out
         self._on_breach = on_breach  # what the workflow does on top (a second breach escalates)
+        self.quiet = quiet  # a breach is marked, and nobody hears of it (a calibration case)
 
     def claim(self, req: ClaimRequest) -> None:
         """A claim changes the record before its handler's first await (races lose)."""
@@ -68,6 +70,8 @@ class Queueing:
         record.sla_deadline = deadline(workflow.now(), said.hours)
         self.journal.event(Actor.SLA_CLOCK, Event.SLA_BREACHED, said.detail)
         await self.journal.commit()
+        if self.quiet:
+            return
         for suffix, address, text in said.tell:
             await self.out.tell_staff(f"breach-{record.breaches}{suffix}", address,
                                       MessageKind.SLA_BREACH, text)

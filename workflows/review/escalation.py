@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
         Event,
         HandBack,
     )
+    from domain.errors import Refused
     from domain.escalation.models import (
         RESOLVE_ESCALATION,
         EscalationSource,
@@ -41,6 +42,7 @@ class ReviewEscalation:
     journal: Any
     out: Any
     _allowed: Any
+    _calibration: Any
     _decision: Any
 
     @workflow.update
@@ -51,6 +53,8 @@ class ReviewEscalation:
     @escalate.validator
     def _check_escalate(self, req: EscalateRequest) -> None:
         self._allowed("escalate", req, Role.REVIEWER)
+        if self._calibration:  # nothing leaves a calibration case
+            raise Refused("this case cannot be escalated; decide it, or hold it")
 
     async def _escalate(self, req: EscalateRequest, source: EscalationSource
                         ) -> EscalationSummary:

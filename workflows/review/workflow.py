@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         appellant_for,
     )
     from domain.authority import ClaimRequest
+    from domain.calibration import CalibrationScore
     from domain.core import (
         Action,
         Actor,
@@ -108,8 +109,10 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         self.lc = Lifecycle(REVIEW, self.case)
         self.journal = Journal(self.case, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
+        # a calibration case's key: kept apart from its state until the case is decided
+        self._calibration = inp.calibration
         self.queueing = Queueing(self.case, self.lc, self.journal, self.out,
-                                 on_breach=self._breached)
+                                 on_breach=self._breached, quiet=inp.calibration is not None)
         if carry is None:
             follows = f"; follow-up of {inp.followup_of}" if inp.followup_of else ""
             self.journal.event(reporter_actor(inp.report), Event.OPENED,
@@ -128,7 +131,8 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         await run_states(self, self.case, final=REVIEW.final, waiting=REVIEW.waiting,
                          settled=self._settled,
                          carry=lambda case: CaseInput(subject=case.subject,
-                                                      report=case.reports[0], carried=case))
+                                                      report=case.reports[0], carried=case,
+                                                      calibration=self._calibration))
         await self._settled()
         return self.case
 
@@ -154,6 +158,8 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
     @claim.validator
     def _check_claim(self, req: ClaimRequest) -> None:
         self._allowed("claim", req, Role.REVIEWER)
+        if self._calibration and req.reviewer != self._calibration.reviewer:
+            raise Refused("the case is held for another reviewer")
 
     @command(COMMANDS["hold"])
     async def hold(self, req: HoldRequest) -> CaseSummary:
@@ -296,6 +302,8 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         self.case.decision = self._decision(req.reviewer, req.policy_ids, req.actions,
                                             req.reason, automated=False)
         self.case.lease_expires_at = None
+        if self._calibration:
+            self.case.calibration = self._calibration.score(self.case.decision)
         self.journal.event(req.reviewer, Event.DECIDED, describe_decision(self.case.decision))
 
     @command(COMMANDS["retry"])
@@ -329,9 +337,12 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
     async def _in_screening(self) -> None:
         case = self.case
         screened = len(case.reports)
+        cal = self._calibration
         s = await self.out.call("the marketplace", CaseActivities.screen_case,
                                 ScreenRequest(subject=case.subject,
-                                             reports=case.reports[:screened]), ACT)
+                                              reports=case.reports[:screened],
+                                              facts=cal.facts if cal else None,
+                                              queue=cal.queue if cal else None), ACT)
         case.hits, case.policies, case.pack_version = s.hits, s.policies, s.pack_version
         case.queue, case.priority, case.queue_lead, case.sla_hours = (
             s.queue, s.priority, s.queue_lead, s.sla_hours)
@@ -358,13 +369,30 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
             case.sla_deadline = deadline(case.opened_at, case.sla_hours[case.priority])
             self.journal.event(Actor.POLICY_ENGINE, Event.QUEUED, f"{case.queue} {case.priority.value}, "
                         f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
+            if cal:  # given to its reviewer as their claim
+                self.queueing.claim(ClaimRequest(reviewer=cal.reviewer, lease_minutes=30))
         await self.journal.commit()
 
     async def _in_auto_actioned(self) -> None:
         await self._carry_out()
 
     async def _in_decided(self) -> None:
-        await self._carry_out()
+        if score := self.case.calibration:
+            await self._score(score)
+        else:
+            await self._carry_out()
+
+    async def _score(self, score: CalibrationScore) -> None:
+        """A calibration case ends at its decision: nothing acts, nobody hears; the reviewer
+        reads the key and why."""
+        self.lc.fire("score")
+        self.case.sla_deadline, self.case.closed_at = None, workflow.now()
+        expected = ", ".join([*score.expected_policy_ids,
+                              *(a.value for a in score.expected_actions)])
+        self.journal.event(Actor.SLA_CLOCK, Event.CLOSED,
+                           f"a calibration case: {'matches' if score.correct else 'differs from'}"
+                           f" the key ({expected}): {score.explanation}")
+        await self.journal.commit()
 
     async def _carry_out(self) -> None:
         """A decision executes, waits for its second person first (severe actions), or has

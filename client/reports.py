@@ -1,0 +1,83 @@
+"""Reports and calibration through the client: who may read whose figures (`domain.reports.
+scope`), who loads calibration sets, and how a reviewer's claim brings them a calibration case
+at the pack's rate."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from activities.intake import file_report
+from client.base import ClientBase
+from domain.calibration import LOADERS, CalibrationKey, LoadCalibration, parse, subject_for
+from domain.core import CaseSummary, Report, case_id_for
+from domain.errors import build
+from domain.people import Role
+from domain.reports import READ_ALL, ReportQuery, figures, scope
+from domain.reports import Report as Figures
+from domain.review.lifecycle import REVIEW
+from workflows.review.workflow import ReviewWorkflow
+
+_draw = random.SystemRandom()  # which claim brings a calibration case: nobody can tell
+
+
+class Reports(ClientBase):
+    async def report(self, person_id: str, query: ReportQuery) -> Figures:
+        """A productivity or quality report: everyone's for leads, seniors and admins, one's
+        own for anyone else (asking for another's is refused)."""
+        person = self.directory.require(person_id, frozenset(Role))
+        query = query.model_copy(update={"reviewer": scope(person, query.reviewer)})
+        self.known_queue(query.queue)
+        tallies = await asyncio.to_thread(self.ledger.tallies, query,
+                                          tuple(sorted(REVIEW.queued | REVIEW.held)),
+                                          datetime.now(UTC))
+        return await asyncio.to_thread(figures, query, tallies, self.pack().targets)
+
+    # -- calibration ---------------------------------------------------------------------------
+    async def load_calibration(self, person_id: str, set_id: str, text: str) -> dict[str, Any]:
+        """Load a set of known-answer items (JSON lines), whole or not at all."""
+        req = build(LoadCalibration, set_id=set_id, text=text)
+        self.directory.require(person_id, LOADERS)
+        pack = self.pack()
+        items = parse(req.text, set(pack.by_id), set(pack.queues))
+        n = await asyncio.to_thread(self.ledger.put_calibration_set, set_id, items, person_id)
+        return {"set_id": set_id, "items": n, "queues": sorted({i.queue for i in items})}
+
+    async def calibration_sets(self, person_id: str) -> list[dict[str, Any]]:
+        self.directory.require(person_id, READ_ALL)  # everyone's figures
+        return await asyncio.to_thread(self.ledger.calibration_sets)
+
+    async def calibration_results(self, person_id: str, set_id: str | None = None,
+                                  reviewer: str | None = None) -> list[dict[str, Any]]:
+        """Each answered calibration case (a reviewer reads their own)."""
+        person = self.directory.require(person_id, frozenset(Role))
+        return await asyncio.to_thread(self.ledger.calibration_answers, set_id,
+                                       scope(person, reviewer))
+
+    async def calibration_case(self, queue: str, reviewer: str) -> CaseSummary | None:
+        """At the pack's rate, a calibration item of the queue the reviewer has not had,
+        opened as a case already claimed by them; None otherwise."""
+        rate = self.pack().calibration.rate
+        if rate <= 0 or _draw.random() >= rate:
+            return None
+        found = await asyncio.to_thread(self.ledger.next_calibration_item, queue, reviewer)
+        if found is None:
+            return None
+        set_id, item = found
+        subject = subject_for(item, set_id, reviewer)
+        case_id = case_id_for(subject, self.settings.case_prefix)
+        await asyncio.to_thread(self.ledger.give_calibration, case_id, set_id, item.item_id,
+                                reviewer, queue)
+        key = CalibrationKey(set_id=set_id, item_id=item.item_id, reviewer=reviewer,
+                             queue=queue, facts=item.subject.model_copy(update={
+                                 "id": subject.id}),
+                             expected_policy_ids=item.expected.policy_ids,
+                             expected_actions=item.expected.actions,
+                             explanation=item.explanation)
+        report = Report(report_id=f"r-{subject.id}", source=item.source, text=item.report,
+                        received_at=datetime.now(UTC))
+        await self.guard(file_report(self.temporal, case_id, subject, report,
+                                     self.settings.task_queue, calibration=key), case_id)
+        return await self.ask(case_id, ReviewWorkflow.summary)  # type: ignore[no-any-return]
