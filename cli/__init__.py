@@ -29,6 +29,7 @@ from domain import errors
 from domain.core import SubjectKind
 from domain.escalation.models import EscalationSource
 from domain.people import Role
+from domain.reports import Section
 
 EXIT_CODES: dict[type[errors.CaseworkError], int] = {
     errors.InvalidInput: 2, errors.Refused: 3, errors.NotFound: 4, errors.EmptyQueue: 5,
@@ -123,6 +124,25 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
         "show": ("a check: blind (no first verdict or decider) until the QA verdict is in",
                  [arg("qa_id")]),
     }),
+    "report": ("productivity and quality against the pack's targets: your own figures "
+               "(leads, seniors and admins: everyone's)", {
+        kind: (f"{kind} per reviewer, queue, policy and week", [
+            arg("--since", help="YYYY-MM-DD or an ISO time (default: 28 days before --until)"),
+            arg("--until", help="YYYY-MM-DD or an ISO time (default: now)"),
+            arg("--queue"), arg("--reviewer"),
+            arg("--csv", action="store_true", help="one section as CSV"),
+            arg("--section", choices=[s.value for s in Section], default="reviewers",
+                help="with --csv: which section")])
+        for kind in ("productivity", "quality")}),
+    "calibration": ("calibration (golden) cases: known answers mixed into queues, scored", {
+        "load": ("load a set from a file of JSON lines, whole or nothing (leads, admins)", [
+            arg("file"), arg("--set", dest="set_id", help="the set's name (default: the "
+                                                          "file's name)")]),
+        "list": ("the sets: items, copies given, answered, correct (leads, seniors, admins)",
+                 []),
+        "results": ("each answered calibration case (reviewers: their own)", [
+            arg("--set", dest="set_id"), arg("--reviewer")]),
+    }),
     "ops": ("find, explain and repair stuck records", {
         "stuck": ("stuck records of every lifecycle, why, and the repair", [
             arg("--kind", help="only this kind (e.g. needs_attention, task_failing)")]),
@@ -156,6 +176,7 @@ MULTI: dict[str, Callable[[argparse.Namespace, Any], Awaitable[None]]] = {
     "ops workers": remote.ops_workers,
     "shop status": remote.shop_watch, "ops backlog": remote.ops_backlog,
     "statements export": remote.statements_export,
+    "report productivity": remote.report, "report quality": remote.report,
     **{f"ops {r}": remote.ops_repair for r in ("reassign", "release", "bump", "retry",
                                                "escalate", "cancel", "reset")},
 }

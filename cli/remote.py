@@ -31,11 +31,13 @@ from domain.escalation.models import EscalationState, EscalationSummary
 from domain.ops import Explanation, QueueBacklog, RepairReport, Stuck, Workers
 from domain.people import Person
 from domain.qa.models import QaView
+from domain.reports import Report, Section, table
 from domain.review.models import CaseRef, CaseState
 from domain.shop_review.lifecycle import SHOP_REVIEW
 from domain.shop_review.models import ShopReviewSummary
 from domain.takedown.lifecycle import TAKEDOWN
 from domain.takedown.models import JobSummary
+from domain.text import csv_text
 
 MAX_FILE = 64 * 1024 * 1024  # an id file: a million ids of a job fit well inside
 
@@ -73,7 +75,12 @@ def handler(call: Call, emit: Emit) -> Callable[[argparse.Namespace], Awaitable[
 def read_ids(name: str) -> list[str]:
     """An id file's lines: a regular text file (UTF-8) of at most MAX_FILE bytes. Nothing of
     its content is echoed in a refusal."""
-    not_regular = errors.InvalidInput(f"--file {name} is not a regular file")
+    return read_text(name, "--file", "KIND:ID lines").splitlines()
+
+
+def read_text(name: str, flag: str, what: str) -> str:
+    """A regular UTF-8 text file of at most MAX_FILE bytes."""
+    not_regular = errors.InvalidInput(f"{flag} {name} is not a regular file")
     try:
         with Path(name).open("rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # /dev/zero, a pipe
@@ -82,17 +89,17 @@ def read_ids(name: str) -> list[str]:
     except IsADirectoryError:
         raise not_regular from None
     except OSError as e:
-        raise errors.InvalidInput(f"cannot read --file {name}: {e.strerror}") from None
+        raise errors.InvalidInput(f"cannot read {flag} {name}: {e.strerror}") from None
     if len(data) > MAX_FILE:
-        raise errors.InvalidInput(f"--file {name} is larger than {MAX_FILE // 2**20} MiB")
+        raise errors.InvalidInput(f"{flag} {name} is larger than {MAX_FILE // 2**20} MiB")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise errors.InvalidInput(f"--file {name} is not a UTF-8 text file of KIND:ID lines"
+        raise errors.InvalidInput(f"{flag} {name} is not a UTF-8 text file of {what}"
                                   ) from None
     if "\x00" in text:
-        raise errors.InvalidInput(f"--file {name} is not a text file of KIND:ID lines")
-    return text.splitlines()
+        raise errors.InvalidInput(f"{flag} {name} is not a text file of {what}")
+    return text
 
 
 def _order(a: argparse.Namespace) -> dict[str, Any]:
@@ -165,6 +172,16 @@ CALLS: dict[str, Call] = {
     "takedown order": Call("POST", "/api/takedowns", body=_job, **JOB),
     "shop review": Call("POST", "/api/shop-reviews", body=lambda a: {
         "shop_id": a.shop_id, "reason": a.reason}, **SHOP),
+    # calibration sets
+    "calibration load": Call("POST", "/api/calibration/sets", body=lambda a: {
+        "set_id": a.set_id or Path(a.file).stem, "text": read_text(a.file, "FILE",
+                                                                   "JSON lines")},
+        show=lambda r: f"calibration set {r['set_id']}: {r['items']} items for "
+                       f"{', '.join(r['queues'])}"),
+    "calibration list": Call("GET", "/api/calibration/sets", show=show.calibration_sets),
+    "calibration results": Call("GET", "/api/calibration/results", params=lambda a: {
+        k: v for k, v in (("set_id", a.set_id), ("reviewer", a.reviewer)) if v},
+        show=show.calibration_results),
 }
 
 
@@ -301,3 +318,17 @@ async def logout(args: argparse.Namespace, emit: Emit) -> None:
         if who:
             forget()
     emit(args, {"signed_out": who}, lambda r: f"signed out {r['signed_out'] or ''}".strip())
+
+
+async def report(args: argparse.Namespace, emit: Emit) -> None:
+    """A report as columns, `--json`, or one section as CSV (`--csv`)."""
+    params = {k: v for k, v in (("since", args.since), ("until", args.until),
+                                ("queue", args.queue), ("reviewer", args.reviewer)) if v}
+    answer = await remote(args).call("GET", path("/api/reports/{kind}", kind=args.cmd),
+                                     params=params)
+    found = Report.model_validate(answer)
+    if args.csv:
+        header, rows = table(found, Section(args.section))
+        sys.stdout.write(csv_text(header, rows))
+        return
+    emit(args, found, show.report)

@@ -258,3 +258,39 @@ def qa_check(v: Any) -> str:
     for label, done in (("reversed", v.reversed), ("applied", v.applied)):
         lines += [f"  {label} {e.action.value} on {e.target}: {safe(e.detail)}" for e in done]
     return "\n".join(lines)
+
+
+def report(r: Any) -> str:
+    """Each section of a report as aligned columns, targets marked met or missed."""
+    from domain.reports import Section, table
+
+    q = r.query
+    out = [f"{q.kind.value} {q.since:%Y-%m-%d %H:%M} .. {q.until:%Y-%m-%d %H:%M}"
+           + (f" queue {q.queue}" if q.queue else "")
+           + (f" reviewer {q.reviewer}" if q.reviewer else "")]
+    for section in Section:
+        header, rows = table(r, section)
+        if rows:
+            out += ["", section.value, columns([header, *rows])]
+    return "\n".join(out) if len(out) > 1 else out[0] + "\n(no decisions in the period)"
+
+
+def columns(rows: list[list[Any]]) -> str:
+    cells = [["-" if v is None or v == "" else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                     for row in cells)
+
+
+def calibration_sets(sets: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{s['set_id']:<20} {','.join(s['queues']):<16} {s['items']:>4} items  given "
+        f"{s['given']}  answered {s['answered']}  correct {s['correct']}" for s in sets
+    ) or "(no calibration sets)"
+
+
+def calibration_results(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{r['set_id']:<16} {r['item_id']:<12} {r['reviewer']:<12} "
+        f"{'correct' if r['correct'] else 'wrong':<8} {r['label']}" for r in rows
+    ) or "(no answers yet)"

@@ -224,7 +224,8 @@ def test_dump_after_clear_and_rewrite_equals_dump_before(ledger: Ledger) -> None
                                      for h in sorted(PHOTOS[:2])]  # malformed ones left out
 
     ledger.clear_derived()
-    assert ledger.dump() == {"cases": [], "audit": [], "statements": [], "case_images": []}
+    assert ledger.dump() == {"cases": [], "audit": [], "statements": [], "case_images": [],
+                             "decisions": [], "qa_results": [], "appeal_results": []}
     assert len(ledger.messages()) == 1  # the outbox records what was sent: kept
 
     fill(ledger)  # what a rebuild does, at other times
