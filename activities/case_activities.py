@@ -158,11 +158,13 @@ class CaseActivities:
     def qa_plan(self, req: QaPlanRequest) -> QaPlan:
         """What a decision's QA draw needs besides the rates pinned at screening: its number
         (keyed by the workers' secret), how many decisions the decider has made (their first
-        ones are checked more), the QA queue's lead."""
+        ones are checked more), their agreement over their last checks (drift), the QA
+        queue's lead."""
         pack = self.pack.get()
         queue = pack.queues.get(QA_QUEUE)
         return QaPlan(drawn=draw(req.case_uid, self.qa_key),
                       nth=self.ledger.decisions_by(req.decider),
+                      agreement=self.ledger.agreement(req.decider, req.drift_window),
                       queue_lead=queue.lead if queue else "")
 
     @activity.defn

@@ -177,3 +177,9 @@ def test_who_reads_whose_figures_and_bad_periods() -> None:
     with pytest.raises(InvalidInput, match="not a date"):
         parse_period("last week", None, NOW)
     assert parse_period("2026-11-01", "2026-11-02", NOW)[0].tzinfo is not None
+
+
+def test_a_deciders_recent_agreement_for_the_drift_rate(ledger: Ledger) -> None:
+    assert ledger.agreement("alice", 3) == pytest.approx(2 / 3)  # a1 agreed, a2 not, a3 agreed
+    assert ledger.agreement("alice", 4) is None  # fewer checks than the window
+    assert ledger.agreement("bob", 1) == 1.0

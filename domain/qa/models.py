@@ -97,6 +97,7 @@ class AdjudicateRequest(Command):
 class QaPlanRequest(Model):
     case_uid: str
     decider: str
+    drift_window: int = 20  # the decider's last checks their agreement is taken over
 
 
 class QaPlan(Model):

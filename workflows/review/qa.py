@@ -49,7 +49,8 @@ class QaDraw:
         try:  # a ledger read and the keyed draw, local (no server round trip)
             plan = await workflow.execute_local_activity_method(
                 CaseActivities.qa_plan,
-                QaPlanRequest(case_uid=case.case_uid, decider=decision.decided_by), **LOCAL)
+                QaPlanRequest(case_uid=case.case_uid, decider=decision.decided_by,
+                              drift_window=case.qa.drift_window), **LOCAL)
         except ActivityError as e:  # no check drawn; the case goes on
             self.journal.event(Actor.WATCHDOG, Event.NEEDS_ATTENTION,
                                f"no QA draw: {why(e)}")
