@@ -1,7 +1,7 @@
 """`casework ledger rebuild`: the ledger's derived rows written again from the workflows.
 
-The workflows are the truth; the ledger's queue rows, audit trail and statements are derived
-from them. A rebuild writes every case again: open cases from their `snapshot` query, finished
+The workflows are the truth; the ledger's queue rows, audit trail, statements and the reports'
+outcomes are derived from them. A rebuild writes every case again: open cases from their `snapshot` query, finished
 ones from their result (continued-as-new runs are skipped: their successor carries the case).
 Rows only move forward and events and statements are written once by key, so it is safe while
 workers write. `fresh` empties the derived tables first (a ledger that is wrong, not just behind;
@@ -18,12 +18,13 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from domain.appeal.models import AppealState
 from domain.escalation.models import EscalationState
+from domain.qa.models import QaState
 from domain.review.models import CaseState
 from ledger.store import Ledger
 
 # Every lifecycle's workflow and the state its snapshot query and result carry.
 STATES: dict[str, type[Any]] = {"ReviewWorkflow": CaseState, "AppealWorkflow": AppealState,
-                                "EscalationWorkflow": EscalationState}
+                                "EscalationWorkflow": EscalationState, "QaWorkflow": QaState}
 
 
 class RebuildReport(BaseModel):
@@ -35,7 +36,7 @@ class RebuildReport(BaseModel):
 async def rebuild(client: Client, ledger: Ledger, task_queue: str, fresh: bool = False
                   ) -> RebuildReport:
     """Every record this deployment's workers run (its task queue): reviews, appeals,
-    escalations."""
+    escalations, QA checks (with what they settled, for the reports)."""
     report = RebuildReport()
     cases: list[Any] = []
     types = ", ".join(f"'{t}'" for t in STATES)

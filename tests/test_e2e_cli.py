@@ -225,7 +225,7 @@ async def test_ledger_rebuild_writes_queue_audit_and_statements_again(
     assert {(r["lifecycle"], r["state"]) for r in before["cases"]} == {
         ("review", "appealed"), ("review", "closed"), ("review", "queued"),
         ("appeal", "queued"), ("escalation", "open")}
-    assert len(before["statements"]) == 1
+    assert len(before["statements"]) == 1 and len(before["decisions"]) == 2  # reports too
 
     env = cli_env(dev_env, settings)
     rebuilt = await cli_json(env, "ledger", "rebuild", "--fresh")
