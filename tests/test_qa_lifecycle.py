@@ -95,3 +95,14 @@ def test_the_qa_reviewers_view_holds_no_trace_of_the_first_verdict() -> None:
     for trace in ("alice", "sam", "the decider's secret words", "case-listing-L-1", "u-0",
                   "remove"):
         assert trace not in shown, trace
+
+
+def test_a_verdict_names_actions_that_apply_to_the_subject_once() -> None:
+    qa = _check()
+    qa.state, qa.assignee = "in_review", "quinn"
+    qa.subject = Subject.parse("seller:U-1")
+    lc = Lifecycle(QA, qa)
+    with pytest.raises(Refused, match="remove acts on listings; this case is about a seller"):
+        lc.check("decide", _verdict([Action.REMOVE]))
+    with pytest.raises(Refused, match="once"):
+        lc.check("decide", _verdict([Action.REMOVE, Action.REMOVE]))

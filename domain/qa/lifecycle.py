@@ -81,7 +81,9 @@ def _why_not_valid(qa: QaState, req: QaDecideRequest | AdjudicateRequest) -> str
         return "actions cite the policy they enforce"
     if unknown := set(req.policy_ids) - {p.id for p in qa.seen.policies}:
         return f"unknown policy id(s) {', '.join(sorted(unknown))}"
-    return None
+    if len(set(req.actions)) != len(req.actions):
+        return "each action may be named once"
+    return next(filter(None, (a.why_not_on(qa.subject.kind) for a in req.actions)), None)
 
 
 BLIND = frozenset({"sampled", "queued", "in_review"})  # before the QA verdict
