@@ -9,6 +9,7 @@ concern in `api/routes/`; what they share is in `api/deps.py`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +33,7 @@ from api.routes import (
 )
 from client.casework import CaseworkClient
 from client.credentials import Credentials
+from domain.reports import load_libraries
 
 MAX_BODY = 1_000_000
 
@@ -76,7 +78,9 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.cw = await connect()
         app.state.credentials = Credentials(app.state.cw.ledger)
+        warming = asyncio.create_task(asyncio.to_thread(load_libraries))  # reports' statistics
         yield
+        await warming
 
     app = FastAPI(title="casework", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description=(__doc__ or "").strip().splitlines()[0])

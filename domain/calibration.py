@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.core import Action, Decision, Model, Source, Subject, SubjectFacts
 from domain.errors import INTAKE, InvalidInput, first_problem
@@ -31,9 +31,21 @@ class CalibrationConfig(BaseModel):
 
 
 class Expected(BaseModel):
+    """The key: what a sound decision cites and does (a decision's rules)."""
+
     model_config = ConfigDict(extra="forbid")
-    policy_ids: list[Ident] = Field(min_length=1, max_length=5)
+    policy_ids: list[Ident] = Field(default_factory=list, max_length=5)
     actions: list[Action] = Field(min_length=1, max_length=5)
+
+    @model_validator(mode="after")
+    def _sound(self) -> Expected:
+        if Action.NO_ACTION in self.actions and len(self.actions) > 1:
+            raise ValueError("no_action stands alone")
+        if Action.NO_ACTION not in self.actions and not self.policy_ids:
+            raise ValueError("actions cite the policy they enforce")
+        if len(set(self.actions)) != len(self.actions):
+            raise ValueError("each action may be named once")
+        return self
 
 
 class LoadCalibration(BaseModel):

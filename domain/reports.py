@@ -135,6 +135,13 @@ class Report(Model):
     weeks: list[WeekRow]
 
 
+def load_libraries() -> None:
+    """Import the statistics libraries (a second or two, once per process): a server does it
+    at start, not in its first report's answer."""
+    import sklearn.metrics  # noqa: F401
+    import statsmodels.stats.proportion  # noqa: F401
+
+
 def figures(query: ReportQuery, t: Tallies, targets: TargetsConfig) -> Report:
     from sklearn.metrics import cohen_kappa_score
     from statsmodels.stats.proportion import proportion_confint

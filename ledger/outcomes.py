@@ -74,6 +74,16 @@ def _flag(value: bool | None) -> int | None:
 
 
 class Outcomes(Store):
+    def put_outcomes(self, rows: Sequence[tuple[str, str, Outcome]]) -> None:
+        """Outcomes without their records' rows, in one transaction: history brought in from
+        elsewhere (the demo's, a benchmark's)."""
+
+        def put(cur: Cursor) -> None:
+            for case_uid, case_id, outcome in rows:
+                put_outcome(cur, case_uid, case_id, outcome)
+
+        self._db.transaction(put, write=True)
+
     def tallies(self, q: ReportQuery, open_states: Sequence[str], now: datetime) -> Tallies:
         """Everything a report adds up, in one read transaction."""
 

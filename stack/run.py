@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import os
 import secrets
 import shlex
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -32,11 +34,13 @@ from client.credentials import Credentials
 from config import codec
 from config.connection import default_address
 from config.settings import ROOT, Settings
+from domain import calibration
 from domain.people import ALL_QUEUES, Person, Role
+from domain.policy import PolicyPack
 from ledger.store import Ledger
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
-from stack import devserver
+from stack import devserver, quality_demo
 
 DEFAULTS = Settings(data_dir=ROOT / "data", temporal_port=7233, api_host="127.0.0.1",
                     api_port=8080)
@@ -63,6 +67,7 @@ DEMO_PEOPLE = [
     Person(id="gabriel", name="Gabriel Costa", roles=[Role.OPS]),
     Person(id="helena", name="Helena Berg", roles=[Role.LEAD, Role.REVIEWER], queues=[ALL_QUEUES]),
     Person(id="ivan", name="Ivan Petrov", roles=[Role.ADMIN]),
+    Person(id="kai", name="Kai Lindqvist", roles=[Role.QA]),  # blind QA checks
 ]
 
 
@@ -115,9 +120,25 @@ def _violates(title: str) -> bool:
     return any(title == v[0] for v in demo.VIOLATIONS)
 
 
+def seed_quality_demo(settings: Settings, ledger: Ledger, pack: PolicyPack) -> int:
+    """Once: the demo history behind the dashboard, and its calibration set."""
+    marker = settings.data_dir / ".demo-history"
+    if marker.exists() or not settings.demo_cases:
+        return 0
+    items = calibration.parse(quality_demo.calibration_file(), set(pack.by_id),
+                              set(pack.queues))
+    ledger.put_calibration_set(quality_demo.CALIBRATION_SET, items, "helena")
+    n = quality_demo.seed_history(ledger, datetime.now(UTC))
+    marker.write_text(str(n))
+    return n
+
+
 async def main() -> None:
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if "CASEWORK_POLICY_PACK" not in os.environ:  # the demo's pack: QA and calibration on
+        settings = dataclasses.replace(settings, policy_pack=quality_demo.pack(
+            settings, settings.policy_pack))
     sandbox = SandboxMarketplace(settings.sandbox_db)
     if sandbox.is_empty():
         sandbox.load(*demo.generate())
@@ -148,6 +169,9 @@ async def main() -> None:
                     n = await open_demo_cases(client, sandbox)
                     marker.write_text(str(n))
                     print(f"opened {n} demo cases")
+                if history := seed_quality_demo(settings, client.ledger, client.pack()):
+                    print(f"seeded {history} demo decisions of the last "
+                          f"{quality_demo.WEEKS} weeks (the dashboard: /dashboard as helena)")
                 if made := seed_demo_passwords(settings, client.ledger):
                     print(f"demo passwords (also in {passwords_file(settings)}): "
                           + ", ".join(f"{who} {pw}" for who, pw in made))
