@@ -49,7 +49,13 @@ PRINTS: dict[str, list[tuple[str, str]]] = {
 # docs/ops.md's runbook names kinds of things, not an earlier answer's id.
 FIXED = {"KIND": "needs_attention", "PERSON": "alice", "N": "1"}
 # Files a reader writes before the command that reads them.
-FILES = {"password.txt": "alices-new-password-2026\n"}
+FILES = {"password.txt": "alices-new-password-2026\n",
+         "gold.jsonl": json.dumps({
+             "item_id": "gold-1", "queue": "fraud", "report": "too cheap",
+             "subject": {"kind": "listing", "id": "L-G1", "title": "Games console, 25 EUR",
+                         "price": 25, "seller_id": "U-G", "created_on": "2026-11-01"},
+             "expected": {"policy_ids": ["price-scam"], "actions": ["remove"]},
+             "explanation": "a new console at a tenth of its price"}) + "\n"}
 # A command that waits on what an earlier one set going, as a reader does: (probe, state).
 WAITS = {"appeal file": ("casework case show CASE_ID --json", "appealable"),
          "appeal claim": ("casework appeal show APPEAL_ID --json", "queued")}
@@ -57,6 +63,10 @@ WAITS = {"appeal file": ("casework case show CASE_ID --json", "appealable"),
 RUNBOOK = "docs/ops.md: ID is queued and nothing is stuck:"
 # (doc, command as run before filling) -> (exit code, why: what the doc says)
 EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
+    ("README.md", "casework report quality --since 2026-01-01 --until 2025-12-01"): (
+        2, "the line says so: a period that ends before it starts"),
+    ("README.md", "casework report quality --reviewer dana"): (
+        3, "the line says so: a reviewer reads only their own figures"),
     ("README.md", "casework appeal approve APPEAL_ID"): (
         3, "the line says so: a verdict that applies no severe action waits for nobody"),
     **{("README.md", f"casework takedown {c} JOB_ID"): (
