@@ -296,7 +296,7 @@ def _finite(value: Any) -> float | None:
 
 def parse_period(since: str | None, until: str | None, now: datetime) -> tuple[datetime, datetime]:
     """A report's period from YYYY-MM-DD or ISO times (UTC when no offset): by default the
-    last 28 days."""
+    28 days to the end of the current minute (the same report for everyone asking within it)."""
     def at(text: str, name: str) -> datetime:
         try:
             value = datetime.fromisoformat(text)
@@ -305,5 +305,6 @@ def parse_period(since: str | None, until: str | None, now: datetime) -> tuple[d
                                f"time") from None
         return value if value.tzinfo else value.replace(tzinfo=now.tzinfo)
 
-    end = at(until, "until") if until else now
+    end = at(until, "until") if until else (now.replace(second=0, microsecond=0)
+                                             + timedelta(minutes=1))
     return (at(since, "since") if since else end - timedelta(days=28)), end

@@ -5,6 +5,7 @@ report adds up from them: SQL aggregates over indexed tables, never history read
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -103,89 +104,90 @@ class Outcomes(Store):
 
 
 def _tally(cur: Cursor, q: ReportQuery, open_states: Sequence[str], now: datetime) -> Tallies:
-    # decisions in the period, of the queue and reviewer asked for
+    """Four reads: the period's decisions added up per reviewer, queue and day (one walk of
+    `decisions_report_idx`, which covers it), their handling times (the same index), the QA
+    checks and the appeals of those decisions (each walked from its own small table, the
+    decision found by its key)."""
     where, params = ["d.decided_at >= ?", "d.decided_at < ?"], [iso(q.since), iso(q.until)]
     if q.queue:
         where, params = [*where, "d.queue = ?"], [*params, q.queue]
     if q.reviewer:
         where, params = [*where, "d.decider = ?"], [*params, q.reviewer]
-    human = " AND ".join([*where, "d.automated = 0"])
-    anyone = " AND ".join(where)
+    period = " AND ".join(where)
     t = Tallies(now=now)
+    days: dict[date, list[float]] = {}
 
-    for who, n, s, timed in cur.query(
-            f"SELECT decider, COUNT(*), COALESCE(SUM(handling_s), 0), COUNT(handling_s) "
-            f"FROM decisions d WHERE {human} GROUP BY decider", params):
-        t.decided[who] = (int(n), float(s), int(timed))
-    for who, s in cur.query(f"SELECT decider, handling_s FROM decisions d WHERE {human} "
-                            f"AND handling_s IS NOT NULL", params):
+    def day(text: str) -> list[float]:
+        return days.setdefault(date.fromisoformat(text), [0.0] * 8)
+
+    queues: dict[str, list[int]] = {}
+    for who, queue, on, automated, n, s, timed, breached in cur.query(
+            f"SELECT decider, queue, substr(decided_at, 1, 10), automated, COUNT(*), "
+            f"SUM(handling_s), COUNT(handling_s), SUM(breached) FROM decisions d WHERE {period} "
+            f"GROUP BY decider, queue, substr(decided_at, 1, 10), automated", params):
+        n, s, timed, breached = int(n), float(s or 0), int(timed), int(breached or 0)
+        acc = queues.setdefault(queue, [0, 0, 0])
+        acc[0], acc[1], acc[2] = acc[0] + n, acc[1] + n * int(automated), acc[2] + breached
+        if automated:
+            continue
+        mine = t.decided.get(who, (0, 0.0, 0))
+        t.decided[who] = (mine[0] + n, mine[1] + s, mine[2] + timed)
+        row = day(on)
+        row[0], row[1], row[2], row[3] = row[0] + n, row[1] + s, row[2] + timed, row[3] + breached
+    t.queues = {queue: (n, automated, breached) for queue, (n, automated, breached)
+                in queues.items()}
+    for who, s in cur.query(f"SELECT decider, handling_s FROM decisions d WHERE {period} "
+                            f"AND d.automated = 0 AND handling_s IS NOT NULL", params):
         t.handling.setdefault(who, []).append(float(s))
-    checked = f"{human} AND q.checked_at IS NOT NULL"
-    for who, n, agreed in cur.query(
-            f"SELECT d.decider, COUNT(*), SUM(q.same_actions * q.same_policy) FROM qa_results q "
-            f"JOIN decisions d ON d.case_uid = q.review_case_uid WHERE {checked} "
-            f"GROUP BY d.decider", params):
-        t.qa[who] = (int(n), int(agreed or 0))
-    for who, n, overturned in cur.query(
-            f"SELECT d.decider, COUNT(*), SUM(CASE WHEN a.outcome = 'overturned' THEN 1 ELSE 0 "
-            f"END) FROM appeal_results a JOIN decisions d ON d.case_uid = a.review_case_uid "
-            f"WHERE {human} GROUP BY d.decider", params):
-        t.appeals[who] = (int(n), int(overturned or 0))
+
+    auto: dict[str, list[int]] = {}
+    finals: dict[str, tuple[str, str]] = {}  # a decision's first and final labels
+    for uid, who, queue, on, automated, first, label, agreed, final, final_agrees in cur.query(
+            f"SELECT d.case_uid, d.decider, d.queue, substr(d.decided_at, 1, 10), d.automated, "
+            f"d.label, q.label, q.same_actions * q.same_policy, q.final_label, q.final_agrees "
+            f"FROM qa_results q CROSS JOIN decisions d WHERE d.case_uid = q.review_case_uid "
+            f"AND q.checked_at IS NOT NULL AND {period}", params):
+        if final is not None:
+            finals[uid] = (first, final)
+        if automated:
+            if final_agrees is not None:
+                acc = auto.setdefault(queue, [0, 0])
+                acc[0], acc[1] = acc[0] + 1, acc[1] + int(final_agrees)
+            continue
+        checked, ok = t.qa.get(who, (0, 0))
+        t.qa[who] = (checked + 1, ok + int(agreed))
+        t.pairs.append((queue, first, label))
+        row = day(on)
+        row[4], row[5] = row[4] + 1, row[5] + int(agreed)
+    t.auto_checked = {queue: (n, ok) for queue, (n, ok) in auto.items()}
+    for uid, who, automated, first, outcome, final in cur.query(
+            f"SELECT d.case_uid, d.decider, d.automated, d.label, a.outcome, a.label FROM "
+            f"appeal_results a CROSS JOIN decisions d WHERE d.case_uid = a.review_case_uid AND "
+            f"{period}", params):
+        finals[uid] = (first, final)  # the appeal's word comes after QA's
+        if not automated:
+            decided, overturned = t.appeals.get(who, (0, 0))
+            t.appeals[who] = (decided + 1, overturned + int(outcome == "overturned"))
+    t.confusion = [(first, final, n) for (first, final), n in Counter(finals.values()).items()]
+
     cal_where, cal_params = ["decided_at >= ?", "decided_at < ?"], [iso(q.since), iso(q.until)]
     for column, value in (("queue", q.queue), ("reviewer", q.reviewer)):
         if value:
             cal_where, cal_params = [*cal_where, f"{column} = ?"], [*cal_params, value]
-    for who, n, correct in cur.query(
-            f"SELECT reviewer, COUNT(*), SUM(correct) FROM calibration_cases WHERE "
-            f"{' AND '.join(cal_where)} GROUP BY reviewer", cal_params):
-        t.calibration[who] = (int(n), int(correct or 0))
-
-    for queue, n, automated, breached in cur.query(
-            f"SELECT queue, COUNT(*), SUM(automated), SUM(breached) FROM decisions d "
-            f"WHERE {anyone} GROUP BY queue", params):
-        t.queues[queue] = (int(n), int(automated or 0), int(breached or 0))
-    marks = ", ".join("?" * len(open_states))
-    for queue, n, oldest in cur.query(
-            f"SELECT queue, COUNT(*), MIN(opened_at) FROM cases WHERE lifecycle = 'review' AND "
-            f"state IN ({marks}){' AND queue = ?' if q.queue else ''} GROUP BY queue",
-            [*open_states, *([q.queue] if q.queue else [])]):
-        if not q.reviewer:
+    for who, on, n, correct in cur.query(
+            f"SELECT reviewer, substr(decided_at, 1, 10), COUNT(*), SUM(correct) FROM "
+            f"calibration_cases WHERE {' AND '.join(cal_where)} GROUP BY reviewer, "
+            f"substr(decided_at, 1, 10)", cal_params):
+        answered, right = t.calibration.get(who, (0, 0))
+        t.calibration[who] = (answered + int(n), right + int(correct or 0))
+        row = day(on)
+        row[6], row[7] = row[6] + int(n), row[7] + int(correct or 0)
+    if not q.reviewer:
+        marks = ", ".join("?" * len(open_states))
+        for queue, n, oldest in cur.query(
+                f"SELECT queue, COUNT(*), MIN(opened_at) FROM cases WHERE lifecycle = 'review' "
+                f"AND state IN ({marks}){' AND queue = ?' if q.queue else ''} GROUP BY queue",
+                [*open_states, *([q.queue] if q.queue else [])]):
             t.backlog[queue] = (int(n), dt(oldest))
-    for queue, n, agreed in cur.query(
-            f"SELECT d.queue, COUNT(*), SUM(q.final_agrees) FROM qa_results q JOIN decisions d "
-            f"ON d.case_uid = q.review_case_uid WHERE {anyone} AND d.automated = 1 AND "
-            f"q.final_agrees IS NOT NULL GROUP BY d.queue", params):
-        t.auto_checked[queue] = (int(n), int(agreed or 0))
-    t.pairs = [(queue, first, second) for queue, first, second in cur.query(
-        f"SELECT d.queue, d.label, q.label FROM qa_results q JOIN decisions d ON d.case_uid = "
-        f"q.review_case_uid WHERE {checked}", params)]
-    t.confusion = [(first, final, int(n)) for first, final, n in cur.query(
-        f"SELECT d.label, COALESCE(a.label, q.final_label), COUNT(*) FROM decisions d "
-        f"LEFT JOIN qa_results q ON q.review_case_uid = d.case_uid AND q.final_label IS NOT NULL "
-        f"LEFT JOIN appeal_results a ON a.review_case_uid = d.case_uid "
-        f"WHERE {anyone} AND (q.final_label IS NOT NULL OR a.label IS NOT NULL) "
-        f"GROUP BY d.label, COALESCE(a.label, q.final_label)", params)]
-
-    days: dict[date, list[float]] = {}
-
-    def add(day: str, at: int, *values: Any) -> None:
-        row = days.setdefault(date.fromisoformat(day), [0.0] * 8)
-        for i, v in enumerate(values):
-            row[at + i] += float(v or 0)
-
-    for day, n, s, timed, breached in cur.query(
-            f"SELECT substr(d.decided_at, 1, 10), COUNT(*), SUM(handling_s), COUNT(handling_s), "
-            f"SUM(breached) FROM decisions d WHERE {human} GROUP BY substr(d.decided_at, 1, 10)",
-            params):
-        add(day, 0, n, s, timed, breached)
-    for day, n, agreed in cur.query(
-            f"SELECT substr(d.decided_at, 1, 10), COUNT(*), SUM(q.same_actions * q.same_policy) "
-            f"FROM qa_results q JOIN decisions d ON d.case_uid = q.review_case_uid "
-            f"WHERE {checked} GROUP BY substr(d.decided_at, 1, 10)", params):
-        add(day, 4, n, agreed)
-    for day, n, correct in cur.query(
-            f"SELECT substr(decided_at, 1, 10), COUNT(*), SUM(correct) FROM calibration_cases "
-            f"WHERE {' AND '.join(cal_where)} GROUP BY substr(decided_at, 1, 10)", cal_params):
-        add(day, 6, n, correct)
     t.days = days
     return t

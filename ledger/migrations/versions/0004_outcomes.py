@@ -24,7 +24,9 @@ TABLES = [
         handling_s REAL,
         breached INTEGER NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS decisions_at_idx ON decisions (decided_at)",
+    # covers a report's walk of a period's decisions (no table reads)
+    "CREATE INDEX IF NOT EXISTS decisions_report_idx ON decisions "
+    "(decided_at, automated, decider, queue, breached, handling_s)",
     "CREATE INDEX IF NOT EXISTS decisions_decider_idx ON decisions (decider, decided_at)",
     "CREATE INDEX IF NOT EXISTS decisions_queue_idx ON decisions (queue, decided_at)",
     """CREATE TABLE IF NOT EXISTS qa_results (
