@@ -1,8 +1,9 @@
 """`casework ledger rebuild`: the ledger's derived rows written again from the workflows.
 
 The workflows are the truth; the ledger's queue rows, audit trail, statements and the reports'
-outcomes are derived from them. A rebuild writes every case again: open cases from their `snapshot` query, finished
-ones from their result (continued-as-new runs are skipped: their successor carries the case).
+outcomes are derived from them. A rebuild writes every case again: open cases from their
+`snapshot` query, finished ones from their result (continued-as-new runs are skipped: their
+successor carries the case).
 Rows only move forward and events and statements are written once by key, so it is safe while
 workers write. `fresh` empties the derived tables first (a ledger that is wrong, not just behind;
 stop the workers for it). The outbox (what was sent) and ledger-held reports beyond a case's cap
