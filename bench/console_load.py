@@ -93,16 +93,21 @@ KEEP_ALIVE_S = 4  # uvicorn closes an idle keep-alive connection after 5 s
 SEARCHES = ["belt", "U-03", "dupe no. 17", "listing:LOAD-00005", "S-02"]
 
 
-async def _session(base: str, port: int, who: str, password: str, cases: list[str],
-                   rounds: int, think: float, queue_ms: list[float], case_ms: list[float],
-                   search_ms: list[float]) -> None:
+async def sign_in(base: str, who: str, password: str) -> str:
+    """A console session's cookie, signed in through the form as a person does."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         page = await http.get("/login")
         csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
         r = await http.post("/login", data={"username": who, "password": password,
                                             "csrf": csrf})
         assert r.status_code == 303, r.text
-        cookie = r.cookies["cw_session"]
+        return str(r.cookies["cw_session"])
+
+
+async def _session(base: str, port: int, who: str, password: str, cases: list[str],
+                   rounds: int, think: float, queue_ms: list[float], case_ms: list[float],
+                   search_ms: list[float]) -> None:
+    cookie = await sign_in(base, who, password)
     rng = random.Random(who)
 
     async def load(tab: Browser, path: str, into: list[float]) -> None:
