@@ -56,11 +56,27 @@ class QaOutcome(Model):
 
 
 class AppealOutcome(Model):
+    """An appeal's verdict: the final word on the review case's decision, and a decision of
+    the appeals queue's reviewer (the ledger keeps both)."""
+
     kind: Literal["appeal"] = "appeal"
     review_case_uid: str
     outcome: str
     label: str  # the final word's label
     decided_at: AwareDatetime
+    queue: str = "appeals"
+    decider: str = ""
+    actions: list[Action] = Field(default_factory=list)
+    claimed_at: AwareDatetime | None = None
+    breached: bool = False
+
+    def decision(self) -> DecisionOutcome | None:
+        if not self.decider:
+            return None
+        return DecisionOutcome(queue=self.queue, decider=self.decider, automated=False,
+                               label=self.label, actions=self.actions,
+                               claimed_at=self.claimed_at, decided_at=self.decided_at,
+                               breached=self.breached)
 
 
 class CalibrationOutcome(Model):

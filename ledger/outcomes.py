@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from domain.appeal.models import Outcome as Verdict
 from domain.outcomes import (
     AppealOutcome,
     CalibrationOutcome,
@@ -20,6 +21,7 @@ from domain.outcomes import (
 from domain.reports import ReportQuery, Tallies
 from ledger.engines import Cursor, Store, dt, iso
 
+OVERTURNED = Verdict.OVERTURNED.value
 # the tables rebuilt from the workflows (`casework ledger rebuild` clears them first)
 DERIVED = (
     ("decisions", "case_uid, case_id, queue, decider, automated, label, actions, claimed_at, "
@@ -64,6 +66,8 @@ def put_outcome(cur: Cursor, case_uid: str, case_id: str, o: Outcome) -> None:
     elif isinstance(o, AppealOutcome):
         cur.execute(_PUT["appeal_results"],
                     (case_uid, o.review_case_uid, o.outcome, o.label, iso(o.decided_at)))
+        if (verdict := o.decision()) is not None:  # the appeal reviewer's own decision
+            put_outcome(cur, case_uid, case_id, verdict)
     elif isinstance(o, CalibrationOutcome):
         cur.execute(_CALIBRATION, (o.label, _actions(o.actions), int(o.correct),
                                    int(o.same_policy), int(o.same_actions), iso(o.decided_at),
@@ -167,7 +171,7 @@ def _tally(cur: Cursor, q: ReportQuery, open_states: Sequence[str], now: datetim
         finals[uid] = (first, final)  # the appeal's word comes after QA's
         if not automated:
             decided, overturned = t.appeals.get(who, (0, 0))
-            t.appeals[who] = (decided + 1, overturned + int(outcome == "overturned"))
+            t.appeals[who] = (decided + 1, overturned + int(outcome == OVERTURNED))
     t.confusion = [(first, final, n) for (first, final), n in Counter(finals.values()).items()]
 
     cal_where, cal_params = ["decided_at >= ?", "decided_at < ?"], [iso(q.since), iso(q.until)]

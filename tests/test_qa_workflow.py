@@ -25,7 +25,7 @@ from domain.qa.commands import QA_COMMANDS as QA
 from domain.qa.models import BlindCheck, QaInput, QaState, Seen
 from domain.review.models import CaseState
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import eventually, own_pack_worker, serving, signed_in
+from tests.helpers import eventually, own_pack_worker, removed, serving, signed_in
 from tests.test_e2e_cli import cli_env, cli_json, run_cli
 from workflows.qa import QaWorkflow
 from workflows.review.qa import qa_id_for
@@ -262,3 +262,51 @@ async def test_a_qa_reviewer_does_not_open_the_case_of_the_check_they_hold(
                 "policy_ids": ["counterfeit"], "actions": ["warn"], "reason": "agreed"})
             await eventually(lambda: cw.row(qa_id), lambda r: r is not None and r.state == "closed")
             assert (await http.get(f"/api/cases/{case_id}")).status_code == 200
+
+
+async def test_an_appeal_verdict_is_drawn_and_a_senior_corrects_it(
+        dev_env: WorkflowEnvironment, settings: Settings,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    """`[qa] appeals = 1`: emma's overturn of alice's removal gets a blind check (the review
+    decision itself none: its rate is 0); quinn disagrees, sam (neither party) restores the
+    removal: applied again once with its statement of reasons; the reports count the verdict
+    as emma's decision, checked and not agreed."""
+    extra = '\n[queues.qa]\nlead = "lead-qa@casework.example"\n[qa]\nappeals = 1.0\n'
+    async with own_pack_worker(dev_env.client, settings, executor, extra) as cw:
+        sandbox = SandboxMarketplace(cw.settings.sandbox_db)
+        watch = Subject.parse("listing:L-0007")
+        case_id = await removed(cw, watch)
+        case = await cw.show(case_id)
+        assert not any(e.event == "qa_sampled" for e in case.timeline)
+        appeal = await cw.file_appeal(case_id, "genuine, invoice attached")
+        await eventually(lambda: cw.appeal(appeal.appeal_id), lambda a: a.state == "queued")
+        await cw.claim(appeal.appeal_id, "emma")  # appeals and senior
+        await cw.decide_appeal(appeal.appeal_id, "emma", "overturned", [], [], "invoice ok")
+        done = await eventually(lambda: cw.appeal(appeal.appeal_id),
+                                lambda a: a.state == "closed")
+        qa_id = qa_id_for(done.case_uid)
+        assert any(e.event == "qa_sampled" and qa_id in e.detail for e in done.timeline)
+        assert sandbox.show(watch)["status"] == "active"
+        await eventually(lambda: cw.row(qa_id), lambda r: r is not None and r.state == "queued")
+        shown = (await cw.temporal.get_workflow_handle(qa_id).query(
+            QaWorkflow.blind, result_type=BlindCheck)).model_dump_json()
+        assert "emma" not in shown and "invoice ok" not in shown
+        with pytest.raises(Refused, match="emma made the decision"):
+            await cw.run(QA["claim"], qa_id, "emma")
+        await cw.run(QA["claim"], qa_id, "quinn")
+        verdict = {"policy_ids": ["counterfeit"], "actions": ["remove"], "reason": "a replica"}
+        await cw.run(QA["decide"], qa_id, "quinn", verdict)
+        await eventually(lambda: cw.row(qa_id),
+                         lambda r: r is not None and r.state == "adjudicating")
+        await cw.run(QA["adjudicate"], qa_id, "sam", {**verdict, "reason": "the serial is fake"})
+        qa = await cw.temporal.get_workflow_handle(qa_id, result_type=QaState).result()
+        assert qa.state == "corrected" and [e.action for e in qa.applied] == [Action.REMOVE]
+        assert sandbox.show(watch)["status"] == "removed"
+        assert sandbox.enforcement_count(watch, Action.REMOVE) == 2  # alice's, then sam's
+        assert qa.statement_puid and any(m["kind"] == "statement_of_reasons"
+                                         for m in cw.ledger.messages(qa_id))
+        rows = {r["case_uid"]: r for r in cw.ledger.dump()["decisions"]}
+        assert (rows[done.case_uid]["decider"], rows[done.case_uid]["queue"]) == (
+            "emma", "appeals")
+        [result] = [r for r in cw.ledger.dump()["qa_results"] if r["case_uid"] == qa.case_uid]
+        assert (result["review_case_uid"], result["final_agrees"]) == (done.case_uid, 0)

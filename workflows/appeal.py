@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.engine import Lifecycle
     from domain.messages import OPS, MessageKind
     from domain.people import Role
+    from domain.qa.models import QaInput, Seen
+    from domain.qa.sampling import Decided
     from domain.review.models import ApproveRequest
     from domain.sla import deadline
     from workflows.parts.commands import command
@@ -42,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.options import ACT
     from workflows.parts.other_updates import OtherUpdates
     from workflows.parts.outbound import Outbound, why
+    from workflows.parts.qa_draw import draw_check
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
@@ -64,7 +67,7 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
             review_case_uid=inp.review_case_uid, appellant=inp.appellant, text=inp.text,
             original=inp.decision, enforcement=inp.enforcement, opener=inp.opener,
             had_hits=inp.had_hits, facts=inp.facts, policies=inp.policies,
-            pack_version=inp.pack_version, original_approver=inp.approved_by)
+            pack_version=inp.pack_version, original_approver=inp.approved_by, qa=inp.qa)
         self.lc = Lifecycle(APPEAL, self.appeal)
         self.journal = Journal(self.appeal, CaseActivities.record_case, _details)
         self.out = Outbound(self.journal, CaseActivities.notify)
@@ -182,10 +185,38 @@ class AppealWorkflow(Reads, Repairs, OtherUpdates):
     _in_overturned = _in_modified = _in_upheld
 
     async def _in_notified(self) -> None:
+        await self._draw_for_qa()
         self.lc.fire("close")
         self.appeal.closed_at = workflow.now()
         self.journal.event(Actor.NOTIFIER, Event.CLOSED)
         await self.journal.commit()
+
+    async def _draw_for_qa(self) -> None:
+        """The verdict, carried out and told, drawn for a blind second review at the pack's
+        `appeals` rate (once); a correction starts from what is in force after it."""
+        appeal, final = self.appeal, self.appeal.final()
+        if final is None or appeal.qa_drawn:
+            return
+
+        def drawn() -> None:
+            appeal.qa_drawn = True
+
+        def check(reason: str, queue_lead: str) -> QaInput:
+            assert final is not None
+            return QaInput(
+                review_case_id=appeal.case_id, review_case_uid=appeal.case_uid,
+                strike_case_uid=appeal.review_case_uid, subject=appeal.subject, first=final,
+                first_approver=appeal.approved_by,
+                seen=Seen(facts=appeal.facts, reports=[appeal.opener],
+                          policies=appeal.policies, review_queue=appeal.queue),
+                why_sampled=reason, enforcement=appeal.in_force(), opener=appeal.opener,
+                had_hits=appeal.had_hits, priority=appeal.priority,
+                sla_hours=appeal.qa.sla_hours, queue_lead=queue_lead)
+
+        await draw_check(self.journal, Decided(
+            case_uid=appeal.case_uid, queue=appeal.queue, policy_ids=final.policy_ids,
+            actions=final.actions, appeal=True), final.decided_by, appeal.qa,
+            lambda: workflow.patched("qa-appeal-sampling"), drawn, check)
 
     # -- carrying the verdict out --------------------------------------------------------------
     async def _reverse(self) -> None:

@@ -56,4 +56,5 @@ PATCHES: dict[str, Patch] = {
     "reports-join-awaiting-approval": Patch(
         _DEC03, "a report about a case awaiting approval opened a follow-up case"),
     "qa-sampling": Patch(_DEC03, "no decision was drawn for a QA check"),
+    "qa-appeal-sampling": Patch(_DEC03, "no appeal verdict was drawn for a QA check"),
 }

@@ -61,7 +61,8 @@ class QaWorkflow(Reads, Repairs, OtherUpdates):
             subject=inp.subject, state=QA.initial, priority=inp.priority, queue=inp.queue,
             queue_lead=inp.queue_lead, sla_hours=dict.fromkeys(Priority, inp.sla_hours),
             opened_at=workflow.now(), review_case_id=inp.review_case_id,
-            review_case_uid=inp.review_case_uid, first=inp.first,
+            review_case_uid=inp.review_case_uid, strike_case_uid=inp.strike_case_uid,
+            first=inp.first,
             first_approver=inp.first_approver, seen=inp.seen, why_sampled=inp.why_sampled,
             enforcement=inp.enforcement, opener=inp.opener, had_hits=inp.had_hits)
         self.lc = Lifecycle(QA, self.qa)
@@ -175,7 +176,7 @@ class QaWorkflow(Reads, Repairs, OtherUpdates):
                                       f"QA check {qa.case_id} corrected: {final.reason}")
         if qa.first.restricts and not decision.restricts:
             await self.out.call("the ledger", ShopReviewActivities.overturn_strike,
-                                qa.review_case_uid, ACT)
+                                qa.strike_case_uid or qa.review_case_uid, ACT)
         await self.correction.apply(decision, "a quality review")
         if qa.reversed and qa.statement is None:  # a statement tells of what applies instead
             await self._tell_seller(decision)

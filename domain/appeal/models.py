@@ -13,6 +13,7 @@ from domain.core import (
     Action,
     Decision,
     EnforcementResult,
+    Event,
     Model,
     PolicyRef,
     Priority,
@@ -22,7 +23,8 @@ from domain.core import (
     SubjectFacts,
 )
 from domain.messages import reporter_address, seller_of
-from domain.outcomes import NONE, AppealOutcome, label
+from domain.outcomes import AppealOutcome, label
+from domain.qa.config import QaConfig
 from domain.record import Tracked
 from domain.sla import appeal_deadline
 from domain.text import Ident, PolicyIds, Reason, ReportText
@@ -117,6 +119,7 @@ class AppealInput(Sealable):
     pack_version: str = ""
     priority: Priority = Priority.P2
     approved_by: str | None = None  # the second person of the decision appealed
+    qa: QaConfig = Field(default_factory=QaConfig)  # the review case's QA rates
     carried: AppealState | None = None
 
 
@@ -148,19 +151,42 @@ class AppealState(Tracked):
     statement_puid: str | None = None
     statement: dict[str, object] | None = None
     notified_at: AwareDatetime | None = None
+    qa: QaConfig = Field(default_factory=QaConfig)  # the rates its verdict is drawn at
+    qa_drawn: bool = False
 
     @property
     def policy_ids(self) -> list[str]:
         return sorted(self.original.policy_ids)
 
-    def outcome(self) -> AppealOutcome | None:
+    def final(self) -> Decision | None:
+        """The verdict as a decision of the appeal's reviewer: what stands after it (the
+        original upheld, the replacement, or no action)."""
         v = self.verdict
         if v is None:
             return None
-        final = (self.original if v.outcome is Outcome.UPHELD else v.decision)
+        stands = (self.original if v.outcome is Outcome.UPHELD else v.decision
+                  or Decision(decided_by=v.decided_by, policy_ids=[], reason=v.reason,
+                              actions=[Action.NO_ACTION], decided_at=v.decided_at,
+                              automated=False))
+        return stands.model_copy(update={"decided_by": v.decided_by, "reason": v.reason,
+                                         "decided_at": v.decided_at, "automated": False})
+
+    def in_force(self) -> list[EnforcementResult]:
+        """What landed and stands after the verdict was carried out."""
+        undone = {e.action for e in self.reversed}
+        return [e for e in self.enforcement if e.action not in undone] + self.applied
+
+    def outcome(self) -> AppealOutcome | None:
+        v, final = self.verdict, self.final()
+        if v is None or final is None:
+            return None
+        claimed = next((e.at for e in reversed(self.timeline) if e.event == Event.CLAIMED
+                        and e.actor == v.decided_by and e.at <= v.decided_at), None)
         return AppealOutcome(review_case_uid=self.review_case_uid, outcome=v.outcome.value,
-                             label=label(final.policy_ids, final.actions) if final else NONE,
-                             decided_at=v.decided_at)
+                             label=label(final.policy_ids, final.actions),
+                             decided_at=v.decided_at, queue=self.queue, decider=v.decided_by,
+                             actions=final.actions, claimed_at=claimed,
+                             breached=self.sla_breached)
 
     def appellant_address(self) -> str:
         if self.appellant.kind is AppellantKind.SELLER:
@@ -173,7 +199,7 @@ class AppealState(Tracked):
         return AppealInput(review_case_id=self.review_case_id,
                            review_case_uid=self.review_case_uid, subject=self.subject,
                            appellant=self.appellant, decision=self.original, opener=self.opener,
-                           carried=self)
+                           qa=self.qa, carried=self)
 
 
 class AppealRef(Model):

@@ -112,10 +112,12 @@ class QaPlan(Model):
 
 
 class QaInput(Sealable):
-    """What a check starts from: the decision checked and what its decider saw."""
+    """What a check starts from: the decision checked (a review case's, or an appeal's
+    verdict: `review_case_*` name the record that made it) and what its decider saw."""
 
     review_case_id: str
     review_case_uid: str
+    strike_case_uid: str | None = None  # the review case whose strike a correction takes back
     subject: Subject
     first: Decision
     first_approver: str | None = None
@@ -138,6 +140,7 @@ class QaState(Tracked):
     lifecycle: str = "qa"
     review_case_id: str
     review_case_uid: str
+    strike_case_uid: str | None = None
     first: Decision
     first_approver: str | None = None
     seen: Seen
@@ -162,7 +165,8 @@ class QaState(Tracked):
     def carried(self) -> QaInput:
         """The input a continued-as-new run starts from: this state."""
         return QaInput(review_case_id=self.review_case_id,
-                       review_case_uid=self.review_case_uid, subject=self.subject,
+                       review_case_uid=self.review_case_uid,
+                       strike_case_uid=self.strike_case_uid, subject=self.subject,
                        first=self.first, seen=self.seen, why_sampled=self.why_sampled,
                        carried=self)
 

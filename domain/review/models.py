@@ -212,7 +212,7 @@ class CaseState(Tracked):
             enforcement=[e for e in self.enforcement if e.action.restricts],
             opener=self.reports[0], had_hits=bool(self.hits), facts=self.facts,
             policies=self.policies, pack_version=self.pack_version, priority=self.priority,
-            approved_by=self.approved_by)
+            approved_by=self.approved_by, qa=self.qa)
 
     @property
     def policy_ids(self) -> list[str]:
