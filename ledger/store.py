@@ -318,7 +318,8 @@ class Ledger(People, Jobs, Outcomes, Calibrations):
 
     def decided_since(self, since: datetime) -> dict[str, tuple[int, int]]:
         """Per queue: records decided (an appeal's verdict, an escalation acknowledged, a job
-        approved) since `since`, and how many of them past their SLA."""
+        approved; calibration cases are no work done) since `since`, and how many of them past
+        their SLA."""
         return {q: (int(n), int(b or 0)) for q, n, b in self._read(
             "SELECT c.queue, COUNT(DISTINCT c.case_uid), "
             "COUNT(DISTINCT CASE WHEN c.sla_breached = 1 THEN c.case_uid END) "
@@ -326,6 +327,7 @@ class Ledger(People, Jobs, Outcomes, Calibrations):
             "WHERE a.at >= ? AND (a.event = 'decided' OR (a.event = 'appeal_decided' AND "
             "c.lifecycle = 'appeal') OR (a.event = 'acknowledged' AND c.lifecycle = "
             "'escalation') OR (a.event = 'approved' AND c.lifecycle = 'takedown')) "
+            "AND NOT EXISTS (SELECT 1 FROM calibration_cases k WHERE k.case_id = c.case_id) "
             "GROUP BY c.queue", (iso(since),))}
 
     def queue_depths(self) -> dict[str, int]:
