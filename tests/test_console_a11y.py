@@ -9,10 +9,12 @@ from playwright.async_api import Browser
 
 from client.casework import CaseworkClient
 from client.credentials import Credentials
+from domain.qa.commands import QA_COMMANDS as QA
 from tests.helpers import eventually
 from tests.test_api import api  # noqa: F401 - the server fixture
 from tests.test_console import _sign_in, browser, pytestmark  # noqa: F401 - fixture, skip rule
 from tests.test_console_work import _queued
+from tests.test_qa_workflow import _check
 
 GRAVE = ("serious", "critical")
 
@@ -33,13 +35,22 @@ async def test_every_page_type_passes_axe(
     escalated = await _queued(dev, "seller:U-08", "ring")
     await dev.claim(escalated, "sam")
     esc = await dev.escalate(escalated, "sam", "a public figure's shop", "P2")
+    held = await _check(dev)  # a blind check emma holds: the verdict form
+    await dev.run(QA["claim"], held, "emma")
+    disputed = await _check(dev)  # both verdicts side by side, the adjudication form
+    await dev.run(QA["claim"], disputed, "quinn")
+    await dev.run(QA["decide"], disputed, "quinn", {
+        "policy_ids": ["counterfeit"], "actions": ["warn"], "reason": "a warning is enough"})
+    await eventually(lambda: dev.row(disputed),
+                     lambda r: r is not None and r.state == "adjudicating")
     job = await dev.takedown([f"listing:L-{n:04d}" for n in range(401, 503)], "disable",
                              "recall", "lena", ["recalled-products"])
 
     pages = {
         "emma": ["/", "/queues/ip", f"/cases/{claimed}", f"/cases/{decided}",
                  f"/appeals/{appeal.appeal_id}", "/appeals", "/approvals", "/jobs",
-                 f"/takedowns/{job.job_id}", "/cases/no-such-case", "/search?q=U-01"],
+                 f"/takedowns/{job.job_id}", "/cases/no-such-case", "/search?q=U-01",
+                 "/qa", f"/qa/{held}", f"/qa/{disputed}", "/dashboard"],
         "otto": [f"/escalations/{esc.escalation_id}", "/escalations"],
         "ops-1": ["/ops"],
     }
