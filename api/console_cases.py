@@ -17,7 +17,7 @@ from api.console_pages import EXPORT_ROWS, GRAPHIC, claimable, media_key, opens,
 from api.console_session import Signed, csrf_ok
 from api.deps import csv_response
 from api.roles import ESCALATION_READERS, has, readable_queues, reads_queue
-from api.routes.cases import not_blind
+from api.routes.cases import may_open
 from client.casework import CaseworkClient
 from domain.appeal.lifecycle import APPEAL
 from domain.core import Action, QueueEntry
@@ -58,7 +58,7 @@ def router() -> APIRouter:
         row = await cw.row(case_id)
         if row is None or row.lifecycle != "review" or not reads_queue(s.person, row.queue):
             raise NotFound(f"No review case {case_id} that you may open (or not yet screened).")
-        await not_blind(cw, s.person.id, row.subject)
+        await may_open(cw, s.person.id, row)
         case = await cw.show(case_id)
         pack = cw.pack()
         return page(request, "case.html", s=s, **await about_case(cw, case, s.person),

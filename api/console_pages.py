@@ -34,7 +34,7 @@ MAX_OFFSET = 1_000_000  # as the API's
 COUNTS_TTL_S = 2.0  # how stale the open and breached counts may be
 STUCK_TTL_S = 30.0  # how stale the ops home's stuck count may be
 JOB_LINKS = {"appeal": "appeals", "takedown": "takedowns", "escalation": "escalations",
-             "shop_review": "shop-reviews"}
+             "shop_review": "shop-reviews", "qa": "qa"}
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.auto_reload = False  # templates ship with the package: no stat per page

@@ -121,20 +121,26 @@ class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, LedgerReads,
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
         person = self.directory.require(reviewer, worker_role(queue), queue=queue)
         lifecycle = "appeal" if queue == APPEALS_QUEUE else "review"
+
+        async def first(entries: Sequence[QueueEntry]) -> CaseSummary | None:
+            for entry in entries:
+                try:
+                    return await self.command(  # type: ignore[no-any-return]
+                        entry.case_id, CLAIMS[lifecycle], req,
+                        Found(person, lifecycle, queue, entry.case_uid),
+                        f"{request_id}:{entry.case_id}" if request_id else None)
+                except (Refused, NotFound):
+                    continue
+            return None
+
+        # a retry answers the case its first attempt claimed
+        if request_id is not None and (again := await first(self.ledger.held_by(queue, reviewer))):
+            return again
         if lifecycle == "review" and (given := await self.calibration_case(queue, reviewer)):
             return given
-        entries = self.ledger.queue(queue, states=tuple(LIFECYCLES[lifecycle].queued),
-                                    limit=CLAIM_CANDIDATES)
-        if request_id is not None:  # a retry: the case the first attempt claimed comes first
-            entries = [*self.ledger.held_by(queue, reviewer), *entries]
-        for entry in entries:
-            try:
-                return await self.command(  # type: ignore[no-any-return]
-                    entry.case_id, CLAIMS[lifecycle], req,
-                    Found(person, lifecycle, queue, entry.case_uid),
-                    f"{request_id}:{entry.case_id}" if request_id else None)
-            except (Refused, NotFound):
-                continue
+        if got := await first(self.ledger.queue(queue, states=tuple(LIFECYCLES[lifecycle].queued),
+                                                limit=CLAIM_CANDIDATES)):
+            return got
         raise EmptyQueue(f"no unassigned case in queue {queue!r}")
 
     async def decide(self, case_id: str, reviewer: str, policy_ids: Sequence[str],

@@ -16,7 +16,7 @@ from client.base import ClientBase
 from domain.calibration import LOADERS, CalibrationKey, LoadCalibration, parse, subject_for
 from domain.core import CaseSummary, Report, case_id_for
 from domain.errors import build
-from domain.people import Role
+from domain.people import Role, why_not
 from domain.reports import READ_ALL, ReportQuery, figures, scope
 from domain.reports import Report as Figures
 from domain.review.lifecycle import REVIEW
@@ -71,6 +71,15 @@ class Reports(ClientBase):
         person = self.directory.require(person_id, frozenset(Role))
         return await asyncio.to_thread(self.ledger.calibration_answers, set_id,
                                        scope(person, reviewer))
+
+    async def hidden_from(self, person_id: str, case_id: str) -> bool:
+        """A calibration copy is read by its reviewer and those who read everyone's figures;
+        to anyone else it does not exist (its key would show once it is decided)."""
+        reviewer = await asyncio.to_thread(self.ledger.calibration_reviewer, case_id)
+        if reviewer is None or reviewer == person_id:
+            return False
+        person = await asyncio.to_thread(self.ledger.person, person_id)
+        return person is None or why_not(person_id, person, READ_ALL) is not None
 
     async def calibration_case(self, queue: str, reviewer: str) -> CaseSummary | None:
         """At the pack's rate, a calibration item of the queue the reviewer has not had,

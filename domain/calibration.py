@@ -104,7 +104,8 @@ class CalibrationScore(CalibrationKey):
         return self.same_policy and self.same_actions
 
     def outcome(self, d: Decision) -> CalibrationOutcome:
-        return CalibrationOutcome(reviewer=self.reviewer, label=label(d.policy_ids, d.actions),
+        return CalibrationOutcome(set_id=self.set_id, item_id=self.item_id, queue=self.queue,
+                                  reviewer=self.reviewer, label=label(d.policy_ids, d.actions),
                                   actions=d.actions, same_policy=self.same_policy,
                                   same_actions=self.same_actions, decided_at=d.decided_at)
 
@@ -122,11 +123,15 @@ def parse(text: str, known_policies: set[str], known_queues: set[str]) -> list[C
                            f"{MAX_ITEMS}")
     for n, line in lines:
         try:
-            item = CalibrationItem.model_validate(json.loads(line), context=INTAKE)
+            item = CalibrationItem.model_validate(json.loads(line, parse_constant=_no_constant),
+                                                  context=INTAKE)
             Subject.model_validate({"kind": item.subject.kind, "id": f"{item.subject.id}-tag"},
                                    context=INTAKE)
         except json.JSONDecodeError as e:
             problems.append(f"line {n}: not JSON ({e.msg})")
+            continue
+        except RecursionError:
+            problems.append(f"line {n}: not JSON (nested too deep)")
             continue
         except ValidationError as e:
             problems.append(f"line {n}: {first_problem(e)}")
@@ -144,6 +149,10 @@ def parse(text: str, known_policies: set[str], known_queues: set[str]) -> list[C
         raise InvalidInput(f"nothing loaded: {'; '.join(problems[:20])}"
                            + (f"; and {len(problems) - 20} more" if len(problems) > 20 else ""))
     return items
+
+
+def _no_constant(name: str) -> None:
+    raise json.JSONDecodeError(f"{name} is not a number", name, 0)
 
 
 def subject_for(item: CalibrationItem, set_id: str, reviewer: str) -> Subject:

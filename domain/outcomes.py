@@ -16,10 +16,11 @@ NONE = "none"  # the label of a decision that cites no policy (no_action)
 
 
 def label(policy_ids: list[str], actions: list[Action]) -> str:
-    """A decision as one label: the policy it enforces, or `none` for one that acts on nothing."""
+    """A decision as one label: the policy it enforces (of several, the first by name, whatever
+    order they were cited in), or `none` for one that acts on nothing."""
     if not policy_ids or all(a is Action.NO_ACTION for a in actions):
         return NONE
-    return policy_ids[0]
+    return min(policy_ids)
 
 
 class DecisionOutcome(Model):
@@ -83,6 +84,9 @@ class CalibrationOutcome(Model):
     """A reviewer's answer to a calibration case, scored against its key."""
 
     kind: Literal["calibration"] = "calibration"
+    set_id: str
+    item_id: str
+    queue: str
     reviewer: str
     label: str
     actions: list[Action]

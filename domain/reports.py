@@ -179,7 +179,8 @@ def figures(query: ReportQuery, t: Tallies, targets: TargetsConfig) -> Report:
         waiting, oldest = t.backlog.get(queue, (0, None))
         auto_n, auto_ok = t.auto_checked.get(queue, (0, 0))
         row = QueueRow(queue=queue, decisions=n, automated=automated,
-                       sla_compliance=_share(n - breached, n), backlog=waiting,
+                       sla_compliance=_share(n - automated - breached, n - automated),
+                       backlog=waiting,
                        backlog_age_s=(t.now - oldest).total_seconds() if oldest else None,
                        auto_checked=auto_n, auto_precision=_share(auto_ok, auto_n))
         found = pairs.get(queue, [])
@@ -307,4 +308,8 @@ def parse_period(since: str | None, until: str | None, now: datetime) -> tuple[d
 
     end = at(until, "until") if until else (now.replace(second=0, microsecond=0)
                                              + timedelta(minutes=1))
-    return (at(since, "since") if since else end - timedelta(days=28)), end
+    try:
+        return (at(since, "since") if since else end - timedelta(days=28)), end
+    except OverflowError:
+        raise InvalidInput(f"--until {until!r} leaves no 28 days before it: give --since "
+                           f"too") from None

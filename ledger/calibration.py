@@ -54,6 +54,11 @@ class Calibrations(Store):
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING",
             (case_id, set_id, item_id, reviewer, queue, iso(datetime.now(UTC))))
 
+    def calibration_reviewer(self, case_id: str) -> str | None:
+        """Whose calibration copy the case is (None: not one)."""
+        rows = self._read("SELECT reviewer FROM calibration_cases WHERE case_id = ?", (case_id,))
+        return str(rows[0][0]) if rows else None
+
     def calibration_sets(self) -> list[dict[str, Any]]:
         """Per set: its queues, items, copies given, answered and correct."""
 

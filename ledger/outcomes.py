@@ -41,8 +41,13 @@ def _upsert(table: str, columns: str, key: str) -> str:
 
 
 _PUT = {table: _upsert(table, columns, key) for table, columns, key in DERIVED}
-_CALIBRATION = ("UPDATE calibration_cases SET label = ?, actions = ?, correct = ?, "
-                "same_policy = ?, same_actions = ?, decided_at = ? WHERE case_id = ?")
+# a copy's answer: its row (written when it was given) filled in, or written whole (a rebuild)
+_CALIBRATION = (
+    "INSERT INTO calibration_cases (case_id, set_id, item_id, reviewer, queue, given_at, label, "
+    "actions, correct, same_policy, same_actions, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET label = excluded.label, actions = "
+    "excluded.actions, correct = excluded.correct, same_policy = excluded.same_policy, "
+    "same_actions = excluded.same_actions, decided_at = excluded.decided_at")
 
 
 def _actions(actions: Sequence[Any]) -> str:
@@ -69,9 +74,10 @@ def put_outcome(cur: Cursor, case_uid: str, case_id: str, o: Outcome) -> None:
         if (verdict := o.decision()) is not None:  # the appeal reviewer's own decision
             put_outcome(cur, case_uid, case_id, verdict)
     elif isinstance(o, CalibrationOutcome):
-        cur.execute(_CALIBRATION, (o.label, _actions(o.actions), int(o.correct),
-                                   int(o.same_policy), int(o.same_actions), iso(o.decided_at),
-                                   case_id))
+        cur.execute(_CALIBRATION, (case_id, o.set_id, o.item_id, o.reviewer, o.queue,
+                                   iso(o.decided_at), o.label, _actions(o.actions),
+                                   int(o.correct), int(o.same_policy), int(o.same_actions),
+                                   iso(o.decided_at)))
 
 
 def _flag(value: bool | None) -> int | None:
@@ -131,9 +137,10 @@ def _tally(cur: Cursor, q: ReportQuery, open_states: Sequence[str], now: datetim
             f"GROUP BY decider, queue, substr(decided_at, 1, 10), automated", params):
         n, s, timed, breached = int(n), float(s or 0), int(timed), int(breached or 0)
         acc = queues.setdefault(queue, [0, 0, 0])
-        acc[0], acc[1], acc[2] = acc[0] + n, acc[1] + n * int(automated), acc[2] + breached
-        if automated:
+        acc[0], acc[1] = acc[0] + n, acc[1] + n * int(automated)
+        if automated:  # never queued: no SLA of a person's to meet
             continue
+        acc[2] += breached
         mine = t.decided.get(who, (0, 0.0, 0))
         t.decided[who] = (mine[0] + n, mine[1] + s, mine[2] + timed)
         row = day(on)
@@ -190,7 +197,9 @@ def _tally(cur: Cursor, q: ReportQuery, open_states: Sequence[str], now: datetim
         marks = ", ".join("?" * len(open_states))
         for queue, n, oldest in cur.query(
                 f"SELECT queue, COUNT(*), MIN(opened_at) FROM cases WHERE lifecycle = 'review' "
-                f"AND state IN ({marks}){' AND queue = ?' if q.queue else ''} GROUP BY queue",
+                f"AND state IN ({marks}){' AND queue = ?' if q.queue else ''} AND NOT EXISTS "
+                f"(SELECT 1 FROM calibration_cases k WHERE k.case_id = cases.case_id) "
+                f"GROUP BY queue",
                 [*open_states, *([q.queue] if q.queue else [])]):
             t.backlog[queue] = (int(n), dt(oldest))
     t.days = days

@@ -290,9 +290,12 @@ class Ledger(People, Jobs, Outcomes, Calibrations):
             (lifecycle, subject.kind.value, subject.id, person_id, *states)))
 
     def decisions_by(self, person_id: str) -> int:
-        """How many decisions a person has made (their timeline events `decided`)."""
-        return int(self._read("SELECT COUNT(*) FROM audit WHERE event = ? AND actor = ?",
-                              (Event.DECIDED.value, person_id))[0][0])
+        """How many decisions a person has made (their timeline events `decided`; a
+        calibration case's answer is not one)."""
+        return int(self._read(
+            "SELECT COUNT(*) FROM audit a WHERE event = ? AND actor = ? AND NOT EXISTS "
+            "(SELECT 1 FROM calibration_cases c WHERE c.case_id = a.case_id)",
+            (Event.DECIDED.value, person_id))[0][0])
 
     def count(self, states: Sequence[str]) -> int:
         """How many cases are in these states (the queue index answers it)."""

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from client.ops import Ops
 from config.settings import Settings
 from domain.core import Action, Subject
+from domain.errors import Refused
+from domain.reports import ReportQuery
+from domain.review.commands import REVIEW_COMMANDS as COMMANDS
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import eventually, own_pack_worker, serving, signed_in
 from tests.test_e2e_cli import cli_env, cli_json, run_cli
@@ -105,3 +111,48 @@ async def test_reports_through_the_cli(dev_env: WorkflowEnvironment, settings: S
         assert text.startswith("productivity ")
         csv = (await run_cli(lena, "report", "quality", "--csv", "--section", "queues")).stdout
         assert csv.splitlines()[0].startswith("queue,decisions,auto_checked,auto_precision")
+
+
+async def test_a_calibration_copy_is_its_reviewers_alone_and_closes_unanswered_when_given_back(
+        dev_env: WorkflowEnvironment, settings: Settings,
+        executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    """Nobody else claims it, finds it or reads it (a lead does); ops may not hand it on or
+    escalate it; given back (released, cancelled by ops) it closes unanswered, untold, and
+    counts nowhere; an answer is no decision of the reviewer's."""
+    async with own_pack_worker(dev_env.client, settings, executor,
+                               "\n[calibration]\nrate = 1.0\n") as cw, serving(cw) as url:
+        await cw.load_calibration("lena", "belts", "\n".join(item(n) for n in (1, 2, 3)))
+        ops = Ops(cw)
+        first = (await cw.claim_next("ip", "kim")).case_id
+        with pytest.raises(Refused):
+            await cw.claim(first, "bob")
+        with pytest.raises(Refused, match="held for another reviewer"):
+            await ops.repair("reassign", first, "ops-1", "kim is away", to="bob")
+        with pytest.raises(Refused, match="cannot be escalated"):
+            await ops.repair("escalate", first, "ops-1", "looks serious")
+        for words in ("U-G", "seller:U-G", "Designer belt", "looks fake"):
+            assert await cw.search(words, ["ip"]) == [], words
+        base = cli_env(dev_env, settings)
+        bob, lena = (signed_in(base, url, cw.ledger, who) for who in ("bob", "lena"))
+        hidden = await run_cli(bob, "case", "show", first, ok=False)
+        assert hidden.returncode != 0 and "no review case" in hidden.stderr, hidden.stderr
+        assert (await cli_json(lena, "case", "show", first))["assignee"] == "kim"
+
+        await cw.run(COMMANDS["release"], first, "kim", {"reason": "not mine"})
+        second = (await cw.claim_next("ip", "kim")).case_id
+        await ops.repair("cancel", second, "ops-1", "clearing the desk")
+        for case_id in (first, second):
+            done = await eventually(lambda c=case_id: cw.show(c), lambda c: c.state == "closed")
+            assert done.decision is None and done.calibration is None
+            assert "given back unanswered" in done.timeline[-1].detail
+            assert cw.ledger.messages(case_id) == []
+        third = (await cw.claim_next("ip", "kim")).case_id
+        await cw.decide(third, "kim", ["counterfeit"], ["remove"], "a fake")
+        await eventually(lambda: cw.calibration_results("kim"), lambda r: len(r) == 1)
+        answers = await cw.calibration_results("kim")
+        assert [(a["item_id"], a["correct"]) for a in answers] == [("gold-3", True)]
+        assert cw.ledger.decisions_by("kim") == 0
+        now = datetime.now(UTC)
+        report = await cw.report("lena", ReportQuery(since=now - timedelta(days=1),
+                                                     until=now + timedelta(minutes=1)))
+        assert all(q.backlog == 0 for q in report.queues), report.queues

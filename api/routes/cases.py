@@ -12,7 +12,7 @@ from api.roles import readable_queues
 from client.casework import CaseworkClient
 from client.credentials import Principal
 from domain.appeal.models import AppealRef
-from domain.core import CaseSummary, QueueEntry, Subject, TimelineEvent
+from domain.core import CaseSummary, QueueEntry, TimelineEvent
 from domain.errors import NotFound
 from domain.escalation.models import EscalationSummary
 from domain.review.models import CaseState
@@ -49,14 +49,17 @@ async def review_case(c: CaseworkClient, who: Principal, case_id: str) -> None:
         reads(who, row.queue)
     except Forbidden:
         raise NotFound(f"no review case {case_id} you may read") from None
-    await not_blind(c, who.id, row.subject)
+    await may_open(c, who.id, row)
 
 
-async def not_blind(c: CaseworkClient, person_id: str, subject: Subject) -> None:
-    """A QA reviewer holding a blind check of a decision on `subject` does not read its case
-    (the decision and its author) before their own verdict."""
-    if await c.blind_to(person_id, subject):
-        raise Forbidden(f"{person_id} holds a blind QA check of {subject}: its case opens "
+async def may_open(c: CaseworkClient, person_id: str, row: QueueEntry) -> None:
+    """Another reviewer's calibration copy is not found; a QA reviewer holding a blind check of
+    a decision on the subject does not read its case (the decision and its author) before
+    their own verdict."""
+    if await c.hidden_from(person_id, row.case_id):
+        raise NotFound(f"no review case {row.case_id} you may read")
+    if await c.blind_to(person_id, row.subject):
+        raise Forbidden(f"{person_id} holds a blind QA check of {row.subject}: its case opens "
                         "once the check's verdict is in")
 
 

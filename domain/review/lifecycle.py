@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.appeal.models import Filing, why_not_appeal
-from domain.authority import why_not_second
+from domain.authority import ClaimRequest, why_not_second
 from domain.core import Action, Actor, HandBack
 from domain.engine import Declaration, Guards, states
 from domain.review.models import (
@@ -66,6 +66,8 @@ REVIEW_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "return_to_queue", "source": "escalated", "dest": "queued"},
     # A calibration case acts on nothing and tells no one: its decision is scored, and it ends.
     {"trigger": "score", "source": "decided", "dest": "closed"},
+    # ... and one given back (released, its claim lapsed, cancelled by ops) closes unanswered.
+    {"trigger": "withdraw", "source": "queued", "dest": "closed"},
     # Severe actions wait for a second person (four eyes) before they execute.
     {"trigger": "seek_approval", "source": ["auto_actioned", "decided"],
      "dest": "awaiting_approval", "conditions": "needs_approval"},
@@ -123,7 +125,15 @@ class ReviewGuards(Guards):
             return "each action may be named once"
         return next(filter(None, (a.why_not_on(case.subject.kind) for a in actions)), None)
 
+    def why_not_claim(self, req: ClaimRequest | None = None) -> str | None:
+        held_for = self.case.held_for
+        if held_for is not None and (req is None or req.reviewer != held_for):
+            return "the case is held for another reviewer"
+        return None
+
     def why_not_escalate(self, req: EscalateRequest) -> str | None:
+        if self.case.held_for is not None:  # nothing leaves a calibration copy
+            return "this case cannot be escalated; decide it, or hold it"
         holder = self.case.assignee
         if holder is not None and req.reviewer not in (holder, Actor.SLA_CLOCK):
             return f"{holder} holds this case: only they may escalate it"
@@ -189,7 +199,8 @@ REVIEW = Declaration(
     queued=states(["queued"]), held=states(["in_review", "on_hold"]),
     awaiting=states(["awaiting_approval"]),
     working=states(["screening", "auto_actioned", "decided", "enforcing", "notifying"]),
-    reasons={"decide": ReviewGuards.why_not_decide, "retry": ReviewGuards.why_not_retry,
+    reasons={"claim": ReviewGuards.why_not_claim, "decide": ReviewGuards.why_not_decide,
+             "retry": ReviewGuards.why_not_retry,
              "hold": ReviewGuards.why_not_hold, "resume": ReviewGuards.why_not_hold,
              "release": ReviewGuards.why_not_release,
              "approve": ReviewGuards.why_not_approve, "reject": ReviewGuards.why_not_approve,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, PrivateAttr
 
 from domain.appeal.models import AppealInput, AppealRef, Appellant
 from domain.authority import Command
@@ -168,6 +168,9 @@ class CaseState(Tracked):
     reports: list[Report] = Field(default_factory=list)
     hits: list[PolicyHit] = Field(default_factory=list)
     policies: list[PolicyRef] = Field(default_factory=list)
+    # A calibration copy's reviewer: never serialised (its workflow sets it from its key), so
+    # the case reads like any other, yet only they claim it and search does not find it.
+    _held_for: str | None = PrivateAttr(default=None)
     pack_version: str = ""
     decision: Decision | None = None
     enforcement: list[EnforcementResult] = Field(default_factory=list)
@@ -199,6 +202,14 @@ class CaseState(Tracked):
     escalated_by: str | None = None  # asked for the escalation: no second person of its outcome
     jobs_reversed: list[str] = Field(default_factory=list)  # their notes are not taken again
     calibration: CalibrationScore | None = None  # a calibration case, once decided
+
+    def hold_for(self, reviewer: str) -> None:
+        """Mark the case a calibration copy for `reviewer` (see `_held_for`)."""
+        self._held_for = reviewer
+
+    @property
+    def held_for(self) -> str | None:
+        return self._held_for
 
     def reporters(self) -> list[str]:
         """The people who reported the subject (automated sources are not people)."""
@@ -238,6 +249,8 @@ class CaseState(Tracked):
         """The screened subject's seller, shop, title and photos, and the words search finds it
         by."""
         f, kind = self.facts, self.subject.kind
+        if self._held_for is not None:  # its title for its reviewer's lists; nothing to find
+            return {"title": f.title if f else None}
         words = [f.title, f.description] if f else []
         return {"seller_id": f.seller_id if f else self.subject.id if kind is SubjectKind.SELLER else None,
                 "shop_id": f.shop_id if f else self.subject.id if kind is SubjectKind.SHOP else None,

@@ -135,6 +135,8 @@ class ReviewRepairs(Repairs):
     async def ops_cancel(self, req: OpsRepair) -> CaseSummary:
         if self._held():
             self._release()
+        if self.case.held_for is not None:  # a calibration copy closes unanswered, untold
+            return await self._repaired(req, "given back")
         self.queueing.claim(ClaimRequest(reviewer=req.operator))
         self._decide(DecideRequest(
             reviewer=req.operator, actions=[Action.NO_ACTION],
@@ -161,6 +163,7 @@ class ReviewRepairs(Repairs):
         require(req, Role.OPS)
         if self._held():
             self.lc.check("release")
-        else:
-            self.lc.check("escalate", EscalateRequest(reviewer=req.operator, reason=req.reason,
-                                                      severity=req.severity))
+        # ops take the holder's place (their claim is taken back first)
+        self.lc.check("escalate", EscalateRequest(
+            reviewer=self.case.assignee or req.operator, reason=req.reason,
+            severity=req.severity))

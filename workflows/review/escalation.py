@@ -16,7 +16,6 @@ with workflow.unsafe.imports_passed_through():
         Event,
         HandBack,
     )
-    from domain.errors import Refused
     from domain.escalation.models import (
         RESOLVE_ESCALATION,
         EscalationSource,
@@ -42,7 +41,6 @@ class ReviewEscalation:
     journal: Any
     out: Any
     _allowed: Any
-    _calibration: Any
     _decision: Any
 
     @workflow.update
@@ -53,8 +51,6 @@ class ReviewEscalation:
     @escalate.validator
     def _check_escalate(self, req: EscalateRequest) -> None:
         self._allowed("escalate", req, Role.REVIEWER)
-        if self._calibration:  # nothing leaves a calibration case
-            raise Refused("this case cannot be escalated; decide it, or hold it")
 
     async def _escalate(self, req: EscalateRequest, source: EscalationSource
                         ) -> EscalationSummary:

@@ -31,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
         appellant_for,
     )
     from domain.authority import ClaimRequest
-    from domain.calibration import CalibrationScore
     from domain.core import (
         Action,
         Actor,
@@ -83,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
         require_sealed,
         sealed_signal,
     )
+    from workflows.review.calibration import ReviewCalibration
     from workflows.review.chain import RestrictionChain
     from workflows.review.escalation import ReviewEscalation
     from workflows.review.intake import ReviewIntake, reporter_actor
@@ -94,7 +94,7 @@ MAX_SENT_BACK = 10  # decisions sent back, kept (the timeline has them all)
 
 @workflow.defn
 class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, ReviewRepairs,
-                     QaDraw, OtherUpdates):
+                     QaDraw, ReviewCalibration, OtherUpdates):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         carry = carried(inp.carried)
@@ -111,6 +111,8 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         self.out = Outbound(self.journal, CaseActivities.notify)
         # a calibration case's key: kept apart from its state until the case is decided
         self._calibration = inp.calibration
+        if inp.calibration:
+            self.case.hold_for(inp.calibration.reviewer)
         self.queueing = Queueing(self.case, self.lc, self.journal, self.out,
                                  on_breach=self._breached, quiet=inp.calibration is not None)
         if carry is None:
@@ -158,8 +160,6 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
     @claim.validator
     def _check_claim(self, req: ClaimRequest) -> None:
         self._allowed("claim", req, Role.REVIEWER)
-        if self._calibration and req.reviewer != self._calibration.reviewer:
-            raise Refused("the case is held for another reviewer")
 
     @command(COMMANDS["hold"])
     async def hold(self, req: HoldRequest) -> CaseSummary:
@@ -382,18 +382,6 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         else:
             await self._carry_out()
 
-    async def _score(self, score: CalibrationScore) -> None:
-        """A calibration case ends at its decision: nothing acts, nobody hears; the reviewer
-        reads the key and why."""
-        self.lc.fire("score")
-        self.case.sla_deadline, self.case.closed_at = None, workflow.now()
-        expected = ", ".join([*score.expected_policy_ids,
-                              *(a.value for a in score.expected_actions)])
-        self.journal.event(Actor.SLA_CLOCK, Event.CLOSED,
-                           f"a calibration case: {'matches' if score.correct else 'differs from'}"
-                           f" the key ({expected}): {score.explanation}")
-        await self.journal.commit()
-
     async def _carry_out(self) -> None:
         """A decision executes, waits for its second person first (severe actions), or has
         nothing to execute."""
@@ -428,6 +416,8 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         detail = f"held by {hold.by} since {hold.since:%Y-%m-%dT%H:%MZ}: {hold.reason}"
         self.journal.event(Actor.SLA_CLOCK, Event.HELD_TOO_LONG, detail)
         await self.journal.commit()
+        if self._calibration:  # nobody hears of a calibration case
+            return
         await self.out.tell_staff(f"held-{self.case.revision}", self.case.queue_lead,
                                   MessageKind.HELD_TOO_LONG,
                                   f"Case {self.case.case_id} is on hold too long: {detail}")
@@ -470,9 +460,15 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         await self.journal.commit()
 
     async def _in_queued(self) -> None:
+        if self._calibration:  # back in the queue: given back, it is nobody else's
+            await self._withdraw()
+        else:
+            await self.queueing.wait()
+
+    async def _in_in_review(self) -> None:
         await self.queueing.wait()
 
-    _in_in_review = _in_awaiting_approval = _in_queued
+    _in_awaiting_approval = _in_in_review
 
 
 def _details(case: CaseState) -> str:
