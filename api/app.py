@@ -24,6 +24,7 @@ from api.routes import (
     auth,
     cases,
     commands,
+    datasets,
     escalations,
     intake,
     jobs,
@@ -88,7 +89,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     app.add_middleware(BodyLimit)
     console.install(app)  # its security headers wrap every response, refusals too
     for routes in (auth, intake, cases, commands, appeals, escalations, jobs, ops, qa,
-                   reports):
+                   reports, datasets):
         app.include_router(routes.router, responses=RESPONSES)
 
     @app.get("/docs", include_in_schema=False)

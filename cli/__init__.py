@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from cli import local, remote
+from cli import datasets, local, remote
 from cli.show import emit, safe
 from cli.table import arguments as table_arguments
 from cli.table import commands as table_commands
@@ -66,7 +66,10 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
             arg("--subject", required=True, help="KIND:ID, e.g. listing:L-0042"),
             arg("--source", required=True, help="user_report|trusted_flagger|rights_owner|"
                 "law_enforcement|classifier (a service's token) or internal (a person's)"),
-            arg("--reporter"), arg("--text"), arg("--policy-hint")]),
+            arg("--reporter"), arg("--text"), arg("--policy-hint"),
+            arg("--model", help="classifier: the model that flagged it"),
+            arg("--model-version", help="classifier: its version"),
+            arg("--score", type=float, help="classifier: its score, 0..1")]),
         "show": ("the case as it is now", [arg("case_id")]),
         "timeline": ("who did what, when, why", [arg("case_id")]),
         "claim": ("claim this case", [arg("case_id"), LEASE]),
@@ -143,6 +146,26 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
         "results": ("each answered calibration case (reviewers: their own)", [
             arg("--set", dest="set_id"), arg("--reviewer")]),
     }),
+    "dataset": ("validation sets of final labels for the model team (leads and admins)", {
+        "export": ("write a set: Parquet, JSON lines, manifest.json and DATASHEET.md", [
+            arg("--policy", nargs="+", required=True, help="policy ids from the pack"),
+            arg("--since", help="YYYY-MM-DD or an ISO time (default: the first decision)"),
+            arg("--until", help="YYYY-MM-DD or an ISO time (default: the start of today, UTC)"),
+            arg("--size", type=positive, help="rows to sample (default: all)"),
+            arg("--stratify", help="policy,label: sample in proportion to these strata"),
+            arg("--split", default="validation=0.2",
+                help="NAME=SHARE[,NAME=SHARE]: shares summing below 1; train takes the rest"),
+            arg("--seed", type=int, default=0, help="the same query and seed: the same rows"),
+            arg("--include-provisional", action="store_true",
+                help="also decisions whose appeal window, appeal or QA check is open"),
+            arg("--out", required=True, help="a new (or empty) folder")]),
+        "evaluate": ("judge a model's scores (JSON lines: id, score) against a set written "
+                     "before (on this machine)", [
+            arg("dir"), arg("--scores", required=True),
+            arg("--threshold", type=float, help="decide at this score (default 0.5)"),
+            arg("--at-precision", type=float,
+                help="decide at the lowest threshold reaching this precision")]),
+    }),
     "ops": ("find, explain and repair stuck records", {
         "stuck": ("stuck records of every lifecycle, why, and the repair", [
             arg("--kind", help="only this kind (e.g. needs_attention, task_failing)")]),
@@ -177,6 +200,7 @@ MULTI: dict[str, Callable[[argparse.Namespace, Any], Awaitable[None]]] = {
     "shop status": remote.shop_watch, "ops backlog": remote.ops_backlog,
     "statements export": remote.statements_export,
     "report productivity": remote.report, "report quality": remote.report,
+    "dataset export": datasets.dataset_export, "dataset evaluate": datasets.dataset_evaluate,
     **{f"ops {r}": remote.ops_repair for r in ("reassign", "release", "bump", "retry",
                                                "escalate", "cancel", "reset")},
 }

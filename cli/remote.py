@@ -150,7 +150,9 @@ CALLS: dict[str, Call] = {
     # intake and appeals from services (or a person's internal report)
     "case open": Call("POST", "/api/reports", body=lambda a: {
         "subject": a.subject, "source": a.source, "reporter": a.reporter,
-        "text": a.text or "", "policy_hint": a.policy_hint}, model=CaseRef,
+        "text": a.text or "", "policy_hint": a.policy_hint,
+        "detector": {"model": a.model, "version": a.model_version, "score": a.score}
+        if (a.model, a.model_version, a.score) != (None, None, None) else None}, model=CaseRef,
         show=lambda r: f"{r.case_id} {r.outcome}: {r.state} in {r.queue} {r.priority.value}"),
     "appeal file": Call("POST", "/api/cases/{case_id}/appeal", body=lambda a: {
         "text": a.text or "", "appellant": a.appellant}, model=AppealRef,

@@ -133,7 +133,8 @@ class Remote:
         self.key = request_id or str(uuid.uuid4())  # one per invocation, reused on retry
 
     async def call(self, method: str, where: str, body: Any = None,
-                   params: dict[str, Any] | None = None, authenticated: bool = True) -> Any:
+                   params: dict[str, Any] | None = None, authenticated: bool = True,
+                   timeout: float = TIMEOUT_S) -> Any:
         """The answer's JSON (None for 204); a problem as its casework error."""
         if authenticated and not self.bearer:
             raise errors.Refused(f"not signed in to {self.url}: run `casework login` (or set "
@@ -142,7 +143,7 @@ class Remote:
         headers = {"Idempotency-Key": self.key} if method != "GET" else {}
         if authenticated:
             headers["Authorization"] = f"Bearer {self.bearer}"
-        async with httpx.AsyncClient(base_url=self.url, timeout=TIMEOUT_S) as http:
+        async with httpx.AsyncClient(base_url=self.url, timeout=timeout) as http:
             for wait in (*RETRIES, None):
                 try:
                     answer = await http.request(method, where, json=body, headers=headers,

@@ -18,6 +18,7 @@ from typing import Any
 from activities.intake import file_report
 from client.appeals import Appeals
 from client.base import ClientBase, Found, parse_actions, parse_choice
+from client.datasets import Datasets
 from client.escalations import Escalations
 from client.jobs import Jobs
 from client.qa import QaChecks
@@ -30,6 +31,7 @@ from domain.authority import ClaimRequest, worker_role
 from domain.core import (
     Action,
     CaseSummary,
+    Detector,
     Priority,
     QueueEntry,
     Report,
@@ -64,7 +66,8 @@ def report_id_for(subject: Subject, source: Source, reporter: str | None, text: 
     return "r-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, LedgerReads, ClientBase):
+class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, Datasets, LedgerReads,
+                     ClientBase):
     @classmethod
     async def connect(cls, settings: Settings | None = None, profile: str | None = None,
                       address: str | None = None) -> CaseworkClient:
@@ -73,17 +76,22 @@ class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, LedgerReads,
     # -- intake --------------------------------------------------------------------------------
     async def open_case(self, subject: Subject | str, source: Source | str,
                         reporter: str | None = None, text: str = "",
-                        policy_hint: str | None = None, report_id: str | None = None
-                        ) -> CaseRef:
-        """Open a case about the subject, or join its open case; idempotent per report."""
+                        policy_hint: str | None = None, report_id: str | None = None,
+                        detector: Detector | None = None) -> CaseRef:
+        """Open a case about the subject, or join its open case; idempotent per report. An
+        automated source may say which model flagged it, its version and its score."""
         subj = Subject.parse(subject) if isinstance(subject, str) else subject
         src = parse_choice(Source, source, "source")
         if policy_hint and policy_hint not in self.pack().by_id:
             raise InvalidInput(f"unknown policy id {policy_hint!r} in --policy-hint")
+        if detector is not None and not src.is_automated:
+            raise InvalidInput(f"a detector's model and score come with automated reports, "
+                               f"not {src.value} ones")
         report = build(
             Report, report_id=report_id or report_id_for(subj, src, reporter, text, policy_hint),
             source=src, reporter=reporter, text=text, policy_hint=policy_hint,
-            received_at=datetime.now(UTC))
+            received_at=datetime.now(UTC),
+            detector=detector.model_dump() if detector else None)
         case_id = case_id_for(subj, self.settings.case_prefix)
         return await self.guard(file_report(self.temporal, case_id, subj, report,
                                             self.settings.task_queue), case_id)

@@ -216,6 +216,15 @@ _TARGETS = {
 }
 
 
+class Detector(Model):
+    """What an automated detector reported with its signal at intake: the model, its version
+    and its score (0..1), kept for the validation sets built from the decisions."""
+
+    model: Ident
+    version: Ident
+    score: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+
+
 class Report(Sealable):
     """One notice or signal about a subject.
 
@@ -230,6 +239,7 @@ class Report(Sealable):
     policy_hint: str | None = None
     received_at: AwareDatetime
     subject: Subject | None = None  # what it is about: a case takes reports about its subject
+    detector: Detector | None = None  # an automated source's model and score
 
     @property
     def key(self) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from domain.core import Action, Model
+from domain.core import Action, Detector, Model, SubjectFacts, SubjectKind
 
 NONE = "none"  # the label of a decision that cites no policy (no_action)
 
@@ -21,6 +21,19 @@ def label(policy_ids: list[str], actions: list[Action]) -> str:
     if not policy_ids or all(a is Action.NO_ACTION for a in actions):
         return NONE
     return min(policy_ids)
+
+
+class Seen(Model):
+    """What a review case's decision was made on, for the validation sets: the subject as
+    screened (the snapshot the reviewer saw), the policies it was considered under (hits, hints
+    and those cited), the pack's version and the detector's model and score at intake."""
+
+    subject_kind: SubjectKind
+    subject_id: str
+    facts: SubjectFacts | None = None
+    considered: list[str] = Field(default_factory=list)
+    pack_version: str = ""
+    detector: Detector | None = None
 
 
 class DecisionOutcome(Model):
@@ -35,6 +48,7 @@ class DecisionOutcome(Model):
     claimed_at: AwareDatetime | None = None  # the decider's last claim before deciding
     decided_at: AwareDatetime
     breached: bool
+    seen: Seen | None = None  # a review case's (not an appeal verdict's)
 
 
 class QaOutcome(Model):

@@ -7,7 +7,7 @@ Agreement intervals are Wilson's (statsmodels), inter-rater agreement is Cohen's
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -295,17 +295,19 @@ def _finite(value: Any) -> float | None:
     return v if v == v else None  # NaN (no variation) is no figure
 
 
+def at(text: str, name: str) -> datetime:
+    """`--name`'s time from YYYY-MM-DD or an ISO time (UTC when it has no offset)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--{name} {text!r} is not a date (YYYY-MM-DD) or an ISO "
+                           f"time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def parse_period(since: str | None, until: str | None, now: datetime) -> tuple[datetime, datetime]:
     """A report's period from YYYY-MM-DD or ISO times (UTC when no offset): by default the
     28 days to the end of the current minute (the same report for everyone asking within it)."""
-    def at(text: str, name: str) -> datetime:
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidInput(f"--{name} {text!r} is not a date (YYYY-MM-DD) or an ISO "
-                               f"time") from None
-        return value if value.tzinfo else value.replace(tzinfo=now.tzinfo)
-
     end = at(until, "until") if until else (now.replace(second=0, microsecond=0)
                                              + timedelta(minutes=1))
     try:

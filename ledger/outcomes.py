@@ -30,6 +30,7 @@ DERIVED = (
                    "same_policy, checked_at, adjudicator, final_label, final_actions, "
                    "final_agrees, closed_at", "case_uid"),
     ("appeal_results", "case_uid, review_case_uid, outcome, label, decided_at", "case_uid"),
+    ("labels", "case_uid, case_id, subject_kind, subject_id, decided_at, seen", "case_uid"),
 )
 
 
@@ -63,6 +64,10 @@ def put_outcome(cur: Cursor, case_uid: str, case_id: str, o: Outcome) -> None:
             case_uid, case_id, o.queue, o.decider, int(o.automated), o.label,
             _actions(o.actions), iso(o.claimed_at), iso(o.decided_at), handling,
             int(o.breached)))
+        if o.seen is not None:
+            cur.execute(_PUT["labels"], (case_uid, case_id, o.seen.subject_kind.value,
+                                         o.seen.subject_id, iso(o.decided_at),
+                                         o.seen.model_dump_json()))
     elif isinstance(o, QaOutcome):
         cur.execute(_PUT["qa_results"], (
             case_uid, o.review_case_uid, o.checker, o.label, _actions(o.actions),

@@ -29,6 +29,7 @@ from domain.record import LedgerRecord
 from domain.review.models import MAX_IMAGES, photos
 from domain.text import mentions
 from ledger.calibration import Calibrations
+from ledger.datasets import Datasets
 from ledger.engines import Cursor, dt, iso, open_db
 from ledger.jobs import Jobs
 from ledger.outcomes import DERIVED, Outcomes, put_outcome
@@ -66,7 +67,7 @@ _DUMPED = (
 )
 
 
-class Ledger(People, Jobs, Outcomes, Calibrations):
+class Ledger(People, Jobs, Outcomes, Calibrations, Datasets):
     """Open with a URL: `sqlite:///path/to/ledger.db` or `postgresql://user@host/db`. Its parts
     by concern: cases, their audit, statements and outbox (here); the directory and who may
     call (`ledger/people.py`); takedown jobs' items and strikes (`ledger/jobs.py`); decisions,

@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import Field
 
 from api.deps import Caller, Client, In, RequestId
 from api.problems import Forbidden, problem_of
 from client.casework import CaseworkClient
 from client.credentials import Principal
-from domain.core import Source
+from domain.core import Detector, Source
 from domain.errors import CaseworkError, InvalidInput
 from domain.review.models import CaseRef
 
@@ -25,6 +26,8 @@ class ReportIn(In):
     reporter: str | None = None
     text: str = ""
     policy_hint: str | None = None
+    detector: Detector | None = Field(
+        default=None, description="an automated source's model, its version and its score (0..1)")
 
 
 @router.post("", status_code=201)
@@ -63,4 +66,5 @@ async def _file(c: CaseworkClient, who: Principal, body: ReportIn,
             raise Forbidden(f"{who.id} may not file reports as {reporter!r}: a person of "
                             "the directory files their own")
     return await c.open_case(body.subject, source, reporter=reporter, text=body.text,
-                             policy_hint=body.policy_hint, report_id=request_id)
+                             policy_hint=body.policy_hint, report_id=request_id,
+                             detector=body.detector)

@@ -26,7 +26,7 @@ from domain.core import (
     SubjectFacts,
     SubjectKind,
 )
-from domain.outcomes import CalibrationOutcome, DecisionOutcome, label
+from domain.outcomes import CalibrationOutcome, DecisionOutcome, Seen, label
 from domain.qa.config import QaConfig
 from domain.record import Tracked
 from domain.text import IMAGE_HASH, Ident, PolicyIds, Reason
@@ -243,7 +243,15 @@ class CaseState(Tracked):
         return DecisionOutcome(queue=self.queue, decider=d.decided_by, automated=d.automated,
                                label=label(d.policy_ids, d.actions), actions=d.actions,
                                claimed_at=claimed, decided_at=d.decided_at,
-                               breached=self.sla_breached)
+                               breached=self.sla_breached, seen=self.seen())
+
+    def seen(self) -> Seen:
+        """What the decision was made on (see `Seen`)."""
+        hints = {r.policy_hint for r in self.reports if r.policy_hint}
+        return Seen(subject_kind=self.subject.kind, subject_id=self.subject.id, facts=self.facts,
+                    considered=sorted(set(self.policy_ids) | hints),
+                    pack_version=self.decision.pack_version if self.decision else "",
+                    detector=next((r.detector for r in self.reports if r.detector), None))
 
     def findable(self) -> dict[str, Any]:
         """The screened subject's seller, shop, title and photos, and the words search finds it
