@@ -160,7 +160,8 @@ class ClientBase:
                 "row", result_type=CaseSummary, rpc_timeout=self.read_timeout), record_id)
         lifecycle, queue = row.lifecycle, row.queue
         kinds = (kind,) if isinstance(kind, str) else kind
-        if lifecycle not in kinds:
+        held_for = self.ledger.calibration_reviewer(record_id) if role != Role.OPS else None
+        if lifecycle not in kinds or held_for not in (None, person_id):  # another's copy
             raise NotFound(f"no {' or '.join(NOUNS.get(k, k) for k in kinds)} {record_id}")
         holds, its_queue = claim_rule(queue)
         person = self.directory.require(person_id, role or holds,

@@ -60,6 +60,8 @@ async def rebuild(client: Client, ledger: Ledger, task_queue: str, fresh: bool =
     if fresh:
         ledger.clear_derived()
     for case in cases:
+        if (reviewer := ledger.calibration_reviewer(case.case_id)) and hasattr(case, "hold_for"):
+            case.hold_for(reviewer)  # a copy stays unfindable (the mark is never serialised)
         ledger.record_case(case.ledger_record(), restore=True)
         report.cases += 1
         statement, puid = getattr(case, "statement", None), getattr(case, "statement_puid", None)

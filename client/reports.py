@@ -67,19 +67,20 @@ class Reports(ClientBase):
 
     async def calibration_results(self, person_id: str, set_id: str | None = None,
                                   reviewer: str | None = None) -> list[dict[str, Any]]:
-        """Each answered calibration case (a reviewer reads their own)."""
+        """Each answered calibration case: a lead's or admin's, everyone's; anyone else's,
+        their own (a senior who reads everyone's figures still gets copies of their own)."""
         person = self.directory.require(person_id, frozenset(Role))
         return await asyncio.to_thread(self.ledger.calibration_answers, set_id,
-                                       scope(person, reviewer))
+                                       scope(person, reviewer, LOADERS))
 
     async def hidden_from(self, person_id: str, case_id: str) -> bool:
-        """A calibration copy is read by its reviewer and those who read everyone's figures;
-        to anyone else it does not exist (its key would show once it is decided)."""
+        """A calibration copy is read by its reviewer and by leads and admins (who load the
+        keys); to anyone else, seniors too (they get copies of their own), it does not exist."""
         reviewer = await asyncio.to_thread(self.ledger.calibration_reviewer, case_id)
         if reviewer is None or reviewer == person_id:
             return False
         person = await asyncio.to_thread(self.ledger.person, person_id)
-        return person is None or why_not(person_id, person, READ_ALL) is not None
+        return person is None or why_not(person_id, person, LOADERS) is not None
 
     async def calibration_case(self, queue: str, reviewer: str) -> CaseSummary | None:
         """At the pack's rate, a calibration item of the queue the reviewer has not had,

@@ -47,9 +47,9 @@ class ReportQuery(Model):
         return self
 
 
-def scope(person: Person, asked: str | None) -> str | None:
-    """The reviewer whose figures `person` may read: theirs unless they read everyone's."""
-    if READ_ALL & set(person.roles):
+def scope(person: Person, asked: str | None, readers: frozenset[Role] = READ_ALL) -> str | None:
+    """The reviewer whose figures `person` may read: theirs unless they are of `readers`."""
+    if readers & set(person.roles):
         return asked
     if asked not in (None, person.id):
         raise Forbidden(f"{person.id} may read only their own figures, not {asked}'s")

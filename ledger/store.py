@@ -37,6 +37,9 @@ from ledger.people import People
 from ledger.schema import create_schema
 
 IN_QUEUE = tuple(sorted(OPEN_WORK))  # a queue's open work
+# a calibration copy is its reviewer's alone: no list, count, search or inbox shows it
+NOT_CALIBRATION = ("NOT EXISTS (SELECT 1 FROM calibration_cases k WHERE k.case_id = "
+                   "cases.case_id)")
 _CASE_COLUMNS = (
     "case_uid, case_id, revision, state, queue, priority, priority_rank, assignee, lease_expires_at, "
     "sla_deadline, sla_breached, subject_kind, subject_id, policy_ids, opened_at, lifecycle, "
@@ -188,8 +191,9 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets):
         else:
             marks = ", ".join("?" * len(states))
             rows = self._read(
-                f"SELECT {_CASE_COLUMNS} FROM cases WHERE state IN ({marks}) "
-                "ORDER BY priority_rank, sla_deadline, opened_at LIMIT ? OFFSET ?",
+                f"SELECT {_CASE_COLUMNS} FROM cases WHERE state IN ({marks}) AND "
+                f"{NOT_CALIBRATION} ORDER BY priority_rank, sla_deadline, opened_at LIMIT ? "
+                "OFFSET ?",
                 (*states, limit, offset))
         return [_entry(r) for r in rows]
 
@@ -197,7 +201,8 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets):
         """(open, breached) per queue, from the queue index."""
         marks = ", ".join("?" * len(states))
         rows = self._read(f"SELECT queue, COUNT(*), SUM(sla_breached) "
-                          f"FROM cases WHERE state IN ({marks}) GROUP BY queue", tuple(states))
+                          f"FROM cases WHERE state IN ({marks}) AND {NOT_CALIBRATION} "
+                          f"GROUP BY queue", tuple(states))
         return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
 
     def recent(self, lifecycles: Sequence[str], limit: int = 50, offset: int = 0
@@ -265,8 +270,8 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets):
         if not queues:  # reads nothing (and `IN ()` is no SQL PostgreSQL takes)
             return []
         return [_entry(r) for r in self._read(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE {where} AND queue IN "
-            f"({', '.join('?' * len(queues))}) ORDER BY opened_at DESC LIMIT ?",
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE {where} AND {NOT_CALIBRATION} AND queue "
+            f"IN ({', '.join('?' * len(queues))}) ORDER BY opened_at DESC LIMIT ?",
             (*params, *queues, limit))]
 
     def case(self, case_id: str) -> QueueEntry | None:
@@ -317,7 +322,8 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets):
         marks = ", ".join("?" * len(final))
         return [(q, st, int(n), int(b or 0), str(oldest)) for q, st, n, b, oldest in self._read(
             f"SELECT queue, state, COUNT(*), SUM(sla_breached), MIN(opened_at) FROM cases "
-            f"WHERE state NOT IN ({marks}) GROUP BY queue, state ORDER BY queue, state",
+            f"WHERE state NOT IN ({marks}) AND {NOT_CALIBRATION} GROUP BY queue, state "
+            f"ORDER BY queue, state",
             tuple(final))]
 
     def decided_since(self, since: datetime) -> dict[str, tuple[int, int]]:
@@ -347,6 +353,7 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets):
             "SELECT a.case_id, c.lifecycle, c.queue, c.title, a.at, a.actor, a.detail "
             "FROM audit a JOIN cases c ON c.case_uid = a.case_uid WHERE a.event = ? "
             f"AND a.detail LIKE ? ESCAPE '\\' AND c.queue IN ({', '.join('?' * len(queues))}) "
+            "AND NOT EXISTS (SELECT 1 FROM calibration_cases k WHERE k.case_id = c.case_id) "
             "ORDER BY a.at DESC LIMIT ?",
             (Event.NOTE_ADDED.value, like, *queues, limit * 4))
         return [Mention(case_id=i, lifecycle=lc, queue=q, title=t, at=dt(at), by=by, text=d)
@@ -409,7 +416,7 @@ def _urgent(queue: str, states: Sequence[str], limit: int, offset: int = 0,
     them): each state's walked in index order (`cases_urgent_idx`: state, queue, priority),
     then merged; nothing is sorted beyond limit + offset rows a state."""
     view = view or QueueView()
-    where, extra = ["state = ?", "queue = ?"], []
+    where, extra = ["state = ?", "queue = ?", NOT_CALIBRATION], []
     if view.priority:
         where.append("priority_rank = ?")
         extra.append(view.priority.rank)

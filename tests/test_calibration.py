@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from client.ops import Ops
 from config.settings import Settings
 from domain.core import Action, Subject
-from domain.errors import Refused
+from domain.errors import NotFound, Refused
 from domain.reports import ReportQuery
 from domain.review.commands import REVIEW_COMMANDS as COMMANDS
 from marketplace.sandbox import SandboxMarketplace
@@ -124,10 +124,15 @@ async def test_a_calibration_copy_is_its_reviewers_alone_and_closes_unanswered_w
         await cw.load_calibration("lena", "belts", "\n".join(item(n) for n in (1, 2, 3)))
         ops = Ops(cw)
         first = (await cw.claim_next("ip", "kim")).case_id
-        with pytest.raises(Refused):
+        with pytest.raises(NotFound):
             await cw.claim(first, "bob")
-        with pytest.raises(Refused, match="held for another reviewer"):
+        with pytest.raises(NotFound):  # nor notes on it, nor @mentions out of it
+            await cw.run(COMMANDS["note"], first, "bob", {"text": "what is this @carol"})
+        with pytest.raises(NotFound):
             await ops.repair("reassign", first, "ops-1", "kim is away", to="bob")
+        assert first not in {e.case_id for e in cw.queue("ip", limit=500)}
+        assert first not in {e.case_id for e in cw.ledger.queue(None, limit=500)}
+        assert await cw.hidden_from("sam", first)  # a senior gets copies of their own
         with pytest.raises(Refused, match="cannot be escalated"):
             await ops.repair("escalate", first, "ops-1", "looks serious")
         for words in ("U-G", "seller:U-G", "Designer belt", "looks fake"):
