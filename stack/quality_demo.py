@@ -1,7 +1,8 @@
 """The quality demo on `make run`: a pack with QA checks and calibration turned on (the shipped
 pack leaves them off), eight weeks of demo history for the reports and the lead's dashboard
-(decisions, QA verdicts and adjudications, appeals, calibration answers, written as the
-workflows write them), and a calibration set mixed into the reviewers' claims."""
+(decisions with the listings as screened, QA verdicts and adjudications, appeals,
+calibration answers, written as the workflows write them), and a calibration set mixed into
+the reviewers' claims."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from config.settings import Settings
-from domain.core import Action
+from domain.core import Action, SubjectFacts, SubjectKind
 from domain.outcomes import (
     NONE,
     AppealOutcome,
@@ -19,6 +20,7 @@ from domain.outcomes import (
     DecisionOutcome,
     Outcome,
     QaOutcome,
+    Seen,
 )
 from ledger.store import Ledger
 
@@ -77,9 +79,22 @@ def calibration_file() -> str:
         "explanation": why}) for item, title, price, policy, actions, why in items)
 
 
+def seen(rng: random.Random, uid: str, policy: str, at: datetime) -> Seen:
+    """A demo decision's listing as screened: 40 sellers, a photo now and then reused."""
+    seller = f"U-DEMO-{rng.randrange(40)}"
+    photo = f"demo-{rng.randrange(400) if rng.random() < 0.2 else uid}"
+    return Seen(subject_kind=SubjectKind.LISTING, subject_id=uid, considered=[policy],
+                pack_version="demo", facts=SubjectFacts(
+                    kind=SubjectKind.LISTING, id=uid, title=f"{policy.replace('-', ' ')} "
+                    f"listing {uid[5:]}", description="a demo listing", category="demo",
+                    price=round(rng.uniform(5, 500), 2), image_hashes=[photo], seller_id=seller,
+                    created_on=(at - timedelta(days=3)).date()))
+
+
 def seed_history(ledger: Ledger, now: datetime) -> int:
     """Eight weeks of demo outcomes (deterministic), once: how many decisions."""
     rng = random.Random(17)
+    listing = random.Random(23)  # the decided listings' own draws (the history's are rng's)
     rows: list[tuple[str, str, Outcome]] = []
     start = now - timedelta(weeks=WEEKS)
     for who, (queues, per_week, seconds, agree, accurate) in REVIEWERS.items():
@@ -94,7 +109,7 @@ def seed_history(ledger: Ledger, now: datetime) -> int:
             rows.append((uid, f"case-listing-{uid}", DecisionOutcome(
                 queue=queue, decider=who, automated=False, label=label, actions=actions,
                 claimed_at=at - timedelta(seconds=handling), decided_at=at,
-                breached=rng.random() < 0.04)))
+                breached=rng.random() < 0.04, seen=seen(listing, uid, policy, at))))
             if rng.random() < 0.2:  # checked
                 agreed = rng.random() < agree
                 qa_label, qa_actions = ((label, actions) if agreed else
@@ -120,7 +135,8 @@ def seed_history(ledger: Ledger, now: datetime) -> int:
             ledger.give_calibration(case_id, CALIBRATION_SET, "gold-console", who, "fraud")
             right = rng.random() < accurate
             rows.append(("", case_id, CalibrationOutcome(
-                reviewer=who, label="price-scam" if right else NONE,
+                set_id=CALIBRATION_SET, item_id="gold-console", queue="fraud", reviewer=who,
+                label="price-scam" if right else NONE,
                 actions=[Action.REMOVE] if right else [Action.NO_ACTION], same_policy=right,
                 same_actions=right, decided_at=start + timedelta(weeks=week, days=2))))
     auto_policy = "counterfeit"
@@ -129,7 +145,8 @@ def seed_history(ledger: Ledger, now: datetime) -> int:
         uid = f"demo-auto-{n}"
         rows.append((uid, f"case-listing-{uid}", DecisionOutcome(
             queue="ip", decider="policy-engine", automated=True, label=auto_policy,
-            actions=[Action.REMOVE], decided_at=at, breached=False)))
+            actions=[Action.REMOVE], decided_at=at, breached=False,
+            seen=seen(listing, uid, auto_policy, at))))
         if rng.random() < 0.3:
             right = rng.random() < 0.92
             rows.append((f"qa-{uid}", f"qa-{uid}", QaOutcome(

@@ -55,7 +55,8 @@ FILES = {"password.txt": "alices-new-password-2026\n",
              "subject": {"kind": "listing", "id": "L-G1", "title": "Games console, 25 EUR",
                          "price": 25, "seller_id": "U-G", "created_on": "2026-11-01"},
              "expected": {"policy_ids": ["price-scam"], "actions": ["remove"]},
-             "explanation": "a new console at a tenth of its price"}) + "\n"}
+             "explanation": "a new console at a tenth of its price"}) + "\n",
+         "scores.jsonl": json.dumps({"id": "nobody", "score": 0.5}) + "\n"}
 # A command that waits on what an earlier one set going, as a reader does: (probe, state).
 WAITS = {"appeal file": ("casework case show CASE_ID --json", "appealable"),
          "appeal claim": ("casework appeal show APPEAL_ID --json", "queued")}
@@ -67,6 +68,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
         2, "the line says so: a period that ends before it starts"),
     ("README.md", "casework report quality --reviewer dana"): (
         3, "the line says so: a reviewer reads only their own figures"),
+    ("README.md", "casework dataset export --policy counterfeit --size 100000 --out "
+                  "demo-set-2"): (2, "the line says so: more rows than exist"),
+    ("README.md", "casework dataset evaluate demo-set --scores scores.jsonl"): (
+        2, "the line says so: the scores file names an id the set does not hold"),
     ("README.md", "casework appeal approve APPEAL_ID"): (
         3, "the line says so: a verdict that applies no severe action waits for nobody"),
     **{("README.md", f"casework takedown {c} JOB_ID"): (
