@@ -9,32 +9,41 @@ from pathlib import Path
 
 from cli.remote import Emit, remote
 from client.charts import pr_chart
-from client.datasets import read_rows, write_dataset
-from domain.datasets.build import Dataset
+from client.datasets import SetWriter, read_rows
+from domain.datasets.build import DatasetRow, Head
 from domain.datasets.evaluate import evaluate, parse_scores
 from domain.datasets.query import parse_split
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput, NotFound, Unavailable
 
 EXPORT_TIMEOUT_S = 300.0
 MAX_SCORES = 256 * 2**20
 
 
 async def dataset_export(args: argparse.Namespace, emit: Emit) -> None:
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InvalidInput(f"{out} exists and is not an empty folder: nothing written")
+    writer = SetWriter(Path(args.out))
     body = {"policies": args.policy, "since": args.since, "until": args.until,
             "size": args.size, "stratify": [s for s in (args.stratify or "").split(",") if s],
             "split": parse_split(args.split), "seed": args.seed,
             "include_provisional": args.include_provisional}
-    found = Dataset.model_validate(await remote(args).call(
-        "POST", "/api/datasets", body, timeout=EXPORT_TIMEOUT_S))
-    write_dataset(out, found)
-    m = found.manifest
+    head: Head | None = None
+    try:
+        async for line in remote(args).lines("POST", "/api/datasets", body,
+                                             timeout=EXPORT_TIMEOUT_S):
+            if head is None:
+                head = Head.model_validate_json(line)
+            else:
+                writer.add(DatasetRow.model_validate_json(line))
+        if head is None:
+            raise Unavailable("the API sent no set: nothing written")
+        writer.finish(head)
+    except BaseException:
+        writer.abandon()
+        raise
+    m = head.manifest
     emit(args, m.model_dump(mode="json"),
-         lambda _: f"{m.rows} rows to {out} ({', '.join(f'{k} {v}' for k, v in m.by_split.items())}"
-                   f"; {m.groups} groups; left out: {m.left_out or 'none'}); sha256 "
-                   f"{m.content_sha256[:16]}…")
+         lambda _: f"{m.rows} rows to {writer.out} ("
+                   f"{', '.join(f'{k} {v}' for k, v in m.by_split.items())}; {m.groups} groups; "
+                   f"left out: {m.left_out or 'none'}); sha256 {m.content_sha256[:16]}…")
 
 
 async def dataset_evaluate(args: argparse.Namespace, emit: Emit) -> None:

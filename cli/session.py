@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -159,6 +160,29 @@ class Remote:
                         return _answer(answer)
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+    async def lines(self, method: str, where: str, body: Any = None,
+                    timeout: float = TIMEOUT_S) -> AsyncIterator[str]:
+        """A JSON-lines answer, line by line as it arrives (not retried: a cut-short answer
+        is the caller's to notice); a problem as its casework error."""
+        if not self.bearer:
+            raise errors.Refused(f"not signed in to {self.url}: run `casework login` (or set "
+                                 "CASEWORK_TOKEN); people act through the API as themselves")
+        _safe_to_send(self.url)
+        headers = {"Idempotency-Key": self.key, "Authorization": f"Bearer {self.bearer}"}
+        try:
+            async with httpx.AsyncClient(base_url=self.url, timeout=timeout) as http, \
+                    http.stream(method, where, json=body, headers=headers) as answer:
+                if not answer.is_success:
+                    await answer.aread()
+                    _answer(answer)
+                async for line in answer.aiter_lines():
+                    if line:
+                        yield line
+        except httpx.TransportError as e:
+            raise errors.Unavailable(f"casework's API at {self.url} did not answer in full "
+                                     f"({type(e).__name__}); nothing written") from None
 
 
 def _answer(answer: httpx.Response) -> Any:

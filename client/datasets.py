@@ -5,6 +5,8 @@ JSON lines with its manifest and datasheet, all or nothing) and read back for an
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -17,12 +19,11 @@ import pyarrow.parquet as pq
 
 from client.base import ClientBase
 from config.codec import Keyring
-from domain.datasets.build import Dataset, DatasetRow, build
+from domain.datasets.build import DatasetRow, Export, Head, build
 from domain.datasets.query import EXPORTERS, DatasetQuery
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput, NotFound, Unavailable
 from domain.review.lifecycle import REVIEW
 
-FILES = ("rows.parquet", "rows.jsonl", "manifest.json", "DATASHEET.md")
 _STEP = pa.struct([("step", pa.string()), ("label", pa.string()), ("at", pa.string()),
                    ("automated", pa.bool_()), ("outcome", pa.string())])
 SCHEMA = pa.schema([
@@ -43,7 +44,7 @@ def casework_version() -> str:
 
 
 class Datasets(ClientBase):
-    async def dataset(self, person_id: str, query: DatasetQuery) -> Dataset:
+    async def dataset(self, person_id: str, query: DatasetQuery) -> Export:
         """A validation set of final labels (leads and admins)."""
         self.directory.require(person_id, EXPORTERS)
         known = self.pack().by_id
@@ -55,27 +56,57 @@ class Datasets(ClientBase):
                                        casework_version())
 
 
-def write_dataset(out: Path, ds: Dataset) -> None:
-    """The set's files in `out` (new, or empty), written beside it first and moved in whole."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InvalidInput(f"{out} exists and is not an empty folder: nothing written")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        rows = [r.model_dump(mode="json") for r in ds.rows]
-        pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp / "rows.parquet",
-                       compression="zstd")
-        (tmp / "rows.jsonl").write_text(ds.jsonl(), encoding="utf-8")
-        (tmp / "manifest.json").write_text(
-            json.dumps(ds.manifest.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
+class SetWriter:
+    """A set's files in `out` (new, or empty): rows added one at a time (Parquet in row
+    groups), written beside it and moved in whole once every row is in and the content hash
+    is the manifest's; nothing is left behind otherwise."""
+
+    BATCH = 5000
+
+    def __init__(self, out: Path) -> None:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise InvalidInput(f"{out} exists and is not an empty folder: nothing written")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.out = out
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+        self._jsonl = (self.tmp / "rows.jsonl").open("w", encoding="utf-8")
+        self._parquet = pq.ParquetWriter(self.tmp / "rows.parquet", SCHEMA, compression="zstd")
+        self._batch: list[dict[str, object]] = []
+        self._digest = hashlib.sha256()
+
+    def add(self, row: DatasetRow) -> None:
+        line = row.model_dump_json() + "\n"
+        self._jsonl.write(line)
+        self._digest.update(line.encode())
+        self._batch.append(row.model_dump(mode="json"))
+        if len(self._batch) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            self._parquet.write_table(pa.Table.from_pylist(self._batch, schema=SCHEMA))
+            self._batch = []
+
+    def finish(self, head: Head) -> None:
+        self._flush()
+        self._parquet.close()
+        self._jsonl.close()
+        if self._digest.hexdigest() != head.manifest.content_sha256:
+            raise Unavailable("the set's rows do not match its manifest (cut short?): nothing "
+                              "written; export it again")
+        (self.tmp / "manifest.json").write_text(
+            json.dumps(head.manifest.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
             encoding="utf-8")
-        (tmp / "DATASHEET.md").write_text(ds.datasheet, encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (self.tmp / "DATASHEET.md").write_text(head.datasheet, encoding="utf-8")
+        if self.out.exists():
+            self.out.rmdir()
+        os.replace(self.tmp, self.out)
+
+    def abandon(self) -> None:
+        self._jsonl.close()
+        with contextlib.suppress(Exception):
+            self._parquet.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def read_rows(folder: Path) -> list[DatasetRow]:

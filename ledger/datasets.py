@@ -5,11 +5,9 @@ transaction."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from domain.datasets.labels import Check, Labelled, Verdict
-from domain.outcomes import Seen
 from ledger.engines import Cursor, Store, dt, iso
 
 _PERIOD = "l.decided_at >= ? AND l.decided_at < ?"
@@ -36,9 +34,9 @@ class Datasets(Store):
                 appeals.setdefault(uid, []).append(
                     Verdict(outcome=outcome, label=label, decided_at=dt(decided)))
             return [
-                Labelled(case_uid=uid, state=state, label=label, automated=bool(automated),
-                         decided_at=dt(decided), seen=Seen.model_validate(json.loads(seen)),
-                         checks=checks.get(uid, []), appeals=appeals.get(uid, []))
+                Labelled.of(seen, case_uid=uid, state=state, label=label,
+                            automated=bool(automated), decided_at=dt(decided),
+                            checks=checks.get(uid, []), appeals=appeals.get(uid, []))
                 for uid, state, label, automated, decided, seen in cur.query(
                     f"SELECT l.case_uid, c.state, d.label, d.automated, d.decided_at, l.seen "
                     f"FROM labels l JOIN decisions d ON d.case_uid = l.case_uid LEFT JOIN cases c ON "

@@ -2,25 +2,22 @@
 labels only (provisional ones on request), a stratified sample, splits that keep together
 whatever could leak (the same seller or shop, the same photo, the same text: connected
 components of a graph, networkx), seller and shop ids pseudonymised with a key per export, and
-a manifest whose content hash and counts a reader can check. The same query, seed and key
-give the same bytes."""
+a manifest whose content hash and counts a reader can check; rows are made one at a time
+when written. The same query, seed and key give the same bytes."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import random
-import re
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import networkx as nx
-from pydantic import Field
 
 from domain.core import Model, SubjectKind
-from domain.datasets.labels import Labelled, Step
+from domain.datasets.labels import Labelled, Step, owners
 from domain.datasets.query import DatasetQuery, Stratum
 from domain.errors import InvalidInput
 from domain.outcomes import NONE
@@ -64,42 +61,64 @@ class Manifest(Model):
     pseudonyms: str = "HMAC-SHA256 of seller and shop ids, keyed per export seed"
 
 
-class Dataset(Model):
+class Head(Model):
+    """What an export says before its rows: the manifest and the datasheet."""
+
     manifest: Manifest
-    rows: list[DatasetRow] = Field(default_factory=list)
     datasheet: str
 
-    def jsonl(self) -> str:
-        return jsonl(self.rows)
+
+class Chosen(Model):
+    """A decision chosen for the set: where it goes and what it stands for."""
+
+    row: Labelled
+    policy: str
+    label: str
+    provisional: bool
+    split: str = ""
+    id: str = ""
 
 
-def jsonl(rows: Iterable[DatasetRow]) -> str:
-    return "".join(r.model_dump_json() + "\n" for r in rows)
+class Export:
+    """A set chosen and counted: its head, and its rows made one at a time, in the file's
+    order (a set of 100,000 never holds its rows at once)."""
+
+    def __init__(self, head: Head, chosen: list[Chosen], key: bytes) -> None:
+        self.head, self._chosen, self._key = head, chosen, key
+
+    def rows(self) -> Iterator[DatasetRow]:
+        for c in self._chosen:
+            yield _row(c, self._key)
 
 
-def _words(text: str) -> str:
-    """Text as near-duplicates share it: case, accents' forms, punctuation and spacing gone."""
-    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+def jsonl(rows: Iterable[DatasetRow]) -> Iterator[str]:
+    return (r.model_dump_json() + "\n" for r in rows)
+
+
+def pseudonym(key: bytes, kind: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    return hmac.new(key, f"{kind}:{value}".encode(), "sha256").hexdigest()[:24]
 
 
 def _policy_of(row: Labelled, final: str, policies: Sequence[str]) -> str | None:
     """The query's policy a decision stands for: its final label's, its first label's, or the
     first it was considered under; None when it concerns none of them."""
-    for candidate in (final, row.label, *sorted(row.seen.considered)):
+    for candidate in (final, row.label, *sorted(row.considered)):
         if candidate in policies:
             return candidate
     return None
 
 
-def _sample(rows: list[dict[str, Any]], size: int | None, strata: Sequence[Stratum],
-            rng: random.Random) -> list[dict[str, Any]]:
+def _sample(rows: list[Chosen], size: int | None, strata: Sequence[Stratum],
+            rng: random.Random) -> list[Chosen]:
     """`size` rows, each stratum's share kept (largest remainders), drawn by `rng`."""
     rng.shuffle(rows)
     if size is None:
         return rows
-    by: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    by: dict[tuple[str, ...], list[Chosen]] = {}
     for r in rows:
-        by.setdefault(tuple(r[s.value] for s in strata), []).append(r)
+        by.setdefault(tuple(getattr(r, s.value) for s in strata), []).append(r)
     exact = {k: size * len(v) / len(rows) for k, v in by.items()}
     quota = {k: int(e) for k, e in exact.items()}
     for k in sorted(exact, key=lambda k: (quota[k] - exact[k], k))[:size - sum(quota.values())]:
@@ -107,24 +126,17 @@ def _sample(rows: list[dict[str, Any]], size: int | None, strata: Sequence[Strat
     return [r for k in sorted(by) for r in by[k][:quota[k]]]
 
 
-def _groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Rows that could leak into each other, as connected components: a row is joined to its
-    seller, shop, photos and normalised text."""
+def _groups(rows: list[Chosen]) -> list[list[Chosen]]:
+    """Rows that could leak into each other, as connected components: a row is joined to
+    what it shares (its seller, shop, photos and normalised text)."""
     g = nx.Graph()
-    for i, r in enumerate(rows):
-        g.add_node(("row", i))
-        facts = r["seen"].facts
-        keys = [("seller", r["seller_id"]), ("shop", r["shop_id"])]
-        if facts is not None:
-            keys += [("image", h) for h in facts.image_hashes]
-            keys.append(("text", _words(f"{facts.title} {facts.description}")))
-        g.add_edges_from((("row", i), k) for k in keys if k[1])
-    found = [sorted(n[1] for n in c if n[0] == "row") for c in nx.connected_components(g)]
-    return [[rows[i] for i in c] for c in sorted(found)]
+    g.add_nodes_from(range(len(rows)))
+    g.add_edges_from((i, link) for i, r in enumerate(rows) for link in r.row.links)
+    found = sorted(sorted(n for n in c if isinstance(n, int)) for c in nx.connected_components(g))
+    return [[rows[i] for i in c] for c in found]
 
 
-def _assign(groups: list[list[dict[str, Any]]], shares: dict[str, float],
-            rng: random.Random) -> None:
+def _assign(groups: list[list[Chosen]], shares: dict[str, float], rng: random.Random) -> None:
     """Each group whole into the split furthest below its share (groups in a seeded order)."""
     rng.shuffle(groups)
     total = sum(len(g) for g in groups)
@@ -133,24 +145,18 @@ def _assign(groups: list[list[dict[str, Any]]], shares: dict[str, float],
         name = max(shares, key=lambda s: (shares[s] * total - count[s]) / shares[s])
         count[name] += len(g)
         for r in g:
-            r["split"] = name
+            r.split = name
 
 
 def build(query: DatasetQuery, labelled: Sequence[Labelled], final_states: frozenset[str],
-          key: bytes, casework_version: str) -> Dataset:
+          key: bytes, casework_version: str) -> Export:
     """The set `query` asks for from `labelled` (the ledger's decisions of its period)."""
-    def pseudonym(kind: str, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return hmac.new(key, f"{kind}:{value}".encode(), "sha256").hexdigest()[:24]
-
-    latest: dict[tuple[str, str], Labelled] = {}
+    latest: dict[str, Labelled] = {}
     for row in labelled:  # one row per subject: its latest decision
-        subject = (row.seen.subject_kind.value, row.seen.subject_id)
-        if subject not in latest or (row.decided_at, row.case_uid) > (
-                latest[subject].decided_at, latest[subject].case_uid):
-            latest[subject] = row
-    rows: list[dict[str, Any]] = []
+        if row.subject not in latest or (row.decided_at, row.case_uid) > (
+                latest[row.subject].decided_at, latest[row.subject].case_uid):
+            latest[row.subject] = row
+    rows: list[Chosen] = []
     left_out = Counter[str]()
     for row in sorted(latest.values(), key=lambda r: r.case_uid):
         final = row.final_label()
@@ -161,61 +167,59 @@ def build(query: DatasetQuery, labelled: Sequence[Labelled], final_states: froze
         if provisional and not query.include_provisional:
             left_out["provisional"] += 1
             continue
-        facts = row.seen.facts
-        kind = row.seen.subject_kind
-        rows.append({
-            "row": row, "seen": row.seen, "policy": policy, "label": final,
-            "provisional": provisional,
-            "seller_id": facts.seller_id if facts else (
-                row.seen.subject_id if kind is SubjectKind.SELLER else None),
-            "shop_id": facts.shop_id if facts else (
-                row.seen.subject_id if kind is SubjectKind.SHOP else None)})
+        rows.append(Chosen(row=row, policy=policy, label=final, provisional=provisional))
     for p in query.policies:
-        if not any(r["label"] == p for r in rows):
+        if not any(r.label == p for r in rows):
             raise InvalidInput(f"policy {p} has no final labels in this period "
-                               f"({sum(r['policy'] == p for r in rows)} decision(s) considered "
+                               f"({sum(r.policy == p for r in rows)} decision(s) considered "
                                f"it, none labelled {p})")
     if query.size is not None and query.size > len(rows):
         raise InvalidInput(f"asked for {query.size} rows; {len(rows)} exist for this query")
     rng = random.Random(f"casework-dataset:{query.seed}")
     chosen = _sample(rows, query.size, query.stratify, rng)
-    groups = _groups(sorted(chosen, key=lambda r: r["row"].case_uid))
+    groups = _groups(sorted(chosen, key=lambda r: r.row.case_uid))
     shares = query.splits()
     _assign(groups, shares, rng)
-    out = sorted((_row(r, pseudonym) for r in chosen),
-                 key=lambda r: (list(shares).index(r.split), r.id))
-    body = jsonl(out)
+    for c in chosen:
+        c.id = pseudonym(key, "case", c.row.case_uid) or ""
+    order = list(shares)
+    chosen.sort(key=lambda c: (order.index(c.split), c.id))
+    digest, versions = hashlib.sha256(), set()
+    for c in chosen:  # the content hash: each row made once here, again when written
+        row = _row(c, key)
+        digest.update((row.model_dump_json() + "\n").encode())
+        versions.add(row.pack_version)
     strata = query.stratify or [Stratum.POLICY, Stratum.LABEL]
     by_stratum: dict[str, dict[str, int]] = {}
-    for r in out:
-        name = ",".join(f"{s.value}={getattr(r, s.value)}" for s in strata)
+    for c in chosen:
+        name = ",".join(f"{s.value}={getattr(c, s.value)}" for s in strata)
         cell = by_stratum.setdefault(name, dict.fromkeys(shares, 0))
-        cell[r.split] += 1
+        cell[c.split] += 1
     manifest = Manifest(
-        query=query.model_dump(mode="json"), rows=len(out),
-        content_sha256=hashlib.sha256(body.encode()).hexdigest(),
-        by_split={s: sum(r.split == s for r in out) for s in shares},
+        query=query.model_dump(mode="json"), rows=len(chosen), content_sha256=digest.hexdigest(),
+        by_split={s: sum(c.split == s for c in chosen) for s in shares},
         by_stratum=dict(sorted(by_stratum.items())), groups=len(groups),
-        left_out=dict(sorted(left_out.items())),
-        pack_versions=sorted({r.pack_version for r in out}), casework_version=casework_version)
-    return Dataset(manifest=manifest, rows=out, datasheet=datasheet(manifest))
+        left_out=dict(sorted(left_out.items())), pack_versions=sorted(versions),
+        casework_version=casework_version)
+    return Export(Head(manifest=manifest, datasheet=datasheet(manifest)), chosen, key)
 
 
-def _row(r: dict[str, Any], pseudonym: Any) -> DatasetRow:
-    row: Labelled = r["row"]
-    facts, detector = row.seen.facts, row.seen.detector
+def _row(c: Chosen, key: bytes) -> DatasetRow:
+    seen = c.row.seen()
+    facts, detector = seen.facts, seen.detector
+    seller, shop = owners(seen)
     return DatasetRow(
-        id=pseudonym("case", row.case_uid), split=r["split"], policy=r["policy"],
-        label=r["label"], first_label=row.label, provisional=r["provisional"],
-        subject_kind=row.seen.subject_kind, title=facts.title if facts else None,
+        id=c.id, split=c.split, policy=c.policy, label=c.label, first_label=c.row.label,
+        provisional=c.provisional, subject_kind=seen.subject_kind,
+        title=facts.title if facts else None,
         description=facts.description if facts else None,
         category=facts.category if facts else None, price=facts.price if facts else None,
         image_hashes=list(facts.image_hashes) if facts else [],
-        seller=pseudonym("seller", r["seller_id"]), shop=pseudonym("shop", r["shop_id"]),
-        pack_version=row.seen.pack_version, decided_at=row.decided_at.isoformat(),
+        seller=pseudonym(key, "seller", seller), shop=pseudonym(key, "shop", shop),
+        pack_version=seen.pack_version, decided_at=c.row.decided_at.isoformat(),
         detector_model=detector.model if detector else None,
         detector_version=detector.version if detector else None,
-        detector_score=detector.score if detector else None, provenance=row.steps())
+        detector_score=detector.score if detector else None, provenance=c.row.steps())
 
 
 def datasheet(m: Manifest) -> str:

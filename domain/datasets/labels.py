@@ -5,11 +5,15 @@ provisional: its word may yet change."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, Field
 
-from domain.core import Model
+from domain.core import Model, SubjectKind
 from domain.outcomes import Seen
 
 
@@ -49,16 +53,30 @@ class Verdict(Model):
 
 
 class Labelled(Model):
-    """A review case's decision with what it was made on and every later word on it."""
+    """A review case's decision with what it was made on and every later word on it. What it
+    was made on stays as the ledger's JSON until its row is written (a set of 100,000 holds
+    only what choosing and splitting need: the subject, the policies, what could leak)."""
 
     case_uid: str
     state: str | None  # its case's; None for history brought in without its case: settled
     label: str
     automated: bool
     decided_at: AwareDatetime
-    seen: Seen
+    seen_json: str
+    subject: str
+    considered: list[str]
+    links: list[str]  # seller, shop, photos and words it shares with near-duplicates
     checks: list[Check] = Field(default_factory=list)
     appeals: list[Verdict] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, seen_json: str, **fields: Any) -> Labelled:
+        seen = Seen.model_validate_json(seen_json)
+        return cls(seen_json=seen_json, subject=f"{seen.subject_kind.value}:{seen.subject_id}",
+                   considered=seen.considered, links=_links(seen), **fields)
+
+    def seen(self) -> Seen:
+        return Seen.model_validate_json(self.seen_json)
 
     def steps(self) -> list[Step]:
         """The decision, then every later word in the order it came."""
@@ -82,3 +100,29 @@ class Labelled(Model):
     def provisional(self, final_states: frozenset[str]) -> bool:
         open_case = self.state is not None and self.state not in final_states
         return open_case or any(c.closed_at is None for c in self.checks)
+
+
+def owners(seen: Seen) -> tuple[str | None, str | None]:
+    """The seller and the shop of what was decided."""
+    f, kind = seen.facts, seen.subject_kind
+    if f is not None:
+        return f.seller_id, f.shop_id
+    return (seen.subject_id if kind is SubjectKind.SELLER else None,
+            seen.subject_id if kind is SubjectKind.SHOP else None)
+
+
+def words(text: str) -> str:
+    """Text as near-duplicates share it: case, compatibility forms, punctuation and spacing
+    gone."""
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+
+
+def _links(seen: Seen) -> list[str]:
+    seller, shop = owners(seen)
+    f = seen.facts
+    found = [f"seller:{seller}" if seller else "", f"shop:{shop}" if shop else ""]
+    if f is not None:
+        found += [f"image:{h}" for h in f.image_hashes]
+        if text := words(f"{f.title} {f.description}"):
+            found.append("text:" + hashlib.sha256(text.encode()).hexdigest()[:24])
+    return [x for x in found if x]
