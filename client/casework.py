@@ -10,7 +10,6 @@ The client holds the payload keys: it is for trusted services and casework's own
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +38,7 @@ from domain.core import (
     Subject,
     TimelineEvent,
     case_id_for,
+    report_id_for,
 )
 from domain.errors import EmptyQueue, InvalidInput, NotFound, Refused, build
 from domain.escalation.models import EscalationSummary
@@ -57,13 +57,6 @@ __all__ = ["CaseworkClient", "parse_actions", "parse_choice", "report_id_for"]
 
 CLAIM_CANDIDATES = 25
 CLAIMS = {"review": ReviewWorkflow.claim, "appeal": AppealWorkflow.claim_appeal}
-
-
-def report_id_for(subject: Subject, source: Source, reporter: str | None, text: str,
-                  policy_hint: str | None) -> str:
-    """A report's identity when the caller gives none: the same report sent twice is one."""
-    raw = "\x1f".join([str(subject), source.value, reporter or "", text, policy_hint or ""])
-    return "r-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
 class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, Datasets, LedgerReads,
@@ -144,7 +137,8 @@ class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, Datasets, Le
         # a retry answers the case its first attempt claimed
         if request_id is not None and (again := await first(self.ledger.held_by(queue, reviewer))):
             return again
-        if lifecycle == "review" and (given := await self.calibration_case(queue, reviewer)):
+        if lifecycle == "review" and (given := await self.calibration_case(queue, reviewer,
+                                                                                lease_minutes)):
             return given
         if got := await first(self.ledger.queue(queue, states=tuple(LIFECYCLES[lifecycle].queued),
                                                 limit=CLAIM_CANDIDATES)):

@@ -14,7 +14,7 @@ from typing import Any
 from activities.intake import file_report
 from client.base import ClientBase
 from domain.calibration import LOADERS, CalibrationKey, LoadCalibration, parse, subject_for
-from domain.core import CaseSummary, Report, case_id_for
+from domain.core import CaseSummary, Report, case_id_for, report_id_for
 from domain.errors import build
 from domain.people import Role, why_not
 from domain.reports import READ_ALL, ReportQuery, figures, scope
@@ -82,9 +82,10 @@ class Reports(ClientBase):
         person = await asyncio.to_thread(self.ledger.person, person_id)
         return person is None or why_not(person_id, person, LOADERS) is not None
 
-    async def calibration_case(self, queue: str, reviewer: str) -> CaseSummary | None:
+    async def calibration_case(self, queue: str, reviewer: str, lease_minutes: int = 30
+                               ) -> CaseSummary | None:
         """At the pack's rate, a calibration item of the queue the reviewer has not had,
-        opened as a case already claimed by them; None otherwise."""
+        opened as a case already claimed by them for the lease they asked; None otherwise."""
         rate = self.pack().calibration.rate
         if rate <= 0 or _draw.random() >= rate:
             return None
@@ -101,8 +102,9 @@ class Reports(ClientBase):
                                  "id": subject.id}),
                              expected_policy_ids=item.expected.policy_ids,
                              expected_actions=item.expected.actions,
-                             explanation=item.explanation)
-        report = Report(report_id=f"r-{subject.id}", source=item.source, text=item.report,
+                             explanation=item.explanation, lease_minutes=lease_minutes)
+        report = Report(report_id=report_id_for(subject, item.source, None, item.report, None),
+                        source=item.source, text=item.report,
                         received_at=datetime.now(UTC))
         await self.guard(file_report(self.temporal, case_id, subject, report,
                                      self.settings.task_queue, calibration=key), case_id)

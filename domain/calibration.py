@@ -80,6 +80,7 @@ class CalibrationKey(Model):
     expected_policy_ids: list[str]
     expected_actions: list[Action]
     explanation: str
+    lease_minutes: int = 30  # the claim its reviewer asked for, like any other claim's
 
     def score(self, d: Decision) -> CalibrationScore:
         return CalibrationScore(**self.model_dump(), given_policy_ids=d.policy_ids,

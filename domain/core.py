@@ -254,6 +254,13 @@ class Report(Sealable):
         return f"{self.source.value}:{self.reporter}"
 
 
+def report_id_for(subject: Subject, source: Source, reporter: str | None, text: str,
+                  policy_hint: str | None) -> str:
+    """A report's identity when the caller gives none: the same report sent twice is one."""
+    raw = "\x1f".join([str(subject), source.value, reporter or "", text, policy_hint or ""])
+    return "r-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
 class PolicyRef(Model):
     """What a case needs to know of a policy to validate a decision and state its reasons.
 

@@ -123,7 +123,10 @@ async def test_a_calibration_copy_is_its_reviewers_alone_and_closes_unanswered_w
                                "\n[calibration]\nrate = 1.0\n") as cw, serving(cw) as url:
         await cw.load_calibration("lena", "belts", "\n".join(item(n) for n in (1, 2, 3)))
         ops = Ops(cw)
-        first = (await cw.claim_next("ip", "kim")).case_id
+        given = await cw.claim_next("ip", "kim", lease_minutes=120)  # the lease asked for
+        first = given.case_id
+        assert given.lease_expires_at is not None
+        assert given.lease_expires_at - datetime.now(UTC) > timedelta(minutes=100)
         with pytest.raises(NotFound):
             await cw.claim(first, "bob")
         with pytest.raises(NotFound):  # nor notes on it, nor @mentions out of it

@@ -370,7 +370,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
             self.journal.event(Actor.POLICY_ENGINE, Event.QUEUED, f"{case.queue} {case.priority.value}, "
                         f"SLA {case.sla_deadline:%Y-%m-%dT%H:%MZ}")
             if cal:  # given to its reviewer as their claim
-                self.queueing.claim(ClaimRequest(reviewer=cal.reviewer, lease_minutes=30))
+                self.queueing.claim(ClaimRequest(reviewer=cal.reviewer, lease_minutes=cal.lease_minutes))
         await self.journal.commit()
 
     async def _in_auto_actioned(self) -> None:
