@@ -23,6 +23,7 @@ from activities.escalation import EscalationActivities
 from activities.intake import IntakeActivities
 from activities.shop_review import ShopReviewActivities
 from activities.takedown import TakedownActivities
+from activities.trends import TrendActivities
 from config.codec import Keyring
 from config.pack_file import PackFile
 from config.settings import Settings
@@ -35,9 +36,10 @@ from workflows.qa import QaWorkflow
 from workflows.review import ReviewWorkflow
 from workflows.shop_review import ShopReviewWorkflow
 from workflows.takedown import TakedownWorkflow
+from workflows.trends import TrendScanWorkflow
 
 WORKFLOWS = [ReviewWorkflow, AppealWorkflow, EscalationWorkflow, TakedownWorkflow,
-             ShopReviewWorkflow, QaWorkflow]
+             ShopReviewWorkflow, QaWorkflow, TrendScanWorkflow]
 
 
 def build_activities(settings: Settings) -> CaseActivities:
@@ -68,12 +70,14 @@ def build_worker(client: Client, settings: Settings,
     takedowns = TakedownActivities(cases.ledger, cases.marketplace, cases.pack, client)
     shops = ShopReviewActivities(cases.ledger, cases.marketplace, cases.pack, client,
                                  settings.task_queue, settings.case_prefix)
+    trends = TrendActivities(client, cases.ledger, cases.pack, settings.task_queue,
+                             settings.case_prefix)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(workflows),
         activities=[*cases.all(), IntakeActivities(client).forward_report, *escalations.all(),
-                    *takedowns.all(), *shops.all()],
+                    *takedowns.all(), *shops.all(), *trends.all()],
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=int(os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS", "1000")),

@@ -31,6 +31,7 @@ from api.routes import (
     ops,
     qa,
     reports,
+    trends,
 )
 from client.casework import CaseworkClient
 from client.credentials import Credentials
@@ -89,7 +90,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     app.add_middleware(BodyLimit)
     console.install(app)  # its security headers wrap every response, refusals too
     for routes in (auth, intake, cases, commands, appeals, escalations, jobs, ops, qa,
-                   reports, datasets):
+                   reports, datasets, trends):
         app.include_router(routes.router, responses=RESPONSES)
 
     @app.get("/docs", include_in_schema=False)

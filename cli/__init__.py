@@ -166,6 +166,14 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
             arg("--at-precision", type=float,
                 help="decide at the lowest threshold reaching this precision")]),
     }),
+    "trends": ("abuse trends: volumes against their baseline, spikes escalated (leads, "
+               "admins, ops)", {
+        "scan": ("scan now: the window ending now against the same hours of the weeks before",
+                 [arg("--window", help="e.g. 30m, 1h (default: the pack's)")]),
+        "schedule": ("make or update the Schedule that scans (leads, admins)", [
+            arg("--every", help="e.g. 1h (default: the pack's)")]),
+        "show": ("cases opened per policy and day, the spikes found, the Schedule", []),
+    }),
     "ops": ("find, explain and repair stuck records", {
         "stuck": ("stuck records of every lifecycle, why, and the repair", [
             arg("--kind", help="only this kind (e.g. needs_attention, task_failing)")]),
@@ -254,6 +262,11 @@ DIRECT_COMMANDS: dict[str, tuple[str, dict[str, tuple[Any, str, list[Arg]]]]] = 
                 help="wall-clock seconds (default: until healed)")]),
         "heal": (local.sandbox_heal, "end drills (all, or one operation's)",
                  [arg("operation", nargs="?")]),
+        "wave": (local.sandbox_wave, "drill: linked new sellers list violating items, each "
+                 "reported now (a spike for `trends scan`)", [
+                     arg("--sellers", type=positive, default=5),
+                     arg("--listings", type=positive, default=50),
+                     arg("--policy", default="counterfeit", help="a policy id of the pack")]),
     }),
 }
 

@@ -86,6 +86,33 @@ async def sandbox_load(args: argparse.Namespace) -> None:
           lambda r: f"sandbox holds {r['listings']} listings")
 
 
+async def sandbox_wave(args: argparse.Namespace) -> None:
+    """A drill: a coordinated cluster of new sellers lists violating items, each reported."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from marketplace.sandbox import wave
+
+    if not 1 <= args.sellers <= 100 or not args.sellers <= args.listings <= 1000:
+        raise errors.InvalidInput("a wave has 1-100 sellers and as many to 1,000 listings")
+    c = await connected(args)
+    policy = c.pack().by_id.get(args.policy)
+    if policy is None:
+        raise errors.InvalidInput(f"unknown policy id {args.policy!r}")
+    words = " ".join(policy.rules.keywords[:2]) or policy.title
+    sellers, shops, listings = wave(args.sellers, args.listings, words, uuid.uuid4().hex[:6],
+                                    datetime.now(UTC).date())
+    _sandbox().load(sellers, shops, listings)
+    for n, item in enumerate(listings):
+        await c.open_case(f"listing:{item['id']}", "user_report", reporter=f"wave-buyer-{n}",
+                          text=f"this looks like {policy.title.lower()}",
+                          policy_hint=policy.id)
+    emit(args, {"sellers": [s["id"] for s in sellers], "listings": len(listings),
+                "policy": policy.id},
+         lambda r: f"{r['listings']} {r['policy']} listings by {', '.join(r['sellers'])}, "
+                   f"each reported")
+
+
 def _directory() -> Any:
     from client.casework import CaseworkClient
 

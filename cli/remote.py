@@ -38,6 +38,7 @@ from domain.shop_review.models import ShopReviewSummary
 from domain.takedown.lifecycle import TAKEDOWN
 from domain.takedown.models import JobSummary
 from domain.text import csv_text
+from domain.trend_models import parse_span, whole_minutes
 
 MAX_FILE = 64 * 1024 * 1024  # an id file: a million ids of a job fit well inside
 
@@ -174,6 +175,16 @@ CALLS: dict[str, Call] = {
     "takedown order": Call("POST", "/api/takedowns", body=_job, **JOB),
     "shop review": Call("POST", "/api/shop-reviews", body=lambda a: {
         "shop_id": a.shop_id, "reason": a.reason}, **SHOP),
+    # abuse trends
+    "trends scan": Call("POST", "/api/trends/scans", body=lambda a: {
+        "window_minutes": whole_minutes(parse_span(a.window, "--window"), "a window")
+        if a.window else None}, show=show.trend_scan),
+    "trends schedule": Call("PUT", "/api/trends/schedule", body=lambda a: {
+        "every_minutes": whole_minutes(parse_span(a.every, "--every"), "--every")
+        if a.every else None},
+        show=lambda r: f"schedule {r['schedule_id']} {r['made']}: a scan every "
+                       f"{r['every_minutes']} min"),
+    "trends show": Call("GET", "/api/trends", show=show.trends),
     # calibration sets
     "calibration load": Call("POST", "/api/calibration/sets", body=lambda a: {
         "set_id": a.set_id or Path(a.file).stem, "text": read_text(a.file, "FILE",

@@ -294,3 +294,34 @@ def calibration_results(rows: list[dict[str, Any]]) -> str:
         f"{r['set_id']:<16} {r['item_id']:<12} {r['reviewer']:<12} "
         f"{'correct' if r['correct'] else 'wrong':<8} {r['label']}" for r in rows
     ) or "(no answers yet)"
+
+
+def trend_scan(r: dict[str, Any]) -> str:
+    head = (f"scanned {r['tested']} volume(s) in the {r['window_minutes']} min to "
+            f"{str(r['at'])[:16]}: {len(r['spikes'])} spike(s)")
+    lines = [head, *(f"  {s['dimension']} {safe(s['value'])}: {s['count']} against "
+                     f"{s['expected']:.1f} expected (q={s['q_value']:.2g})"
+                     + (f"; sellers {', '.join(map(safe, s['members']))}" if s['members'] else "")
+                     for s in r["spikes"])]
+    for word, ids in (("opened", r["opened"]), ("told it grew", r["noted"]),
+                      ("open already", r["known"])):
+        if ids:
+            lines.append(f"escalations {word}: {', '.join(ids)}")
+    return "\n".join(lines)
+
+
+def trends(r: dict[str, Any]) -> str:
+    per: dict[str, int] = {}
+    for d in r["daily"]:
+        per[d["policy"]] = per.get(d["policy"], 0) + d["cases"]
+    lines = [f"cases opened per policy since {r['since']}:",
+             *(f"  {safe(p):<24} {n}" for p, n in sorted(per.items(), key=lambda x: -x[1]))]
+    lines.append("spikes:" if r["spikes"] else "spikes: none found yet")
+    lines += [f"  {safe(s['key'])}: {s['last_count']} -> {s['escalation_id']}"
+              f"{'' if s['leads'] else ' (evidence)'} since {str(s['first_seen'])[:16]}"
+              for s in r["spikes"]]
+    sched = r["schedule"]
+    lines.append(f"schedule {sched['schedule_id']}: every {sched['every_minutes']} min, next "
+                 f"{(sched['next'] or ['-'])[0][:16]}" if sched else
+                 "no schedule: `casework trends schedule` makes it")
+    return "\n".join(lines)

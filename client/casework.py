@@ -23,6 +23,7 @@ from client.jobs import Jobs
 from client.qa import QaChecks
 from client.reads import LedgerReads
 from client.reports import Reports
+from client.trends import Trends
 from config.connection import connect
 from config.settings import Settings
 from domain.appeal.models import APPEALS_QUEUE
@@ -59,8 +60,8 @@ CLAIM_CANDIDATES = 25
 CLAIMS = {"review": ReviewWorkflow.claim, "appeal": AppealWorkflow.claim_appeal}
 
 
-class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, Datasets, LedgerReads,
-                     ClientBase):
+class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, Datasets, Trends,
+                     LedgerReads, ClientBase):
     @classmethod
     async def connect(cls, settings: Settings | None = None, profile: str | None = None,
                       address: str | None = None) -> CaseworkClient:

@@ -39,6 +39,7 @@ class Actor(StrEnum):
     ENFORCER = "enforcer"
     NOTIFIER = "notifier"
     WATCHDOG = "watchdog"
+    TREND_SCAN = "trend-scan"
 
 
 
@@ -299,6 +300,9 @@ class SubjectFacts(Model):
     seller_is_trader: bool = True
     created_on: date
     status: str = "active"
+    # what the seller shares with others, hashed by the marketplace ("payout:…", "contact:…"):
+    # trends join sellers into clusters by them
+    seller_links: list[str] = Field(default_factory=list)
 
 
 class Decision(Model):

@@ -28,6 +28,7 @@ from domain.review.models import (
     Screening,
 )
 from domain.sla import DEFAULT_SLA_HOURS
+from domain.trend_models import TrendsConfig
 
 
 class _Strict(BaseModel):
@@ -170,6 +171,7 @@ class PolicyPack(_Strict):
     qa: QaConfig = Field(default_factory=QaConfig)
     targets: TargetsConfig = Field(default_factory=TargetsConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    trends: TrendsConfig = Field(default_factory=TrendsConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field
 
 from domain.core import CaseSummary, Model, Priority, Subject, TimelineEvent
 from domain.outcomes import Outcome
+from domain.trend_models import Signal
 
 
 class LedgerRecord(CaseSummary):
@@ -25,6 +26,7 @@ class LedgerRecord(CaseSummary):
     search_text: str = ""
     image_hashes: list[str] = Field(default_factory=list)
     outcome: Outcome | None = None  # the work it settled, for the reports
+    signal: Signal | None = None  # a review case as trend scans count it
 
 
 class Breach(Model):

@@ -35,6 +35,7 @@ from ledger.jobs import Jobs
 from ledger.outcomes import DERIVED, Outcomes, put_outcome
 from ledger.people import People
 from ledger.schema import create_schema
+from ledger.trends import SIGNAL_COLUMNS, Trends, put_signal
 
 IN_QUEUE = tuple(sorted(OPEN_WORK))  # a queue's open work
 # a calibration copy is its reviewer's alone: no list, count, search or inbox shows it
@@ -67,10 +68,12 @@ _DUMPED = (
     ("statements", "puid, case_id, body", "puid"),
     ("case_images", "case_uid, image_hash", "case_uid, image_hash"),
     *DERIVED,
+    ("signals", SIGNAL_COLUMNS, "case_uid"),
+    ("seller_links", "seller_id, link", "seller_id, link"),
 )
 
 
-class Ledger(People, Jobs, Outcomes, Calibrations, Datasets):
+class Ledger(People, Jobs, Outcomes, Calibrations, Datasets, Trends):
     """Open with a URL: `sqlite:///path/to/ledger.db` or `postgresql://user@host/db`. Its parts
     by concern: cases, their audit, statements and outbox (here); the directory and who may
     call (`ledger/people.py`); takedown jobs' items and strikes (`ledger/jobs.py`); decisions,
@@ -132,6 +135,8 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets):
                     )
             if case.outcome is not None:
                 put_outcome(cur, case.case_uid, case.case_id, case.outcome)
+            if case.signal is not None:
+                put_signal(cur, case.case_uid, case.case_id, case.signal)
             return True
 
         return self._db.transaction(upsert, write=True)

@@ -12,6 +12,8 @@ unreadable answer; `refuse` fails finally (the action refused, the subject or co
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import sqlite3
 import time
@@ -41,7 +43,8 @@ T = TypeVar("T")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sellers (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, is_trader INTEGER NOT NULL,
-    prior_violations INTEGER NOT NULL, status TEXT NOT NULL, created_on TEXT NOT NULL);
+    prior_violations INTEGER NOT NULL, status TEXT NOT NULL, created_on TEXT NOT NULL,
+    payout_account TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS shops (
     id TEXT PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id), name TEXT NOT NULL,
     description TEXT NOT NULL, status TEXT NOT NULL, created_on TEXT NOT NULL);
@@ -88,6 +91,9 @@ class SandboxMarketplace:
         owner_only(self.path)
         with self._conn() as c:
             c.executescript(SCHEMA)
+            with contextlib.suppress(sqlite3.OperationalError):  # a sandbox made before it
+                c.execute("ALTER TABLE sellers ADD COLUMN payout_account TEXT NOT NULL "
+                          "DEFAULT ''")
 
     def _conn(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -142,7 +148,8 @@ class SandboxMarketplace:
                 seller_id=seller["id"], shop_id=shop["id"],
                 seller_prior_violations=seller["prior_violations"],
                 seller_is_trader=bool(seller["is_trader"]),
-                created_on=date.fromisoformat(row["created_on"]), status=row["status"])
+                created_on=date.fromisoformat(row["created_on"]), status=row["status"],
+                seller_links=_links(seller))
         seller_id = row["seller_id"] if subject.kind is SubjectKind.SHOP else row["id"]
         seller = self._row(c, Subject(kind=SubjectKind.SELLER, id=seller_id))
         return SubjectFacts(
@@ -152,7 +159,8 @@ class SandboxMarketplace:
             shop_id=row["id"] if subject.kind is SubjectKind.SHOP else None,
             seller_prior_violations=seller["prior_violations"],
             seller_is_trader=bool(seller["is_trader"]),
-            created_on=date.fromisoformat(row["created_on"]), status=row["status"])
+            created_on=date.fromisoformat(row["created_on"]), status=row["status"],
+            seller_links=_links(seller))
 
     def resolve(self, subject: Subject, action: Action) -> Subject:
         wanted = action.targets or subject.kind
@@ -351,6 +359,33 @@ class SandboxMarketplace:
                     c.execute(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES "
                               f"({', '.join('?' * len(r))})", tuple(r.values()))
             c.execute("COMMIT")
+
+
+def _links(seller: sqlite3.Row) -> list[str]:
+    """What the seller shares with others, as the marketplace reports it: hashes only."""
+    found = [("payout", seller["payout_account"]), ("contact", seller["email"].lower())]
+    return [f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:16]}"
+            for kind, value in found if value]
+
+
+def wave(sellers: int, listings: int, words: str, tag: str, today: date
+         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A coordinated cluster (a drill): `sellers` new sellers paid out to one account, a shop
+    each, `listings` listings among them showing the same photo and `words`."""
+    payout = f"XX{tag.upper()}0000"
+    photo = hashlib.sha256(f"wave-{tag}".encode()).hexdigest()[:16]
+    people = [{"id": f"U-W{tag}-{i}", "name": f"Wave seller {i}", "email":
+               f"wave-{tag}-{i}@example.test", "is_trader": 1, "prior_violations": 0,
+               "status": "active", "created_on": today.isoformat(), "payout_account": payout}
+              for i in range(sellers)]
+    shops = [{"id": f"S-W{tag}-{i}", "seller_id": p["id"], "name": f"Wave shop {i}",
+              "description": "new arrivals daily", "status": "active",
+              "created_on": today.isoformat()} for i, p in enumerate(people)]
+    items = [{"id": f"L-W{tag}-{n}", "shop_id": shops[n % sellers]["id"],
+              "title": f"{words} {n}", "description": f"{words}, best price, ships today",
+              "category": "fashion", "price": 25.0, "image_hashes": [photo],
+              "status": "active", "created_on": today.isoformat()} for n in range(listings)]
+    return people, shops, items
 
 
 def _one_of(what: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -226,7 +226,7 @@ def test_dump_after_clear_and_rewrite_equals_dump_before(ledger: Ledger) -> None
     ledger.clear_derived()
     assert ledger.dump() == {"cases": [], "audit": [], "statements": [], "case_images": [],
                              "decisions": [], "qa_results": [], "appeal_results": [],
-                             "labels": []}
+                             "labels": [], "signals": [], "seller_links": []}
     assert len(ledger.messages()) == 1  # the outbox records what was sent: kept
 
     fill(ledger)  # what a rebuild does, at other times

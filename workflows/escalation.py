@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationActivities
     from domain.core import Actor, Event, HandBack, Priority
     from domain.engine import Lifecycle
+    from domain.errors import Refused
     from domain.escalation.commands import ESCALATION_COMMANDS as COMMANDS
     from domain.escalation.lifecycle import ESCALATION, EscalationStage
     from domain.escalation.models import (
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         NoteRequest,
         ResolveRequest,
         SeverityRequest,
+        TrendNote,
     )
     from domain.messages import MessageKind
     from domain.sla import deadline
@@ -45,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts.queueing import Queueing
     from workflows.parts.reads import Reads
     from workflows.parts.repairs import Repairs
-    from workflows.parts.trust import carried, refuse_unsealed_start
+    from workflows.parts.trust import carried, refuse_unsealed_start, require_sealed
 
 
 @workflow.defn
@@ -159,6 +161,21 @@ class EscalationWorkflow(Reads, Repairs, OtherUpdates):
         self.esc.handed_off_to = req.to
         self.journal.event(req.owner, Event.HANDED_OFF, f"to {req.to.value}: {req.reason}")
         return await self._answer()
+
+    @workflow.update
+    async def trend_grew(self, req: TrendNote) -> EscalationSummary:
+        """A trend scan's note: the spike that opened the escalation has grown."""
+        esc = self.esc
+        esc.notes = [*esc.notes, Note(at=workflow.now(), by=Actor.TREND_SCAN,
+                                      text=req.text)][-MAX_NOTES:]
+        self.journal.event(Actor.TREND_SCAN, Event.NOTE_ADDED, req.text)
+        return await self._answer()
+
+    @trend_grew.validator
+    def _trend_grew_ok(self, req: TrendNote) -> None:
+        require_sealed(req)
+        if self.esc.state in ESCALATION.final:
+            raise Refused(f"escalation {self.esc.case_id} is {self.esc.state}")
 
     async def _answer(self) -> EscalationSummary:
         await self.journal.commit()

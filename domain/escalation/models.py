@@ -30,6 +30,7 @@ class EscalationSource(StrEnum):
     LEGAL = "legal"
     REVIEWER = "reviewer"
     SLA = "sla"
+    TREND = "trend"  # a trend scan's spike
 
     @property
     def from_a_case(self) -> bool:
@@ -116,6 +117,13 @@ class Note(Model):
     at: AwareDatetime
     by: str
     text: str
+
+
+class TrendNote(Sealable):
+    """A trend scan's word on the escalation its spike opened: the spike has grown."""
+
+    spike: Ident
+    text: Reason
 
 
 class HandBackRequest(Model):

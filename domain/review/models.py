@@ -30,6 +30,7 @@ from domain.outcomes import CalibrationOutcome, DecisionOutcome, Seen, label
 from domain.qa.config import QaConfig
 from domain.record import Tracked
 from domain.text import IMAGE_HASH, Ident, PolicyIds, Reason
+from domain.trend_models import Signal
 
 MAX_REPORTS_PER_CASE = 50  # kept in the case; later ones go to the ledger, counted
 SEARCH_TEXT = 4000  # characters of a case's words the ledger searches
@@ -260,7 +261,15 @@ class CaseState(Tracked):
         if self._held_for is not None:  # its title for its reviewer's lists; nothing to find
             return {"title": f.title if f else None}
         words = [f.title, f.description] if f else []
-        return {"seller_id": f.seller_id if f else self.subject.id if kind is SubjectKind.SELLER else None,
+        hints = {r.policy_hint for r in self.reports if r.policy_hint}
+        signal = Signal(opened_at=self.opened_at, queue=self.queue,
+                        policy=min(set(self.policy_ids) | hints, default=""),
+                        category=f.category if f else "", seller_id=f.seller_id if f else None,
+                        shop_id=f.shop_id if f else None,
+                        seller_links=[*f.seller_links, *(f"image:{h}" for h in
+                                                         photos(f.image_hashes))] if f else [])
+        return {"signal": signal,
+                "seller_id": f.seller_id if f else self.subject.id if kind is SubjectKind.SELLER else None,
                 "shop_id": f.shop_id if f else self.subject.id if kind is SubjectKind.SHOP else None,
                 "title": f.title if f else None,
                 "image_hashes": photos(f.image_hashes) if f else [],
