@@ -22,6 +22,7 @@ from api.deps import csv_response
 from api.roles import has, of_kind
 from api.routes.qa import QA_READERS
 from client.casework import CaseworkClient
+from client.trends import WATCHERS
 from domain.commands import CommandSpec
 from domain.core import Action
 from domain.errors import InvalidInput, build
@@ -71,9 +72,10 @@ def offered(view: QaView, person: Person) -> list[str]:
 
 def quality_nav(person: Person) -> list[tuple[str, str]]:
     """The quality pages in the header: the QA queue for its readers; the dashboard (one's own
-    figures for anyone who does not read everyone's)."""
+    figures for anyone who does not read everyone's); trends for leads, admins and ops."""
     return [*([("/qa", "QA checks")] if has(person, QA_READERS) else []),
-            ("/dashboard", "Dashboard" if has(person, READ_ALL) else "My figures")]
+            ("/dashboard", "Dashboard" if has(person, READ_ALL) else "My figures"),
+            *([("/trends", "Trends")] if has(person, WATCHERS) else [])]
 
 
 def duration(seconds: float | None) -> str:

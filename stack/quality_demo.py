@@ -22,6 +22,7 @@ from domain.outcomes import (
     QaOutcome,
     Seen,
 )
+from domain.trend_models import Signal
 from ledger.store import Ledger
 
 # What the demo turns on, appended to the shipped pack (tests append theirs the same way).
@@ -157,3 +158,30 @@ def seed_history(ledger: Ledger, now: datetime) -> int:
                 closed_at=at + timedelta(hours=5))))
     ledger.put_outcomes(rows)
     return sum(isinstance(o, DecisionOutcome) for _, _, o in rows)
+
+
+def seed_trends(ledger: Ledger, now: datetime) -> int:
+    """Eight weeks of quiet hourly traffic for the trend scans' baseline (about four cases an
+    hour across the queues' policies, each seller on their own), and a wave in the last hour:
+    five sellers paid out to one account, 30 counterfeit listings reported. Signals only (no
+    cases to open): `casework trends scan` finds the wave on first start."""
+    rng = random.Random(29)
+    rows: list[tuple[str, str, Signal]] = []
+    queues = list(QUEUE_POLICY)
+    for hour in range(1, WEEKS * 7 * 24):
+        for k in range(rng.randint(2, 6)):
+            queue = rng.choice(queues)
+            uid = f"demo-trend-{hour}-{k}"
+            rows.append((uid, f"case-listing-{uid}", Signal(
+                opened_at=now - timedelta(hours=hour, minutes=rng.uniform(0, 60)), queue=queue,
+                policy=QUEUE_POLICY[queue], category="demo",
+                seller_id=f"U-DEMO-{rng.randrange(400)}")))
+    for n in range(30):
+        seller = f"U-DEMO-WAVE-{n % 5}"
+        uid = f"demo-wave-{n}"
+        rows.append((uid, f"case-listing-{uid}", Signal(
+            opened_at=now - timedelta(minutes=rng.uniform(1, 50)), queue="ip",
+            policy="counterfeit", category="fashion", seller_id=seller,
+            seller_links=["payout:demo-wave-account", f"contact:{seller.lower()}"])))
+    ledger.put_signals(rows)
+    return len(rows)

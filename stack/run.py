@@ -129,6 +129,7 @@ def seed_quality_demo(settings: Settings, ledger: Ledger, pack: PolicyPack) -> i
                               set(pack.queues))
     ledger.put_calibration_set(quality_demo.CALIBRATION_SET, items, "helena")
     n = quality_demo.seed_history(ledger, datetime.now(UTC))
+    quality_demo.seed_trends(ledger, datetime.now(UTC))
     marker.write_text(str(n))
     return n
 
@@ -172,6 +173,9 @@ async def main() -> None:
                 if history := seed_quality_demo(settings, client.ledger, client.pack()):
                     print(f"seeded {history} demo decisions of the last "
                           f"{quality_demo.WEEKS} weeks (the dashboard: /dashboard as helena)")
+                scans = await client.schedule_trends(None)  # made, or kept as the pack says
+                print(f"trend scans every {scans['every_minutes']} min (Schedule "
+                      f"{scans['schedule_id']}; casework trends show)")
                 if made := seed_demo_passwords(settings, client.ledger):
                     print(f"demo passwords (also in {passwords_file(settings)}): "
                           + ", ".join(f"{who} {pw}" for who, pw in made))

@@ -72,6 +72,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
                   "demo-set-2"): (2, "the line says so: more rows than exist"),
     ("README.md", "casework dataset evaluate demo-set --scores scores.jsonl"): (
         2, "the line says so: the scores file names an id the set does not hold"),
+    ("README.md", "casework trends scan --window 30s"): (
+        2, "the line says so: a window shorter than a minute"),
     ("README.md", "casework appeal approve APPEAL_ID"): (
         3, "the line says so: a verdict that applies no severe action waits for nobody"),
     **{("README.md", f"casework takedown {c} JOB_ID"): (

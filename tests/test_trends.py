@@ -9,11 +9,13 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import numpy as np
 from scipy.stats import binomtest
 from temporalio.testing import WorkflowEnvironment
 
 from client.casework import CaseworkClient
+from client.credentials import Credentials
 from config.settings import Settings
 from domain.trend_models import Dimension, Signal, TrendsConfig, Volume
 from domain.trends import clusters, findings, spikes
@@ -67,6 +69,20 @@ async def test_a_wave_opens_one_escalation_naming_its_cluster_and_a_second_scan_
     shown = (await run_cli(lena, "trends", "show")).stdout
     assert found["opened"][0] in shown and "no schedule" in shown
 
+    Credentials(dev.ledger).set_password("lena", "lena-password-2026")
+    Credentials(dev.ledger).set_password("kim", "kim-password-2026")
+    pages = {}
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        for who in ("lena", "kim"):
+            http.cookies.clear()
+            form = await http.get("/login")
+            csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+            await http.post("/login", data={"username": who, "password": f"{who}-password-2026",
+                                            "csrf": csrf})
+            pages[who] = await http.get("/trends")
+    assert pages["kim"].status_code == 403
+    assert pages["lena"].status_code == 200 and found["opened"][0] in pages["lena"].text
+    assert "<svg" in pages["lena"].text and "counterfeit (spike found)" in pages["lena"].text
     made = await cli_json(lena, "trends", "schedule")
     assert (made["made"], made["every_minutes"]) == ("created", 60)
     changed = await cli_json(lena, "trends", "schedule", "--every", "2h")
