@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import sys
 import tempfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import WithStartWorkflowOperation
@@ -26,6 +26,7 @@ from client.ops import Ops
 from config.settings import Settings
 from domain.shop_review.models import shop_review_id
 from domain.takedown.models import AuthorityOrder
+from domain.trend_models import Signal
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
 from stack import devserver
@@ -273,6 +274,25 @@ async def sent_back(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     return out
 
 
+async def trends(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, str]:
+    """A scan finds a wave and opens its escalation; the wave grows, the next scan notes it."""
+    now = datetime.now(UTC)
+
+    def wave(n: int, first: int = 0) -> list[tuple[str, str, Signal]]:
+        return [(f"w-{i}", f"case-listing-w-{i}", Signal(
+            opened_at=now - timedelta(minutes=1 + i % 50), queue="ip", policy="counterfeit",
+            category="fashion", seller_id=f"U-W{i % 5}", seller_links=["payout:wave"]))
+            for i in range(first, first + n)]
+
+    c.ledger.put_signals(wave(30))
+    first = await c.scan_trends("lena", request_id="record-1")
+    c.ledger.put_signals(wave(15, 30))
+    second = await c.scan_trends("lena", request_id="record-2")
+    assert first.opened and second.noted == first.opened
+    return {"trend_scan_opened_an_escalation": f"{c.schedule_id}-now-record-1",
+            "escalation_opened_by_a_trend_and_told_it_grew": first.opened[0]}
+
+
 async def _restricted(c: CaseworkClient, subject: str) -> str:
     """A case about `subject` in its appeal window: restricted automatically or by alice."""
     ref = await c.open_case(subject, "user_report", reporter="b12", text="fake")
@@ -286,7 +306,7 @@ async def _restricted(c: CaseworkClient, subject: str) -> str:
 
 
 # `python -m tests.histories.record [SET] [--force]`: the scenarios of one set (default all)
-SETS = {"all": scenarios, "sent_back": sent_back}
+SETS = {"all": scenarios, "sent_back": sent_back, "trends": trends}
 
 
 async def main() -> None:
