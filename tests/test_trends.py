@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import numpy as np
+import pytest
 from scipy.stats import binomtest
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from activities.trends import TrendActivities
 from client.casework import CaseworkClient
 from client.credentials import Credentials
 from config.settings import Settings
@@ -134,3 +136,29 @@ def test_spikes_are_poisson_tests_corrected_together_and_merged_by_their_cases()
     assert [e.key for e in merged[0].evidence] == ["policy:counterfeit"]
     assert clusters([("U-1", "payout:x"), ("U-2", "payout:x"), ("U-3", "contact:y")]) == {
         "U-1": ["U-1", "U-2"]}
+
+
+async def test_a_scan_cut_short_after_opening_its_escalation_opens_it_once_when_retried(
+        dev: CaseworkClient, settings: Settings) -> None:
+    """The worker dies between opening the escalation and keeping the spike: the activity's
+    retry (same scan time) answers the same escalation, and a later scan knows it."""
+    now = datetime.now(UTC)
+    dev.ledger.put_signals([(f"w-{i}", f"case-listing-w-{i}", Signal(
+        opened_at=now - timedelta(minutes=1 + i), queue="ip", policy="counterfeit",
+        seller_id=f"U-K{i % 5}", seller_links=["payout:kill"])) for i in range(40)])
+    scans = TrendActivities(dev.temporal, dev.ledger, dev._pack, settings.task_queue,
+                            settings.case_prefix)
+    real, calls = dev.ledger.put_spike, []
+
+    def dies(*args: object) -> None:
+        calls.append(args)
+        raise RuntimeError("the worker was killed")
+
+    dev.ledger.put_spike = dies  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="killed"):
+        await ActivityEnvironment().run(scans.scan_trends, now, 60)
+    dev.ledger.put_spike = real  # type: ignore[method-assign]
+    retried = await ActivityEnvironment().run(scans.scan_trends, now, 60)
+    assert retried.opened == [calls[0][1]]  # the escalation the cut-short scan opened
+    later = await ActivityEnvironment().run(scans.scan_trends, now + timedelta(minutes=5), 60)
+    assert later.opened == [] and later.known == retried.opened
