@@ -7,22 +7,36 @@ once per new count."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+import contextlib
+import hashlib
+from datetime import UTC, datetime, timedelta
 
+from pydantic import ValidationError
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from activities.escalation import open_escalation
 from config.pack_file import PackFile
 from domain.core import Priority, Subject, SubjectKind
 from domain.escalation.lifecycle import ESCALATION
 from domain.escalation.models import EscalationSource, OpenRequest, TrendNote
-from domain.trend_models import Dimension, Finding, ScanResult, Spike, Volume
+from domain.trend_models import Dimension, Finding, ScanResult, Spike, Volume, printable
 from domain.trends import clusters, findings, spikes, windows
 from ledger.store import Ledger
 from ledger.trends import Row
 
 TREND_GREW = "trend_grew"
+EXAMPLES = 20  # example case ids a spike carries in a scan's result
+
+
+def spike_id(key: str) -> str:
+    """A spike's key as an id casework takes (its value comes from the marketplace)."""
+    return "trend-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def member(seller: str) -> str:
+    """The key a cluster's seller is kept under: a cluster renamed stays one spike."""
+    return f"member:{seller}"
 ANSWER_WITHIN = timedelta(seconds=10)
 
 
@@ -59,55 +73,78 @@ class TrendActivities:
         cfg = self.pack.get().trends
         window_minutes = window_minutes or cfg.window_minutes
         spans = windows(at, timedelta(minutes=window_minutes), cfg.baseline_weeks)
+        earliest = await asyncio.to_thread(self.ledger.first_signal)
+        # a week before the ledger counted anything is no baseline (not a week of zeros)
+        spans = [spans[0], *(s for s in spans[1:] if earliest is not None and s[0] >= earliest)]
+        result = ScanResult(at=at, window_minutes=window_minutes, tested=0, spikes=[],
+                            baseline_weeks=len(spans) - 1)
+        if len(spans) == 1:
+            return result
         rows = await asyncio.to_thread(self.ledger.windows, spans)
         activity.heartbeat("counted")
         sellers = sorted({r[3] for span in rows for r in span if r[3]})
-        tested = volumes(rows, await asyncio.to_thread(self.ledger.links, sellers))
+        links = await asyncio.to_thread(self.ledger.links, sellers)
+        activity.heartbeat("linked")
+        tested = volumes(rows, links)
         found = spikes(tested, cfg)
-        result = ScanResult(at=at, window_minutes=window_minutes, tested=len(tested),
-                            spikes=found)
+        result.tested = len(tested)
+        result.spikes = [s.model_copy(update={"cases": s.cases[:EXAMPLES]}) for s in found]
         for finding in findings(found):
             activity.heartbeat(finding.lead.key)
-            await self._escalate(finding, at, result)
+            try:
+                await self._escalate(finding, at, result)
+            except (ValidationError, WorkflowUpdateFailedError) as e:  # never better on retry
+                result.failed.append(f"{printable(finding.lead.key)}: {printable(str(e))}")
         return result
 
     async def _escalate(self, f: Finding, at: datetime, result: ScanResult) -> None:
-        lead = f.lead
-        known = self.ledger.spike(lead.key)
-        if known is not None and self._open(known[0]):
-            escalation_id, _, last = known
+        """One escalation per finding: a spike (or any spike, cluster member or evidence of
+        it) already escalated is that escalation's, told when it grows; one whose escalation
+        ended is escalated again only once it has doubled since."""
+        lead, window = f.lead, timedelta(minutes=result.window_minutes)
+        keys = [lead.key, *(e.key for e in f.evidence), *(member(s) for s in lead.members)]
+        found = [(k, k_) for k in keys if (k_ := self.ledger.spike(k)) is not None]
+        live = [(k, row) for k, row in found if self._open(row[0])]
+        if live:
+            escalation_id, _, last = live[0][1]
             if lead.count > last:
                 await self.client.get_workflow_handle(escalation_id).execute_update(
-                    TREND_GREW, TrendNote(spike=lead.key, text=(
+                    TREND_GREW, TrendNote(spike=spike_id(lead.key), text=(
                         f"the spike grew: {lead.count} case(s) (was {last}); expected "
                         f"{lead.expected:.1f}; examples {', '.join(lead.cases[:5])}")),
-                    id=f"{lead.key}:{lead.count}", rpc_timeout=ANSWER_WITHIN)
+                    id=f"{spike_id(lead.key)}:{lead.count}", rpc_timeout=ANSWER_WITHIN)
                 result.noted.append(escalation_id)
             else:
                 result.known.append(escalation_id)
-            self.ledger.put_spike(lead.key, escalation_id, True, at, lead.count)
+            self._keep(keys, escalation_id, at, lead.count)
             return
+        if found and lead.count <= 2 * max(row[2] for _, row in found):
+            result.known.append(found[0][1][0])  # dismissed: not again until it doubles
+            return
+        bucket = at - (at - datetime(2000, 1, 1, tzinfo=UTC)) % window  # scans of one window
         req = OpenRequest(subject=await self._subject(lead), source=EscalationSource.TREND,
-                          reason=f.reason(timedelta(minutes=result.window_minutes))[:4000],
-                          severity=Priority.P1, opened_by="trend-scan",
-                          request_id=f"trend-{lead.key}-{at:%Y%m%dT%H%M}"[:200])
+                          reason=f.reason(window)[:4000], severity=Priority.P1,
+                          opened_by="trend-scan",
+                          request_id=f"trend-{spike_id(lead.key)}-{bucket:%Y%m%dT%H%M}")
         opened = await open_escalation(self.client, req, self.task_queue, self.prefix)
         result.opened.append(opened.escalation_id)
-        self.ledger.put_spike(lead.key, opened.escalation_id, True, at, lead.count)
-        for e in f.evidence:  # the same cases: this escalation speaks for them too
-            if (seen := self.ledger.spike(e.key)) is None or not self._open(seen[0]):
-                self.ledger.put_spike(e.key, opened.escalation_id, False, at, e.count)
+        self._keep(keys, opened.escalation_id, at, lead.count)
+
+    def _keep(self, keys: list[str], escalation_id: str, at: datetime, count: int) -> None:
+        for n, key in enumerate(keys):
+            self.ledger.put_spike(key, escalation_id, n == 0, at, count)
 
     async def _subject(self, s: Spike) -> Subject:
-        """What the escalation is about: the cluster's first seller, the shop, or (for a policy,
-        category or queue) the first example case's subject."""
-        if s.dimension is Dimension.CLUSTER:
-            return Subject(kind=SubjectKind.SELLER, id=s.value)
-        if s.dimension is Dimension.SHOP:
-            return Subject(kind=SubjectKind.SHOP, id=s.value)
-        row = await asyncio.to_thread(self.ledger.case, s.cases[0])
-        assert row is not None  # counted from the ledger's rows
-        return row.subject
+        """What the escalation is about: the cluster's first seller or the shop where its id
+        is one casework takes, else the first example case's subject, else the trend itself."""
+        kind = {Dimension.CLUSTER: SubjectKind.SELLER, Dimension.SHOP: SubjectKind.SHOP}
+        if s.dimension in kind:
+            with contextlib.suppress(ValidationError):
+                return Subject(kind=kind[s.dimension], id=s.value)
+        for case_id in s.cases[:EXAMPLES]:
+            if row := await asyncio.to_thread(self.ledger.case, case_id):
+                return row.subject
+        return Subject(kind=SubjectKind.SELLER, id=spike_id(s.key))
 
     def _open(self, escalation_id: str) -> bool:
         row = self.ledger.case(escalation_id)

@@ -4,6 +4,7 @@ they test them is `domain/trends.py`."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -77,9 +78,10 @@ class Finding(Model):
 
     def reason(self, window: timedelta) -> str:
         s = self.lead
-        what = (f"sellers {', '.join(s.members)}" if s.dimension is Dimension.CLUSTER
-                else f"{s.dimension.value} {s.value}")
-        also = "; also " + ", ".join(f"{e.key} ({e.count})" for e in self.evidence) \
+        what = (f"sellers {printable(', '.join(s.members[:50]), 2000)}"
+                if s.dimension is Dimension.CLUSTER
+                else f"{s.dimension.value} {printable(s.value)}")
+        also = "; also " + ", ".join(f"{printable(e.key)} ({e.count})" for e in self.evidence) \
             if self.evidence else ""
         return (f"trend: {s.count} case(s) in the last {_span(window)} about {what}, "
                 f"against {s.expected:.1f} expected from the same hours of "
@@ -105,9 +107,11 @@ class ScanResult(Model):
     window_minutes: int
     tested: int
     spikes: list[Spike]
+    baseline_weeks: int = 0  # weeks before that the ledger counted (none: nothing tested)
     opened: list[str] = Field(default_factory=list)  # escalations opened
     noted: list[str] = Field(default_factory=list)  # open escalations told the spike grew
-    known: list[str] = Field(default_factory=list)  # open escalations already saying so
+    known: list[str] = Field(default_factory=list)  # escalations already saying so
+    failed: list[str] = Field(default_factory=list)  # findings no escalation could take
 
 
 _SPAN = re.compile(r"(\d{1,6})\s*(s|m|min|h|d)")
@@ -128,3 +132,10 @@ def whole_minutes(span: timedelta, name: str) -> int:
     if span > timedelta(weeks=1):
         raise InvalidInput(f"{name} of {span} is longer than the baseline's week")
     return int(span.total_seconds() // 60)
+
+
+def printable(text: str, limit: int = 120) -> str:
+    """Text from the marketplace as an escalation may quote it: no control, format or
+    bidirectional characters, at most `limit` characters."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return kept if len(kept) <= limit else kept[:limit - 1] + "…"

@@ -17,6 +17,7 @@ _PUT_SIGNAL = (
     "(case_uid) DO UPDATE SET opened_at = excluded.opened_at, queue = excluded.queue, policy = "
     "excluded.policy, category = excluded.category, seller_id = excluded.seller_id, shop_id = "
     "excluded.shop_id")
+MAX_SHARED = 50  # sellers one link may join; a link more share says nothing of a cluster
 Row = tuple[str, str, str, str | None, str | None, str]  # queue, policy, category, seller, shop, case
 
 
@@ -51,21 +52,32 @@ class Trends(Store):
         return self._db.transaction(read, write=False)
 
     def links(self, sellers: Sequence[str]) -> list[tuple[str, str]]:
-        """What these sellers share, and with whom (the sellers with the same links)."""
+        """What these sellers share, and with whom: each link of theirs that at most
+        MAX_SHARED sellers have (a stock photo thousands show joins nobody), with its sellers."""
         if not sellers:
             return []
 
         def read(cur: Cursor) -> list[tuple[str, str]]:
-            out: list[tuple[str, str]] = []
+            mine: set[str] = set()
             for i in range(0, len(sellers), 500):
                 chunk = list(sellers[i:i + 500])
-                out += [(str(s), str(link)) for s, link in cur.query(
-                    "SELECT o.seller_id, o.link FROM seller_links m JOIN seller_links o ON "
-                    f"o.link = m.link WHERE m.seller_id IN ({', '.join('?' * len(chunk))})",
-                    chunk)]
+                mine |= {str(r[0]) for r in cur.query(
+                    "SELECT DISTINCT link FROM seller_links WHERE seller_id IN "
+                    f"({', '.join('?' * len(chunk))})", chunk)}
+            out: list[tuple[str, str]] = []
+            for link in sorted(mine):
+                shared = cur.query("SELECT seller_id FROM seller_links WHERE link = ? LIMIT ?",
+                                   (link, MAX_SHARED + 1))
+                if 1 < len(shared) <= MAX_SHARED:
+                    out += [(str(r[0]), link) for r in shared]
             return out
 
         return self._db.transaction(read, write=False)
+
+    def first_signal(self) -> datetime | None:
+        """When the ledger began counting (the oldest case it counts)."""
+        rows = self._read("SELECT MIN(opened_at) FROM signals")
+        return dt(rows[0][0]) if rows and rows[0][0] else None
 
     def spike(self, key: str) -> tuple[str, bool, int] | None:
         """The escalation a spike opened or joined, whether it leads there, its last count."""

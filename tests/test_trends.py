@@ -143,6 +143,7 @@ async def test_a_scan_cut_short_after_opening_its_escalation_opens_it_once_when_
     """The worker dies between opening the escalation and keeping the spike: the activity's
     retry (same scan time) answers the same escalation, and a later scan knows it."""
     now = datetime.now(UTC)
+    dev.ledger.put_signals(quiet_baseline(now))
     dev.ledger.put_signals([(f"w-{i}", f"case-listing-w-{i}", Signal(
         opened_at=now - timedelta(minutes=1 + i), queue="ip", policy="counterfeit",
         seller_id=f"U-K{i % 5}", seller_links=["payout:kill"])) for i in range(40)])
@@ -162,3 +163,41 @@ async def test_a_scan_cut_short_after_opening_its_escalation_opens_it_once_when_
     assert retried.opened == [calls[0][1]]  # the escalation the cut-short scan opened
     later = await ActivityEnvironment().run(scans.scan_trends, now + timedelta(minutes=5), 60)
     assert later.opened == [] and later.known == retried.opened
+
+
+async def test_hostile_ids_a_renamed_cluster_a_stock_photo_and_no_history_open_nothing_twice(
+        dev: CaseworkClient, settings: Settings) -> None:
+    """What the marketplace says is hostile text: a shop id casework would not take and a
+    category with a trailing space still get one escalation, and a growing wave a note; a
+    seller joining the cluster under a lower id is the same spike; a photo hundreds of sellers
+    show joins nobody; a scan over a ledger with no weeks before tests nothing."""
+    scans = TrendActivities(dev.temporal, dev.ledger, dev._pack, settings.task_queue,
+                            settings.case_prefix)
+    now = datetime.now(UTC)
+    assert (await ActivityEnvironment().run(scans.scan_trends, now, 60)).baseline_weeks == 0
+
+    def wave(first: int, n: int, seller: str = "U-H{}") -> list[tuple[str, str, Signal]]:
+        return [(f"h-{i}", f"case-listing-h-{i}", Signal(
+            opened_at=now - timedelta(minutes=1 + i % 50), queue="ip", policy="counterfeit",
+            category="fashion \u202e", shop_id="evil shop <b>",
+            seller_id=seller.format(i % 5), seller_links=["payout:h"]))
+            for i in range(first, first + n)]
+
+    stock = [(f"s-{i}", f"case-listing-s-{i}", Signal(
+        opened_at=now - timedelta(weeks=1 + i % 3, minutes=5), queue="general",
+        policy="recalled-products", seller_id=f"U-S{i}", seller_links=["image:stock"]))
+        for i in range(120)]
+    dev.ledger.put_signals([*quiet_baseline(now), *stock, *wave(0, 30)])
+    first = await ActivityEnvironment().run(scans.scan_trends, now, 60)
+    assert len(first.opened) == 1 and first.failed == []
+    assert not any(s.dimension is Dimension.CLUSTER and "U-S0" in s.members
+                   for s in first.spikes)
+    assert all(len(s.cases) <= 20 for s in first.spikes)
+    dev.ledger.put_signals([*wave(30, 30), (  # a linked seller sorting first joins
+        "h-late", "case-listing-h-late", Signal(
+            opened_at=now - timedelta(minutes=2), queue="ip", policy="counterfeit",
+            seller_id="A-NEW", seller_links=["payout:h"]))])
+    again = await ActivityEnvironment().run(scans.scan_trends, now + timedelta(minutes=3), 60)
+    assert again.opened == [] and again.noted == first.opened and again.failed == []
+    esc = await dev.show_escalation(first.opened[0])
+    assert "\u202e" not in esc.reason and esc.notes and "grew" in esc.notes[-1].text
