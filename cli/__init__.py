@@ -154,7 +154,8 @@ SIGNED_IN: dict[str, tuple[str, dict[str, tuple[str, list[Arg]]]]] = {
             arg("--size", type=positive, help="rows to sample (default: all)"),
             arg("--stratify", help="policy,label: sample in proportion to these strata"),
             arg("--split", default="validation=0.2",
-                help="NAME=SHARE[,NAME=SHARE]: shares summing below 1; train takes the rest"),
+                help="NAME=SHARE[,NAME=SHARE]: shares summing below 1; train takes the rest "
+                "('': every row in train)"),
             arg("--seed", type=int, default=0, help="the same query and seed: the same rows"),
             arg("--include-provisional", action="store_true",
                 help="also decisions whose appeal window, appeal or QA check is open"),

@@ -20,28 +20,31 @@ MAX_SCORES = 256 * 2**20
 
 
 async def dataset_export(args: argparse.Namespace, emit: Emit) -> None:
-    writer = SetWriter(Path(args.out))
+    out = Path(args.out)
     body = {"policies": args.policy, "since": args.since, "until": args.until,
             "size": args.size, "stratify": [s for s in (args.stratify or "").split(",") if s],
             "split": parse_split(args.split), "seed": args.seed,
             "include_provisional": args.include_provisional}
+    SetWriter.check(out)  # before asking; nothing is made until the set's head arrives
     head: Head | None = None
+    writer: SetWriter | None = None
     try:
         async for line in remote(args).lines("POST", "/api/datasets", body,
                                              timeout=EXPORT_TIMEOUT_S):
-            if head is None:
-                head = Head.model_validate_json(line)
+            if writer is None:
+                head, writer = Head.model_validate_json(line), SetWriter(out)
             else:
                 writer.add(DatasetRow.model_validate_json(line))
-        if head is None:
+        if head is None or writer is None:
             raise Unavailable("the API sent no set: nothing written")
         writer.finish(head)
     except BaseException:
-        writer.abandon()
+        if writer is not None:
+            writer.abandon()
         raise
     m = head.manifest
     emit(args, m.model_dump(mode="json"),
-         lambda _: f"{m.rows} rows to {writer.out} ("
+         lambda _: f"{m.rows} rows to {out} ("
                    f"{', '.join(f'{k} {v}' for k, v in m.by_split.items())}; {m.groups} groups; "
                    f"left out: {m.left_out or 'none'}); sha256 {m.content_sha256[:16]}…")
 

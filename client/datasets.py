@@ -51,7 +51,8 @@ class Datasets(ClientBase):
         if unknown := [p for p in query.policies if p not in known]:
             raise InvalidInput(f"unknown policy id(s) {', '.join(map(repr, unknown))}")
         rows = await asyncio.to_thread(self.ledger.labelled, query.since, query.until)
-        key = Keyring.configured(self.settings).derived(f"dataset:{query.seed}")
+        asked = hashlib.sha256(query.model_dump_json().encode()).hexdigest()
+        key = Keyring.configured(self.settings).derived(f"dataset:{asked}")
         return await asyncio.to_thread(build, query, rows, REVIEW.final, key,
                                        casework_version())
 
@@ -63,9 +64,13 @@ class SetWriter:
 
     BATCH = 5000
 
-    def __init__(self, out: Path) -> None:
+    @staticmethod
+    def check(out: Path) -> None:
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise InvalidInput(f"{out} exists and is not an empty folder: nothing written")
+
+    def __init__(self, out: Path) -> None:
+        self.check(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         self.out = out
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))

@@ -1,7 +1,7 @@
 """The decisions a validation set is built from: each review case's decision with what it was
 made on (`labels`), its case's state (none for history brought in from elsewhere: settled),
-and the QA checks and appeal verdicts on it; three reads over indexed tables in one
-transaction."""
+the QA checks and appeal verdicts on it and the QA checks of those verdicts; four reads over
+indexed tables in one transaction."""
 
 from __future__ import annotations
 
@@ -19,13 +19,17 @@ class Datasets(Store):
 
         def read(cur: Cursor) -> list[Labelled]:
             checks: dict[str, list[Check]] = {}
-            for uid, label, checked, final, adjudicator, closed in cur.query(
-                    f"SELECT q.review_case_uid, q.label, q.checked_at, q.final_label, "
-                    f"q.adjudicator, q.closed_at FROM labels l JOIN qa_results q ON "
-                    f"q.review_case_uid = l.case_uid WHERE {_PERIOD}", params):
-                checks.setdefault(uid, []).append(Check(
-                    label=label, checked_at=dt(checked), final_label=final,
-                    adjudicated=adjudicator is not None, closed_at=dt(closed)))
+            for of_appeal, join in ((False, "qa_results q ON q.review_case_uid = l.case_uid"),
+                                    (True, "appeal_results a ON a.review_case_uid = l.case_uid "
+                                           "JOIN qa_results q ON q.review_case_uid = a.case_uid")):
+                for uid, label, checked, final, adjudicator, closed in cur.query(
+                        f"SELECT l.case_uid, q.label, q.checked_at, q.final_label, "
+                        f"q.adjudicator, q.closed_at FROM labels l JOIN {join} WHERE {_PERIOD}",
+                        params):
+                    checks.setdefault(uid, []).append(Check(
+                        of_appeal=of_appeal, label=label, checked_at=dt(checked),
+                        final_label=final, adjudicated=adjudicator is not None,
+                        closed_at=dt(closed)))
             appeals: dict[str, list[Verdict]] = {}
             for uid, outcome, label, decided in cur.query(
                     f"SELECT a.review_case_uid, a.outcome, a.label, a.decided_at FROM labels l "

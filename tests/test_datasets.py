@@ -28,9 +28,10 @@ from temporalio.testing import WorkflowEnvironment
 from client.casework import CaseworkClient
 from config.settings import Settings
 from domain.core import Action, Priority, Subject, SubjectFacts, SubjectKind
-from domain.datasets.build import DatasetRow
+from domain.datasets.build import DatasetRow, build
 from domain.datasets.evaluate import evaluate
-from domain.datasets.labels import StepKind
+from domain.datasets.labels import Check, Labelled, StepKind, Verdict
+from domain.datasets.query import DatasetQuery
 from domain.outcomes import NONE, AppealOutcome, DecisionOutcome, QaOutcome, Seen
 from domain.record import LedgerRecord
 from tests.helpers import eventually, signed_in
@@ -56,7 +57,7 @@ def simulate(cw: CaseworkClient, n: int = 500, seed: int = 5) -> dict[str, tuple
         facts = SubjectFacts(kind=SubjectKind.LISTING, id=uid, title=title,
                              description=f"listing {i}", category="fashion", price=10.0 + i,
                              # every tenth a copy of the photo before it (another seller)
-                             image_hashes=[f"h-{run}-{i - (i % 10 == 9)}"], seller_id=seller,
+                             image_hashes=[f"{run}{i - (i % 10 == 9):010x}"], seller_id=seller,
                              created_on=START.date())
         outcome = DecisionOutcome(
             queue="ip", decider="alice", automated=False, label=first,
@@ -207,7 +208,7 @@ async def test_a_classifiers_case_carries_its_detector_and_what_the_reviewer_saw
     today = datetime.now(UTC).date()
     await run_cli(lena, "dataset", "export", "--policy", "counterfeit", "--since",
                   today.isoformat(), "--until", (today + timedelta(days=1)).isoformat(),
-                  "--out", str(tmp_path / "x"), "--include-provisional")
+                  "--out", str(tmp_path / "x"), "--include-provisional", "--split", "")
     rows = [DatasetRow.model_validate_json(line) for line in
             (tmp_path / "x" / "rows.jsonl").read_text().splitlines()]
     mine = [r for r in rows if r.detector_model == "fakes-net"]
@@ -246,3 +247,40 @@ def test_evaluation_figures_equal_scikit_learns() -> None:
         assert p.brier == pytest.approx(brier_score_loss(y, s))
         assert p.tp + p.fp + p.fn + p.tn == len(mine) == p.rows
         assert sum(b.count for b in p.reliability) == len(mine)
+
+
+def _labelled(i: int, title: str, photo: str, seller: str, label: str = "counterfeit",
+              **more: object) -> Labelled:
+    at = START + timedelta(hours=i)
+    facts = SubjectFacts(kind=SubjectKind.LISTING, id=f"L-{i}", title=title,
+                         description=f"copy {i}", image_hashes=[photo], seller_id=seller,
+                         created_on=START.date())
+    seen = Seen(subject_kind=SubjectKind.LISTING, subject_id=f"L-{i}", facts=facts,
+                considered=["counterfeit"])
+    return Labelled.of(seen.model_dump_json(), case_uid=f"u-{i:04d}", state="closed",
+                       label=label, automated=False, decided_at=at, **more)
+
+
+def test_near_duplicates_by_title_stay_together_and_a_stock_photo_joins_nobody() -> None:
+    rows = [_labelled(i, "Genuine Rolex Submariner" if i < 50 else f"watch {i}",
+                      "5" * 16, f"U-{i}") for i in range(400)]  # one stock photo for all
+    export = build(DatasetQuery(policies=["counterfeit"], until=START + timedelta(days=60),
+                                split={"validation": 0.2}), rows, frozenset({"closed"}),
+                   b"k" * 32, "test")
+    m = export.head.manifest
+    assert m.links_ignored == 1 and m.by_split["validation"] > 0 and m.by_split["train"] > 0
+    rolex = {r.split for r in export.rows() if r.title == "Genuine Rolex Submariner"}
+    assert len(rolex) == 1
+
+
+def test_an_appeal_outranks_a_later_adjudication_and_a_check_of_the_appeal_outranks_both() -> None:
+    late = START + timedelta(days=9)
+    row = _labelled(1, "bag", "6" * 16, "U-1", checks=[Check(
+        label="none", checked_at=late, final_label="counterfeit", adjudicated=True,
+        closed_at=late)], appeals=[Verdict(outcome="overturned", label="none",
+                                           decided_at=START + timedelta(days=3))])
+    assert row.final_label() == "none"  # the appeal's word, though the adjudication came later
+    checked = row.model_copy(update={"checks": [*row.checks, Check(
+        of_appeal=True, label="counterfeit", checked_at=late, final_label="counterfeit",
+        adjudicated=True, closed_at=late + timedelta(hours=1))]})
+    assert checked.final_label() == "counterfeit"

@@ -22,6 +22,8 @@ from domain.datasets.query import DatasetQuery, Stratum
 from domain.errors import InvalidInput
 from domain.outcomes import NONE
 
+COMMON = 50  # rows a photo or a text may join before it says nothing of near-duplicates
+
 
 class DatasetRow(Model):
     """One decided subject: what the reviewer saw, its final label and how it was reached."""
@@ -55,6 +57,7 @@ class Manifest(Model):
     by_split: dict[str, int]
     by_stratum: dict[str, dict[str, int]]  # "policy=P,label=L" -> split -> rows
     groups: int  # sets of rows kept in one split (same seller, shop, photo or text)
+    links_ignored: int = 0  # photos or texts too common to join rows (a stock photo)
     left_out: dict[str, int]
     pack_versions: list[str]
     casework_version: str
@@ -126,14 +129,21 @@ def _sample(rows: list[Chosen], size: int | None, strata: Sequence[Stratum],
     return [r for k in sorted(by) for r in by[k][:quota[k]]]
 
 
-def _groups(rows: list[Chosen]) -> list[list[Chosen]]:
+def _groups(rows: list[Chosen]) -> tuple[list[list[Chosen]], int]:
     """Rows that could leak into each other, as connected components: a row is joined to
-    what it shares (its seller, shop, photos and normalised text)."""
+    what it shares (its seller and shop always; its photos and normalised text unless more
+    than COMMON rows share them: a stock photo or a one-word title is no near-duplicate).
+    Also how many links were too common to join."""
+    common = max(COMMON, len(rows) // 20)
+    shared = Counter(link for r in rows for link in set(r.row.links))
+    ignored = {link for link, n in shared.items()
+               if n > common and not link.startswith(("seller:", "shop:"))}
     g = nx.Graph()
     g.add_nodes_from(range(len(rows)))
-    g.add_edges_from((i, link) for i, r in enumerate(rows) for link in r.row.links)
+    g.add_edges_from((i, link) for i, r in enumerate(rows) for link in r.row.links
+                     if link not in ignored)
     found = sorted(sorted(n for n in c if isinstance(n, int)) for c in nx.connected_components(g))
-    return [[rows[i] for i in c] for c in found]
+    return [[rows[i] for i in c] for c in found], len(ignored)
 
 
 def _assign(groups: list[list[Chosen]], shares: dict[str, float], rng: random.Random) -> None:
@@ -177,9 +187,14 @@ def build(query: DatasetQuery, labelled: Sequence[Labelled], final_states: froze
         raise InvalidInput(f"asked for {query.size} rows; {len(rows)} exist for this query")
     rng = random.Random(f"casework-dataset:{query.seed}")
     chosen = _sample(rows, query.size, query.stratify, rng)
-    groups = _groups(sorted(chosen, key=lambda r: r.row.case_uid))
+    groups, ignored = _groups(sorted(chosen, key=lambda r: r.row.case_uid))
     shares = query.splits()
     _assign(groups, shares, rng)
+    if empty := [s for s in shares if not any(c.split == s for c in chosen)]:
+        raise InvalidInput(f"the {len(chosen)} rows fall in {len(groups)} group(s) that leak "
+                           f"into each other (a seller, shop, photo or text in common): too "
+                           f"few to fill split {', '.join(empty)}; nothing written (--split '' "
+                           f"puts every row in train)")
     for c in chosen:
         c.id = pseudonym(key, "case", c.row.case_uid) or ""
     order = list(shares)
@@ -198,7 +213,7 @@ def build(query: DatasetQuery, labelled: Sequence[Labelled], final_states: froze
     manifest = Manifest(
         query=query.model_dump(mode="json"), rows=len(chosen), content_sha256=digest.hexdigest(),
         by_split={s: sum(c.split == s for c in chosen) for s in shares},
-        by_stratum=dict(sorted(by_stratum.items())), groups=len(groups),
+        by_stratum=dict(sorted(by_stratum.items())), groups=len(groups), links_ignored=ignored,
         left_out=dict(sorted(left_out.items())), pack_versions=sorted(versions),
         casework_version=casework_version)
     return Export(Head(manifest=manifest, datasheet=datasheet(manifest)), chosen, key)
@@ -211,7 +226,8 @@ def _row(c: Chosen, key: bytes) -> DatasetRow:
     return DatasetRow(
         id=c.id, split=c.split, policy=c.policy, label=c.label, first_label=c.row.label,
         provisional=c.provisional, subject_kind=seen.subject_kind,
-        title=facts.title if facts else None,
+        # a seller's or a shop's "title" is its name: left out with the ids
+        title=facts.title if facts and seen.subject_kind is SubjectKind.LISTING else None,
         description=facts.description if facts else None,
         category=facts.category if facts else None, price=facts.price if facts else None,
         image_hashes=list(facts.image_hashes) if facts else [],
@@ -249,24 +265,29 @@ decision in order (decision, QA verdict, adjudication, appeal), never who spoke.
 ## How the labels were made
 A reviewer (or the policy engine, `automated` in the provenance) decided each case under the
 policy pack's version shown. A sampled decision was checked blind by a QA reviewer; a
-disagreement was adjudicated by a senior who was neither party, whose word is final. An appeal's
-verdict comes after both: an overturned or modified decision carries the corrected label.
+disagreement was adjudicated by a senior who was neither party. An appeal's verdict outranks
+that adjudication (an overturned or modified decision carries the corrected label), and a QA
+adjudication of the appeal's verdict outranks both.
 {"Provisional rows (appeal window or QA still open) are included and marked." if
  q['include_provisional'] else
  f"Decisions whose appeal window, appeal or QA check is still open are left out "
  f"({m.left_out.get('provisional', 0)} here)."}
 
 ## Leakage and privacy
-Rows that share a seller, a shop, a photo (image hash) or the same normalised text are one
-group, and a group lies in one split ({m.groups} groups). Seller and shop ids are pseudonyms
-(keyed HMAC-SHA256, the key derived per export seed from casework's secret key): the same seed
-gives the same pseudonyms, another seed others. No reporter, reviewer or report text is
+Rows that share a seller, a shop, a photo (image hash), the same normalised title or the same
+normalised text are one group, and a group lies in one split ({m.groups} groups; {m.links_ignored}
+photo(s) or text(s) shared by more than {COMMON} rows, such as a stock photo, joined nothing).
+Seller and shop ids are pseudonyms (keyed HMAC-SHA256, the key derived from casework's secret
+key for this query and seed): the same query and seed give the same pseudonyms, any other
+query or seed others, so two exports cannot be joined by them; a rotated secret key gives new
+ones. A seller's or a shop's name is left out. No reporter, reviewer or report text is
 included. Calibration (known-answer) cases never appear.
 
 ## Known gaps
 - Only decisions recorded with their screened subject are here (decisions made before this
   casework version come with `casework ledger rebuild`).
-- A subject decided more than once appears once, with its latest decision.
+- A subject decided more than once appears once, with its latest decision (while that is
+  provisional, the subject is left out).
 - Labels are one policy per decision (the first cited, by id); a decision citing several
   policies is labelled with one of them.
 - Text is the marketplace's at screening: edits made later by the seller are not seen.

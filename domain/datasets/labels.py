@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field
 
 from domain.core import Model, SubjectKind
 from domain.outcomes import Seen
+from domain.review.models import photos
 
 
 class StepKind(StrEnum):
@@ -25,9 +26,12 @@ class StepKind(StrEnum):
 
 
 class Step(Model):
-    """One word on the decision: who spoke as a kind (never a person), its label, when."""
+    """One word on the decision: who spoke as a kind (never a person), its label, when;
+    `rank`: how final the word is (an appeal's over a first adjudication's, a QA check of
+    the appeal's verdict over both)."""
 
     step: StepKind
+    rank: int = 0
     label: str
     at: AwareDatetime
     automated: bool = False
@@ -35,8 +39,10 @@ class Step(Model):
 
 
 class Check(Model):
-    """A QA check of the decision, as the ledger keeps it."""
+    """A QA check of the decision (or of the appeal's verdict on it), as the ledger keeps
+    it."""
 
+    of_appeal: bool = False
     label: str | None = None
     checked_at: AwareDatetime | None = None
     final_label: str | None = None
@@ -86,16 +92,18 @@ class Labelled(Model):
                 later.append(Step(step=StepKind.QA, label=c.label, at=c.checked_at))
             if c.adjudicated and c.final_label is not None and c.closed_at is not None:
                 later.append(Step(step=StepKind.ADJUDICATION, label=c.final_label,
-                                  at=c.closed_at))
-        later += [Step(step=StepKind.APPEAL, label=a.label, at=a.decided_at, outcome=a.outcome)
-                  for a in self.appeals]
+                                  at=c.closed_at, rank=3 if c.of_appeal else 1))
+        later += [Step(step=StepKind.APPEAL, label=a.label, at=a.decided_at, outcome=a.outcome,
+                       rank=2) for a in self.appeals]
         first = Step(step=StepKind.DECISION, label=self.label, at=self.decided_at,
                      automated=self.automated)
         return [first, *sorted(later, key=lambda s: (s.at, s.step.value))]
 
     def final_label(self) -> str:
-        """The last word that decides: the decision's, an adjudication's or an appeal's."""
-        return [s for s in self.steps() if s.step is not StepKind.QA][-1].label
+        """The word that decides: an appeal's over the first decision's adjudication, a QA
+        adjudication of the appeal's verdict over both; the latest of the most final kind."""
+        words = [s for s in self.steps() if s.step is not StepKind.QA]
+        return max(words, key=lambda s: (s.rank, s.at)).label
 
     def provisional(self, final_states: frozenset[str]) -> bool:
         open_case = self.state is not None and self.state not in final_states
@@ -122,7 +130,9 @@ def _links(seen: Seen) -> list[str]:
     f = seen.facts
     found = [f"seller:{seller}" if seller else "", f"shop:{shop}" if shop else ""]
     if f is not None:
-        found += [f"image:{h}" for h in f.image_hashes]
-        if text := words(f"{f.title} {f.description}"):
-            found.append("text:" + hashlib.sha256(text.encode()).hexdigest()[:24])
+        found += [f"image:{h}" for h in photos(f.image_hashes)]
+        for name, text in (("text", words(f"{f.title} {f.description}")),
+                           ("title", words(f.title))):
+            if text:
+                found.append(f"{name}:" + hashlib.sha256(text.encode()).hexdigest()[:24])
     return [x for x in found if x]

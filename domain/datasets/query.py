@@ -41,6 +41,9 @@ class DatasetQuery(Model):
 
     @model_validator(mode="after")
     def _sound(self) -> DatasetQuery:
+        for name, when in (("since", self.since), ("until", self.until)):
+            if when is not None and not 1970 <= when.year <= 9000:
+                raise ValueError(f"--{name} {when:%Y-%m-%d} is outside the years 1970 to 9000")
         if self.since is not None and self.until <= self.since:
             raise ValueError(f"the period ends ({self.until:%Y-%m-%d %H:%M}) before it starts "
                              f"({self.since:%Y-%m-%d %H:%M})")
@@ -75,6 +78,8 @@ def parse_split(text: str) -> dict[str, float]:
             share = float("nan")
         if not eq or share != share:
             raise InvalidInput(f"--split {part!r} is not NAME=SHARE (e.g. validation=0.2)")
+        if name.strip() in out:
+            raise InvalidInput(f"--split names {name.strip()!r} twice")
         out[name.strip()] = share
     return out
 
