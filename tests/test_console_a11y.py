@@ -52,7 +52,7 @@ async def test_every_page_type_passes_axe(
                  f"/takedowns/{job.job_id}", "/cases/no-such-case", "/search?q=U-01",
                  "/qa", f"/qa/{held}", f"/qa/{disputed}", "/dashboard"],
         "otto": [f"/escalations/{esc.escalation_id}", "/escalations"],
-        "ops-1": ["/ops"],
+        "ops-1": ["/ops", "/trends"],
     }
     axe, found = Axe(), {}
     anonymous = await browser.new_page()

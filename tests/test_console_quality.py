@@ -134,7 +134,8 @@ def _figures(ledger: Ledger, now: datetime) -> None:
             case_id=case_id, case_uid=f"uid-{case_id}", subject=Subject.parse(
                 f"listing:CAL-{who}"), state="closed", queue="ip", priority=Priority.P3,
             policy_ids=[], opened_at=now - timedelta(days=2), timeline=[], revision=1,
-            outcome=CalibrationOutcome(reviewer=who, label="counterfeit",
+            outcome=CalibrationOutcome(set_id="set-1", item_id=f"item-{who}", queue="ip",
+                                       reviewer=who, label="counterfeit",
                                        actions=[Action.REMOVE], same_policy=True,
                                        same_actions=who == "bob",
                                        decided_at=now - timedelta(days=2))))

@@ -6,13 +6,17 @@ correction are scipy's and statsmodels'."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import numpy as np
 import pytest
 from scipy.stats import binomtest
+from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.trends import TrendActivities
@@ -21,7 +25,8 @@ from client.credentials import Credentials
 from config.settings import Settings
 from domain.trend_models import Dimension, Signal, TrendsConfig, Volume
 from domain.trends import clusters, findings, spikes
-from tests.helpers import eventually, signed_in
+from stack import devserver
+from tests.helpers import CONVERTER, eventually, free_port, signed_in
 from tests.test_e2e_cli import cli_env, cli_json, run_cli
 
 
@@ -201,3 +206,38 @@ async def test_hostile_ids_a_renamed_cluster_a_stock_photo_and_no_history_open_n
     assert again.opened == [] and again.noted == first.opened and again.failed == []
     esc = await dev.show_escalation(first.opened[0])
     assert "\u202e" not in esc.reason and esc.notes and "grew" in esc.notes[-1].text
+
+
+async def test_the_schedule_survives_a_restart_of_a_server_on_file(settings: Settings) -> None:
+    """`make run`'s server keeps its state in a file: the Schedule made once is there after the
+    server stops and starts again (and making it again only updates it)."""
+    port, ui = free_port(), free_port()
+
+    def start() -> subprocess.Popen[bytes]:
+        server = subprocess.Popen(devserver.command(settings.data_dir / "t.db", port=port,
+                                                    ui_port=ui),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        devserver.wait_for_port(port, 60)
+        return server
+
+    def stop(server: subprocess.Popen[bytes]) -> None:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    server = start()
+    try:
+        cw = CaseworkClient(await Client.connect(f"127.0.0.1:{port}",
+                                                 data_converter=CONVERTER), settings)
+        assert (await cw.schedule_trends(None))["made"] == "created"
+    finally:
+        stop(server)
+    server = start()
+    try:
+        cw = CaseworkClient(await Client.connect(f"127.0.0.1:{port}",
+                                                 data_converter=CONVERTER), settings)
+        described = await cw.temporal.get_schedule_handle(cw.schedule_id).describe()
+        assert described.schedule.spec.intervals[0].every == timedelta(hours=1)
+        assert (await cw.schedule_trends(None))["made"] == "updated"
+    finally:
+        stop(server)
