@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from api import console_cases, console_quality, console_trends
+from api import console_cases, console_insight, console_quality
 from api.console_cases import about_case, as_csv
 from api.console_commands import (
     ESCALATION_COMMANDS,
@@ -89,7 +89,7 @@ def install(app: FastAPI) -> None:
     app.include_router(_router())
     app.include_router(console_cases.router())
     app.include_router(console_quality.router())
-    app.include_router(console_trends.router())
+    app.include_router(console_insight.router())
 
 
 async def stuck_count(cw: CaseworkClient) -> int | None:

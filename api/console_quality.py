@@ -25,6 +25,7 @@ from client.casework import CaseworkClient
 from client.trends import WATCHERS
 from domain.commands import CommandSpec
 from domain.core import Action
+from domain.datasets.query import EXPORTERS
 from domain.errors import InvalidInput, build
 from domain.people import Person
 from domain.qa.commands import QA_COMMANDS
@@ -72,10 +73,12 @@ def offered(view: QaView, person: Person) -> list[str]:
 
 def quality_nav(person: Person) -> list[tuple[str, str]]:
     """The quality pages in the header: the QA queue for its readers; the dashboard (one's own
-    figures for anyone who does not read everyone's); trends for leads, admins and ops."""
+    figures for anyone who does not read everyone's); trends for leads, admins and ops;
+    validation sets for leads and admins."""
     return [*([("/qa", "QA checks")] if has(person, QA_READERS) else []),
             ("/dashboard", "Dashboard" if has(person, READ_ALL) else "My figures"),
-            *([("/trends", "Trends")] if has(person, WATCHERS) else [])]
+            *([("/trends", "Trends")] if has(person, WATCHERS) else []),
+            *([("/datasets", "Validation sets")] if has(person, EXPORTERS) else [])]
 
 
 def duration(seconds: float | None) -> str:

@@ -23,7 +23,7 @@ async def test_every_page_type_passes_axe(
         api: httpx.AsyncClient, dev: CaseworkClient, browser: Browser) -> None:  # noqa: F811
     base = str(api.base_url).rstrip("/")
     creds = Credentials(dev.ledger)
-    for who in ("emma", "otto", "ops-1"):
+    for who in ("emma", "otto", "ops-1", "lena"):
         creds.set_password(who, f"{who}-password-123")
     decided = await _queued(dev, "listing:L-0062", "pangolin")
     await dev.claim(decided, "alice")
@@ -53,6 +53,7 @@ async def test_every_page_type_passes_axe(
                  "/qa", f"/qa/{held}", f"/qa/{disputed}", "/dashboard"],
         "otto": [f"/escalations/{esc.escalation_id}", "/escalations"],
         "ops-1": ["/ops", "/trends"],
+        "lena": ["/datasets"],
     }
     axe, found = Axe(), {}
     anonymous = await browser.new_page()

@@ -8,12 +8,15 @@ nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import uuid
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from sklearn.metrics import (
@@ -26,6 +29,7 @@ from sklearn.metrics import (
 from temporalio.testing import WorkflowEnvironment
 
 from client.casework import CaseworkClient
+from client.credentials import Credentials
 from config.settings import Settings
 from domain.core import Action, Priority, Subject, SubjectFacts, SubjectKind
 from domain.datasets.build import DatasetRow, build
@@ -136,6 +140,28 @@ async def test_an_export_holds_final_labels_once_per_seller_split_and_is_reprodu
             photos.setdefault(h, set()).add(r.split)
     assert all(len(s) == 1 for s in photos.values())  # nor a photo
     assert "kim" not in (tmp_path / "a" / "rows.jsonl").read_text()  # nobody named
+
+    # the console's form gives the same set, zipped (leads and admins only)
+    for who in ("lena", "kim"):
+        Credentials(dev.ledger).set_password(who, f"{who}-password-2026")
+    async with httpx.AsyncClient(base_url=api_url, timeout=120) as http:
+        for who, status in (("kim", 403), ("lena", 200)):
+            http.cookies.clear()
+            form = await http.get("/login")
+            await http.post("/login", data={"username": who, "password": f"{who}-password-2026",
+                                            "csrf": form.text.split('name="csrf" value="')[1]
+                                            .split('"')[0]})
+            page = await http.get("/datasets")
+            assert page.status_code == status
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        got = await http.post("/datasets", data={
+            "csrf": csrf, "policies": list(POLICIES), "since": "2025-03-01",
+            "until": "2025-04-01", "seed": "7", "split": "validation=0.25"})
+        assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(got.content)) as z:
+        assert z.read("rows.jsonl") == (tmp_path / "a" / "rows.jsonl").read_bytes()
+        assert sorted(z.namelist()) == ["DATASHEET.md", "manifest.json", "rows.jsonl",
+                                        "rows.parquet"]
 
     other = await cli_json(lena, "dataset", "export", "--policy", *POLICIES, "--since",
                            "2025-03-01", "--until", "2025-04-01", "--out", str(tmp_path / "c"),

@@ -34,6 +34,12 @@ class DatasetIn(In):
     include_provisional: bool = False
 
 
+def query_of(body: DatasetIn) -> DatasetQuery:
+    return build(DatasetQuery, **body.model_dump(exclude={"since", "until"}),
+                 since=at(body.since, "since") if body.since else None,
+                 until=parse_until(body.until, datetime.now(UTC)))
+
+
 @router.post("/api/datasets", response_class=StreamingResponse, responses={200: {
     "content": {NDJSON: {}}, "description": "JSON lines: the head (`manifest`, `datasheet`), "
     "then one row per line in the file's order"}})
@@ -42,10 +48,7 @@ async def export_dataset(body: DatasetIn, c: Client, who: AsPerson) -> Streaming
     appeals), split without leakage, seller and shop pseudonymised; its manifest and
     datasheet first, then its rows (made as they are sent). The same query and seed give the
     same rows; a refusal comes before any line."""
-    query = build(DatasetQuery, **body.model_dump(exclude={"since", "until"}),
-                  since=at(body.since, "since") if body.since else None,
-                  until=parse_until(body.until, datetime.now(UTC)))
-    export = await c.dataset(who.id, query)
+    export = await c.dataset(who.id, query_of(body))
 
     def lines() -> Iterator[str]:  # Starlette iterates it in a thread
         yield export.head.model_dump_json() + "\n"
