@@ -246,11 +246,16 @@ class CaseState(Tracked):
                                claimed_at=claimed, decided_at=d.decided_at,
                                breached=self.sla_breached, seen=self.seen())
 
+    @property
+    def considered(self) -> list[str]:
+        """The policies the case was looked at under: hit, cited or hinted by a report."""
+        return sorted(set(self.policy_ids) | {r.policy_hint for r in self.reports
+                                               if r.policy_hint})
+
     def seen(self) -> Seen:
         """What the decision was made on (see `Seen`)."""
-        hints = {r.policy_hint for r in self.reports if r.policy_hint}
         return Seen(subject_kind=self.subject.kind, subject_id=self.subject.id, facts=self.facts,
-                    considered=sorted(set(self.policy_ids) | hints),
+                    considered=self.considered,
                     pack_version=self.decision.pack_version if self.decision else "",
                     detector=next((r.detector for r in self.reports if r.detector), None))
 
@@ -261,9 +266,8 @@ class CaseState(Tracked):
         if self._held_for is not None:  # its title for its reviewer's lists; nothing to find
             return {"title": f.title if f else None}
         words = [f.title, f.description] if f else []
-        hints = {r.policy_hint for r in self.reports if r.policy_hint}
         signal = Signal(opened_at=self.opened_at, queue=self.queue,
-                        policy=min(set(self.policy_ids) | hints, default=""),
+                        policy=next(iter(self.considered), ""),
                         category=f.category if f else "", seller_id=f.seller_id if f else None,
                         shop_id=f.shop_id if f else None,
                         seller_links=[*f.seller_links, *(f"image:{h}" for h in
