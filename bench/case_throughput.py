@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bare import BareWorkflow, done, noop  # noqa: E402
 from harness import add_reviewers, load_listings, pack_with, report  # noqa: E402
+from history_cost import per_workflow  # noqa: E402
 from temporalio.client import Client, WithStartWorkflowOperation  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
@@ -36,13 +37,14 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker  # noqa: E402
 import worker as worker_module  # noqa: E402
 from client.casework import CaseworkClient  # noqa: E402
 from config import search_attributes  # noqa: E402
-from config.codec import Keyring, data_converter  # noqa: E402
+from config.codec import Keyring, data_converter, ensure_dev_keys  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from domain.core import Action  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
 
 REVIEWERS = 7
+COST_SAMPLE = 20  # histories read for events and billed actions per case
 
 
 def pct(values: list[float], q: float) -> float:
@@ -123,6 +125,7 @@ class Tally:
         self.intakes: list[float] = []
         self.claims: list[float] = []
         self.decides: list[float] = []
+        self.ids: list[str] = []
 
 
 async def run_round(kind: Casework | Bare, indices: range, concurrency: int,
@@ -135,6 +138,7 @@ async def run_round(kind: Casework | Bare, indices: range, concurrency: int,
             t = time.perf_counter()
             ident = await kind.open(i)
             tally.intakes.append((time.perf_counter() - t) * 1000)
+            tally.ids.append(ident)
             await kind.ready(ident)
             t = time.perf_counter()
             await kind.claim(i, ident)
@@ -172,6 +176,7 @@ async def main() -> None:
                             task_queue="bench-casework", case_prefix="bench",
                             policy_pack=_pack_without_shop_reviews(Path(tmp)))
         worker_module.use_bytecode_cache(settings)
+        ensure_dev_keys(settings)
         sandbox = SandboxMarketplace(settings.sandbox_db)
         listings = load_listings(sandbox, args.n, "B")
         # The dev server prints a banner on its stdout: send it to stderr, keep stdout for us.
@@ -181,7 +186,7 @@ async def main() -> None:
             env = await WorkflowEnvironment.start_local(
                 dev_server_existing_path=devserver.binary("temporal"),
                 search_attributes=search_attributes.ALL,
-                data_converter=data_converter(Keyring.generate("bench")),
+                data_converter=data_converter(Keyring.configured(settings)),
                 dev_server_extra_args=["--db-filename", f"{tmp}/temporal.db",
                                        *devserver.extra_args()])
         finally:
@@ -205,6 +210,8 @@ async def main() -> None:
                         indices = range(r * size, min((r + 1) * size, args.n))
                         for kind in kinds if r % 2 == 0 else kinds[::-1]:
                             await run_round(kind, indices, args.concurrency, tallies[kind.name])
+                    costs = {name: await per_workflow(env.client, t.ids[:COST_SAMPLE])
+                             for name, t in tallies.items()}
         finally:
             await env.shutdown()
     cases, bare = tallies["casework"], tallies["bare"]
@@ -218,6 +225,11 @@ async def main() -> None:
         "claim_p50_ms": pct(cases.claims, 50), "claim_p99_ms": pct(cases.claims, 99),
         "decide_p50_ms": pct(cases.decides, 50), "decide_p99_ms": pct(cases.decides, 99),
         "bare_claim_p99_ms": pct(bare.claims, 99), "bare_decide_p99_ms": pct(bare.decides, 99),
+        "intake_p99_vs_bare": round(pct(cases.intakes, 99) / max(pct(bare.intakes, 99), 0.1), 2),
+        "events_per_case": costs["casework"]["events"], "bare_events": costs["bare"]["events"],
+        "events_vs_bare": round(costs["casework"]["events"] / costs["bare"]["events"], 2),
+        "billed_per_case": costs["casework"]["billed"], "bare_billed": costs["bare"]["billed"],
+        "history": costs,
     }
     report(result, args.json)
 

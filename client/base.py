@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple, TypeVar
 
+from cachetools import TTLCache
 from pydantic import ValidationError
 from temporalio.client import (
     Client,
@@ -77,6 +78,16 @@ class Found(NamedTuple):
     uid: str  # the record's case_uid: a command is sealed for it alone
 
 
+RECORD_TTL_S = 5.0  # a record's lifecycle, queue and uid change at most when its id is reused
+
+
+class RecordFacts(NamedTuple):
+    lifecycle: str
+    queue: str
+    uid: str
+    held_for: str | None  # whose calibration copy it is
+
+
 def update_id(name: str, request_id: str | None) -> str:
     """The Update id of a command: derived from the caller's request id (an Idempotency-Key),
     so the same command sent again answers its first outcome; else a fresh one."""
@@ -108,6 +119,7 @@ class ClientBase:
         self.settings = settings or Settings()
         self._ledger: Ledger | None = None
         self._pack = PackFile(self.settings.policy_pack)
+        self._records: TTLCache[str, RecordFacts] = TTLCache(maxsize=4096, ttl=RECORD_TTL_S)
 
     @property
     def temporal(self) -> Client:
@@ -154,19 +166,32 @@ class ClientBase:
         queue needs (`role`, or the queue's worker role), in that queue unless `in_queue` is
         False."""
         self.directory.require(person_id, role or WORKERS)
-        row: Any = self.ledger.case(record_id)
-        if row is None:
-            row = await self.guard(self.temporal.get_workflow_handle(record_id).query(
-                "row", result_type=CaseSummary, rpc_timeout=self.read_timeout), record_id)
-        lifecycle, queue = row.lifecycle, row.queue
+        lifecycle, queue, uid, held = await self._record_facts(record_id)
         kinds = (kind,) if isinstance(kind, str) else kind
-        held_for = self.ledger.calibration_reviewer(record_id) if role != Role.OPS else None
+        held_for = held if role != Role.OPS else None
         if lifecycle not in kinds or held_for not in (None, person_id):  # another's copy
             raise NotFound(f"no {' or '.join(NOUNS.get(k, k) for k in kinds)} {record_id}")
         holds, its_queue = claim_rule(queue)
         person = self.directory.require(person_id, role or holds,
                                         (queue if role else its_queue) if in_queue else None)
-        return Found(person, lifecycle, queue, row.case_uid)
+        return Found(person, lifecycle, queue, uid)
+
+    async def _record_facts(self, record_id: str) -> RecordFacts:
+        """A record's lifecycle, queue, uid and calibration holder, from its ledger row (kept
+        for RECORD_TTL_S: a command sent again soon reads nothing), or its workflow's `row`
+        query before screening has written one."""
+        if (facts := self._records.get(record_id)) is not None:
+            return facts
+        row: Any = self.ledger.case(record_id)
+        if row is None:
+            row = await self.guard(self.temporal.get_workflow_handle(record_id).query(
+                "row", result_type=CaseSummary, rpc_timeout=self.read_timeout), record_id)
+            return RecordFacts(row.lifecycle, row.queue, row.case_uid,
+                               self.ledger.calibration_reviewer(record_id))
+        facts = RecordFacts(row.lifecycle, row.queue, row.case_uid,
+                            self.ledger.calibration_reviewer(record_id))
+        self._records[record_id] = facts
+        return facts
 
     async def command(self, record_id: str, update: Any, req: Sealable, found: Found | None,
                       request_id: str | None = None, result_type: type | None = None) -> Any:

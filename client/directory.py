@@ -10,24 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from cachetools import TTLCache
+
 from domain.authority import why_not_name
 from domain.errors import InvalidInput, NotFound, Refused, build
 from domain.people import ALL_QUEUES, Person, Role, parse_roles, unknown, why_not
 from ledger.store import Ledger
 
+PERSON_TTL_S = 1.0  # how long a process acts on a person as read (the workflow checks again)
+
 
 class Directory:
-    """`check_queue` raises InvalidInput for a queue casework does not know."""
+    """`check_queue` raises InvalidInput for a queue casework does not know.
+
+    A person read is kept for PERSON_TTL_S, so one command reads them once: a change made in
+    this process is seen at once, one made in another process within that second."""
 
     def __init__(self, ledger: Ledger, check_queue: Callable[[str], None]) -> None:
         self._ledger = ledger
         self._check_queue = check_queue
+        self._recent: TTLCache[str, Person | None] = TTLCache(maxsize=4096, ttl=PERSON_TTL_S)
+
+    def person(self, person_id: str) -> Person | None:
+        if person_id not in self._recent:
+            self._recent[person_id] = self._ledger.person(person_id)
+        return self._recent.get(person_id)
 
     def require(self, person_id: str, role: Role | Iterable[Role],
                 queue: str | None = None) -> Person:
         """The active person `person_id` holding `role` (or one of several), and working
         `queue` if given; or Refused with the reason in one line."""
-        person = self._ledger.person(person_id)
+        person = self.person(person_id)
         if reason := why_not(person_id, person, role, queue):
             raise Refused(reason)
         assert person is not None
@@ -46,12 +59,16 @@ class Directory:
                 self._check_queue(queue)
         person = build(Person, id=person_id, name=name, roles=parse_roles(roles),
                        queues=list(queues))
-        return self._ledger.put_person(person)
+        try:
+            return self._ledger.put_person(person)
+        finally:
+            self._recent.pop(person_id, None)
 
     def disable(self, person_id: str) -> Person:
         """Disable a person (idempotent): they may no longer act, their sessions and tokens end
         (and stay ended if they are made active again); their record stays."""
         person = self._ledger.disable_person(person_id)
+        self._recent.pop(person_id, None)
         if person is None:
             raise NotFound(unknown(person_id))
         return person

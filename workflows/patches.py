@@ -25,7 +25,8 @@ class Patch:
         return self.added + RETIRE_AFTER
 
 
-_NOV25, _NOV26, _DEC03 = date(2026, 11, 25), date(2026, 11, 26), date(2026, 12, 3)
+_NOV25, _NOV26, _DEC03, _DEC04 = (date(2026, 11, 25), date(2026, 11, 26), date(2026, 12, 3),
+                                  date(2026, 12, 4))
 
 PATCHES: dict[str, Patch] = {
     "trusted-flagger-join-raises-priority": Patch(
@@ -57,4 +58,9 @@ PATCHES: dict[str, Patch] = {
         _DEC03, "a report about a case awaiting approval opened a follow-up case"),
     "qa-sampling": Patch(_DEC03, "no decision was drawn for a QA check"),
     "qa-appeal-sampling": Patch(_DEC03, "no appeal verdict was drawn for a QA check"),
+    # A review case on it takes every review patch above as given, without their markers (and
+    # their TemporalChangeVersion upserts), and costs its history less (`Journal`).
+    "lean-case-path": Patch(
+        _DEC04, "a review case upserted at every commit, wrote each commit by itself, started a "
+        "timer at every wait and recorded a marker per patch"),
 }

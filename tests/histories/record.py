@@ -24,6 +24,7 @@ import worker as worker_module
 from client.casework import CaseworkClient
 from client.ops import Ops
 from config.settings import Settings
+from domain.review.commands import REVIEW_COMMANDS as COMMANDS
 from domain.shop_review.models import shop_review_id
 from domain.takedown.models import AuthorityOrder
 from domain.trend_models import Signal
@@ -305,8 +306,50 @@ async def _restricted(c: CaseworkClient, subject: str) -> str:
     return str(ref.case_id)
 
 
+async def lean(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, str]:
+    """Review cases on the lean path (patch `lean-case-path`): its coalesced commits, its
+    deadline clock through notes, a lapsed lease and a breach, a hold and a second person."""
+    out: dict[str, str] = {}
+    note = COMMANDS["note"]
+    ref = await c.open_case("listing:L-0001", "user_report", reporter="b21", text="fake")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.run(note, ref.case_id, "alice", {"text": "looks like the one from last week"})
+    await c.claim(ref.case_id, "alice")
+    await c.run(note, ref.case_id, "alice", {"text": "checking the photos"})
+    await c.decide(ref.case_id, "alice", ["counterfeit"], ["remove"], "replica")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    await env.sleep(timedelta(days=185))
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
+    out["lean_noted_removed_closed"] = ref.case_id
+
+    ref = await c.open_case("listing:L-0049", "user_report", reporter="b22")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.claim(ref.case_id, "bob", lease_minutes=10)
+    await env.sleep(timedelta(minutes=11))
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await env.sleep(timedelta(hours=25))
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.sla_breached)
+    await c.claim(ref.case_id, "carol")
+    await c.decide(ref.case_id, "carol", [], ["no_action"], "legal antique with permit")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
+    out["lean_lease_expired_breached_no_action"] = ref.case_id
+
+    ref = await c.open_case("seller:U-18", "user_report", reporter="b23", text="replicas")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.claim(ref.case_id, "sam")
+    await c.hold(ref.case_id, "sam", "asked the rights owner")
+    await env.sleep(timedelta(hours=1))
+    await c.resume(ref.case_id, "sam")
+    await c.decide(ref.case_id, "sam", ["counterfeit"], ["suspend_seller"], "replicas")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "awaiting_approval")
+    await c.approve(ref.case_id, "emma")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
+    out["lean_held_resumed_approved"] = ref.case_id
+    return out
+
+
 # `python -m tests.histories.record [SET] [--force]`: the scenarios of one set (default all)
-SETS = {"all": scenarios, "sent_back": sent_back, "trends": trends}
+SETS = {"all": scenarios, "sent_back": sent_back, "trends": trends, "lean": lean}
 
 
 async def main() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -36,13 +37,35 @@ class Record(Protocol):
 class Journal:
     """Events on the record's timeline (each one a new revision), and the commit that shows
     them: the search attributes that changed, the Temporal UI's current details, and the ledger
-    row with the new events, written by a local activity (`write`)."""
+    row with the new events, written by a local activity (`write`).
+
+    A run on the lean path (`lean`, set by a workflow whose run is patched with
+    `lean-case-path`) costs its history less:
+    - commits asked for together are one write: the writer lets the rest of the workflow task
+      run first, writes the row of the latest revision once, and upserts the search attributes
+      that changed after it, unless a newer commit is already waiting (at most one upsert per
+      workflow task, none when nothing changed);
+    - the search attributes show where the record rests: a `waiting` or final state, or a
+      dependency it waits on. The steps the engine takes by itself in one go (decided,
+      enforcing, notifying) are in the ledger and the timeline, not upserted one by one;
+    - `quiet_until` waits on one deadline clock: its timer is started when the deadline moves
+      and cancelled when it moves or the record leaves its `waiting` states, never restarted at
+      each command (runs from before started and cancelled a timer at every wait)."""
 
     def __init__(self, record: Record, write: Callable[..., Any],
-                 details: Callable[[Any], str]) -> None:
+                 details: Callable[[Any], str], waiting: Collection[str] = (),
+                 final: Collection[str] = ()) -> None:
         self.record = record
         self._write = write
         self._details = details
+        self._waiting, self._final = waiting, final
+        self.lean = False
+        self._asked = self._done = 0  # commits asked for, and the last one written
+        self._writer: asyncio.Task[None] | None = None
+        self._failed: BaseException | None = None
+        self._due: datetime | None = None  # the deadline `quiet_until` waits for
+        self._rang: datetime | None = None  # the last deadline the clock reached
+        self._clock: asyncio.Task[None] | None = None
 
     def event(self, actor: str, event: str, detail: str = "") -> None:
         record = self.record
@@ -52,6 +75,44 @@ class Journal:
         record.revision = seq
 
     async def commit(self) -> None:
+        """Returns once a write holding everything on the record now has landed."""
+        if not self.lean:
+            return await self._commit_now()
+        self._asked += 1
+        ticket = self._asked
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_asked())
+        await workflow.wait_condition(lambda: self._done >= ticket or self._failed is not None)
+        if self._failed is not None and self._done < ticket:
+            raise self._failed
+
+    async def _write_asked(self) -> None:
+        record = self.record
+        try:
+            while self._done < self._asked:
+                for _ in range(_SETTLE_PASSES):  # the task's other commits join this write
+                    await workflow.wait_condition(lambda: True)
+                ticket, revision = self._asked, record.revision
+                row = record.ledger_record(since=record.committed)
+                workflow.set_current_details(self._details(record))
+                await workflow.execute_local_activity_method(self._write, row, **LOCAL)
+                record.committed = max(record.committed, revision)
+                self._done = ticket
+                if self._asked == ticket and self._rests() and (
+                        changes := search_attributes.changes(
+                            workflow.info().typed_search_attributes, row)):
+                    workflow.upsert_search_attributes(changes)
+        except BaseException as e:  # the waiting commits raise it
+            self._failed = e
+            raise
+
+    def _rests(self) -> bool:
+        record = self.record
+        return (record.state in self._waiting or record.state in self._final
+                or record.waiting_on is not None)
+
+    async def _commit_now(self) -> None:
+        """Runs from before the lean path: every commit upserts and writes by itself."""
         record = self.record
         row = record.ledger_record(since=record.committed)  # search attributes show it too
         if workflow.patched("upsert-changed-attributes"):
@@ -69,6 +130,13 @@ class Journal:
         """Wait until the record changes (False) or `until` passes first (True; a durable
         timer). With no `until`, wait for a change."""
         revision = self.record.revision
+        if self.lean:
+            self._due = until
+            if until is not None and (self._clock is None or self._clock.done()):
+                self._clock = asyncio.create_task(self._keep_time())
+            await workflow.wait_condition(lambda: self.record.revision != revision
+                                          or (until is not None and self._rang == until))
+            return self.record.revision == revision
         timeout = None if until is None else max((until - workflow.now()).total_seconds(), 0)
         try:
             await workflow.wait_condition(lambda: self.record.revision != revision,
@@ -76,3 +144,28 @@ class Journal:
         except TimeoutError:
             return True
         return False
+
+    def _next_due(self) -> datetime | None:
+        return self._due if self.record.state in self._waiting else None
+
+    async def _keep_time(self) -> None:
+        """The deadline clock: one timer per deadline, for as long as the record waits."""
+        while True:
+            at = self._next_due()
+            if at is None or at == self._rang:
+                await workflow.wait_condition(lambda at=at: self._next_due() not in (None, at))
+                continue
+            try:
+                await workflow.wait_condition(
+                    lambda at=at: self._next_due() != at,
+                    timeout=max((at - workflow.now()).total_seconds(), 0))
+            except TimeoutError:
+                self._rang = at
+
+    def stop(self) -> None:
+        """Before the run ends or continues as new."""
+        if self._clock is not None:
+            self._clock.cancel()
+
+
+_SETTLE_PASSES = 3  # rounds of the workflow's ready work a write waits for others to join

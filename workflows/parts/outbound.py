@@ -101,7 +101,7 @@ class Outbound:
         """In the background: it never holds the workflow up (which does not end or continue
         as new before it has gone). Runs from before waited for it."""
         message = self.notify(key, recipient, kind, text, watched)
-        if workflow.patched("staff-messages-in-background"):
+        if self.journal.lean or workflow.patched("staff-messages-in-background"):
             self._spawned.append(asyncio.create_task(message))
         else:
             await message

@@ -132,15 +132,16 @@ class RestrictionChain:
         """The restriction is an upheld violation of the seller's (until an appeal overturns
         it); at the pack's threshold the shop gets a review by itself."""
         case, facts = self.case, self.case.facts
-        if (not workflow.patched("strikes-start-shop-reviews") or "strike" in case.notified
-                or facts is None or not facts.seller_id):
+        if (not (self.journal.lean or workflow.patched("strikes-start-shop-reviews"))
+                or "strike" in case.notified or facts is None or not facts.seller_id):
             return
         assert case.decision is not None
         strike = Strike(case_id=case.case_id, case_uid=case.case_uid, seller_id=facts.seller_id,
                         shop_id=facts.shop_id, policy_ids=case.decision.policy_ids)
         try:
-            if workflow.patched("strike-as-local-activity"):  # a ledger write, as the journal's:
-                result = await workflow.execute_local_activity_method(  # no server round trip
+            # a ledger write, as the journal's: no server round trip
+            if self.journal.lean or workflow.patched("strike-as-local-activity"):
+                result = await workflow.execute_local_activity_method(
                     ShopReviewActivities.record_strike, strike, **LOCAL)
             else:
                 result = await self.out.call("the ledger", ShopReviewActivities.record_strike,
@@ -159,7 +160,7 @@ class RestrictionChain:
         """Every reporter hears the outcome once, told only what was carried out."""
         case = self.case
         text = _outcome(case)
-        if not workflow.patched("one-outcome-per-reporter"):
+        if not (self.journal.lean or workflow.patched("one-outcome-per-reporter")):
             for i, report in enumerate(case.reports):  # runs from before: one per report
                 if report.reporter and not report.source.is_automated:
                     await self.out.notify(f"outcome-{i}", reporter_address(report.reporter),

@@ -65,7 +65,7 @@ class ReviewEscalation:
                         request_id=f"{case.case_uid}-{escalations + 1}",
                         review_case_id=case.case_id), ACT)
         case.escalation_id = opened.escalation_id
-        if workflow.patched("escalator-not-approver"):  # older cases let them approve
+        if self.journal.lean or workflow.patched("escalator-not-approver"):  # older cases let them approve
             case.escalated_by = req.reviewer
         self.journal.event(req.reviewer, Event.ESCALATED,
                            f"{opened.escalation_id} ({source.value}, {req.severity.value}): "
@@ -101,7 +101,7 @@ class ReviewEscalation:
         """A second breach takes the case to an escalation owner (runs from before only
         flagged it)."""
         if (breaches == 2 and self.case.state in self.lc.allowed_from("escalate")
-                and workflow.patched("second-breach-escalates")):
+                and (self.journal.lean or workflow.patched("second-breach-escalates"))):
             await self._escalate(EscalateRequest(
                 reviewer=Actor.SLA_CLOCK, reason=f"SLA missed twice in {self.case.queue}",
                 severity=self.case.priority), EscalationSource.SLA)

@@ -60,17 +60,17 @@ class ReviewIntake:
             self._opener_filed = True
             await workflow.wait_condition(lambda: case.state != REVIEW.initial)
             return self._ref("opened")
-        if workflow.patched("report-identity-by-source-and-reporter"):
+        if self.journal.lean or workflow.patched("report-identity-by-source-and-reporter"):
             seen = any(r.key == report.key for r in case.reports)
         else:  # runs from before: one source's id could swallow another's report
             seen = any(r.report_id == report.report_id for r in case.reports)
         if seen:
             return self._ref("duplicate")
-        if case.state in JOINABLE or (case.state in STILL_OPEN
-                                      and workflow.patched("reports-join-awaiting-approval")):
+        if case.state in JOINABLE or (case.state in STILL_OPEN and (
+                self.journal.lean or workflow.patched("reports-join-awaiting-approval"))):
             self.lc.fire("add_report")
             return await self._join(report)
-        if workflow.patched("late-reports-open-follow-ups"):
+        if self.journal.lean or workflow.patched("late-reports-open-follow-ups"):
             self.lc.fire("forward_report")
             return await self._forward(report)
         # Runs from before follow-ups: the report is kept on the decided case.
@@ -92,7 +92,8 @@ class ReviewIntake:
     async def _join(self, report: Report) -> CaseRef:
         case = self.case
         trusted_before = any(r.source is Source.TRUSTED_FLAGGER for r in case.reports)
-        if len(case.reports) >= MAX_REPORTS_PER_CASE and workflow.patched("reports-capped"):
+        if len(case.reports) >= MAX_REPORTS_PER_CASE and (
+                self.journal.lean or workflow.patched("reports-capped")):
             # Beyond the cap the report lives in the ledger (nothing is lost) and is counted.
             held = await self.out.call(
                 "the ledger", CaseActivities.store_overflow_report,
@@ -108,12 +109,12 @@ class ReviewIntake:
             case.reports.append(report)
             self.journal.event(reporter_actor(report), Event.REPORT_JOINED,
                         f"{report.source.value} report {report.report_id}")
-        if workflow.patched("join-recomputes-priority"):
+        if self.journal.lean or workflow.patched("join-recomputes-priority"):
             if case.state != REVIEW.initial:  # screening routes with every report it has
                 self._reprioritise([report], trusted_before)
         elif (report.source is Source.TRUSTED_FLAGGER and not trusted_before
               and case.state in REVIEW.queued | {ReviewStage.IN_REVIEW}
-              and workflow.patched("trusted-flagger-join-raises-priority")):
+              and (self.journal.lean or workflow.patched("trusted-flagger-join-raises-priority"))):
             self._raise_for_trusted_flagger()
         await self.journal.commit()
         return self._ref("joined")

@@ -44,4 +44,4 @@ class QaDraw:
         await draw_check(self.journal, Decided(
             case_uid=case.case_uid, queue=case.queue, policy_ids=decision.policy_ids,
             actions=decision.actions, automated=decision.automated), decision.decided_by,
-            case.qa, lambda: workflow.patched("qa-sampling"), drawn, check)
+            case.qa, lambda: self.journal.lean or workflow.patched("qa-sampling"), drawn, check)

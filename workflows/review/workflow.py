@@ -107,7 +107,10 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
             generation=inp.generation, in_force=inp.in_force,
         )
         self.lc = Lifecycle(REVIEW, self.case)
-        self.journal = Journal(self.case, CaseActivities.record_case, _details)
+        self.journal = Journal(self.case, CaseActivities.record_case, _details,
+                               waiting=REVIEW.waiting, final=REVIEW.final)
+        # Runs from here on take every patch listed before this one as given (no marker each).
+        self.journal.lean = workflow.patched("lean-case-path")
         self.out = Outbound(self.journal, CaseActivities.notify)
         # a calibration case's key: kept apart from its state until the case is decided
         self._calibration = inp.calibration
@@ -127,7 +130,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         refuse_unsealed_start(inp)
         # Intake's search attributes come with the start request (and carry over a continue-as-
         # new); the ledger row waits for screening. Runs started before this wrote both here.
-        if not workflow.patched("intake-attributes-set-at-start"):
+        if not (self.journal.lean or workflow.patched("intake-attributes-set-at-start")):
             await self.journal.commit()
         self._forwarder = asyncio.create_task(self._hand_over_late_reports())
         await run_states(self, self.case, final=REVIEW.final, waiting=REVIEW.waiting,
@@ -144,6 +147,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         await workflow.wait_condition(lambda: workflow.all_handlers_finished()
                                       and not self.case.forwarding and self.out.idle())
         self._forwarder.cancel()
+        self.journal.stop()
 
     # -- queries -------------------------------------------------------------------------------
     @workflow.query
@@ -326,7 +330,8 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
                   automated: bool) -> Decision:
         """The decision pins what it cites, as the pack said at screening."""
         refs = {p.id: p for p in self.case.policies}
-        if any(a.severe for a in actions) and workflow.patched("severe-actions-need-approval"):
+        if any(a.severe for a in actions) and (self.journal.lean or workflow.patched(
+                "severe-actions-need-approval")):
             self.case.approval_required = True
         return Decision(decided_by=by, policy_ids=policy_ids, actions=actions, reason=reason,
                         decided_at=workflow.now(), automated=automated,
