@@ -113,11 +113,13 @@ async def test_a_failing_workflow_task_is_found_and_reset_after_the_fix(
     assert explained.task_attempt > 1
     with pytest.raises(InvalidInput, match="is no completed workflow task"):
         await ops.repair("reset", case_id, "ops-1", "x", to_event=1)
+    # Reset while no worker polls (a fixed worker polling first may mend the task by itself
+    # before ops get to it: then there is nothing to reset); the reset run waits for the fix.
+    command = row.suggested.split("  ")[0].replace("REASON", "fixed-release")
+    async with serving(cw) as url:
+        await run_cli(signed_in(cli_env(dev_env, settings), url, cw.ledger, "ops-1"),
+                      *command.split()[1:])
     async with worker_module.build_worker(dev_env.client, settings, executor):  # the fix
-        command = row.suggested.split("  ")[0].replace("REASON", "fixed-release")
-        async with serving(cw) as url:
-            await run_cli(signed_in(cli_env(dev_env, settings), url, cw.ledger, "ops-1"),
-                          *command.split()[1:])
         case = await eventually(lambda: cw.show(case_id),
                                 lambda c: c.state in ("queued", "in_review"), timeout=60)
         await eventually(lambda: ops.stuck(StuckKind.TASK_FAILING),
