@@ -4,7 +4,9 @@ registered."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import NamespaceState
@@ -20,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from config.codec import Keyring, data_converter
 from config.search_attributes import ALL, named_types, type_name
 from config.settings import Settings
-from domain.errors import CaseworkError, NotFound, Refused, Unavailable
+from domain.errors import CaseworkError, InvalidInput, NotFound, Refused, Unavailable
 
 # How the SDK words a gRPC status it got while connecting (`RuntimeError`, not `RPCError`):
 # `… call error after connection: Status { code: Unauthenticated, message: "…", … }`.
@@ -61,8 +63,15 @@ def client_config(profile: str | None = None, address: str | None = None,
     """Temporal's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
     TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE / config file profiles), `address` over
     its address; without an address from any of these, `default_address`. An API key turns TLS
-    on unless TEMPORAL_TLS=false."""
-    config = ClientConfigProfile.load(profile=profile).to_client_connect_config()
+    on unless TEMPORAL_TLS=false. A configuration that does not load is InvalidInput."""
+    named = os.environ.get("TEMPORAL_CONFIG_FILE")
+    if named and not Path(named).is_file():  # (the SDK would go on without it)
+        raise InvalidInput(f"TEMPORAL_CONFIG_FILE={named} is no file")
+    try:
+        config = ClientConfigProfile.load(profile=profile).to_client_connect_config()
+    except (RuntimeError, OSError) as e:  # no such profile, bad TOML, a TLS file unread
+        raise InvalidInput(f"Temporal's environment configuration: "
+                           f"{str(e).splitlines()[0]}") from None
     if address:
         config["target_host"] = address
     config.setdefault("target_host", default_address(settings))

@@ -125,12 +125,18 @@ async def test_bad_input_is_one_line_and_registers_nothing(bare: str, tmp_path: 
     # An API key turns TLS on (Temporal's environment configuration): a server without TLS
     # says so, and TEMPORAL_TLS=false sends the key in plaintext (the dev server checks none).
     keyed = setup_env(tmp_path, bare, TEMPORAL_NAMESPACE="racing", TEMPORAL_API_KEY="k-1")
-    unreachable, unknown, tls, conflict, plain = await asyncio.gather(
+    profiles = tmp_path / "temporal.toml"  # a profile whose client certificate is not there
+    profiles.write_text(f'[profile.prod]\naddress = "{bare}"\n[profile.prod.tls]\n'
+                        f'client_cert_path = "{tmp_path}/none.pem"\n'
+                        f'client_key_path = "{tmp_path}/none.key"\n')
+    unreachable, unknown, tls, conflict, plain, unread = await asyncio.gather(
         run_cli(setup_env(tmp_path, nobody), "setup", ok=False),
         run_cli(setup_env(tmp_path, bare, TEMPORAL_NAMESPACE="nope"), "setup", ok=False),
         run_cli(keyed, "setup", ok=False),
         run_cli(setup_env(tmp_path, bare, TEMPORAL_NAMESPACE="conflict"), "setup", ok=False),
-        run_cli({**keyed, "TEMPORAL_TLS": "false"}, "setup", "--json"))
+        run_cli({**keyed, "TEMPORAL_TLS": "false"}, "setup", "--json"),
+        run_cli(setup_env(tmp_path, bare, TEMPORAL_CONFIG_FILE=str(profiles)), "setup",
+                "--profile", "prod", ok=False))
     one_line(unreachable, 6, f"casework: unavailable: cannot reach Temporal at {nobody}")
     one_line(unknown, 4, "casework: notfound: namespace 'nope' does not exist")
     one_line(tls, 6, "over TLS", "TEMPORAL_TLS=false")
@@ -138,6 +144,8 @@ async def test_bad_input_is_one_line_and_registers_nothing(bare: str, tmp_path: 
              "casework needs Keyword: nothing registered")
     assert await custom(bare, "conflict") == {
         "CaseQueue": IndexedValueType.INDEXED_VALUE_TYPE_TEXT}
+    one_line(unread, 2, "casework: invalidinput: Temporal's environment configuration: ",
+             "none.pem")
     said = json.loads(plain.stdout)
     assert (said["tls"], said["api_key"]) == (False, True)
 
