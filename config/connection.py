@@ -178,6 +178,10 @@ async def register(client: Client) -> Registration:
                               f"attributes ({e.message or e.status.name}): an admin adds them "
                               "(temporal operator search-attribute create); on Temporal Cloud: "
                               f"{tcld_command(client.namespace)}") from None
+            if e.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.FAILED_PRECONDITION):
+                raise Refused(f"Temporal at {target} refused casework's search attributes for "
+                              f"namespace {client.namespace!r} ({e.message}): nothing "
+                              "registered") from None
             raise rpc_failure(e, client) from None
         after = await _listed(client)  # another registration racing this one, other types
         if late := [k.name for k in missing if after.get(k.name) != k.indexed_value_type]:
