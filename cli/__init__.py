@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from cli import datasets, local, remote
+from cli import datasets, local, remote, setup
 from cli.show import emit, safe
 from cli.table import arguments as table_arguments
 from cli.table import commands as table_commands
@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
                 arg("--port", type=positive, help="default: CASEWORK_API_PORT or 8080")]),
             ("codec-server", local.codec_server, "serve the codec endpoint the Temporal UI "
              "decrypts payloads through" + DIRECT, []),
+            ("setup", setup.setup, "make a Temporal namespace ready for casework: check the "
+             "connection, register casework's search attributes (direct: Temporal's "
+             "environment configuration)", []),
             ("lifecycle", local.lifecycle, "the lifecycle declaration", [
                 arg("machine", nargs="?", default="review", choices=sorted(local.lifecycles())),
                 arg("--format", choices=["text", "mermaid"], default="text")])):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.common import (
+    SearchAttributeIndexedValueType,
     SearchAttributeKey,
     SearchAttributePair,
     SearchAttributeUpdate,
@@ -31,16 +32,25 @@ ALL: list[SearchAttributeKey] = [  # type: ignore[type-arg]
     SLA_BREACHED, POLICY_IDS,
 ]
 
-_CLI_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool",
-              "KEYWORD_LIST": "KeywordList"}
+
+
+def type_name(value_type: int) -> str:
+    """A search attribute type as Temporal's CLIs spell it: `Keyword`, `KeywordList`, …"""
+    name = SearchAttributeIndexedValueType(value_type).name
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
+def named_types() -> list[str]:
+    """`Name=Type` for each attribute: what `temporal server start-dev --search-attribute` and
+    `tcld namespace search-attributes add --search-attribute` take. (`casework setup` registers
+    them through the operator service: `config.connection.register`.)"""
+    return [f"{key.name}={type_name(key.indexed_value_type)}" for key in ALL]
 
 
 def cli_flags() -> list[str]:
-    """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
-    flags: list[str] = []
-    for key in ALL:
-        flags += ["--search-attribute", f"{key.name}={_CLI_TYPES[key.indexed_value_type.name]}"]
-    return flags
+    """`--search-attribute Name=Type` flags for `temporal server start-dev`: registered when it
+    makes its database, ignored on a database it made before (where `register` adds them)."""
+    return [word for pair in named_types() for word in ("--search-attribute", pair)]
 
 
 def _values(case: LedgerRecord) -> list[tuple[SearchAttributeKey, Any]]:  # type: ignore[type-arg]

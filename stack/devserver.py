@@ -36,13 +36,17 @@ def extra_args() -> list[str]:
     return SQLITE_PRAGMAS + DYNAMIC_CONFIG
 
 
-def command(db_file: Path, port: int = 7233, ui_port: int = 8233,
-            codec_endpoint: str | None = None) -> list[str]:
-    """`codec_endpoint`: where the web UI decrypts payloads (casework's codec endpoint)."""
+def command(db_file: Path, port: int = 7233, ui_port: int | None = 8233,
+            codec_endpoint: str | None = None, attribute_flags: bool = True) -> list[str]:
+    """`codec_endpoint`: where the web UI decrypts payloads (casework's codec endpoint);
+    `ui_port` None: headless. `attribute_flags`: casework's search attributes as flags, which the
+    dev server registers only when it makes its database; `make run`, whose database outlives
+    releases, registers them with `casework setup`'s `register` instead."""
+    ui = ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
+    flags = search_attributes.cli_flags() if attribute_flags else []
     return [binary("temporal"), "server", "start-dev", "--db-filename", str(db_file),
-            "--port", str(port), "--ui-port", str(ui_port), "--log-level", "warn",
-            *codec, *search_attributes.cli_flags(), *extra_args()]
+            "--port", str(port), *ui, "--log-level", "warn", *codec, *flags, *extra_args()]
 
 
 def wait_for_port(port: int, timeout: float = 30, host: str = "127.0.0.1") -> None:

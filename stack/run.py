@@ -1,6 +1,7 @@
 """`make run`: the whole stack on one machine, stopped cleanly by Ctrl-C.
 
-Temporal dev server (SQLite file under data/, web UI, casework's search attributes), the worker,
+Temporal dev server (SQLite file under data/, web UI, casework's search attributes registered as
+`casework setup` registers them, so a database from an older release gains new ones), the worker,
 the sandbox marketplace with its demo data, a demo directory of people (while the directory is
 empty) and a handful of demo cases on first start. Running it again keeps the cases and people
 of the last run (same SQLite files). Payloads are encrypted under a development key made on
@@ -32,7 +33,7 @@ from client import codec_server
 from client.casework import CaseworkClient
 from client.credentials import Credentials
 from config import codec
-from config.connection import default_address
+from config.connection import default_address, register
 from config.settings import ROOT, Settings
 from domain import calibration
 from domain.people import ALL_QUEUES, Person, Role
@@ -150,12 +151,15 @@ async def main() -> None:
     server = subprocess.Popen(devserver.command(settings.data_dir / "temporal.db",
                                                 port=settings.temporal_port,
                                                 ui_port=settings.ui_port,
-                                                codec_endpoint=endpoint.url),
+                                                codec_endpoint=endpoint.url,
+                                                attribute_flags=False),
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         await asyncio.to_thread(devserver.wait_for_port, settings.temporal_port, 60)
         client = await CaseworkClient.connect(settings,
                                               address=default_address(settings))
+        if added := (await register(client.temporal)).added:  # `casework setup`'s own step
+            print(f"registered {len(added)} search attributes: {', '.join(added)}")
         import worker as worker_module
 
         worker_module.use_bytecode_cache(settings)
