@@ -29,6 +29,7 @@ from client.credentials import Credentials
 from config.settings import Settings
 from domain.core import Action
 from domain.messages import MessageKind
+from ledger.schema import VERSION_TABLE, head
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import seed_directory
 from tests.test_e2e_cli import cli_env
@@ -54,11 +55,11 @@ async def fleet(dev_env: WorkflowEnvironment, settings: Settings, pg_url: str,
     fleet.start(workers=3, apis=2)
     cw = CaseworkClient(dev_env.client, own)
     try:
+        await fleet.ready(cw)  # each has opened the ledger (and upgraded it, or waited)
         seed_directory(pg_url)
         credentials = Credentials(cw.ledger)
         for who in [*REVIEWERS, "kim", "lena"]:
             credentials.set_password(who, password(who))
-        await fleet.ready(cw)
         yield fleet, cw
     finally:
         fleet.stop()
@@ -97,6 +98,8 @@ async def test_three_workers_and_two_apis_one_killed_lose_and_double_nothing(
     with psycopg.connect(pg_url) as db:
         statements = dict(db.execute(
             "SELECT case_id, COUNT(*) FROM statements GROUP BY case_id").fetchall())
+        # the schema the five processes brought up together, once
+        assert db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() == [(head(),)]
     assert statements == dict.fromkeys(removed, 1)
     sent = collections.Counter((m["case_id"], m["kind"]) for m in cw.ledger.messages())
     assert {c for (c, kind), n in sent.items()
