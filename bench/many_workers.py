@@ -10,7 +10,8 @@ round runs it once with 1 worker and once with 3 (alternating which goes first),
 task queue and a new ledger database of its own, on the same dev server (SQLite file, WAL) and
 PostgreSQL cluster. Besides cases/s and the ratio it prints where the CPU went, as cores used
 on average (from /proc): the dev server, the workers, the API processes, PostgreSQL, this
-driver, and the whole machine (other work on it included), out of `cores`.
+driver, the whole machine out of `cores`, and `others`: what the machine spent on anything
+else (on a shared machine, its other work).
 """
 
 from __future__ import annotations
@@ -155,7 +156,10 @@ async def main() -> None:
         elapsed = sum(s for s, _ in done)
         result[f"workers_{workers}_cases_per_s"] = round(args.n * len(done) / elapsed, 2)
         cores = {k: round(sum(u[k] for _, u in done) / elapsed, 2) for k in done[0][1]}
+        cores["others"] = round(cores["machine"] - sum(v for k, v in cores.items()
+                                                       if k != "machine"), 2)
         result[f"workers_{workers}_cores_used"] = cores
+        result[f"workers_{workers}_runs_cases_per_s"] = [round(args.n / s, 2) for s, _ in done]
     result["ratio"] = round(result["workers_3_cases_per_s"]  # type: ignore[operator]
                             / result["workers_1_cases_per_s"], 2)  # type: ignore[operator]
     report(result, args.json)

@@ -26,9 +26,11 @@ from api.signin import ATTEMPTS
 from bench.harness import Fleet, HttpLoad, Sent, load_listings, pack_with, sign_in
 from client.casework import CaseworkClient
 from client.credentials import Credentials
+from client.directory import PERSON_TTL_S
 from config.settings import Settings
 from domain.core import Action
 from domain.messages import MessageKind
+from domain.people import Person, Role
 from ledger.schema import VERSION_TABLE, head
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import seed_directory
@@ -58,7 +60,7 @@ async def fleet(dev_env: WorkflowEnvironment, settings: Settings, pg_url: str,
         await fleet.ready(cw)  # each has opened the ledger (and upgraded it, or waited)
         seed_directory(pg_url)
         credentials = Credentials(cw.ledger)
-        for who in [*REVIEWERS, "kim", "lena"]:
+        for who in [*REVIEWERS, "kim", "lena", "jo"]:
             credentials.set_password(who, password(who))
         yield fleet, cw
     finally:
@@ -153,7 +155,8 @@ async def replayed_on_the_other_api(urls: list[str], load: HttpLoad, cw: Casewor
 
 async def shared_across_apis(urls: list[str], cw: CaseworkClient) -> None:
     """A console session made on one process works on the other; sign-in attempts count across
-    both; the trend Schedule made from both at once is one Schedule."""
+    both; a person's roles changed elsewhere hold on both within a second; the trend Schedule
+    made from both at once is one Schedule."""
     async with (httpx.AsyncClient(base_url=urls[0], timeout=60) as a,
                 httpx.AsyncClient(base_url=urls[1], timeout=60) as b):
         page = await a.get("/login")
@@ -179,6 +182,18 @@ async def shared_across_apis(urls: list[str], cw: CaseworkClient) -> None:
             late = await http.post("/api/login", json={"username": "kim",
                                                        "password": password("kim")})
             assert late.status_code == 429, late.text
+
+        # A change to the directory through one process (here the ledger itself) reaches the
+        # other's commands within the second a process keeps a person as read.
+        jo = {"Authorization": f"Bearer {await sign_in(urls[0], 'jo', password('jo'))}"}
+        for http in (a, b):  # (nothing in that queue: the load files counterfeits)
+            empty = await http.post("/api/queues/fraud/claim-next", json={}, headers=jo)
+            assert empty.status_code == 404, empty.text
+        cw.ledger.put_person(Person(id="jo", name="Jo", roles=[Role.OPS]))
+        await asyncio.sleep(PERSON_TTL_S)
+        for http in (a, b):
+            refused = await http.post("/api/queues/fraud/claim-next", json={}, headers=jo)
+            assert refused.status_code == 409 and "reviewer" in refused.text, refused.text
 
         # The lead asks both processes at once to make the Schedule: one Schedule, both answer.
         lead = {"Authorization": f"Bearer {await sign_in(urls[1], 'lena', password('lena'))}"}
