@@ -187,8 +187,8 @@ class Fleet:
                 proc.wait()
 
 
-async def sign_in(url: str, who: str, password: str) -> str:
-    """A person's token from the API, as `casework login` gets one."""
+async def api_token(url: str, who: str, password: str) -> str:
+    """A person's token from the API for their password, as `casework login` gets one."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         r = await http.post("/api/login", json={"username": who, "password": password})
         if r.status_code != 201:

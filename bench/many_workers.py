@@ -33,10 +33,10 @@ from harness import (  # noqa: E402
     HttpLoad,
     Stack,
     add_reviewers,
+    api_token,
     dev_stack,
     load_listings,
     report,
-    sign_in,
 )
 
 from client.casework import CaseworkClient  # noqa: E402
@@ -116,7 +116,7 @@ async def run(stack: Stack, cluster: pg.Cluster, workers: int, tag: str, n: int,
             _, intake = credentials.create_token("marketplace", ["intake", "read"])
             listings = load_listings(SandboxMarketplace(settings.sandbox_db), n, tag.upper())
             await fleet.ready(cw)
-            tokens = [await sign_in(fleet.urls[i % APIS], who, f"{who}-password")
+            tokens = [await api_token(fleet.urls[i % APIS], who, f"{who}-password")
                       for i, who in enumerate(people)]
             load = HttpLoad(fleet.urls, intake, tokens, listings, tag, give_up_s=900)
             usage = Usage({"dev_server": [stack.server.pid],

@@ -23,7 +23,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from api.signin import ATTEMPTS
-from bench.harness import Fleet, HttpLoad, Sent, load_listings, pack_with, sign_in
+from bench.harness import Fleet, HttpLoad, Sent, api_token, load_listings, pack_with
 from client.casework import CaseworkClient
 from client.credentials import Credentials
 from client.directory import PERSON_TTL_S
@@ -71,7 +71,7 @@ async def test_three_workers_and_two_apis_one_killed_lose_and_double_nothing(
         fleet: tuple[Fleet, CaseworkClient], settings: Settings, pg_url: str) -> None:
     procs, cw = fleet
     started = time.monotonic()
-    tokens = [await sign_in(procs.urls[i % 2], who, password(who))
+    tokens = [await api_token(procs.urls[i % 2], who, password(who))
               for i, who in enumerate(REVIEWERS)]
     _, intake = Credentials(cw.ledger).create_token("marketplace", ["intake", "read"])
     listings = load_listings(SandboxMarketplace(settings.sandbox_db), N, "MP")
@@ -185,7 +185,7 @@ async def shared_across_apis(urls: list[str], cw: CaseworkClient) -> None:
 
         # A change to the directory through one process (here the ledger itself) reaches the
         # other's commands within the second a process keeps a person as read.
-        jo = {"Authorization": f"Bearer {await sign_in(urls[0], 'jo', password('jo'))}"}
+        jo = {"Authorization": f"Bearer {await api_token(urls[0], 'jo', password('jo'))}"}
         for http in (a, b):  # (nothing in that queue: the load files counterfeits)
             empty = await http.post("/api/queues/fraud/claim-next", json={}, headers=jo)
             assert empty.status_code == 404, empty.text
@@ -196,7 +196,7 @@ async def shared_across_apis(urls: list[str], cw: CaseworkClient) -> None:
             assert refused.status_code == 409 and "reviewer" in refused.text, refused.text
 
         # The lead asks both processes at once to make the Schedule: one Schedule, both answer.
-        lead = {"Authorization": f"Bearer {await sign_in(urls[1], 'lena', password('lena'))}"}
+        lead = {"Authorization": f"Bearer {await api_token(urls[1], 'lena', password('lena'))}"}
         made = await asyncio.gather(*(http.put("/api/trends/schedule", json={}, headers=lead)
                                       for http in (a, b)))
         assert [r.status_code for r in made] == [200, 200], [r.text for r in made]
