@@ -143,13 +143,13 @@ class ShopReviewActivities:
 
     @activity.defn
     async def record_strike(self, strike: Strike) -> StrikeResult:
-        """Count the seller's upheld violation; at the pack's threshold within its window, the
-        shop gets a review (or its open one is joined)."""
+        """Count the seller's upheld violation; the strike that is the pack's threshold within
+        its window (counted up to this strike, so one of several recorded at once) starts the
+        shop's review (or joins its open one)."""
         cfg = self.pack.get().shop_reviews
         now = datetime.now(UTC)
-        await asyncio.to_thread(self.ledger.put_strike, strike, now)
-        recent = await asyncio.to_thread(self.ledger.strikes, strike.seller_id,
-                                         now - timedelta(days=cfg.strike_window_days))
+        recent = await asyncio.to_thread(self.ledger.put_strike, strike,
+                                         timedelta(days=cfg.strike_window_days))
         result = StrikeResult(strikes=len(recent), threshold=cfg.strike_threshold)
         if len(recent) != cfg.strike_threshold or not strike.shop_id:
             return result  # only the strike that crosses the threshold starts a review

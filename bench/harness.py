@@ -4,20 +4,26 @@ peak memory and how they print figures."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 from temporalio.client import Client
 
 from client.casework import CaseworkClient
+from client.ops import Ops
 from config.codec import Keyring, data_converter, ensure_dev_keys
 from config.settings import Settings
 from domain.people import ALL_QUEUES, Person, Role
@@ -40,9 +46,15 @@ class Stack:
 
     def casework(self, *args: str, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
         """`casework ARGS…` as a process of its own (a worker, the API)."""
-        return subprocess.Popen([str(Path(sys.executable).parent / "casework"), *args],
-                                env=self.env, stdout=log or subprocess.DEVNULL,
-                                stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+        return casework(self.env, *args, log=log)
+
+
+def casework(env: dict[str, str], *args: str, log: IO[bytes] | None = None
+             ) -> subprocess.Popen[bytes]:
+    """`casework ARGS…` as a process of its own, in `env`."""
+    return subprocess.Popen([str(Path(sys.executable).parent / "casework"), *args],
+                            env=env, stdout=log or subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
 
 
 def pack_with(folder: Path, extra: str) -> Path:
@@ -115,3 +127,178 @@ def report(result: dict[str, Any], as_json: bool) -> None:
     else:
         for k, v in result.items():
             print(f"{k:>20}: {v}")
+
+
+# -- several processes on one Temporal and one ledger, and a load over HTTP across them --------
+class Fleet:
+    """`casework worker` and `casework api` processes sharing one Temporal and one ledger, as a
+    deployment runs several of each (their output in `logs/<name>.log`)."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.apis: list[subprocess.Popen[bytes]] = []
+        self.urls: list[str] = []
+
+    def _start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{name}.log").open("ab") as log:
+            return casework(self.env, *args, log=log)
+
+    def start(self, workers: int, apis: int) -> None:
+        for _ in range(workers):
+            self.workers.append(self._start(f"worker-{len(self.workers)}", "worker"))
+        for _ in range(apis):
+            port = free_port()
+            self.apis.append(self._start(f"api-{len(self.apis)}", "api", "--port", str(port)))
+            self.urls.append(f"http://127.0.0.1:{port}")
+
+    async def ready(self, cw: CaseworkClient, timeout: float = 120) -> None:
+        """Once every API process answers and every live worker polls casework's queue."""
+        deadline = time.monotonic() + timeout
+        live = [p for p in self.workers if p.poll() is None]
+        for url in self.urls:
+            await asyncio.to_thread(devserver.wait_for_port, int(url.rsplit(":", 1)[1]),
+                                    timeout)
+        while True:
+            if dead := [p.args for p in [*self.workers, *self.apis] if p.poll() not in (None, -9)]:
+                raise RuntimeError(f"{dead} ended; see {self.logs}")
+            polling = {p.identity for p in (await Ops(cw).workers()).pollers
+                       if p.kind == "activity"}
+            if len(polling) >= len(live):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(polling)} of {len(live)} workers poll; see {self.logs}")
+            await asyncio.sleep(0.2)
+
+    def kill_worker(self, n: int = 0) -> None:
+        """SIGKILL a worker: no shutdown of any kind."""
+        self.workers[n].send_signal(signal.SIGKILL)
+        self.workers[n].wait(timeout=30)
+
+    def stop(self) -> None:
+        for proc in [*self.workers, *self.apis]:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in [*self.workers, *self.apis]:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+async def api_token(url: str, who: str, password: str) -> str:
+    """A person's token from the API for their password, as `casework login` gets one."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        r = await http.post("/api/login", json={"username": who, "password": password})
+        if r.status_code != 201:
+            raise RuntimeError(f"{who} could not sign in: {r.status_code} {r.text}")
+        return str(r.json()["token"])
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A command sent through API `api` and its first answer."""
+
+    api: int
+    path: str
+    key: str
+    body: dict[str, Any]
+    token: str
+    answer: dict[str, Any]
+
+
+class HttpLoad:
+    """N cases opened, claimed and decided over HTTP across API processes, as a marketplace's
+    service and signed-in reviewers do: case i is opened and decided through API i % n and
+    claimed through the next. Every command carries an Idempotency-Key and is sent again with it
+    while casework is unavailable (a worker killed mid-command). Even cases are removals (each a
+    statement of reasons and a seller notice), odd ones close with no action. `sent` keeps each
+    command's first answer."""
+
+    def __init__(self, urls: list[str], intake_token: str, reviewer_tokens: list[str],
+                 listings: list[str], tag: str, give_up_s: float = 300) -> None:
+        self.urls, self.intake, self.reviewers = urls, intake_token, reviewer_tokens
+        self.listings, self.tag = listings, tag
+        self.give_up = time.monotonic() + give_up_s
+        self.case_ids: dict[int, str] = {}
+        self.decided: set[int] = set()
+        self.sent: list[Sent] = []
+        self.retried = 0  # commands sent again (casework was unavailable)
+        self.http: list[httpx.AsyncClient] = []
+
+    @staticmethod
+    def restricts(i: int) -> bool:
+        return i % 2 == 0
+
+    def expected(self) -> dict[str, str]:
+        """Each case's end: appealable once removed and its seller told, else closed."""
+        return {case_id: "appealable" if self.restricts(i) else "closed"
+                for i, case_id in self.case_ids.items()}
+
+    async def run(self, concurrency: int) -> None:
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with sem:
+                await self.case(i)
+
+        async with contextlib.AsyncExitStack() as stack:
+            self.http = [await stack.enter_async_context(httpx.AsyncClient(
+                base_url=url, timeout=60)) for url in self.urls]
+            await asyncio.gather(*(one(i) for i in range(len(self.listings))))
+
+    async def case(self, i: int) -> None:
+        opens, claims = i % len(self.urls), (i + 1) % len(self.urls)
+        reviewer = self.reviewers[i % len(self.reviewers)]
+        ref = await self.send(opens, self.intake, "/api/reports", {
+            "subject": self.listings[i], "source": "user_report", "reporter": f"buyer-{i}",
+            "text": "a replica sold as the real thing"}, f"{self.tag}-open-{i}")
+        case_id = self.case_ids[i] = ref["case_id"]
+        while ref.get("state") != "queued":  # still screening: a reviewer claims what is queued
+            await asyncio.sleep(0.2)
+            ref = await self.get(claims, reviewer, f"/api/cases/{case_id}")
+        await self.send(claims, reviewer, f"/api/cases/{case_id}/claim", {},
+                        f"{self.tag}-claim-{i}")
+        decision = ({"policy_ids": ["counterfeit"], "actions": ["remove"], "reason": "replica"}
+                    if self.restricts(i) else
+                    {"policy_ids": [], "actions": ["no_action"], "reason": "not a replica"})
+        await self.send(opens, reviewer, f"/api/cases/{case_id}/decision", decision,
+                        f"{self.tag}-decide-{i}")
+        self.decided.add(i)
+
+    async def get(self, api: int, token: str, path: str) -> dict[str, Any]:
+        """A read; not found yet (no ledger row) or unavailable answers `{}`."""
+        try:
+            r = await self.http[api].get(path, headers={"Authorization": f"Bearer {token}"})
+        except httpx.TransportError:
+            return {}
+        return dict(r.json()) if r.status_code == 200 else {}
+
+    async def send(self, api: int, token: str, path: str, body: dict[str, Any], key: str
+                   ) -> dict[str, Any]:
+        """POST `body` with Idempotency-Key `key`, sent again with it while unavailable."""
+        while True:
+            try:
+                r = await self.http[api].post(path, json=body, headers={
+                    "Authorization": f"Bearer {token}", "Idempotency-Key": key})
+            except httpx.TransportError:
+                r = None
+            if r is not None and r.status_code != 503:
+                break
+            if time.monotonic() > self.give_up:
+                raise TimeoutError(f"{path} still unavailable")
+            self.retried += 1
+            await asyncio.sleep(0.5)
+        if r.status_code >= 300:
+            raise RuntimeError(f"{path}: {r.status_code} {r.text}")
+        self.sent.append(Sent(api, path, key, body, token, r.json()))
+        return dict(r.json())
+
+    async def finished(self, ledger: Ledger) -> dict[str, str]:
+        """The cases not yet at their end, with their state now (waits for nothing)."""
+        ends = self.expected()
+        rows = await asyncio.to_thread(ledger.queue, states=tuple(set(ends.values())),
+                                       limit=10 * len(ends) + 100)
+        now = {r.case_id: r.state for r in rows}
+        return {c: now.get(c, "?") for c, end in ends.items() if now.get(c) != end}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from domain.core import Subject, SubjectKind, TakedownItem
 from domain.shop_review.models import Strike
-from ledger.engines import Cursor, Store, iso
+from ledger.engines import Cursor, Store, dt, iso
 
 
 class Jobs(Store):
@@ -84,13 +84,38 @@ class Jobs(Store):
             sql, params = sql + " AND seq <= ?", [*params, until]
         return {s: int(n) for s, n in self._read(sql + " GROUP BY status", params)}
 
-    def put_strike(self, strike: Strike, at: datetime) -> None:
-        """A seller's upheld violation, once per review case."""
-        self._write(
-            "INSERT INTO strikes (case_uid, case_id, seller_id, shop_id, policy_ids, at, "
-            "overturned) VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (case_uid) DO NOTHING",
-            (strike.case_uid, strike.case_id, strike.seller_id, strike.shop_id,
-             json.dumps(strike.policy_ids), iso(at)))
+    def put_strike(self, strike: Strike, window: timedelta) -> list[str]:
+        """A seller's upheld violation, once per review case, and the review cases of the
+        seller's upheld violations in the `window` that ends at it, oldest first, this one last.
+        Strikes of one seller are written one at a time (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+        an advisory lock), each stamped after the seller's last, so strikes recorded at once by
+        several workers each see those before them and exactly one is the threshold's; a retry
+        finds its first stamp and answers the same list."""
+        def put(cur: Cursor) -> list[str]:
+            if cur.postgres:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
+                            (f"strike\x1f{strike.seller_id}",))
+            found = cur.query("SELECT at FROM strikes WHERE case_uid = ?", (strike.case_uid,))
+            if found:
+                at = str(found[0][0])
+            else:  # after the seller's last, whatever the clocks of the workers say
+                stamp = datetime.now(UTC)
+                last = dt(cur.query("SELECT MAX(at) FROM strikes WHERE seller_id = ?",
+                                    (strike.seller_id,))[0][0])
+                if last is not None and last >= stamp:
+                    stamp = last + timedelta(microseconds=1)
+                at = str(iso(stamp))
+                cur.execute(
+                    "INSERT INTO strikes (case_uid, case_id, seller_id, shop_id, policy_ids, at, "
+                    "overturned) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                    (strike.case_uid, strike.case_id, strike.seller_id, strike.shop_id,
+                     json.dumps(strike.policy_ids), at))
+            since = iso(datetime.fromisoformat(at) - window)
+            return [r[0] for r in cur.query(
+                "SELECT case_id FROM strikes WHERE seller_id = ? AND at >= ? AND at <= ? AND "
+                "overturned = 0 ORDER BY at", (strike.seller_id, since, at))]
+
+        return self._db.transaction(put, write=True)
 
     def overturn_strike(self, case_uid: str) -> None:
         """An appeal overturned the decision: the violation no longer counts."""

@@ -27,6 +27,7 @@ from domain.errors import InvalidInput, Unavailable
 from domain.people import ALL_QUEUES, Person, Role
 from domain.record import LedgerRecord
 from domain.review.models import CaseState
+from domain.shop_review.models import Strike
 from ledger.schema import SCHEMA
 from ledger.store import Ledger
 from tests import pg
@@ -116,6 +117,28 @@ def test_concurrent_sign_in_attempts_are_counted_one_at_a_time(url: str) -> None
             counts = list(ex.map(lambda i: ledgers[i % 6].sign_in_attempt(
                 ["nina\x1fa", "*\x1fa"], past)[1], range(12)))
         assert sorted(c[0] for c in counts) == list(range(1, 13)), counts
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+
+
+def test_strikes_recorded_at_once_by_many_workers_each_see_those_before_them(url: str) -> None:
+    """Twelve strikes of one seller written at once through six connections (six worker
+    processes): each answers the strikes up to itself, so exactly one is the third and starts
+    the shop's review; a retried strike answers as it first did."""
+    ledgers = [Ledger(url) for _ in range(6)]
+    strikes = [Strike(case_id=f"case-{i}", case_uid=f"uid-{i}", seller_id="U-01", shop_id="S-01")
+               for i in range(12)]
+    try:
+        with ThreadPoolExecutor(6) as ex:
+            seen = list(ex.map(lambda i: ledgers[i % 6].put_strike(strikes[i],
+                                                                    timedelta(days=90)),
+                               range(12)))
+        assert sorted(len(s) for s in seen) == list(range(1, 13)), seen
+        assert sum(len(s) == 3 for s in seen) == 1
+        longest = max(seen, key=len)
+        assert all(s == longest[:len(s)] for s in seen)  # one order, each seeing its past
+        assert ledgers[0].put_strike(strikes[5], timedelta(days=90)) == seen[5]
     finally:
         for ledger in ledgers:
             ledger.close()
