@@ -112,7 +112,8 @@ def make_run(tmp_path: Path) -> Iterator[Stack]:
                                             "CASEWORK_CODEC_PORT", "CASEWORK_API_PORT")}
     data_dir = tmp_path / "stack-data"
     fresh = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "TEMPORAL_"))}
-    env = {**fresh, **{k: str(v) for k, v in ports.items()}, "CASEWORK_DATA_DIR": str(data_dir)}
+    env = {**fresh, **{k: str(v) for k, v in ports.items()}, "CASEWORK_DATA_DIR": str(data_dir),
+           "CASEWORK_METRICS_ADDRESS": "127.0.0.1:0"}
     log = tmp_path / "stack.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "stack.run"], cwd=ROOT, env=env,
