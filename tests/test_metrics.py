@@ -22,6 +22,7 @@ from config.settings import ROOT, Settings
 from ledger.store import Ledger
 from marketplace.sandbox import SandboxMarketplace
 from tests.helpers import free_port
+from tests.test_alert_rules import is_sdk_series, sdk_metric_names
 from tests.test_e2e_cli import CASEWORK, cli_env
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -124,6 +125,8 @@ async def test_worker_and_api_metrics_move_when_a_case_is_decided(
         assert {"temporal_num_pollers", "temporal_workflow_task_execution_latency_milliseconds_bucket",
                 "temporal_activity_execution_latency_milliseconds_bucket",
                 "temporal_request_total"} <= names(after), sorted(names(after))
+        sdk = sdk_metric_names()  # named as the alert rules' check expects (test_alert_rules)
+        assert all(is_sdk_series(n, sdk) for n in names(after) if n.startswith("temporal_"))
 
         api_after = await until(lambda: scrape(f"{api}/metrics"),
                                 lambda s: "temporal_request_total" in names(s))
