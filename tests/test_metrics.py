@@ -69,6 +69,13 @@ async def answering(url: str, proc: subprocess.Popen, log: Path, timeout: float 
         await asyncio.sleep(0.3)
 
 
+def bearers(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """Headers for alice (a reviewer) and for an intake service, on the settings' ledger."""
+    creds = Credentials(Ledger(settings.ledger_url))
+    return ({"Authorization": f"Bearer {creds.create_token('alice')[1]}"},
+            {"Authorization": f"Bearer {creds.create_token('svc', ['intake:user_report'])[1]}"})
+
+
 async def until(probe, check, timeout: float = 60):  # type: ignore[no-untyped-def]
     end = time.monotonic() + timeout
     while not check(value := await asyncio.to_thread(probe)):
@@ -83,9 +90,7 @@ async def test_worker_and_api_metrics_move_when_a_case_is_decided(
     env = {**cli_env(dev_env, settings), "CASEWORK_METRICS_ADDRESS": f"127.0.0.1:{worker_port}"}
     worker_url, api = f"http://127.0.0.1:{worker_port}/metrics", f"http://127.0.0.1:{api_port}"
     log = settings.data_dir / "processes.log"
-    creds = Credentials(Ledger(settings.ledger_url))
-    alice = {"Authorization": f"Bearer {creds.create_token('alice')[1]}"}
-    intake = {"Authorization": f"Bearer {creds.create_token('svc', ['intake:user_report'])[1]}"}
+    alice, intake = bearers(settings)
     with (process([CASEWORK, "worker"], env, log) as worker,
           process([CASEWORK, "api", "--port", str(api_port)], env, log) as api_proc):
         await answering(worker_url, worker, log)

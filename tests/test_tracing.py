@@ -21,13 +21,11 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from client.casework import CaseworkClient
-from client.credentials import Credentials
 from config.connection import connect
 from config.settings import Settings
-from ledger.store import Ledger
 from tests.helpers import eventually, free_port, serving
 from tests.test_e2e_cli import CASEWORK, cli_env
-from tests.test_metrics import answering, process, until
+from tests.test_metrics import answering, bearers, process, until
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +53,7 @@ async def test_one_trace_from_the_http_request_to_the_enforcement_activity(
     # casework's own client (config.connection: the tracing interceptor), its worker on it
     client = await connect(address=dev_env.client.service_client.config.target_host,
                            settings=settings)
-    creds = Credentials(Ledger(settings.ledger_url))
-    alice = {"Authorization": f"Bearer {creds.create_token('alice')[1]}"}
-    intake = {"Authorization": f"Bearer {creds.create_token('svc', ['intake:user_report'])[1]}"}
+    alice, intake = bearers(settings)
     async with worker_module.build_worker(client, settings, executor):
         cw = CaseworkClient(client, settings)
         async with serving(cw) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
@@ -103,9 +99,7 @@ async def test_an_unreachable_otlp_endpoint_is_said_once_and_casework_runs_on(
            "OTEL_EXPORTER_OTLP_TIMEOUT": "1", "OTEL_BSP_SCHEDULE_DELAY": "100"}
     api = f"http://127.0.0.1:{api_port}"
     logs = {"worker": settings.data_dir / "worker.log", "api": settings.data_dir / "api.log"}
-    creds = Credentials(Ledger(settings.ledger_url))
-    alice = {"Authorization": f"Bearer {creds.create_token('alice')[1]}"}
-    intake = {"Authorization": f"Bearer {creds.create_token('svc', ['intake:user_report'])[1]}"}
+    alice, intake = bearers(settings)
     with (process([CASEWORK, "worker"], env, logs["worker"]),
           process([CASEWORK, "api", "--port", str(api_port)], env, logs["api"]) as api_proc):
         await answering(f"{api}/metrics", api_proc, logs["api"])
