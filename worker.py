@@ -96,7 +96,7 @@ async def run(settings: Settings | None = None, address: str | None = None,
 
     settings = settings or Settings()
     settings.check_worker()  # before connecting: a misconfigured worker says so at once
-    async with exported("worker", settings.metrics_address):
+    with exported("worker", settings.metrics_address):
         client = await connect(profile=profile, address=address, settings=settings)
         with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
             worker = build_worker(client, settings, executor)

@@ -194,7 +194,7 @@ async def api_serve(args: argparse.Namespace) -> None:
                                            proxy_headers=False))
     print(f"casework console and API on http://{host}:{port} (reference at /docs, metrics "
           "at /metrics)", flush=True)
-    async with exported("api", None):  # its metrics at its own /metrics
+    with exported("api", None):  # its metrics at its own /metrics
         await server.serve()
 
 

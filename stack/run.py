@@ -146,7 +146,7 @@ async def main() -> None:
         sandbox.load(*demo.generate())
     if created := codec.ensure_dev_keys(settings):
         print(f"made a development payload encryption key: {created}")
-    async with telemetry.exported("stack", settings.metrics_address) as metrics_url:
+    with telemetry.exported("stack", settings.metrics_address) as metrics_url:
         await _run(settings, sandbox, metrics_url)
 
 

@@ -41,13 +41,12 @@ def sdk_metric_names() -> set[str]:
 
 
 def is_sdk_series(name: str, sdk: set[str]) -> bool:
-    """`temporal_<core name>` as the SDK's metrics reach Prometheus here: counters with
-    `_total`, durations in milliseconds as histograms, gauges bare."""
+    """`temporal_<core name>` as the SDK's core names them for Prometheus here: counters
+    with `_total`, durations as histograms in seconds, gauges bare."""
     base = name.removeprefix("temporal_")
     return name.startswith("temporal_") and any(
         base == core + suffix for core in sdk
-        for suffix in ("", "_total", "_milliseconds_bucket", "_milliseconds_sum",
-                       "_milliseconds_count"))
+        for suffix in ("", "_total", "_seconds_bucket", "_seconds_sum", "_seconds_count"))
 
 
 def series_in(expr: str) -> set[str]:

@@ -127,8 +127,8 @@ async def test_worker_and_api_metrics_move_when_a_case_is_decided(
                      policy="counterfeit") == 1
         assert total(after, "casework_decision_latency_seconds_count", queue="ip") == 1
         # the SDK's runtime metrics, on the same address
-        assert {"temporal_num_pollers", "temporal_workflow_task_execution_latency_milliseconds_bucket",
-                "temporal_activity_execution_latency_milliseconds_bucket",
+        assert {"temporal_num_pollers", "temporal_workflow_task_execution_latency_seconds_bucket",
+                "temporal_activity_execution_latency_seconds_bucket",
                 "temporal_request_total"} <= names(after), sorted(names(after))
         sdk = sdk_metric_names()  # named as the alert rules' check expects (test_alert_rules)
         assert all(is_sdk_series(n, sdk) for n in names(after) if n.startswith("temporal_"))
