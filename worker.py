@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import os
 import sys
@@ -27,6 +26,7 @@ from activities.trends import TrendActivities
 from config.codec import Keyring
 from config.pack_file import PackFile
 from config.settings import Settings
+from domain.errors import CaseworkError
 from ledger.store import Ledger
 from marketplace.configured import build_marketplace
 from workflows.appeal import AppealWorkflow
@@ -88,22 +88,31 @@ def build_worker(client: Client, settings: Settings,
 
 async def run(settings: Settings | None = None, address: str | None = None,
               profile: str | None = None) -> None:
+    """Metrics served (CASEWORK_METRICS_ADDRESS) and tracing started before connecting: the
+    client's runtime records the SDK's metrics, and the client carries the tracing interceptor
+    to the worker."""
     from config.connection import connect
+    from config.telemetry import exported
 
     settings = settings or Settings()
     settings.check_worker()  # before connecting: a misconfigured worker says so at once
-    client = await connect(profile=profile, address=address, settings=settings)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(client, settings, executor)
-        logging.getLogger("casework").info("worker polling %s", settings.task_queue)
-        await worker.run()
+    with exported("worker", settings.metrics_address):
+        client = await connect(profile=profile, address=address, settings=settings)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
+            worker = build_worker(client, settings, executor)
+            logging.getLogger("casework").info("worker polling %s", settings.task_queue)
+            await worker.run()
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     use_bytecode_cache(Settings())
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    except CaseworkError as e:  # one line, as `casework worker` says it
+        sys.exit(f"worker: {type(e).__name__.lower()}: {e}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import webhook
+from config import metrics
 from config.pack_file import PackFile
 from domain.appeal.models import AppealSettings
 from domain.core import Action, ApplyRequest, EnforcementResult, Priority
@@ -94,7 +95,13 @@ class CaseActivities:
 
     @activity.defn
     def record_case(self, record: LedgerRecord) -> bool:
-        return self.ledger.record_case(record)
+        """Write the record's row and new events; the events new to the ledger are counted
+        (`config.metrics`): a retried write, or one that repeats events an overlapping commit
+        wrote, counts nothing twice."""
+        prior = self.ledger.record_new(record)
+        if prior is not None:
+            metrics.recorded(record, since=prior)
+        return prior is not None
 
     @activity.defn
     @_marketplace_errors

@@ -17,9 +17,11 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from config import metrics
 from config.pack_file import PackFile
 from domain.core import Decision, EnforcementResult, Report, Source, TakedownItem
 from domain.messages import MessageKind
+from domain.outcomes import label
 from domain.review.models import StatementRequest
 from domain.statement import build_statement, puid_for
 from domain.takedown.models import (
@@ -78,13 +80,15 @@ class TakedownActivities:
         wanted = ItemStatus.DONE if req.reverse else ItemStatus.PENDING
         items = self.ledger.takedown_items(req.job_id, req.after_seq, until, status=wanted)
         interval, next_at = 1.0 / req.rate_per_s, time.monotonic()
+        counted = (req.action.value, self.pack.get().takedowns.queue, label(req.policy_ids,
+                                                                             [req.action]))
         for item in items:
             next_at = max(next_at, time.monotonic())
             while (wait := next_at - time.monotonic()) > 0:  # paced, heartbeating while slow
                 time.sleep(min(wait, 5.0))
                 activity.heartbeat(item.seq)
             next_at += interval
-            self._one(req, item)
+            self._one(req, item, counted)
         counts = self.ledger.takedown_counts(req.job_id, req.after_seq, until)
         last = max((i.seq for i in self.ledger.takedown_items(req.job_id, req.after_seq, until)),
                    default=req.after_seq)
@@ -95,7 +99,9 @@ class TakedownActivities:
                            reversal_failed=counts.get(ItemStatus.REVERSAL_FAILED, 0),
                            exhausted=last < until)
 
-    def _one(self, req: BatchRequest, item: TakedownItem) -> None:
+    def _one(self, req: BatchRequest, item: TakedownItem, counted: tuple[str, str, str]) -> None:
+        """Act on (or reverse) one item; an action landed or failed is counted as `counted`
+        (its action, queue and policy)."""
         key = f"{req.job_uid}:{item.subject}:{req.action.value}"
         for attempt in range(ATTEMPTS):
             activity.heartbeat(item.seq)  # each marketplace call is bounded by its timeout
@@ -124,6 +130,7 @@ class TakedownActivities:
                     return
                 if attempt == ATTEMPTS - 1:
                     self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.FAILED, error)
+                    metrics.action(*counted, applied=False)
                     return
                 time.sleep(_BACKOFF_S[attempt])
                 continue
@@ -131,6 +138,7 @@ class TakedownActivities:
                 self._state_reasons(req, item, facts, done.applied)  # states it again (once)
             self.ledger.set_takedown_item(req.job_id, item.seq, ItemStatus.DONE, done.detail,
                                           seller_id=facts.seller_id)
+            metrics.action(*counted, applied=True)
             return
 
     def _state_reasons(self, req: BatchRequest, item: TakedownItem, facts: Any,

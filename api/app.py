@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 
-from api import console
+from api import console, telemetry
 from api.problems import RESPONSES, install, problem
 from api.routes import (
     appeals,
@@ -89,6 +89,7 @@ def create_app(connect: Callable[[], Awaitable[CaseworkClient]]) -> FastAPI:
     install(app)
     app.add_middleware(BodyLimit)
     console.install(app)  # its security headers wrap every response, refusals too
+    telemetry.install(app)  # counts and times every request, refusals too; /metrics
     for routes in (auth, intake, cases, commands, appeals, escalations, jobs, ops, qa,
                    reports, datasets, trends):
         app.include_router(routes.router, responses=RESPONSES)

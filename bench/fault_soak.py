@@ -56,7 +56,8 @@ class Stack:
         self.env = {**os.environ, "CASEWORK_DATA_DIR": str(data), "CASEWORK_DEMO_CASES": "0",
                     "CASEWORK_TEMPORAL_PORT": str(self.temporal_port),
                     "CASEWORK_UI_PORT": str(ui_port), "CASEWORK_CODEC_PORT": str(codec_port),
-                    "CASEWORK_API_PORT": str(free_port())}
+                    "CASEWORK_API_PORT": str(free_port()),
+                    "CASEWORK_METRICS_ADDRESS": "127.0.0.1:0"}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 

@@ -72,7 +72,8 @@ async def dev_stack(data: Path, pack_extra: str = "") -> AsyncIterator[Stack]:
     port, ui_port = free_port(), free_port()
     env = {**os.environ, "CASEWORK_DATA_DIR": str(data), "CASEWORK_CODEC_KEYS": "",
            "CASEWORK_POLICY_PACK": str(settings.policy_pack),
-           "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}
+           "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+           "CASEWORK_METRICS_ADDRESS": "127.0.0.1:0"}  # each worker process: a free port
     server = subprocess.Popen(devserver.command(data / "temporal.db", port, ui_port),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -184,6 +184,7 @@ async def api_serve(args: argparse.Namespace) -> None:
     from api.app import create_app
     from client.casework import CaseworkClient
     from config.settings import Settings
+    from config.telemetry import exported
 
     settings = Settings()
     host, port = args.host or settings.api_host, args.port or settings.api_port
@@ -191,8 +192,10 @@ async def api_serve(args: argparse.Namespace) -> None:
     # No proxy headers: a caller's X-Forwarded-For never moves the address sign-ins count by.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            proxy_headers=False))
-    print(f"casework console and API on http://{host}:{port} (reference at /docs)", flush=True)
-    await server.serve()
+    print(f"casework console and API on http://{host}:{port} (reference at /docs, metrics "
+          "at /metrics)", flush=True)
+    with exported("api", None):  # its metrics at its own /metrics
+        await server.serve()
 
 
 @contextlib.contextmanager

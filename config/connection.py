@@ -82,12 +82,16 @@ async def connect(profile: str | None = None, address: str | None = None,
                   settings: Settings | None = None, *, codec: bool = True) -> Client:
     """Connect with `client_config`, payloads encrypted under the configured keys (missing
     keys fail here, before connecting). `codec=False`: no keys needed, for calls that carry no
-    payloads (`casework setup`)."""
+    payloads (`casework setup`). OpenTelemetry's `TracingInterceptor` rides on the client
+    (workers built on it carry it too; it records nothing unless tracing is on:
+    `config.telemetry`)."""
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
     settings = settings or Settings()
     config = client_config(profile, address, settings)
     keyed = {"data_converter": data_converter(Keyring.configured(settings))} if codec else {}
     try:
-        return await Client.connect(**config, **keyed)
+        return await Client.connect(**config, **keyed, interceptors=[TracingInterceptor()])
     except RuntimeError as e:
         raise _connect_failure(str(e).splitlines()[0], config) from None
 

@@ -73,6 +73,10 @@ class Settings:
     # The HTTP API and the console (`make run`, `casework api`).
     api_host: str = field(default_factory=lambda: _env("CASEWORK_API_HOST", "127.0.0.1"))
     api_port: int = field(default_factory=lambda: _int("CASEWORK_API_PORT", 8080))
+    # Where a worker (and `make run`) serves Prometheus metrics: host:port, `off`, or port 0
+    # for a free one (the API serves its own at /metrics); see config/telemetry.py.
+    metrics_address: str = field(default_factory=lambda: _env("CASEWORK_METRICS_ADDRESS",
+                                                              "127.0.0.1:9464"))
     demo_cases: bool = field(default_factory=lambda: _env("CASEWORK_DEMO_CASES", "1") != "0")
 
     def __post_init__(self) -> None:

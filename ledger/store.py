@@ -104,6 +104,11 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets, Trends):
         (a rebuild from the workflows): write every event the ledger lacks, whatever the
         revision of its row, so a rebuild is safe while workers write.
         """
+        return self.record_new(case, restore) is not None
+
+    def record_new(self, case: LedgerRecord, restore: bool = False) -> int | None:
+        """`record_case`, answering the revision the ledger held before (0: a new row; the
+        events after it are new to the ledger), or None when it wrote nothing."""
         now = iso(datetime.now(UTC))
         row = (
             case.case_uid, case.case_id, case.revision, case.state, case.queue, case.priority.value,
@@ -114,11 +119,11 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets, Trends):
             case.search_text,
         )
 
-        def upsert(cur: Cursor) -> bool:
+        def upsert(cur: Cursor) -> int | None:
             found = cur.query("SELECT revision FROM cases WHERE case_uid = ?", (case.case_uid,))
-            prior = found[0][0] if found else 0
+            prior: int = found[0][0] if found else 0
             if found and prior >= case.revision and not restore:
-                return False  # a retry, or a late write overtaken by a newer one
+                return None  # a retry, or a late write overtaken by a newer one
             cur.execute(_UPSERT_CASE, row)  # moves the row forward only
             for image in photos(case.image_hashes):  # kept, never taken back
                 cur.execute("INSERT INTO case_images (case_uid, image_hash) VALUES (?, ?) "
@@ -137,7 +142,7 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets, Trends):
                 put_outcome(cur, case.case_uid, case.case_id, case.outcome)
             if case.signal is not None:
                 put_signal(cur, case.case_uid, case.case_id, case.signal)
-            return True
+            return prior
 
         return self._db.transaction(upsert, write=True)
 

@@ -32,10 +32,11 @@ from cli.session import local_api_url
 from client import codec_server
 from client.casework import CaseworkClient
 from client.credentials import Credentials
-from config import codec
+from config import codec, telemetry
 from config.connection import default_address, register
 from config.settings import ROOT, Settings
 from domain import calibration
+from domain.errors import CaseworkError
 from domain.people import ALL_QUEUES, Person, Role
 from domain.policy import PolicyPack
 from ledger.store import Ledger
@@ -146,6 +147,11 @@ async def main() -> None:
         sandbox.load(*demo.generate())
     if created := codec.ensure_dev_keys(settings):
         print(f"made a development payload encryption key: {created}")
+    with telemetry.exported("stack", settings.metrics_address) as metrics_url:
+        await _run(settings, sandbox, metrics_url)
+
+
+async def _run(settings: Settings, sandbox: SandboxMarketplace, metrics_url: str | None) -> None:
     endpoint = codec_server.build(settings).start()
     log = open(settings.data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as run
     server = subprocess.Popen(devserver.command(settings.data_dir / "temporal.db",
@@ -196,7 +202,7 @@ async def main() -> None:
                 if not api.started:  # (uvicorn says why; a port taken ends the loop itself)
                     raise SystemExit(f"casework's API did not start on {settings.api_host}:"
                                      f"{settings.api_port}")
-                print(banner(settings, endpoint.url), flush=True)
+                print(banner(settings, endpoint.url, metrics_url), flush=True)
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -238,11 +244,12 @@ def exports(settings: Settings) -> list[str]:
     return env
 
 
-def banner(settings: Settings, codec_url: str) -> str:
+def banner(settings: Settings, codec_url: str, metrics_url: str | None = None) -> str:
     cw = os.path.join(os.path.dirname(sys.executable), "casework")
     keys = "CASEWORK_CODEC_KEYS" if settings.codec_keys else settings.codec_keys_file
     passwords = passwords_file(settings)
     address = default_address(settings)
+    api = local_api_url(settings)
     setup = []
     if env := exports(settings):
         setup.append("  export " + " ".join(env))
@@ -259,6 +266,7 @@ casework is running.
   Temporal         {address}  (where casework connects unless TEMPORAL_ADDRESS says otherwise)
   Temporal UI      http://localhost:{settings.ui_port}  (namespace default; search e.g. CaseState="queued")
   codec endpoint   {codec_url}  (the UI decrypts payloads here; keys: {keys})
+  metrics          {metrics_url or "off"}  (Prometheus; the API's at {api}/metrics)
   data             {settings.data_dir.resolve()}
 Try, in another terminal:
 {first}  {cw} reviewer list                    # the directory (direct: this machine)
@@ -273,5 +281,9 @@ Ctrl-C stops everything."""
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except CaseworkError as e:  # a setting refused (a metrics address in use): one line
+        sys.exit(f"make run: {type(e).__name__.lower()}: {e}")

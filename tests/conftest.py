@@ -25,6 +25,10 @@ from stack import devserver
 from tests import pg
 from tests.helpers import CONVERTER, TEST_KEYS, seed_directory, serving
 
+# Every worker and `make run` a test starts serves its metrics on a free port of its own (the
+# default, 127.0.0.1:9464, is one per machine); tests that scrape one name its address.
+os.environ.setdefault("CASEWORK_METRICS_ADDRESS", "127.0.0.1:0")
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

@@ -26,6 +26,8 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from config.settings import ROOT
 from ledger.store import Ledger
 from tests.helpers import DocCommand, doc_commands, free_port
@@ -112,7 +114,8 @@ def make_run(tmp_path: Path) -> Iterator[Stack]:
                                             "CASEWORK_CODEC_PORT", "CASEWORK_API_PORT")}
     data_dir = tmp_path / "stack-data"
     fresh = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "TEMPORAL_"))}
-    env = {**fresh, **{k: str(v) for k, v in ports.items()}, "CASEWORK_DATA_DIR": str(data_dir)}
+    env = {**fresh, **{k: str(v) for k, v in ports.items()}, "CASEWORK_DATA_DIR": str(data_dir),
+           "CASEWORK_METRICS_ADDRESS": "127.0.0.1:0"}
     log = tmp_path / "stack.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "stack.run"], cwd=ROOT, env=env,
@@ -282,6 +285,12 @@ def check_the_banner(stack: Stack) -> None:
     assert f"their passwords: {stack.data_dir.resolve()}/demo-passwords.txt" in stack.banner
     assert "data/demo-passwords.txt" not in stack.banner.replace(str(stack.data_dir.resolve()), "")
     assert f"workflow show --address localhost:{port} -w CASE_ID" in stack.banner
+    # its metrics: casework's series and the Temporal SDK's, at the banner's address and the API's
+    [metrics] = re.findall(r"metrics +(http://\S+/metrics) +\(Prometheus; the API's at "
+                           r"(http://\S+/metrics)\)", stack.banner)
+    for url in metrics:
+        text = httpx.get(url, timeout=10).text
+        assert "casework_cases_opened_total{" in text and "temporal_request_total{" in text, url
 
 
 def check_the_appeal(reader: Reader) -> None:
