@@ -1,0 +1,336 @@
+"""N review cases open at once: claiming, the console, ops' views, memory, disk and a restart.
+
+    python bench/open_cases.py [--n 100000] [--concurrency 32] [--claims 200] [--sessions 20]
+                               [--rounds 10] [--think 1.0] [--max-cached N] [--baseline FILE]
+                               [--data DIR] [--json]
+
+One dev server (SQLite file, WAL, the flags `make run` gives it), one `casework worker` and one
+`casework api` process. N listings of the sandbox (rule hits below the auto-enforce threshold)
+are each reported once through intake (`CaseworkClient.open_case`, update-with-start) by
+`--concurrency` reporters at a time: N distinct review cases, screened into a queue. Progress
+goes to stderr. The open rate counts from the first report to the last case queued.
+
+Then, with all N open (the claims below take a few hundred of them into review):
+- claim-next p50/p99 in process (`CaseworkClient.claim_next`) and over HTTP (`POST
+  /api/queues/{queue}/claim-next`, a reviewer's token), one claim at a time;
+- the console's queue page (`/`) and case page (a case drawn at random from the N) p50/p95
+  with `--sessions` signed-in sessions reading each page `--think` s on average;
+- `casework ops stuck --json` and `casework ops backlog --json` end to end (a process of its
+  own, signed in as ops, through the API): the median of 3;
+- worker and Temporal server RSS now and at peak (`--max-cached` sets the worker's
+  `CASEWORK_MAX_CACHED_WORKFLOWS`); with `--baseline` (this bench's JSON at a smaller N) the
+  worker's RSS as a multiple of the baseline's;
+- disk per open case: the Temporal SQLite file and the ledger (with their WAL files) over N;
+- a stack restart: server, worker and API stopped and started again on the same files, and
+  the time from the start to the first successful claim-next over HTTP.
+Targets: claim-next p99 <= 100 ms in process; console pages p95 <= 200 ms; ops stuck <= 3 s end
+to end; worker RSS <= 1.2 x the baseline's. `--data DIR` keeps the stack's files there (and a
+run on a folder kept before opens only the cases it lacks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from harness import (  # noqa: E402
+    Stack,
+    add_reviewers,
+    console_session,
+    dev_stack,
+    free_port,
+    load_listings,
+    peak_rss_mb,
+    percentile_ms,
+    report,
+    rss_mb,
+    timed_cli,
+)
+
+from client.credentials import Credentials  # noqa: E402
+from domain.core import Subject, case_id_for  # noqa: E402
+from domain.people import Person, Role  # noqa: E402
+from marketplace.sandbox import SandboxMarketplace  # noqa: E402
+from stack import devserver  # noqa: E402
+
+PREFIX = "OC"
+OPS = "ops-0"
+
+
+def say(text: str) -> None:
+    print(f"[open_cases {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+class Processes:
+    """The stack's `casework worker` and `casework api`, logging into its folder."""
+
+    def __init__(self, stack: Stack, api_port: int) -> None:
+        self.stack, self.api_port = stack, api_port
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.api: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        data = self.stack.settings.data_dir
+        with (data / "worker.log").open("ab") as wlog, (data / "api.log").open("ab") as alog:
+            self.worker = self.stack.casework("worker", log=wlog)
+            self.api = self.stack.casework("api", "--port", str(self.api_port), log=alog)
+        devserver.wait_for_port(self.api_port, timeout=120)
+
+    def stop(self) -> None:
+        for proc in (self.api, self.worker):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def running(stack: Stack, api_port: int) -> AsyncIterator[Processes]:
+    procs = Processes(stack, api_port)
+    try:
+        procs.start()
+        yield procs
+    finally:
+        procs.stop()
+
+
+async def open_all(stack: Stack, listings: list[str], concurrency: int) -> dict[str, Any]:
+    """Report each listing once (skipping cases the ledger holds from a run before), then wait
+    until every case is queued; the rate and intake latency, with progress on stderr."""
+    cw, n = stack.cw, len(listings)
+    todo = [i for i, s in enumerate(listings)
+            if cw.ledger.case(case_id_for(Subject.parse(s), cw.settings.case_prefix)) is None]
+    say(f"{n - len(todo)} of {n} cases open from before; opening {len(todo)} "
+        f"({concurrency} at a time)")
+    intake: list[float] = []
+    done = 0
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        nonlocal done
+        async with sem:
+            t = time.perf_counter()
+            await cw.open_case(listings[i], "user_report", reporter=f"buyer-{i}",
+                               report_id=f"open-cases-{i}")
+            intake.append(time.perf_counter() - t)
+            done += 1
+
+    started = time.perf_counter()
+    work = asyncio.gather(*(one(i) for i in todo))
+    last = (started, 0)
+    while not work.done():
+        await asyncio.wait([work], timeout=15)
+        now = time.perf_counter()
+        rate, overall = (done - last[1]) / (now - last[0]), done / (now - started)
+        eta = (len(todo) - done) / overall if overall else float("inf")
+        say(f"opened {done}/{len(todo)}: {rate:.1f}/s now, {overall:.1f}/s overall, "
+            f"eta {eta / 60:.0f} min")
+        last = (now, done)
+    await work
+    reported_s = time.perf_counter() - started
+    while (queued := await asyncio.to_thread(cw.ledger.count, ("queued",))) < n:
+        say(f"all reported; {queued}/{n} queued")
+        await asyncio.sleep(5)
+    open_s = time.perf_counter() - started
+    return {"opened": len(todo), "reported_s": round(reported_s, 1), "open_s": round(open_s, 1),
+            "open_per_s": round(len(todo) / open_s, 2) if todo else None,
+            "intake_p50_ms": percentile_ms(intake, 0.5) if intake else None,
+            "intake_p99_ms": percentile_ms(intake, 0.99) if intake else None}
+
+
+async def timed(calls: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
+    """Seconds each of `calls` calls took, one at a time."""
+    times = []
+    for i in range(calls):
+        t = time.perf_counter()
+        await call(i)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+async def claims(stack: Stack, queue: str, api: str, tokens: list[str], n: int
+                 ) -> dict[str, float]:
+    cw = stack.cw
+    client_s = await timed(n, lambda i: cw.claim_next(queue, f"reviewer-{i % len(tokens)}"))
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+
+        async def over_http(i: int) -> None:
+            r = await http.post(f"/api/queues/{queue}/claim-next", json={},
+                                headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+            assert r.status_code == 200, r.text
+
+        http_s = await timed(n, over_http)
+    return {"claim_next_client_p50_ms": percentile_ms(client_s, 0.5),
+            "claim_next_client_p99_ms": percentile_ms(client_s, 0.99),
+            "claim_next_http_p50_ms": percentile_ms(http_s, 0.5),
+            "claim_next_http_p99_ms": percentile_ms(http_s, 0.99)}
+
+
+async def console(api: str, port: int, people: list[str], cases: list[str], rounds: int,
+                  think: float) -> dict[str, float]:
+    queue_s: list[float] = []
+    case_s: list[float] = []
+
+    def pages(i: int) -> list[tuple[str, list[float]]]:
+        return [("/", queue_s), (f"/cases/{random.choice(cases)}", case_s)]
+
+    await asyncio.gather(*(console_session(api, port, who, f"{who}-password", rounds, think,
+                                           pages) for who in people))
+    return {"queue_page_p50_ms": percentile_ms(queue_s, 0.5),
+            "queue_page_p95_ms": percentile_ms(queue_s, 0.95),
+            "case_page_p50_ms": percentile_ms(case_s, 0.5),
+            "case_page_p95_ms": percentile_ms(case_s, 0.95)}
+
+
+def ops_views(stack: Stack, api: str, token: str) -> dict[str, float]:
+    env = stack.cli_env(api, token)
+    stuck = [timed_cli(env, "ops", "stuck") for _ in range(3)]
+    backlog = [timed_cli(env, "ops", "backlog") for _ in range(3)]
+    return {"ops_stuck_cli_s": round(statistics.median(stuck), 2),
+            "ops_stuck_cli_max_s": round(max(stuck), 2),
+            "ops_backlog_cli_s": round(statistics.median(backlog), 2)}
+
+
+def disk(data: Path, n: int) -> dict[str, float]:
+    def size(name: str) -> int:
+        return sum(f.stat().st_size for f in data.glob(f"{name}*") if f.is_file())
+
+    temporal, ledger = size("temporal.db"), size("ledger.db")
+    return {"temporal_db_mb": round(temporal / 2**20, 1), "ledger_db_mb": round(ledger / 2**20, 1),
+            "disk_per_case_kb": round((temporal + ledger) / n / 1024, 2)}
+
+
+async def restart(stack: Stack, procs: Processes, queue: str, token: str) -> dict[str, float]:
+    """Stop the API, the worker and the server; start them again on the same files; the time
+    from the start to the first claim-next that answers a case."""
+    procs.stop()
+    stack.stop_server()
+    started = time.perf_counter()
+    stack.start_server()
+    server_s = time.perf_counter() - started
+    procs.start()
+    api_s = time.perf_counter() - started
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{procs.api_port}",
+                                 timeout=30) as http:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                r = await http.post(f"/api/queues/{queue}/claim-next", json={},
+                                    headers={"Authorization": f"Bearer {token}"})
+                if r.status_code == 200:
+                    break
+            if time.perf_counter() - started > 600:
+                raise RuntimeError("no claim within 10 min of a restart")
+            await asyncio.sleep(0.1)
+    return {"restart_server_s": round(server_s, 1), "restart_api_s": round(api_s, 1),
+            "restart_to_claim_s": round(time.perf_counter() - started, 1)}
+
+
+def memory(procs: Processes, stack: Stack) -> dict[str, float]:
+    assert procs.worker is not None
+    return {"worker_rss_mb": rss_mb(procs.worker.pid),
+            "worker_peak_rss_mb": peak_rss_mb(procs.worker.pid),
+            "server_rss_mb": rss_mb(stack.server.pid),
+            "server_peak_rss_mb": peak_rss_mb(stack.server.pid)}
+
+
+def people(stack: Stack, sessions: int) -> tuple[list[str], list[str], str]:
+    """`sessions` reviewers of every queue with passwords and tokens, and an operator's token."""
+    ledger, creds = stack.cw.ledger, Credentials(stack.cw.ledger)
+    add_reviewers(ledger, sessions)
+    ledger.put_person(Person(id=OPS, name="Ops 0", roles=[Role.OPS]))
+    who = [f"reviewer-{i}" for i in range(sessions)]
+    for person in who:
+        creds.set_password(person, f"{person}-password")
+    return who, [creds.create_token(p)[1] for p in who], creds.create_token(OPS)[1]
+
+
+async def bench(args: argparse.Namespace, data: Path) -> dict[str, Any]:
+    if args.max_cached:
+        os.environ["CASEWORK_MAX_CACHED_WORKFLOWS"] = str(args.max_cached)
+    async with dev_stack(data) as stack:
+        listings = load_listings(SandboxMarketplace(stack.settings.sandbox_db), args.n, PREFIX)
+        who, tokens, ops_token = people(stack, args.sessions)
+        api_port = free_port()
+        api = f"http://127.0.0.1:{api_port}"
+        async with running(stack, api_port) as procs:
+            figures: dict[str, Any] = await open_all(stack, listings, args.concurrency)
+            queue = stack.cw.ledger.queue(states=("queued",), limit=1)[0].queue
+            cases = [case_id_for(Subject.parse(s), stack.settings.case_prefix)
+                     for s in listings]
+            figures["worker_rss_after_open_mb"] = rss_mb(procs.worker.pid)  # type: ignore[union-attr]
+            say(f"{len(cases)} open, queue {queue!r}; claiming")
+            figures |= await claims(stack, queue, api, tokens, args.claims)
+            say("console sessions")
+            figures |= await console(api, api_port, who, cases, args.rounds, args.think)
+            say("ops stuck and backlog")
+            figures |= await asyncio.to_thread(ops_views, stack, api, ops_token)
+            figures |= memory(procs, stack)
+            figures |= disk(data, args.n)
+            say("restarting the stack")
+            figures |= await restart(stack, procs, queue, tokens[0])
+    return figures
+
+
+def verdict(figures: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
+    met = {"claim_next_client_p99": figures["claim_next_client_p99_ms"] <= 100,
+           "console_p95": max(figures["queue_page_p95_ms"], figures["case_page_p95_ms"]) <= 200,
+           "ops_stuck": figures["ops_stuck_cli_s"] <= 3}
+    if baseline is not None:
+        base = json.loads(baseline.read_text())
+        ratio = figures["worker_rss_mb"] / base["worker_rss_mb"]
+        figures |= {"baseline_n": base["n"], "baseline_worker_rss_mb": base["worker_rss_mb"],
+                    "worker_rss_vs_baseline": round(ratio, 2)}
+        met["worker_rss"] = ratio <= 1.2
+    return figures | {"targets_met": met}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--claims", type=int, default=200)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--think", type=float, default=1.0)
+    parser.add_argument("--max-cached", type=int, default=0,
+                        help="the worker's max_cached_workflows (0: its default)")
+    parser.add_argument("--baseline", type=Path, help="this bench's JSON at a smaller N")
+    parser.add_argument("--data", type=Path, help="keep the stack's files in this folder")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    if args.data:
+        args.data.mkdir(parents=True, exist_ok=True)
+        figures = await bench(args, args.data.resolve())
+    else:
+        with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp:
+            figures = await bench(args, Path(tmp))
+    figures = {"n": args.n, "concurrency": args.concurrency, "claims": args.claims,
+               "sessions": args.sessions, "think_s": args.think,
+               "max_cached_workflows": os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS",
+                                                      "worker default"),
+               **figures, "bench_s": round(time.perf_counter() - started, 1)}
+    report(verdict(figures, args.baseline), args.json)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
