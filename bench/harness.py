@@ -13,11 +13,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import httpx
 from temporalio.client import Client
@@ -25,6 +25,7 @@ from temporalio.client import Client
 from client.casework import CaseworkClient
 from config.codec import Keyring, data_converter, ensure_dev_keys
 from config.settings import Settings
+from domain.errors import Unavailable
 from domain.people import ALL_QUEUES, Person, Role
 from ledger.store import Ledger
 from marketplace import demo
@@ -124,6 +125,23 @@ def add_reviewers(ledger: Ledger, n: int) -> None:
     ledger.put_person(Person(id="lead-0", name="Lead 0", roles=[Role.LEAD], queues=[ALL_QUEUES]))
 
 
+T = TypeVar("T")
+
+
+async def again(call: Callable[[], Awaitable[T]], give_up: float,
+                retried: Callable[[], object] = lambda: None) -> T:
+    """Retry a call while casework is unavailable (the stack is down, starting or too busy to
+    answer within its bounds) until `give_up` (time.monotonic()); `retried` hears of each."""
+    while True:
+        try:
+            return await call()
+        except Unavailable:
+            if time.monotonic() > give_up:
+                raise
+            retried()
+            await asyncio.sleep(0.5)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -216,10 +234,11 @@ Pages = Callable[[int], Sequence[tuple[str, list[float]]]]
 
 
 async def console_session(base: str, port: int, who: str, password: str, rounds: int,
-                          think: float, pages: Pages) -> None:
+                          think: float, pages: Pages, failed: list[str] | None = None) -> None:
     """One signed-in person in one tab: each round loads `pages(round)` in turn, each page's
     time (seconds) appended to the list beside its path, after reading the page before it
-    `think` seconds on average (exponential; 0: as fast as the server answers)."""
+    `think` seconds on average (exponential; 0: as fast as the server answers). A page that
+    does not answer 200 fails the session, or is listed in `failed` (and timed) if given."""
     cookie = await sign_in(base, who, password)
     rng = random.Random(who)
     async with Browser(port, cookie) as tab:
@@ -229,8 +248,11 @@ async def console_session(base: str, port: int, who: str, password: str, rounds:
                     await asyncio.sleep(rng.expovariate(1 / think))
                 await tab.ready()
                 started = time.perf_counter()
-                assert await tab.get(path) == 200, path
+                status = await tab.get(path)
                 into.append(time.perf_counter() - started)
+                if status != 200:
+                    assert failed is not None, f"{path}: {status}"
+                    failed.append(path)
 
 
 def report(result: dict[str, Any], as_json: bool) -> None:

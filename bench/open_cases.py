@@ -52,6 +52,7 @@ import httpx  # noqa: E402
 from harness import (  # noqa: E402
     Stack,
     add_reviewers,
+    again,
     console_session,
     dev_stack,
     free_port,
@@ -65,12 +66,14 @@ from harness import (  # noqa: E402
 
 from client.credentials import Credentials  # noqa: E402
 from domain.core import Subject, case_id_for  # noqa: E402
+from domain.errors import Unavailable  # noqa: E402
 from domain.people import Person, Role  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
 
 PREFIX = "OC"
 OPS = "ops-0"
+GIVE_UP_S = 600  # a report unanswered this long (Temporal down, not busy) ends the bench
 
 
 def say(text: str) -> None:
@@ -122,16 +125,26 @@ async def open_all(stack: Stack, listings: list[str], concurrency: int) -> dict[
     say(f"{n - len(todo)} of {n} cases open from before; opening {len(todo)} "
         f"({concurrency} at a time)")
     intake: list[float] = []
-    done = 0
+    done, retries = 0, 0
     sem = asyncio.Semaphore(concurrency)
 
+    def retried() -> None:
+        nonlocal retries
+        retries += 1
+
     async def one(i: int) -> None:
+        """Sent again while Temporal is too busy to answer in time (the same report: opened
+        once); the time of the attempt that answered."""
         nonlocal done
-        async with sem:
+
+        async def attempt() -> None:
             t = time.perf_counter()
             await cw.open_case(listings[i], "user_report", reporter=f"buyer-{i}",
                                report_id=f"open-cases-{i}")
             intake.append(time.perf_counter() - t)
+
+        async with sem:
+            await again(attempt, time.monotonic() + GIVE_UP_S, retried)
             done += 1
 
     started = time.perf_counter()
@@ -143,7 +156,7 @@ async def open_all(stack: Stack, listings: list[str], concurrency: int) -> dict[
         rate, overall = (done - last[1]) / (now - last[0]), done / (now - started)
         eta = (len(todo) - done) / overall if overall else float("inf")
         say(f"opened {done}/{len(todo)}: {rate:.1f}/s now, {overall:.1f}/s overall, "
-            f"eta {eta / 60:.0f} min")
+            f"eta {eta / 60:.0f} min; {retries} sent again")
         last = (now, done)
     await work
     reported_s = time.perf_counter() - started
@@ -151,54 +164,63 @@ async def open_all(stack: Stack, listings: list[str], concurrency: int) -> dict[
         say(f"all reported; {queued}/{n} queued")
         await asyncio.sleep(5)
     open_s = time.perf_counter() - started
-    return {"opened": len(todo), "reported_s": round(reported_s, 1), "open_s": round(open_s, 1),
+    return {"opened": len(todo), "intake_retries": retries, "reported_s": round(reported_s, 1),
+            "open_s": round(open_s, 1),
             "open_per_s": round(len(todo) / open_s, 2) if todo else None,
             "intake_p50_ms": percentile_ms(intake, 0.5) if intake else None,
             "intake_p99_ms": percentile_ms(intake, 0.99) if intake else None}
 
 
-async def timed(calls: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
-    """Seconds each of `calls` calls took, one at a time."""
-    times = []
+async def timed(name: str, calls: int, call: Callable[[int], Awaitable[bool]]
+                ) -> dict[str, float | int]:
+    """p50 and p99 of `calls` calls one at a time, each timed whether it claimed or not, and
+    how many did not (Temporal too busy to answer within casework's bounds)."""
+    times, failed = [], 0
     for i in range(calls):
         t = time.perf_counter()
-        await call(i)
+        try:
+            failed += not await call(i)
+        except Unavailable:
+            failed += 1
         times.append(time.perf_counter() - t)
-    return times
+    return {f"{name}_p50_ms": percentile_ms(times, 0.5),
+            f"{name}_p99_ms": percentile_ms(times, 0.99), f"{name}_failed": failed}
 
 
 async def claims(stack: Stack, queue: str, api: str, tokens: list[str], n: int
-                 ) -> dict[str, float]:
+                 ) -> dict[str, float | int]:
     cw = stack.cw
-    client_s = await timed(n, lambda i: cw.claim_next(queue, f"reviewer-{i % len(tokens)}"))
+
+    async def in_process(i: int) -> bool:
+        return bool(await cw.claim_next(queue, f"reviewer-{i % len(tokens)}"))
+
+    figures = await timed("claim_next_client", n, in_process)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
 
-        async def over_http(i: int) -> None:
+        async def over_http(i: int) -> bool:
             r = await http.post(f"/api/queues/{queue}/claim-next", json={},
                                 headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
-            assert r.status_code == 200, r.text
+            return r.status_code == 200
 
-        http_s = await timed(n, over_http)
-    return {"claim_next_client_p50_ms": percentile_ms(client_s, 0.5),
-            "claim_next_client_p99_ms": percentile_ms(client_s, 0.99),
-            "claim_next_http_p50_ms": percentile_ms(http_s, 0.5),
-            "claim_next_http_p99_ms": percentile_ms(http_s, 0.99)}
+        return figures | await timed("claim_next_http", n, over_http)
 
 
 async def console(api: str, port: int, people: list[str], cases: list[str], rounds: int,
-                  think: float) -> dict[str, float]:
+                  think: float) -> dict[str, float | int]:
     queue_s: list[float] = []
     case_s: list[float] = []
+    failed: list[str] = []
+    rng = random.Random(7)
 
     def pages(i: int) -> list[tuple[str, list[float]]]:
-        return [("/", queue_s), (f"/cases/{random.choice(cases)}", case_s)]
+        return [("/", queue_s), (f"/cases/{rng.choice(cases)}", case_s)]
 
     await asyncio.gather(*(console_session(api, port, who, f"{who}-password", rounds, think,
-                                           pages) for who in people))
+                                           pages, failed) for who in people))
     return {"queue_page_p50_ms": percentile_ms(queue_s, 0.5),
             "queue_page_p95_ms": percentile_ms(queue_s, 0.95),
             "case_page_p50_ms": percentile_ms(case_s, 0.5),
-            "case_page_p95_ms": percentile_ms(case_s, 0.95)}
+            "case_page_p95_ms": percentile_ms(case_s, 0.95), "pages_failed": len(failed)}
 
 
 def ops_views(stack: Stack, api: str, token: str) -> dict[str, float]:
@@ -277,30 +299,42 @@ async def bench(args: argparse.Namespace, data: Path) -> dict[str, Any]:
             cases = [case_id_for(Subject.parse(s), stack.settings.case_prefix)
                      for s in listings]
             figures["worker_rss_after_open_mb"] = rss_mb(procs.worker.pid)  # type: ignore[union-attr]
-            say(f"{len(cases)} open, queue {queue!r}; claiming")
-            figures |= await claims(stack, queue, api, tokens, args.claims)
-            say("console sessions")
-            figures |= await console(api, api_port, who, cases, args.rounds, args.think)
-            say("ops stuck and backlog")
-            figures |= await asyncio.to_thread(ops_views, stack, api, ops_token)
-            figures |= memory(procs, stack)
-            figures |= disk(data, args.n)
-            say("restarting the stack")
-            figures |= await restart(stack, procs, queue, tokens[0])
+            say(f"{len(cases)} open, queue {queue!r}")
+            phases: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
+                ("claim-next", lambda: claims(stack, queue, api, tokens, min(
+                    args.claims, args.n // 4))),  # half the cases stay queued
+                ("console", lambda: console(api, api_port, who, cases, args.rounds,
+                                            args.think)),
+                ("ops", lambda: asyncio.to_thread(ops_views, stack, api, ops_token)),
+                ("memory", lambda: asyncio.to_thread(memory, procs, stack)),
+                ("disk", lambda: asyncio.to_thread(disk, data, args.n)),
+                ("restart", lambda: restart(stack, procs, queue, tokens[0]))]
+            for name, phase in phases:  # one that fails is said, and the others still run
+                say(name)
+                try:
+                    figures |= await phase()
+                except Exception as e:  # noqa: BLE001 - a figure missing, not the run lost
+                    figures[f"{name}_error"] = f"{type(e).__name__}: {e}"
+                    say(f"{name} failed: {type(e).__name__}: {e}")
     return figures
 
 
 def verdict(figures: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
-    met = {"claim_next_client_p99": figures["claim_next_client_p99_ms"] <= 100,
-           "console_p95": max(figures["queue_page_p95_ms"], figures["case_page_p95_ms"]) <= 200,
-           "ops_stuck": figures["ops_stuck_cli_s"] <= 3}
-    if baseline is not None:
+    """Each target met or not (None: its figure is missing)."""
+    def at_most(limit: float, *names: str) -> bool | None:
+        found = [figures[n] for n in names if n in figures]
+        return max(found) <= limit if len(found) == len(names) else None
+
+    if baseline is not None and "worker_rss_mb" in figures:
         base = json.loads(baseline.read_text())
-        ratio = figures["worker_rss_mb"] / base["worker_rss_mb"]
         figures |= {"baseline_n": base["n"], "baseline_worker_rss_mb": base["worker_rss_mb"],
-                    "worker_rss_vs_baseline": round(ratio, 2)}
-        met["worker_rss"] = ratio <= 1.2
-    return figures | {"targets_met": met}
+                    "worker_rss_vs_baseline": round(
+                        figures["worker_rss_mb"] / base["worker_rss_mb"], 2)}
+    return figures | {"targets_met": {
+        "claim_next_client_p99_ms<=100": at_most(100, "claim_next_client_p99_ms"),
+        "console_p95_ms<=200": at_most(200, "queue_page_p95_ms", "case_page_p95_ms"),
+        "ops_stuck_cli_s<=3": at_most(3, "ops_stuck_cli_s"),
+        "worker_rss_vs_baseline<=1.2": at_most(1.2, "worker_rss_vs_baseline")}}
 
 
 async def main() -> None:
