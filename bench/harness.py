@@ -161,6 +161,13 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise RuntimeError(f"no {field} for pid {pid}")
 
 
+def cpu_s(pid: int) -> float:
+    """A live process's CPU time so far (user and system), in seconds: what it did, whatever
+    else the machine was doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile_ms(seconds: Sequence[float], q: float) -> float:
     """The `q` quantile (0..1, nearest rank) of durations in seconds, in milliseconds."""
     values = sorted(seconds)

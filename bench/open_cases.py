@@ -1,8 +1,8 @@
 """N review cases open at once: claiming, the console, ops' views, memory, disk and a restart.
 
-    python bench/open_cases.py [--n 100000] [--concurrency 32] [--claims 200] [--sessions 20]
-                               [--rounds 10] [--think 1.0] [--max-cached N] [--baseline FILE]
-                               [--data DIR] [--json]
+    python bench/open_cases.py [--n 100000] [--concurrency 32] [--claims 200] [--claim-gap 0.5]
+                               [--sessions 20] [--rounds 10] [--think 1.0] [--max-cached N]
+                               [--baseline FILE] [--data DIR] [--json]
 
 One dev server (SQLite file, WAL, the flags `make run` gives it), one `casework worker` and one
 `casework api` process. N listings of the sandbox (rule hits below the auto-enforce threshold)
@@ -12,7 +12,9 @@ goes to stderr. The open rate counts from the first report to the last case queu
 
 Then, with all N open (the claims below take a few hundred of them into review):
 - claim-next p50/p99 in process (`CaseworkClient.claim_next`) and over HTTP (`POST
-  /api/queues/{queue}/claim-next`, a reviewer's token), one claim at a time;
+  /api/queues/{queue}/claim-next`, a reviewer's token), one claim at a time, `--claim-gap` s
+  apart (a reviewer's next claim comes after a read, not at once), with the worker's and the
+  server's CPU time per claim (what the machine's other load does not change);
 - the console's queue page (`/`) and case page (a case drawn at random from the N) p50/p95
   with `--sessions` signed-in sessions reading each page `--think` s on average;
 - `casework ops stuck --json` and `casework ops backlog --json` end to end (a process of its
@@ -23,7 +25,8 @@ Then, with all N open (the claims below take a few hundred of them into review):
 - disk per open case: the Temporal SQLite file and the ledger (with their WAL files) over N;
 - a stack restart: server, worker and API stopped and started again on the same files, and
   the time from the start to the first successful claim-next over HTTP.
-Targets: claim-next p99 <= 100 ms in process; console pages p95 <= 200 ms; ops stuck <= 3 s end
+The machine's load average is recorded at each step: on a shared machine the latencies move
+with it. Targets: claim-next p99 <= 100 ms in process; console pages p95 <= 200 ms; ops stuck <= 3 s end
 to end; worker RSS <= 1.2 x the baseline's. `--data DIR` keeps the stack's files there (and a
 run on a folder kept before opens only the cases it lacks).
 """
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -54,6 +58,7 @@ from harness import (  # noqa: E402
     add_reviewers,
     again,
     console_session,
+    cpu_s,
     dev_stack,
     free_port,
     load_listings,
@@ -160,7 +165,8 @@ async def open_all(stack: Stack, listings: list[str], concurrency: int) -> dict[
         last = (now, done)
     await work
     reported_s = time.perf_counter() - started
-    while (queued := await asyncio.to_thread(cw.ledger.count, ("queued",))) < n:
+    # queued, or claimed by a run before on this folder
+    while (queued := await asyncio.to_thread(cw.ledger.count, ("queued", "in_review"))) < n:
         say(f"all reported; {queued}/{n} queued")
         await asyncio.sleep(5)
     open_s = time.perf_counter() - started
@@ -171,12 +177,15 @@ async def open_all(stack: Stack, listings: list[str], concurrency: int) -> dict[
             "intake_p99_ms": percentile_ms(intake, 0.99) if intake else None}
 
 
-async def timed(name: str, calls: int, call: Callable[[int], Awaitable[bool]]
-                ) -> dict[str, float | int]:
-    """p50 and p99 of `calls` calls one at a time, each timed whether it claimed or not, and
-    how many did not (Temporal too busy to answer within casework's bounds)."""
+async def timed(name: str, calls: int, gap: float, call: Callable[[int], Awaitable[bool]],
+                procs: dict[str, int]) -> dict[str, float | int]:
+    """p50 and p99 of `calls` calls one at a time, `gap` s apart, each timed whether it claimed
+    or not; how many did not (Temporal too busy to answer within casework's bounds); the CPU
+    time of `procs` (name: pid) per call."""
     times, failed = [], 0
+    before = {who: cpu_s(pid) for who, pid in procs.items()}
     for i in range(calls):
+        await asyncio.sleep(gap)
         t = time.perf_counter()
         try:
             failed += not await call(i)
@@ -184,17 +193,21 @@ async def timed(name: str, calls: int, call: Callable[[int], Awaitable[bool]]
             failed += 1
         times.append(time.perf_counter() - t)
     return {f"{name}_p50_ms": percentile_ms(times, 0.5),
-            f"{name}_p99_ms": percentile_ms(times, 0.99), f"{name}_failed": failed}
+            f"{name}_p99_ms": percentile_ms(times, 0.99), f"{name}_failed": failed,
+            **{f"{name}_{who}_cpu_ms": round((cpu_s(pid) - before[who]) / calls * 1000, 1)
+               for who, pid in procs.items()}}
 
 
-async def claims(stack: Stack, queue: str, api: str, tokens: list[str], n: int
-                 ) -> dict[str, float | int]:
+async def claims(stack: Stack, procs: Processes, queue: str, api: str, tokens: list[str],
+                 n: int, gap: float) -> dict[str, float | int]:
     cw = stack.cw
+    assert procs.worker is not None and procs.api is not None
+    pids = {"worker": procs.worker.pid, "server": stack.server.pid}
 
     async def in_process(i: int) -> bool:
         return bool(await cw.claim_next(queue, f"reviewer-{i % len(tokens)}"))
 
-    figures = await timed("claim_next_client", n, in_process)
+    figures = await timed("claim_next_client", n, gap, in_process, pids)
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
 
         async def over_http(i: int) -> bool:
@@ -202,7 +215,8 @@ async def claims(stack: Stack, queue: str, api: str, tokens: list[str], n: int
                                 headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
             return r.status_code == 200
 
-        return figures | await timed("claim_next_http", n, over_http)
+        return figures | await timed("claim_next_http", n, gap, over_http,
+                                     {**pids, "api": procs.api.pid})
 
 
 async def console(api: str, port: int, people: list[str], cases: list[str], rounds: int,
@@ -300,9 +314,10 @@ async def bench(args: argparse.Namespace, data: Path) -> dict[str, Any]:
                      for s in listings]
             figures["worker_rss_after_open_mb"] = rss_mb(procs.worker.pid)  # type: ignore[union-attr]
             say(f"{len(cases)} open, queue {queue!r}")
+            gc.freeze()  # this process as the API's: its start-up out of the collector's walk
             phases: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
-                ("claim-next", lambda: claims(stack, queue, api, tokens, min(
-                    args.claims, args.n // 4))),  # half the cases stay queued
+                ("claim-next", lambda: claims(stack, procs, queue, api, tokens, min(
+                    args.claims, args.n // 4), args.claim_gap)),  # half the cases stay queued
                 ("console", lambda: console(api, api_port, who, cases, args.rounds,
                                             args.think)),
                 ("ops", lambda: asyncio.to_thread(ops_views, stack, api, ops_token)),
@@ -310,7 +325,9 @@ async def bench(args: argparse.Namespace, data: Path) -> dict[str, Any]:
                 ("disk", lambda: asyncio.to_thread(disk, data, args.n)),
                 ("restart", lambda: restart(stack, procs, queue, tokens[0]))]
             for name, phase in phases:  # one that fails is said, and the others still run
-                say(name)
+                load = os.getloadavg()[0]
+                figures.setdefault("load_avg", {})[name] = round(load, 1)
+                say(f"{name} (load average {load:.1f})")
                 try:
                     figures |= await phase()
                 except Exception as e:  # noqa: BLE001 - a figure missing, not the run lost
@@ -342,6 +359,8 @@ async def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--claims", type=int, default=200)
+    parser.add_argument("--claim-gap", type=float, default=0.5,
+                        help="seconds between one claim and the next")
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--think", type=float, default=1.0)
@@ -359,11 +378,16 @@ async def main() -> None:
         with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp:
             figures = await bench(args, Path(tmp))
     figures = {"n": args.n, "concurrency": args.concurrency, "claims": args.claims,
-               "sessions": args.sessions, "think_s": args.think,
+               "claim_gap_s": args.claim_gap, "sessions": args.sessions, "think_s": args.think,
                "max_cached_workflows": os.environ.get("CASEWORK_MAX_CACHED_WORKFLOWS",
                                                       "worker default"),
                **figures, "bench_s": round(time.perf_counter() - started, 1)}
     report(verdict(figures, args.baseline), args.json)
+    # Leave once reported, as the CLI does: a Temporal call cut off by the stack's stop can
+    # keep asyncio's shutdown waiting.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
