@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from harness import dev_stack, free_port, load_listings, report  # noqa: E402
+from harness import (  # noqa: E402
+    console_session,
+    dev_stack,
+    free_port,
+    load_listings,
+    percentile_ms,
+    report,
+)
 
 from client.credentials import Credentials  # noqa: E402
 from domain.core import Priority, Subject  # noqa: E402
@@ -45,84 +51,7 @@ from marketplace import demo  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
 
-
-def _p(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
-
-
-class Browser:
-    """One keep-alive HTTP/1.1 connection that GETs pages with a session cookie, as a
-    browser tab does: a load generator light enough (no client library per request) that
-    the figures measure the console, not the 20 sessions sharing this process's CPU."""
-
-    def __init__(self, port: int, cookie: str) -> None:
-        self.port, self.cookie = port, cookie
-
-    async def __aenter__(self) -> Browser:
-        await self._connect()
-        return self
-
-    async def _connect(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.used = time.monotonic()
-
-    async def __aexit__(self, *_: object) -> None:
-        self.writer.close()
-
-    async def ready(self) -> None:
-        """Reconnect if the server has closed the idle connection (not part of a page's time,
-        as a browser keeps a pool)."""
-        if time.monotonic() - self.used > KEEP_ALIVE_S:
-            self.writer.close()
-            await self._connect()
-
-    async def get(self, path: str) -> int:
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                          f"Cookie: cw_session={self.cookie}\r\n\r\n".encode())
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:"))
-        await self.reader.readexactly(length)
-        self.used = time.monotonic()
-        return status
-
-
-KEEP_ALIVE_S = 4  # uvicorn closes an idle keep-alive connection after 5 s
 SEARCHES = ["belt", "U-03", "dupe no. 17", "listing:LOAD-00005", "S-02"]
-
-
-async def sign_in(base: str, who: str, password: str) -> str:
-    """A console session's cookie, signed in through the form as a person does."""
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        page = await http.get("/login")
-        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
-        r = await http.post("/login", data={"username": who, "password": password,
-                                            "csrf": csrf})
-        assert r.status_code == 303, r.text
-        return str(r.cookies["cw_session"])
-
-
-async def _session(base: str, port: int, who: str, password: str, cases: list[str],
-                   rounds: int, think: float, queue_ms: list[float], case_ms: list[float],
-                   search_ms: list[float]) -> None:
-    cookie = await sign_in(base, who, password)
-    rng = random.Random(who)
-
-    async def load(tab: Browser, path: str, into: list[float]) -> None:
-        if think:  # a person reads a page before the next (mean `think` s, exponential)
-            await asyncio.sleep(rng.expovariate(1 / think))
-        await tab.ready()
-        t = time.perf_counter()
-        assert await tab.get(path) == 200, path
-        into.append(time.perf_counter() - t)
-
-    async with Browser(port, cookie) as tab:
-        for i in range(rounds):
-            await load(tab, "/", queue_ms)
-            await load(tab, f"/cases/{cases[i % len(cases)]}", case_ms)
-            await load(tab, f"/search?q={quote(SEARCHES[i % len(SEARCHES)])}", search_ms)
 
 
 async def main() -> None:
@@ -174,9 +103,13 @@ async def main() -> None:
                 case_ms: list[float] = []
                 search_ms: list[float] = []
                 started = time.perf_counter()
-                await asyncio.gather(*(_session(base, api_port, who, f"{who}-password", cases,
-                                                args.rounds, args.think, queue_ms, case_ms,
-                                                search_ms)
+
+                def pages(i: int) -> list[tuple[str, list[float]]]:
+                    return [("/", queue_ms), (f"/cases/{cases[i % len(cases)]}", case_ms),
+                            (f"/search?q={quote(SEARCHES[i % len(SEARCHES)])}", search_ms)]
+
+                await asyncio.gather(*(console_session(base, api_port, who, f"{who}-password",
+                                                       args.rounds, args.think, pages)
                                        for who in people))
                 elapsed = time.perf_counter() - started
                 token = creds.create_token("reviewer-0")[1]
@@ -204,9 +137,12 @@ async def main() -> None:
         "open_rows": args.open + args.cases, "decided_rows": args.decided,
         "sessions": args.sessions, "think_s": args.think,
         "pages_per_s": round(3 * args.sessions * args.rounds / elapsed, 1),  # think included
-        "queue_page_p50_ms": _p(queue_ms, 0.5), "queue_page_p95_ms": _p(queue_ms, 0.95),
-        "case_page_p50_ms": _p(case_ms, 0.5), "case_page_p95_ms": _p(case_ms, 0.95),
-        "search_p50_ms": _p(search_ms, 0.5), "search_p95_ms": _p(search_ms, 0.95),
+        "queue_page_p50_ms": percentile_ms(queue_ms, 0.5),
+        "queue_page_p95_ms": percentile_ms(queue_ms, 0.95),
+        "case_page_p50_ms": percentile_ms(case_ms, 0.5),
+        "case_page_p95_ms": percentile_ms(case_ms, 0.95),
+        "search_p50_ms": percentile_ms(search_ms, 0.5),
+        "search_p95_ms": percentile_ms(search_ms, 0.95),
         "decide_api_p50_ms": round(statistics.median(api_ms) * 1000, 1),
         "decide_client_p50_ms": round(statistics.median(client_ms) * 1000, 1),
     }

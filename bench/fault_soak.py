@@ -28,22 +28,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import add_reviewers, free_port, load_listings, report  # noqa: E402
+from harness import add_reviewers, again, free_port, load_listings, report  # noqa: E402
 
 from client.casework import CaseworkClient  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from domain.errors import Refused, Unavailable  # noqa: E402
+from domain.errors import Refused  # noqa: E402
 from marketplace.sandbox import SandboxMarketplace  # noqa: E402
 from stack import devserver  # noqa: E402
 
-T = TypeVar("T")
 REVIEWERS = 5
 
 
@@ -110,17 +108,6 @@ def _status(pid: int) -> bytes:
     with contextlib.suppress(OSError):
         return Path(f"/proc/{pid}/status").read_bytes()
     return b"zombie"
-
-
-async def again(call: Callable[[], Awaitable[T]], give_up: float) -> T:
-    """Retry a call while casework is unavailable (the stack is down or starting)."""
-    while True:
-        try:
-            return await call()
-        except Unavailable:
-            if time.monotonic() > give_up:
-                raise
-            await asyncio.sleep(0.5)
 
 
 class Driver:

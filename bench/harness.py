@@ -1,6 +1,7 @@
-"""What the benchmarks share: a dev server with a casework client on a temporary folder, the
-pack with a bench's overrides, casework processes, their listings in the sandbox, free ports,
-peak memory and how they print figures."""
+"""What the benchmarks share: a dev server with a casework client on a temporary folder (stopped
+and started again on its file), the pack with a bench's overrides, casework processes and the
+CLI, their listings in the sandbox, signed-in console tabs, free ports, memory, percentiles and
+how they print figures."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import httpx
 from temporalio.client import Client
@@ -26,6 +28,7 @@ from client.casework import CaseworkClient
 from client.ops import Ops
 from config.codec import Keyring, data_converter, ensure_dev_keys
 from config.settings import Settings
+from domain.errors import Unavailable
 from domain.people import ALL_QUEUES, Person, Role
 from ledger.store import Ledger
 from marketplace import demo
@@ -43,10 +46,27 @@ class Stack:
     cw: CaseworkClient
     env: dict[str, str]
     server: subprocess.Popen[bytes]
+    port: int
+    ui_port: int
+
+    def start_server(self) -> None:
+        """The dev server on the stack's file and ports (again, after `stop_server`)."""
+        self.server = _server(self.settings.data_dir, self.port, self.ui_port)
+        devserver.wait_for_port(self.port, timeout=120)
+
+    def stop_server(self) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=60)
 
     def casework(self, *args: str, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
         """`casework ARGS…` as a process of its own (a worker, the API)."""
         return casework(self.env, *args, log=log)
+
+    def cli_env(self, api: str, token: str) -> dict[str, str]:
+        """What the `casework` CLI needs to go through the API at `api` signed in with `token`
+        (nothing kept from a `casework login` elsewhere)."""
+        return {**self.env, "CASEWORK_API_URL": api, "CASEWORK_TOKEN": token,
+                "CASEWORK_CONFIG_DIR": str(self.settings.data_dir / "cli")}
 
 
 def casework(env: dict[str, str], *args: str, log: IO[bytes] | None = None
@@ -74,16 +94,24 @@ async def dev_stack(data: Path, pack_extra: str = "") -> AsyncIterator[Stack]:
            "CASEWORK_POLICY_PACK": str(settings.policy_pack),
            "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
            "CASEWORK_METRICS_ADDRESS": "127.0.0.1:0"}  # each worker process: a free port
-    server = subprocess.Popen(devserver.command(data / "temporal.db", port, ui_port),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = _server(data, port, ui_port)
     try:
         devserver.wait_for_port(port)
         client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter(
             Keyring.configured(settings)))
-        yield Stack(settings, client, CaseworkClient(client, settings), env, server)
-    finally:
+    except BaseException:
         server.terminate()
-        server.wait(timeout=30)
+        raise
+    stack = Stack(settings, client, CaseworkClient(client, settings), env, server, port, ui_port)
+    try:
+        yield stack
+    finally:
+        stack.stop_server()  # the one running now (a bench may have started it again)
+
+
+def _server(data: Path, port: int, ui_port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(devserver.command(data / "temporal.db", port, ui_port),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def load_listings(sandbox: SandboxMarketplace, n: int, prefix: str) -> list[str]:
@@ -107,6 +135,23 @@ def add_reviewers(ledger: Ledger, n: int) -> None:
     ledger.put_person(Person(id="lead-0", name="Lead 0", roles=[Role.LEAD], queues=[ALL_QUEUES]))
 
 
+T = TypeVar("T")
+
+
+async def again(call: Callable[[], Awaitable[T]], give_up: float,
+                retried: Callable[[], object] = lambda: None) -> T:
+    """Retry a call while casework is unavailable (the stack is down, starting or too busy to
+    answer within its bounds) until `give_up` (time.monotonic()); `retried` hears of each."""
+    while True:
+        try:
+            return await call()
+        except Unavailable:
+            if time.monotonic() > give_up:
+                raise
+            retried()
+            await asyncio.sleep(0.5)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,10 +160,116 @@ def free_port() -> int:
 
 def peak_rss_mb(pid: int) -> float:
     """A live process's resident high-water mark (VmHWM), in MB."""
+    return rss_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A live process's resident memory now (VmRSS), or another field of its status, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return round(int(line.split()[1]) / 1024, 1)
-    raise RuntimeError(f"no VmHWM for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
+def cpu_s(pid: int) -> float:
+    """A live process's CPU time so far (user and system), in seconds: what it did, whatever
+    else the machine was doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile_ms(seconds: Sequence[float], q: float) -> float:
+    """The `q` quantile (0..1, nearest rank) of durations in seconds, in milliseconds."""
+    values = sorted(seconds)
+    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
+
+
+def timed_cli(env: dict[str, str], *args: str) -> float:
+    """Seconds `casework ARGS… --json` takes end to end, as a process of its own (what a person
+    at a terminal waits); its failure raises with its stderr."""
+    started = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).parent / "casework"), *args, "--json"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"casework {' '.join(args)}: {proc.stderr.strip()}")
+    return time.perf_counter() - started
+
+
+class Browser:
+    """One keep-alive HTTP/1.1 connection that GETs pages with a session cookie, as a
+    browser tab does: a load generator light enough (no client library per request) that
+    the figures measure the console, not the 20 sessions sharing this process's CPU."""
+
+    def __init__(self, port: int, cookie: str) -> None:
+        self.port, self.cookie = port, cookie
+
+    async def __aenter__(self) -> Browser:
+        await self._connect()
+        return self
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.used = time.monotonic()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.writer.close()
+
+    async def ready(self) -> None:
+        """Reconnect if the server has closed the idle connection (not part of a page's time,
+        as a browser keeps a pool)."""
+        if time.monotonic() - self.used > KEEP_ALIVE_S:
+            self.writer.close()
+            await self._connect()
+
+    async def get(self, path: str) -> int:
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          f"Cookie: cw_session={self.cookie}\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        await self.reader.readexactly(length)
+        self.used = time.monotonic()
+        return status
+
+
+KEEP_ALIVE_S = 4  # uvicorn closes an idle keep-alive connection after 5 s
+
+
+async def sign_in(base: str, who: str, password: str) -> str:
+    """A console session's cookie, signed in through the form as a person does."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        page = await http.get("/login")
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        r = await http.post("/login", data={"username": who, "password": password,
+                                            "csrf": csrf})
+        assert r.status_code == 303, r.text
+        return str(r.cookies["cw_session"])
+
+
+Pages = Callable[[int], Sequence[tuple[str, list[float]]]]
+
+
+async def console_session(base: str, port: int, who: str, password: str, rounds: int,
+                          think: float, pages: Pages, failed: list[str] | None = None) -> None:
+    """One signed-in person in one tab: each round loads `pages(round)` in turn, each page's
+    time (seconds) appended to the list beside its path, after reading the page before it
+    `think` seconds on average (exponential; 0: as fast as the server answers). A page that
+    does not answer 200 fails the session, or is listed in `failed` (and timed) if given."""
+    cookie = await sign_in(base, who, password)
+    rng = random.Random(who)
+    async with Browser(port, cookie) as tab:
+        for i in range(rounds):
+            for path, into in pages(i):
+                if think:
+                    await asyncio.sleep(rng.expovariate(1 / think))
+                await tab.ready()
+                started = time.perf_counter()
+                status = await tab.get(path)
+                into.append(time.perf_counter() - started)
+                if status != 200:
+                    assert failed is not None, f"{path}: {status}"
+                    failed.append(path)
 
 
 def report(result: dict[str, Any], as_json: bool) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import dev_stack, report  # noqa: E402
+from harness import dev_stack, report, timed_cli  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 from activities.intake import WORKFLOW  # noqa: E402
@@ -85,13 +84,6 @@ async def _median(call: object, runs: int = 5) -> float:
     return round(statistics.median(times), 3)
 
 
-def _cli(env: dict[str, str], *args: str) -> float:
-    t = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "casework"), *args, "--json"], env=env,
-                   check=True, capture_output=True)
-    return round(time.perf_counter() - t, 3)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
@@ -117,8 +109,8 @@ async def main() -> None:
             figures = {
                 "open_cases": args.n, "started_s": started_s, "stuck_rows": len(rows),
                 "stuck_s": await _median(ops.stuck), "backlog_s": await _median(ops.backlog),
-                "stuck_cli_s": _cli(env, "ops", "stuck"),
-                "backlog_cli_s": _cli(env, "ops", "backlog"),
+                "stuck_cli_s": round(timed_cli(env, "ops", "stuck"), 3),
+                "backlog_cli_s": round(timed_cli(env, "ops", "backlog"), 3),
             }
     figures["stuck_ok"] = figures["stuck_cli_s"] < 2
     figures["backlog_ok"] = figures["backlog_cli_s"] < 3

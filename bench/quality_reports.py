@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,8 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from console_load import Browser, sign_in  # noqa: E402
-from harness import dev_stack, free_port, report  # noqa: E402
+from harness import (  # noqa: E402
+    console_session,
+    dev_stack,
+    free_port,
+    percentile_ms,
+    report,
+    timed_cli,
+)
 
 from client.credentials import Credentials  # noqa: E402
 from domain.core import Action  # noqa: E402
@@ -40,7 +45,6 @@ from domain.people import ALL_QUEUES, Person, Role  # noqa: E402
 from ledger.store import Ledger  # noqa: E402
 from stack import devserver  # noqa: E402
 
-CASEWORK = str(Path(sys.executable).parent / "casework")
 POLICIES = {"ip": "counterfeit", "fraud": "price-scam", "general": "recalled-products",
             "dangerous_goods": "weapons", "adult": "adult-content"}
 
@@ -77,33 +81,6 @@ def seed(ledger: Ledger, n: int, reviewers: int, now: datetime) -> None:
     ledger.put_outcomes(rows)
 
 
-def cli(env: dict[str, str], *args: str) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run([CASEWORK, *args, "--json"], env=env, capture_output=True, text=True,
-                          timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return time.perf_counter() - started
-
-
-async def _dashboard(base: str, port: int, who: str, rounds: int, think: float,
-                     into: list[float]) -> None:
-    cookie = await sign_in(base, who, f"{who}-password")
-    rng = random.Random(who)
-    async with Browser(port, cookie) as tab:
-        for _ in range(rounds):
-            if think:
-                await asyncio.sleep(rng.expovariate(1 / think))
-            await tab.ready()
-            started = time.perf_counter()
-            assert await tab.get("/dashboard") == 200
-            into.append(time.perf_counter() - started)
-
-
-def _ms(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", type=int, default=100_000)
@@ -132,24 +109,23 @@ async def main() -> None:
             try:
                 devserver.wait_for_port(port)
                 base = f"http://127.0.0.1:{port}"
-                env = {**stack.env, "CASEWORK_API_URL": base,
-                       "CASEWORK_CONFIG_DIR": str(Path(tmp) / "cli")}
-                lead = {**env, "CASEWORK_TOKEN": creds.create_token("lead-0")[1]}
-                own = {**env, "CASEWORK_TOKEN": creds.create_token("reviewer-1")[1]}
+                lead = stack.cli_env(base, creds.create_token("lead-0")[1])
+                own = stack.cli_env(base, creds.create_token("reviewer-1")[1])
                 await asyncio.sleep(3)  # the API imports the statistics libraries at start
                 since = (now - timedelta(days=28)).strftime("%Y-%m-%d")
                 cold: dict[str, list[float]] = {"quality": [], "productivity": []}
                 for i in range(5):
                     until = (now + timedelta(minutes=i + 1)).isoformat()
                     for kind in cold:
-                        cold[kind].append(cli(lead, "report", kind, "--since", since,
+                        cold[kind].append(timed_cli(lead, "report", kind, "--since", since,
                                               "--until", until))
-                kept = [cli(lead, "report", "quality", "--since", since, "--until",
+                kept = [timed_cli(lead, "report", "quality", "--since", since, "--until",
                             (now + timedelta(minutes=1)).isoformat()) for _ in range(3)]
-                mine = [cli(own, "report", "quality") for _ in range(3)]
+                mine = [timed_cli(own, "report", "quality") for _ in range(3)]
                 dashboard: list[float] = []
-                await asyncio.gather(*(_dashboard(base, port, who, args.rounds, args.think,
-                                                  dashboard) for who in people))
+                await asyncio.gather(*(console_session(
+                    base, port, who, f"{who}-password", args.rounds, args.think,
+                    lambda _: [("/dashboard", dashboard)]) for who in people))
             finally:
                 api.terminate()
                 api.wait(timeout=30)
@@ -161,7 +137,8 @@ async def main() -> None:
         "cli_kept_s": round(statistics.median(kept), 2),
         "cli_own_figures_s": round(statistics.median(mine), 2),
         "sessions": args.sessions, "think_s": args.think,
-        "dashboard_p50_ms": _ms(dashboard, 0.5), "dashboard_p95_ms": _ms(dashboard, 0.95),
+        "dashboard_p50_ms": percentile_ms(dashboard, 0.5),
+        "dashboard_p95_ms": percentile_ms(dashboard, 0.95),
     }
     figures["target_met"] = (max(cold["quality"] + cold["productivity"]) < 2
                              and figures["dashboard_p95_ms"] < 500)

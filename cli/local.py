@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import getpass
 import json
 import sys
@@ -178,6 +179,14 @@ async def token_revoke(args: argparse.Namespace) -> None:
           lambda r: f"revoked token {r['token_id']}")
 
 
+def _long_lived() -> None:
+    """A server process once imported: what its imports made (pandas, scipy, pydantic's models:
+    most of its heap) is put out of the garbage collector's walk, so a full collection visits
+    only what the process made since (a worker with 10,000 open cases paused up to 330 ms in
+    one before: the p99 of a claim)."""
+    gc.freeze()
+
+
 async def api_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -194,6 +203,7 @@ async def api_serve(args: argparse.Namespace) -> None:
                                            proxy_headers=False))
     print(f"casework console and API on http://{host}:{port} (reference at /docs, metrics "
           "at /metrics)", flush=True)
+    _long_lived()
     with exported("api", None):  # its metrics at its own /metrics
         await server.serve()
 
@@ -223,8 +233,13 @@ async def worker(args: argparse.Namespace) -> None:
     import logging
 
     import worker as worker_module
+    from config.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Every workflow the worker has not cached is built anew in the sandbox, its modules
+    # imported again: from bytecode, not compiled from source each time (a fifth of its CPU).
+    worker_module.use_bytecode_cache(Settings())
+    _long_lived()
     await worker_module.run(address=args.address, profile=args.profile)
 
 

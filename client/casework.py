@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from activities.intake import file_report
@@ -24,6 +25,7 @@ from client.qa import QaChecks
 from client.reads import LedgerReads
 from client.reports import Reports
 from client.trends import Trends
+from client.warm import AHEAD, Warmer
 from config.connection import connect
 from config.settings import Settings
 from domain.appeal.models import APPEALS_QUEUE
@@ -105,6 +107,10 @@ class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, Datasets, Tr
         return self.ledger.statements()
 
     # -- reviewer commands ---------------------------------------------------------------------
+    @cached_property
+    def warmer(self) -> Warmer:
+        return Warmer(self.temporal)
+
     async def claim(self, case_id: str, reviewer: str, lease_minutes: int = 30,
                     request_id: str | None = None,
                     kinds: tuple[str, ...] = tuple(CLAIMS)) -> CaseSummary:
@@ -141,8 +147,12 @@ class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, Datasets, Tr
         if lifecycle == "review" and (given := await self.calibration_case(queue, reviewer,
                                                                                 lease_minutes)):
             return given
-        if got := await first(self.ledger.queue(queue, states=tuple(LIFECYCLES[lifecycle].queued),
-                                                limit=CLAIM_CANDIDATES)):
+        entries = self.ledger.queue(queue, states=tuple(LIFECYCLES[lifecycle].queued),
+                                    limit=CLAIM_CANDIDATES)
+        if got := await first(entries):
+            ids = [e.case_id for e in entries]
+            at = ids.index(got.case_id) + 1 if got.case_id in ids else len(ids)
+            self.warmer.ahead(ids[at:at + AHEAD])  # the next claim finds them in a worker's cache
             return got
         raise EmptyQueue(f"no unassigned case in queue {queue!r}")
 

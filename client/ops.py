@@ -47,6 +47,7 @@ from domain.ops import (
     stuck,
     stuck_in_ledger,
     task_failing_repair,
+    watched,
 )
 from domain.people import Role
 from domain.review.lifecycle import CANCELLABLE, REVIEW
@@ -69,7 +70,7 @@ class Ops:
     async def stuck(self, kind: StuckKind | None = None) -> list[Stuck]:
         now = datetime.now(UTC)
         cfg = self.cw.pack().ops
-        rows = self.cw.ledger.open_rows(FINAL)
+        rows = self.cw.ledger.open_rows(FINAL, sorted(watched(cfg) | WORKING))
         found = [s for row in rows for s in stuck_in_ledger(row, now, cfg)]
         found += await self._failing_tasks({r.case_id: r for r in rows})
         quiet = timedelta(minutes=cfg.idle_minutes)
@@ -309,7 +310,7 @@ class Ops:
             async for wf in self.cw.temporal.list_workflows(query, limit=MAX_FAILING):
                 problems = ", ".join(wf.typed_search_attributes.get(REPORTED_PROBLEMS) or [])
                 reason = f"its workflow task fails ({problems})"
-                row = rows.get(wf.id)
+                row = rows.get(wf.id) or self.cw.ledger.case(wf.id)
                 out.append(stuck(row, StuckKind.TASK_FAILING, reason) if row else Stuck(
                     case_id=wf.id, lifecycle=wf.workflow_type, state="(not in the ledger)",
                     queue="", kind=StuckKind.TASK_FAILING, reason=reason,

@@ -249,6 +249,14 @@ def stuck_in_ledger(row: QueueEntry, now: datetime, cfg: OpsConfig) -> list[Stuc
     return [stuck(row, kind, reason, at) for kind, reason, at in found]
 
 
+def watched(cfg: OpsConfig) -> frozenset[str]:
+    """The states in which `stuck_in_ledger` finds a row stuck once enough time has passed;
+    outside them only a breached row nobody holds is. Ops' scan reads these rows, not every open
+    record (100,000 queued cases are no 100,000 rows to judge)."""
+    return frozenset({*REVIEW.sources("retry"), *AWAITING, *CLAIMED, JobStage.PAUSED.value,
+                      *(key.rpartition(".")[2] for key in cfg.state_hours)})
+
+
 def stuck(row: QueueEntry, kind: StuckKind, reason: str, since: datetime | None = None
           ) -> Stuck:
     return Stuck(case_id=row.case_id, lifecycle=row.lifecycle, state=row.state, queue=row.queue,

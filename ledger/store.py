@@ -319,12 +319,15 @@ class Ledger(People, Jobs, Outcomes, Calibrations, Datasets, Trends):
         return int(self._read(f"SELECT COUNT(*) FROM cases WHERE state IN ({marks})",
                               tuple(states))[0][0])
 
-    def open_rows(self, final: Sequence[str]) -> list[QueueEntry]:
-        """Every record not in one of the `final` states, oldest first (ops' stuck scan)."""
+    def open_rows(self, final: Sequence[str], states: Sequence[str]) -> list[QueueEntry]:
+        """The records not in a `final` state that are in one of `states`, breached with nobody
+        holding them, or waiting on a dependency; oldest first (ops' stuck scan)."""
         marks = ", ".join("?" * len(final))
+        watched = ", ".join("?" * len(states)) or "NULL"
         return [_entry(r) for r in self._read(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE state NOT IN ({marks}) ORDER BY opened_at",
-            tuple(final))]
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE state NOT IN ({marks}) AND (state IN "
+            f"({watched}) OR waiting_on IS NOT NULL OR (sla_breached = 1 AND assignee IS NULL)) "
+            "ORDER BY opened_at", (*final, *states))]
 
     def backlog(self, final: Sequence[str]) -> list[tuple[str, str, int, int, str]]:
         """Per queue and state of the open records: how many, how many breached, the oldest

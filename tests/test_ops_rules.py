@@ -9,7 +9,8 @@ import pytest
 
 from domain.core import Priority, QueueEntry, Subject
 from domain.errors import InvalidInput
-from domain.ops import StuckKind, scoped, stuck_in_ledger
+from domain.lifecycles import LIFECYCLES
+from domain.ops import StuckKind, scoped, stuck_in_ledger, watched
 from domain.policy import OpsConfig
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -79,6 +80,21 @@ def test_thresholds_are_per_lifecycle_and_state() -> None:
     assert stuck_in_ledger(_row("screening", lifecycle="shop_review", since_h=1), NOW, cfg)
     assert not stuck_in_ledger(_row("screening", since_h=1), NOW, cfg)  # reviews: not named
     assert stuck_in_ledger(_row("enforcing", since_h=3), NOW, cfg)  # a bare state: everyone
+
+
+def test_the_scan_reads_every_row_a_rule_can_find_stuck() -> None:
+    """Ops' scan reads only the rows in `watched` states (and the breached ones nobody holds):
+    in every other state of every lifecycle, no row is stuck however long it waits."""
+    cfg = OpsConfig(state_hours={"shop_review.screening": 0.5, "enforcing": 2})
+    late = NOW - timedelta(days=400)
+    for name, lifecycle in LIFECYCLES.items():
+        for state in lifecycle.states:
+            if state in watched(cfg):
+                continue
+            for held in (None, "bob"):
+                row = _row(state, lifecycle=name, since_h=24 * 400, assignee=held,
+                           lease_expires_at=late, sla_deadline=late, sla_breached=held is not None)
+                assert stuck_in_ledger(row, NOW, cfg) == [], (name, state, held)
 
 
 @pytest.mark.parametrize(("query", "refused"), [
