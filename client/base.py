@@ -173,7 +173,8 @@ class ClientBase:
             raise NotFound(f"no {' or '.join(NOUNS.get(k, k) for k in kinds)} {record_id}")
         holds, its_queue = claim_rule(queue)
         person = self.directory.require(person_id, role or holds,
-                                        (queue if role else its_queue) if in_queue else None)
+                                        (queue if role else its_queue) if in_queue else None,
+                                        fresh=True)
         return Found(person, lifecycle, queue, uid)
 
     async def _record_facts(self, record_id: str) -> RecordFacts:

@@ -127,7 +127,7 @@ class CaseworkClient(Appeals, Escalations, Jobs, QaChecks, Reports, Datasets, Tr
         again with the same `request_id`, it answers the case its first attempt claimed."""
         self.known_queue(queue)
         req = build(ClaimRequest, reviewer=reviewer, lease_minutes=lease_minutes)
-        person = self.directory.require(reviewer, worker_role(queue), queue=queue)
+        person = self.directory.require(reviewer, worker_role(queue), queue=queue, fresh=True)
         lifecycle = "appeal" if queue == APPEALS_QUEUE else "review"
 
         async def first(entries: Sequence[QueueEntry]) -> CaseSummary | None:

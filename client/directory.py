@@ -17,30 +17,35 @@ from domain.errors import InvalidInput, NotFound, Refused, build
 from domain.people import ALL_QUEUES, Person, Role, parse_roles, unknown, why_not
 from ledger.store import Ledger
 
-PERSON_TTL_S = 1.0  # how long a process acts on a person as read (the workflow checks again)
+PERSON_TTL_S = 1.0  # how long a person read answers "who is asking" (a command reads afresh)
+_UNREAD = object()
 
 
 class Directory:
     """`check_queue` raises InvalidInput for a queue casework does not know.
 
-    A person read is kept for PERSON_TTL_S, so one command reads them once: a change made in
-    this process is seen at once, one made in another process within that second."""
+    A person read is kept for PERSON_TTL_S for the first check of who asks; the person a command
+    carries to the workflow is read afresh (`fresh`), so a role or queue taken away in any
+    process holds for the next command. Used from the event loop's thread only."""
 
     def __init__(self, ledger: Ledger, check_queue: Callable[[str], None]) -> None:
         self._ledger = ledger
         self._check_queue = check_queue
         self._recent: TTLCache[str, Person | None] = TTLCache(maxsize=4096, ttl=PERSON_TTL_S)
 
-    def person(self, person_id: str) -> Person | None:
-        if person_id not in self._recent:
-            self._recent[person_id] = self._ledger.person(person_id)
-        return self._recent.get(person_id)
+    def person(self, person_id: str, fresh: bool = False) -> Person | None:
+        """As read within PERSON_TTL_S, or `fresh` from the ledger."""
+        person = None if fresh else self._recent.get(person_id, _UNREAD)
+        if person is _UNREAD or fresh:
+            person = self._recent[person_id] = self._ledger.person(person_id)
+        return person  # type: ignore[return-value]
 
     def require(self, person_id: str, role: Role | Iterable[Role],
-                queue: str | None = None) -> Person:
+                queue: str | None = None, fresh: bool = False) -> Person:
         """The active person `person_id` holding `role` (or one of several), and working
-        `queue` if given; or Refused with the reason in one line."""
-        person = self.person(person_id)
+        `queue` if given; or Refused with the reason in one line. `fresh`: read now (the
+        person a command carries, sealed for the workflow to check)."""
+        person = self.person(person_id, fresh)
         if reason := why_not(person_id, person, role, queue):
             raise Refused(reason)
         assert person is not None

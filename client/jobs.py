@@ -57,7 +57,7 @@ class Jobs(ClientBase):
         if act.restricts and not policy_ids and order is None:
             raise InvalidInput(f"name the policy a {act.value} job enforces (--policy): each "
                                "subject gets a statement of reasons citing it")
-        person = self.directory.require(requester, JOB_STARTERS)
+        person = self.directory.require(requester, JOB_STARTERS, fresh=True)
         req = build(TakedownRequest, action=act, policy_ids=list(policy_ids), reason=reason,
                     requester=requester, items=len(subjects),
                     kinds=sorted({s.kind for s in subjects}), order=order,
@@ -134,7 +134,7 @@ class Jobs(ClientBase):
         and an ended one is followed by a new one. Returns once the review has found the shop
         (NotFound when the marketplace has none). The same request sent `again` (a retry)
         answers the review its first start made."""
-        person = self.directory.require(requester, Role.OPS)
+        person = self.directory.require(requester, Role.OPS, fresh=True)
         req = build(ShopReviewRequest, shop_id=shop_id, requester=requester, reason=reason,
                     issued_at=datetime.now(UTC))
         review_id = shop_review_id(req.shop_id, self.settings.case_prefix)

@@ -228,7 +228,7 @@ class Ops:
         desc = await self._describe(case_id)
         uid = desc.raw_description.workflow_execution_info.first_run_id if desc else ""
         note = req.model_copy(update={"reason": text})
-        note.as_person(self.cw.directory.require(req.operator, Role.OPS), uid,
+        note.as_person(self.cw.directory.require(req.operator, Role.OPS, fresh=True), uid,
                        datetime.now(UTC), uuid.uuid4().hex)
         await self._rpc(self.cw.temporal.get_workflow_handle(case_id).signal("ops_note", note))
 
@@ -376,7 +376,18 @@ class Ops:
                 out.append(stuck(row, kind, f"{a.activity} attempt {a.attempt}: "
                                             f"{a.last_failure or a.state}"))
         live = desc.typed_search_attributes.get(search_attributes.STATE)
-        if live and live != row.state:
+        if live and live != row.state and (live := await self._live_state(row, live)) != row.state:
             out.append(stuck(row, StuckKind.LEDGER_LAG,
                              f"the ledger says {row.state}, the workflow {live}"))
         return out
+
+    async def _live_state(self, row: QueueEntry, seen: str) -> str:
+        """The record's state from its workflow: its search attributes may rest a step behind
+        the ledger (a review case on the lean path upserts where it rests, not at each step the
+        engine takes by itself); `seen` when the workflow cannot answer."""
+        try:
+            summary = await self.cw.temporal.get_workflow_handle(row.case_id).query(
+                "row", result_type=CaseSummary, rpc_timeout=self.cw.read_timeout)
+        except Exception:  # a failing task or a closed run: what visibility says stands
+            return seen
+        return str(summary.state)

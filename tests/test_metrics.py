@@ -17,11 +17,13 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.testing import WorkflowEnvironment
 
+from client.casework import CaseworkClient
 from client.credentials import Credentials
+from client.ops import Ops
 from config.settings import ROOT, Settings
 from ledger.store import Ledger
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import free_port
+from tests.helpers import eventually, free_port
 from tests.test_alert_rules import is_sdk_series, sdk_metric_names
 from tests.test_e2e_cli import CASEWORK, cli_env
 
@@ -69,6 +71,14 @@ async def answering(url: str, proc: subprocess.Popen, log: Path, timeout: float 
         await asyncio.sleep(0.3)
 
 
+async def polled(env: WorkflowEnvironment, settings: Settings, timeout: float = 120) -> None:
+    """Until a worker process polls the settings' task queue (its metrics answer before it has
+    built its worker: on a loaded machine, seconds before)."""
+    workers = Ops(CaseworkClient(env.client, settings)).workers
+    await eventually(workers, lambda w: any(p.kind == "workflow" for p in w.pollers),
+                     timeout=timeout)
+
+
 def bearers(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
     """Headers for alice (a reviewer) and for an intake service, on the settings' ledger."""
     creds = Credentials(Ledger(settings.ledger_url))
@@ -95,6 +105,7 @@ async def test_worker_and_api_metrics_move_when_a_case_is_decided(
           process([CASEWORK, "api", "--port", str(api_port)], env, log) as api_proc):
         await answering(worker_url, worker, log)
         await answering(f"{api}/metrics", api_proc, log)
+        await polled(dev_env, settings)
         before_worker, before_api = scrape(worker_url), scrape(f"{api}/metrics")
         assert "casework_cases_opened_total" not in names(before_worker)  # (nothing yet)
         decided = {"queue": "ip", "policy": "counterfeit", "decided_by": "person"}

@@ -25,7 +25,7 @@ from config.connection import connect
 from config.settings import Settings
 from tests.helpers import eventually, free_port, serving
 from tests.test_e2e_cli import CASEWORK, cli_env
-from tests.test_metrics import answering, bearers, process, until
+from tests.test_metrics import answering, bearers, polled, process, until
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,7 @@ async def test_an_unreachable_otlp_endpoint_is_said_once_and_casework_runs_on(
     with (process([CASEWORK, "worker"], env, logs["worker"]),
           process([CASEWORK, "api", "--port", str(api_port)], env, logs["api"]) as api_proc):
         await answering(f"{api}/metrics", api_proc, logs["api"])
+        await polled(dev_env, settings)
         case_ids = []
         for n, subject in enumerate(("listing:L-0002", "listing:L-0005", "listing:L-0012")):
             opened = httpx.post(f"{api}/api/reports", headers=intake, timeout=30, json={

@@ -45,24 +45,30 @@ class Journal:
       run first, writes the row of the latest revision once, and upserts the search attributes
       that changed after it, unless a newer commit is already waiting (at most one upsert per
       workflow task, none when nothing changed);
-    - the search attributes show where the record rests: a `waiting` or final state, or a
-      dependency it waits on. The steps the engine takes by itself in one go (decided,
-      enforcing, notifying) are in the ledger and the timeline, not upserted one by one;
+    - the search attributes show where the record rests: any state but the `working` ones, or
+      a working state once it waits on a dependency. The steps the engine takes by itself in one
+      go (decided, enforcing, notifying) are in the ledger and the timeline, not upserted one by
+      one;
     - `quiet_until` waits on one deadline clock: its timer is started when the deadline moves
-      and cancelled when it moves or the record leaves its `waiting` states, never restarted at
-      each command (runs from before started and cancelled a timer at every wait)."""
+      and cancelled when it moves or the record stops waiting (left its `waiting` states with no
+      wait pending), never restarted at each command (runs from before started and cancelled a
+      timer at every wait).
+
+    How commits coalesce (`_SETTLE_PASSES`, the awaits between a change and its commit) is in
+    the history of every lean run: change it only behind a patch."""
 
     def __init__(self, record: Record, write: Callable[..., Any],
                  details: Callable[[Any], str], waiting: Collection[str] = (),
-                 final: Collection[str] = ()) -> None:
+                 working: Collection[str] = ()) -> None:
         self.record = record
         self._write = write
         self._details = details
-        self._waiting, self._final = waiting, final
+        self._waiting, self._working = waiting, working
         self.lean = False
         self._asked = self._done = 0  # commits asked for, and the last one written
         self._writer: asyncio.Task[None] | None = None
-        self._failed: BaseException | None = None
+        self._failed: list[tuple[int, int, BaseException]] = []  # commits whose write failed
+        self._pending = 0  # `quiet_until` calls waiting now
         self._due: datetime | None = None  # the deadline `quiet_until` waits for
         self._rang: datetime | None = None  # the last deadline the clock reached
         self._clock: asyncio.Task[None] | None = None
@@ -82,34 +88,41 @@ class Journal:
         ticket = self._asked
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_asked())
-        await workflow.wait_condition(lambda: self._done >= ticket or self._failed is not None)
-        if self._failed is not None and self._done < ticket:
-            raise self._failed
+        await workflow.wait_condition(lambda: self._done >= ticket)
+        for after, upto, error in self._failed:
+            if after < ticket <= upto:
+                raise error
+
+    def idle(self) -> bool:
+        """No commit is being written."""
+        return self._done == self._asked
 
     async def _write_asked(self) -> None:
         record = self.record
-        try:
-            while self._done < self._asked:
-                for _ in range(_SETTLE_PASSES):  # the task's other commits join this write
-                    await workflow.wait_condition(lambda: True)
-                ticket, revision = self._asked, record.revision
-                row = record.ledger_record(since=record.committed)
-                workflow.set_current_details(self._details(record))
+        while self._done < self._asked:
+            for _ in range(_SETTLE_PASSES):  # the task's other commits join this write
+                await workflow.wait_condition(lambda: True)
+            ticket, revision = self._asked, record.revision
+            row = record.ledger_record(since=record.committed)
+            workflow.set_current_details(self._details(record))
+            try:
                 await workflow.execute_local_activity_method(self._write, row, **LOCAL)
-                record.committed = max(record.committed, revision)
+            except BaseException as e:  # the commits this write held raise it; later ones go on
+                self._failed.append((self._done, ticket, e))
                 self._done = ticket
-                if self._asked == ticket and self._rests() and (
-                        changes := search_attributes.changes(
-                            workflow.info().typed_search_attributes, row)):
-                    workflow.upsert_search_attributes(changes)
-        except BaseException as e:  # the waiting commits raise it
-            self._failed = e
-            raise
+                if isinstance(e, asyncio.CancelledError):
+                    raise
+                continue
+            record.committed = max(record.committed, revision)
+            self._done = ticket
+            if self._asked == ticket and self._rests() and (
+                    changes := search_attributes.changes(
+                        workflow.info().typed_search_attributes, row)):
+                workflow.upsert_search_attributes(changes)
 
     def _rests(self) -> bool:
         record = self.record
-        return (record.state in self._waiting or record.state in self._final
-                or record.waiting_on is not None)
+        return record.state not in self._working or record.waiting_on is not None
 
     async def _commit_now(self) -> None:
         """Runs from before the lean path: every commit upserts and writes by itself."""
@@ -134,8 +147,12 @@ class Journal:
             self._due = until
             if until is not None and (self._clock is None or self._clock.done()):
                 self._clock = asyncio.create_task(self._keep_time())
-            await workflow.wait_condition(lambda: self.record.revision != revision
-                                          or (until is not None and self._rang == until))
+            self._pending += 1
+            try:
+                await workflow.wait_condition(lambda: self.record.revision != revision
+                                              or (until is not None and self._rang == until))
+            finally:
+                self._pending -= 1
             return self.record.revision == revision
         timeout = None if until is None else max((until - workflow.now()).total_seconds(), 0)
         try:
@@ -146,7 +163,8 @@ class Journal:
         return False
 
     def _next_due(self) -> datetime | None:
-        return self._due if self.record.state in self._waiting else None
+        waits = self._pending or self.record.state in self._waiting
+        return self._due if waits else None
 
     async def _keep_time(self) -> None:
         """The deadline clock: one timer per deadline, for as long as the record waits."""

@@ -108,7 +108,7 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         )
         self.lc = Lifecycle(REVIEW, self.case)
         self.journal = Journal(self.case, CaseActivities.record_case, _details,
-                               waiting=REVIEW.waiting, final=REVIEW.final)
+                               waiting=REVIEW.waiting, working=REVIEW.working)
         # Runs from here on take every patch listed before this one as given (no marker each).
         self.journal.lean = workflow.patched("lean-case-path")
         self.out = Outbound(self.journal, CaseActivities.notify)
@@ -145,7 +145,8 @@ class ReviewWorkflow(Reads, ReviewIntake, ReviewEscalation, RestrictionChain, Re
         """Wait until no handler, staff message or late report hand-over is in flight; the
         run may then end or continue as new."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished()
-                                      and not self.case.forwarding and self.out.idle())
+                                      and not self.case.forwarding and self.out.idle()
+                                      and self.journal.idle())
         self._forwarder.cancel()
         self.journal.stop()
 
