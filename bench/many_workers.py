@@ -11,7 +11,9 @@ task queue and a new ledger database of its own, on the same dev server (SQLite 
 PostgreSQL cluster. Besides cases/s and the ratio it prints where the CPU went, as cores used
 on average (from /proc): the dev server, the workers, the API processes, PostgreSQL, this
 driver, the whole machine out of `cores`, and `others`: what the machine spent on anything
-else (on a shared machine, its other work).
+else (on a shared machine, its other work); then casework's CPU per case and the cases/s the
+machine's cores would carry at that cost (`cpu_ceiling`): a ratio above
+cpu_ceiling / workers_1_cases_per_s cannot be had on this machine, however many workers run.
 """
 
 from __future__ import annotations
@@ -160,6 +162,13 @@ async def main() -> None:
                                                        if k != "machine"), 2)
         result[f"workers_{workers}_cores_used"] = cores
         result[f"workers_{workers}_runs_cases_per_s"] = [round(args.n / s, 2) for s, _ in done]
+        # casework's CPU per case (everything but other work on the machine), and the cases/s
+        # the machine's cores would carry at that cost with nothing else running
+        ours = sum(sum(v for k, v in u.items() if k != "machine") for _, u in done)
+        per_case = ours / (args.n * len(done))
+        result[f"workers_{workers}_cpu_ms_per_case"] = round(per_case * 1000, 1)
+        result[f"workers_{workers}_cpu_ceiling_cases_per_s"] = round(
+            (os.cpu_count() or 1) / per_case, 2)
     result["ratio"] = round(result["workers_3_cases_per_s"]  # type: ignore[operator]
                             / result["workers_1_cases_per_s"], 2)  # type: ignore[operator]
     report(result, args.json)
