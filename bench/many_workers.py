@@ -36,6 +36,7 @@ from harness import (  # noqa: E402
     Stack,
     add_reviewers,
     api_token,
+    cpu_s,
     dev_stack,
     load_listings,
     report,
@@ -53,13 +54,12 @@ NO_SHOP_REVIEWS = "[shop_reviews]\nstrike_threshold = 1000000\n"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used; 0 once it is gone."""
+def used_s(pid: int) -> float:
+    """A process's CPU seconds so far; 0 once it is gone (a database backend that ended)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return cpu_s(pid)
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def machine_busy_s() -> float:
@@ -91,7 +91,7 @@ class Usage:
         self.start = self._now()
 
     def _now(self) -> dict[str, float]:
-        now = {name: sum(cpu_s(p) for p in pids) for name, pids in self.parts.items()}
+        now = {name: sum(used_s(p) for p in pids) for name, pids in self.parts.items()}
         return {**now, "driver": sum(os.times()[:2]), "machine": machine_busy_s()}
 
     def since(self) -> dict[str, float]:

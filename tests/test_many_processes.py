@@ -23,7 +23,15 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from api.signin import ATTEMPTS
-from bench.harness import Fleet, HttpLoad, Sent, api_token, load_listings, pack_with
+from bench.harness import (
+    Fleet,
+    HttpLoad,
+    Sent,
+    api_token,
+    load_listings,
+    pack_with,
+    sign_in,
+)
 from client.casework import CaseworkClient
 from client.credentials import Credentials
 from client.directory import PERSON_TTL_S
@@ -114,7 +122,6 @@ async def test_three_workers_and_two_apis_one_killed_lose_and_double_nothing(
     await replayed_on_the_other_api(procs.urls, load, cw)
     print(f"{N} cases in {time.monotonic() - started:.0f} s, {load.retried} command(s) sent "
           "again while unavailable")
-    assert time.monotonic() - started < 240
 
 
 async def replayed_on_the_other_api(urls: list[str], load: HttpLoad, cw: CaseworkClient
@@ -159,12 +166,7 @@ async def shared_across_apis(urls: list[str], cw: CaseworkClient) -> None:
     made from both at once is one Schedule."""
     async with (httpx.AsyncClient(base_url=urls[0], timeout=60) as a,
                 httpx.AsyncClient(base_url=urls[1], timeout=60) as b):
-        page = await a.get("/login")
-        csrf = page.cookies["cw_login"]
-        signed = await a.post("/login", data={"username": "lena", "password": password("lena"),
-                                              "csrf": csrf})
-        assert signed.status_code == 303, signed.text
-        cookie = signed.cookies["cw_session"]
+        cookie = await sign_in(urls[0], "lena", password("lena"))  # the console's form
         b.cookies.set("cw_session", cookie)
         home = await b.get("/")
         assert home.status_code == 200 and "lena" in home.text.lower()
