@@ -292,13 +292,14 @@ class Fleet:
         self.apis: list[subprocess.Popen[bytes]] = []
         self.urls: list[str] = []
 
-    def _start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def _start(self, name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
         with (self.logs / f"{name}.log").open("ab") as log:
-            return casework(self.env, *args, log=log)
+            return casework({**self.env, **env}, *args, log=log)
 
     def start(self, workers: int, apis: int) -> None:
-        for _ in range(workers):
-            self.workers.append(self._start(f"worker-{len(self.workers)}", "worker"))
+        for _ in range(workers):  # workers on one machine: each its own metrics port
+            self.workers.append(self._start(f"worker-{len(self.workers)}", "worker",
+                                            CASEWORK_METRICS_ADDRESS="127.0.0.1:0"))
         for _ in range(apis):
             port = free_port()
             self.apis.append(self._start(f"api-{len(self.apis)}", "api", "--port", str(port)))
