@@ -115,6 +115,7 @@ class Driver:
         self.cw, self.listings, self.n = cw, listings, len(listings)
         self.case_ids: dict[int, str] = {}
         self.decided: set[int] = set()
+        self.refused: collections.Counter[str] = collections.Counter()  # what a retry was told
 
     @staticmethod
     def restricting(i: int) -> bool:
@@ -130,14 +131,18 @@ class Driver:
         while (case := await again(lambda: cw.show(ref.case_id), give_up)).state == "screening":
             await asyncio.sleep(0.2)
         if case.state == "queued":
-            with contextlib.suppress(Refused):  # claimed before a crash took the answer
+            try:
                 await again(lambda: cw.claim(ref.case_id, reviewer,
                                              request_id=f"soak-claim-{i}"), give_up)
+            except Refused as e:  # claimed before a crash took the answer
+                self.refused[f"claim: {e}"] += 1
         policies, actions = (["counterfeit"], ["remove"]) if self.restricting(i) else (
             [], ["no_action"])
-        with contextlib.suppress(Refused):  # decided before a crash took the answer
+        try:
             await again(lambda: cw.decide(ref.case_id, reviewer, policies, actions, "soak",
                                           request_id=f"soak-decide-{i}"), give_up)
+        except Refused as e:  # decided before a crash took the answer
+            self.refused[f"decide: {e}"] += 1
         self.decided.add(i)
 
 
@@ -176,7 +181,7 @@ async def soak(n: int, concurrency: int, kills: int, deadline_s: float) -> dict[
 
 
 async def _count(driver: Driver, sandbox: SandboxMarketplace, cw: CaseworkClient,
-                 give_up: float) -> dict[str, int]:
+                 give_up: float) -> dict[str, Any]:
     ends = {i: "appealable" if driver.restricting(i) else "closed" for i in driver.case_ids}
     pending = dict(ends)
     while pending and time.monotonic() < give_up:
@@ -185,7 +190,10 @@ async def _count(driver: Driver, sandbox: SandboxMarketplace, cw: CaseworkClient
         for i in [i for i, end in pending.items() if state.get(driver.case_ids[i]) == end]:
             del pending[i]
         await asyncio.sleep(0.5)
-    lost = len(set(range(driver.n)) - set(driver.decided)) + len(pending)
+    undecided = len(set(range(driver.n)) - set(driver.decided))
+    lost = undecided + len(pending)
+    where = {driver.case_ids[i]: getattr(cw.ledger.case(driver.case_ids[i]), "state", None)
+             for i in pending}
     statements = {s["puid"] for s in cw.statements()}
     missing = 0
     for i, case_id in driver.case_ids.items():
@@ -200,7 +208,8 @@ async def _count(driver: Driver, sandbox: SandboxMarketplace, cw: CaseworkClient
     notices = collections.Counter((m["case_id"], m["kind"], m["recipient"])
                                   for m in cw.ledger.messages())
     return {"lost": lost, "doubled_actions": int(doubled), "missing_statements": missing,
-            "duplicate_notices": sum(c - 1 for c in notices.values())}
+            "duplicate_notices": sum(c - 1 for c in notices.values()),
+            "undecided": undecided, "unfinished": where, "refused": dict(driver.refused)}
 
 
 def main() -> None:

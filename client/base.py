@@ -242,6 +242,11 @@ class ClientBase:
                                ) from None
             if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise Unavailable("Temporal is unavailable: try again") from None
+            if e.status is RPCStatusCode.FAILED_PRECONDITION:  # e.g. a server just restarted
+                raise Unavailable(f"{record_id} cannot take commands this moment (Temporal: "
+                                  f"{e.message.splitlines()[0] if e.message else 'not ready'}); "
+                                  "a command sent again with the same Idempotency-Key is "
+                                  "safe") from None
             if e.status is RPCStatusCode.CANCELLED:  # our own deadline passed
                 raise Unavailable(f"{record_id} did not answer in time: is a casework "
                                   "worker running?") from None

@@ -205,3 +205,14 @@ def documented() -> list[tuple[str, str]]:
     number's placeholder `N` as 1 and `…` as x: as the command line must parse it."""
     return [(c.where, re.sub(r"\bN\b", "1", _first(c.text)).replace("…", "x"))
             for c in doc_commands()]
+
+
+async def polling(cw: CaseworkClient, pid: int, timeout: float = 120) -> None:
+    """Until the worker process `pid` polls casework's task queue for workflow tasks (a worker
+    process takes seconds to start on a loaded machine; a command sent before then waits out
+    its own timeout)."""
+    from client.ops import Ops
+
+    workers = Ops(cw).workers
+    await eventually(workers, lambda w: any(p.kind == "workflow" and p.identity.startswith(
+        f"{pid}@") for p in w.pollers), timeout=timeout, interval=0.3)

@@ -16,7 +16,7 @@ from config.settings import ROOT, Settings
 from domain.core import Action
 from marketplace import demo
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import eventually
+from tests.helpers import eventually, polling
 from tests.test_e2e_cli import cli_env
 
 CASEWORK = str(Path(sys.executable).parent / "casework")
@@ -47,6 +47,7 @@ async def test_ten_thousand_items_with_the_worker_killed_twice(
     cw = CaseworkClient(dev_env.client, settings)
     lines = _load(sandbox)
     try:
+        await polling(cw, workers[0].pid)
         job = await cw.takedown([*lines, *lines[:100]], "disable", "recalled charger model",
                                 "leo", ["recalled-products"])
         assert job.progress.total == N  # the repeated hundred counted once

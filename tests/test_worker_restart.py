@@ -13,7 +13,7 @@ from client.casework import CaseworkClient
 from config.settings import Settings
 from domain.core import Action, Subject
 from marketplace.sandbox import SandboxMarketplace
-from tests.helpers import eventually
+from tests.helpers import eventually, polling
 from tests.test_e2e_cli import cli_env
 
 CASEWORK = str(Path(sys.executable).parent / "casework")
@@ -39,6 +39,7 @@ async def test_worker_killed_mid_action_and_restarted(dev_env: WorkflowEnvironme
     first = start_worker(dev_env, settings, delay=30, log=log)
     second = None
     try:
+        await polling(client, first.pid)
         ref = await client.open_case("listing:L-0054", "user_report", reporter="buyer-4",
                                      text="tortoiseshell")
         await eventually(lambda: client.show(ref.case_id), lambda c: c.state == "queued",
@@ -53,6 +54,7 @@ async def test_worker_killed_mid_action_and_restarted(dev_env: WorkflowEnvironme
         first.wait(timeout=10)
 
         second = start_worker(dev_env, settings, delay=0, log=log)
+        await polling(client, second.pid)
         case = await eventually(lambda: client.show(ref.case_id),
                                 lambda c: c.state == "appealable", timeout=60, interval=0.5)
         assert sandbox.enforcement_count(subject, Action.REMOVE) == 1
@@ -77,6 +79,7 @@ async def test_worker_killed_mid_reversal_and_restarted(dev_env: WorkflowEnviron
     subject = Subject.parse("listing:L-0054")
     workers = [start_worker(dev_env, settings, delay=0, log=log)]
     try:
+        await polling(client, workers[0].pid)
         ref = await client.open_case(subject, "user_report", reporter="buyer-4")
         await eventually(lambda: client.show(ref.case_id), lambda c: c.state == "queued",
                          timeout=30)
