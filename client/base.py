@@ -184,14 +184,14 @@ class ClientBase:
         if (facts := self._records.get(record_id)) is not None:
             return facts
         row: Any = self.ledger.case(record_id)
-        if row is None:
+        routed = row is not None  # (before screening, the workflow's answer is not kept)
+        if not routed:
             row = await self.guard(self.temporal.get_workflow_handle(record_id).query(
                 "row", result_type=CaseSummary, rpc_timeout=self.read_timeout), record_id)
-            return RecordFacts(row.lifecycle, row.queue, row.case_uid,
-                               self.ledger.calibration_reviewer(record_id))
         facts = RecordFacts(row.lifecycle, row.queue, row.case_uid,
                             self.ledger.calibration_reviewer(record_id))
-        self._records[record_id] = facts
+        if routed:
+            self._records[record_id] = facts
         return facts
 
     async def command(self, record_id: str, update: Any, req: Sealable, found: Found | None,

@@ -54,17 +54,7 @@ async def scenarios(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, st
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "appealable")
     out["auto_actioned"] = ref.case_id
 
-    ref = await c.open_case("listing:L-0049", "user_report", reporter="b2")
-    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
-    await c.claim(ref.case_id, "bob", lease_minutes=10)
-    await env.sleep(timedelta(minutes=11))
-    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
-    await env.sleep(timedelta(hours=25))
-    await eventually(lambda: c.show(ref.case_id), lambda s: s.sla_breached)
-    await c.claim(ref.case_id, "carol")
-    await c.decide(ref.case_id, "carol", [], ["no_action"], "legal antique with permit")
-    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
-    out["lease_expired_breached_no_action"] = ref.case_id
+    out["lease_expired_breached_no_action"] = await _lease_lapsed_breached(c, env, "b2")
 
     ref = await c.open_case("listing:L-0054", "user_report", reporter="b3")
     await c.open_case("listing:L-0054", "trusted_flagger", reporter="tf-2", text="CITES")
@@ -294,6 +284,22 @@ async def trends(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, str]:
             "escalation_opened_by_a_trend_and_told_it_grew": first.opened[0]}
 
 
+async def _lease_lapsed_breached(c: CaseworkClient, env: WorkflowEnvironment,
+                                 reporter: str) -> str:
+    """A case whose claim lapses, whose SLA is missed, then decided: no violation."""
+    ref = await c.open_case("listing:L-0049", "user_report", reporter=reporter)
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await c.claim(ref.case_id, "bob", lease_minutes=10)
+    await env.sleep(timedelta(minutes=11))
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
+    await env.sleep(timedelta(hours=25))
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.sla_breached)
+    await c.claim(ref.case_id, "carol")
+    await c.decide(ref.case_id, "carol", [], ["no_action"], "legal antique with permit")
+    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
+    return str(ref.case_id)
+
+
 async def _restricted(c: CaseworkClient, subject: str) -> str:
     """A case about `subject` in its appeal window: restricted automatically or by alice."""
     ref = await c.open_case(subject, "user_report", reporter="b12", text="fake")
@@ -322,17 +328,7 @@ async def lean(c: CaseworkClient, env: WorkflowEnvironment) -> dict[str, str]:
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
     out["lean_noted_removed_closed"] = ref.case_id
 
-    ref = await c.open_case("listing:L-0049", "user_report", reporter="b22")
-    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
-    await c.claim(ref.case_id, "bob", lease_minutes=10)
-    await env.sleep(timedelta(minutes=11))
-    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
-    await env.sleep(timedelta(hours=25))
-    await eventually(lambda: c.show(ref.case_id), lambda s: s.sla_breached)
-    await c.claim(ref.case_id, "carol")
-    await c.decide(ref.case_id, "carol", [], ["no_action"], "legal antique with permit")
-    await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "closed")
-    out["lean_lease_expired_breached_no_action"] = ref.case_id
+    out["lean_lease_expired_breached_no_action"] = await _lease_lapsed_breached(c, env, "b22")
 
     ref = await c.open_case("seller:U-18", "user_report", reporter="b23", text="replicas")
     await eventually(lambda: c.show(ref.case_id), lambda s: s.state == "queued")
